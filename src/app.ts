@@ -1,0 +1,67 @@
+import { createAgentService } from './core/agent-service.js';
+import { createDirectoryService } from './core/directory-service.js';
+import { createEventBus } from './core/events.js';
+import type { Clock } from './core/ticket-service.js';
+import { createTicketService } from './core/ticket-service.js';
+import type { TtnGenerator } from './core/ttn/generator.js';
+import { createTtnService } from './core/ttn/ttn-service.js';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import { createLogger } from './logger.js';
+import { createAgentRepository } from './storage/agent-repository.js';
+import { createCustomerRepository } from './storage/customer-repository.js';
+import { openDatabase } from './storage/database.js';
+import { createQueueRepository } from './storage/queue-repository.js';
+import { createCounterRepository, createSettingsRepository } from './storage/settings-repository.js';
+import { createTicketRepository } from './storage/ticket-repository.js';
+import { loadTtnGeneratorModule } from './ttn-generator-module.js';
+
+/** Replaceable parts, for tests. */
+export interface HotlineOverrides {
+  clock?: Clock;
+  log?: Logger;
+}
+
+const systemClock: Clock = { now: () => new Date() };
+
+/**
+ * The composition root: builds storage, the core services and their wiring from
+ * the config. Nothing here listens on a port; see `buildServer` for that.
+ */
+export async function createHotline(config: Config, overrides: HotlineOverrides = {}) {
+  const log = overrides.log ?? createLogger(config.logLevel);
+  const clock = overrides.clock ?? systemClock;
+  const extraGenerators: TtnGenerator[] = config.ttnGeneratorModule ? [await loadTtnGeneratorModule(config.ttnGeneratorModule)] : [];
+  const db = openDatabase(config.database);
+  try {
+    const events = createEventBus((name, error) => log.error({ err: error, event: name }, 'event handler failed'));
+    const queues = createQueueRepository(db);
+    const settings = createSettingsRepository(db);
+    const ttn = createTtnService({ settings, counters: createCounterRepository(db), extraGenerators });
+    await ttn.load();
+    const tickets = createTicketService({ tickets: createTicketRepository(db), queues, ttn, events, clock });
+    const agents = createAgentService({ agents: createAgentRepository(db), clock });
+    const directory = createDirectoryService({ queues, customers: createCustomerRepository(db), clock, countryCode: config.countryCode });
+    return {
+      config,
+      log,
+      clock,
+      db,
+      events,
+      settings,
+      ttn,
+      tickets,
+      agents,
+      directory,
+      /** Closes the database; call once everything using it has stopped. */
+      close(): void {
+        if (db.open) db.close();
+      },
+    };
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+export type Hotline = Awaited<ReturnType<typeof createHotline>>;

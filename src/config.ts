@@ -1,0 +1,92 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const nonEmpty = z.string().trim().min(1);
+
+/**
+ * Every setting, with the embedded default that works with nothing set.
+ * Each key can come from the config file or from `HOTLINE_<KEY>` (e.g. `dataDir` ← `HOTLINE_DATA_DIR`).
+ */
+const schema = z
+  .object({
+    /** Folder for the database, the outbox and uploaded prompts. */
+    dataDir: nonEmpty.default('./data'),
+    /** SQLite file; defaults to `<dataDir>/hotline.db`. */
+    database: nonEmpty.optional(),
+    httpHost: nonEmpty.default('127.0.0.1'),
+    httpPort: port.default(8080),
+    /** Public base URL for links in mail and logs; defaults to http://httpHost:httpPort. */
+    publicUrl: z.url().optional(),
+    /** Country code for numbers dialled with a leading trunk 0 (digits, no +). */
+    countryCode: z.string().regex(/^\d{1,4}$/, 'must be 1 to 4 digits, without +').default('49'),
+    /** A module file with a site's own TTN generator (see README); empty for none. */
+    ttnGeneratorModule: z.string().default(''),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    ariUrl: z.url().default('http://127.0.0.1:8088'),
+    ariUser: nonEmpty.default('hotline'),
+    ariPassword: z.string().default('hotline'),
+    ariApp: z.string().regex(/^[\w-]+$/, 'letters, digits, - and _ only').default('hotline'),
+    amiHost: nonEmpty.default('127.0.0.1'),
+    amiPort: port.default(5038),
+    amiUser: nonEmpty.default('hotline'),
+    amiSecret: z.string().default('hotline'),
+  })
+  .strict();
+
+export type Config = z.infer<typeof schema> & { database: string };
+export type ConfigInput = z.input<typeof schema>;
+
+/** A config problem the user must fix: names the key and says what is wrong. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** `dataDir` → `HOTLINE_DATA_DIR`. */
+export function envName(key: string): string {
+  return `HOTLINE_${key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
+}
+
+const KEYS = Object.keys(schema.shape) as Array<keyof typeof schema.shape>;
+
+/**
+ * Builds the config from (lowest first) defaults, the JSON config file, `HOTLINE_*`
+ * variables and `overrides`. Throws ConfigError naming every bad key.
+ *
+ * @param options.file config file; default `HOTLINE_CONFIG` or `./hotline.config.json` when it exists
+ */
+export function loadConfig(options: { env?: NodeJS.ProcessEnv; file?: string; overrides?: ConfigInput; cwd?: string } = {}): Config {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const file = options.file ?? env.HOTLINE_CONFIG ?? (existsSync(join(cwd, 'hotline.config.json')) ? join(cwd, 'hotline.config.json') : undefined);
+  let fromFile: Record<string, unknown> = {};
+  if (file) {
+    const path = resolve(cwd, file);
+    try {
+      fromFile = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    } catch (error) {
+      throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`);
+    }
+    if (fromFile === null || typeof fromFile !== 'object' || Array.isArray(fromFile)) throw new ConfigError(`config file ${path} must hold a JSON object`);
+  }
+  const fromEnv: Record<string, string> = {};
+  for (const key of KEYS) {
+    const value = env[envName(key)];
+    if (value !== undefined) fromEnv[key] = value;
+  }
+  const parsed = schema.safeParse({ ...fromFile, ...fromEnv, ...options.overrides });
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const key = issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : '(config)');
+      const where = key in fromEnv ? ` (from ${envName(key)})` : file && key in fromFile ? ` (from ${file})` : '';
+      return `${key}${where}: ${issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const config = parsed.data;
+  const dataDir = isAbsolute(config.dataDir) ? config.dataDir : resolve(cwd, config.dataDir);
+  const database = config.database === ':memory:' ? ':memory:' : resolve(cwd, config.database ?? join(dataDir, 'hotline.db'));
+  const ttnGeneratorModule = config.ttnGeneratorModule ? resolve(cwd, config.ttnGeneratorModule) : '';
+  return { ...config, dataDir, database, ttnGeneratorModule };
+}

@@ -1,0 +1,68 @@
+import { ConflictError, NotFoundError, ValidationError } from './errors.js';
+import type { CustomerStore, NewCustomer, NewQueue, QueueStore } from './ports.js';
+import { normalisePhone } from './phone.js';
+import type { Clock } from './ticket-service.js';
+import type { Access, Customer, Queue } from './types.js';
+
+const EMAIL = /^[^\s@<>]+@[^\s@<>]+$/;
+
+/** Queues, permissions and customers. */
+export function createDirectoryService(deps: { queues: QueueStore; customers: CustomerStore; clock: Clock; countryCode: string }) {
+  const { queues, customers, clock, countryCode } = deps;
+  const phone = (raw: string): string => {
+    const n = normalisePhone(raw, countryCode);
+    if (!n) throw new ValidationError(`"${raw}" is not a phone number`);
+    return n;
+  };
+  const email = (raw: string): string => {
+    const e = raw.trim().toLowerCase();
+    if (!EMAIL.test(e)) throw new ValidationError(`"${raw}" is not an e-mail address`);
+    return e;
+  };
+
+  return {
+    normalisePhone: (raw: string | null | undefined) => normalisePhone(raw, countryCode),
+
+    async createQueue(input: NewQueue): Promise<Queue> {
+      const name = input.name.trim();
+      if (!name) throw new ValidationError('a queue needs a name');
+      if (await queues.findByName(name)) throw new ConflictError(`queue "${name}" exists`);
+      const address = input.email ? email(input.email) : null;
+      if (address && (await queues.findByEmail(address))) throw new ConflictError(`another queue has the address ${address}`);
+      // The first queue becomes the default, so calls and mail always have somewhere to go.
+      const isDefault = input.isDefault === true || (await queues.findDefault()) === null;
+      return queues.create({ ...input, name, email: address, isDefault }, clock.now().toISOString());
+    },
+    async updateQueue(id: number, change: Partial<NewQueue>): Promise<Queue> {
+      if (!(await queues.findById(id))) throw new NotFoundError(`no queue with id ${id}`);
+      if (change.isDefault === false) throw new ValidationError('make another queue the default instead');
+      return queues.update(id, { ...change, email: change.email ? email(change.email) : change.email });
+    },
+    findQueue: (id: number) => queues.findById(id),
+    findQueueByName: (name: string) => queues.findByName(name),
+    findQueueByEmail: (address: string) => queues.findByEmail(address.trim().toLowerCase()),
+    defaultQueue: () => queues.findDefault(),
+    listQueues: () => queues.list(),
+    visibleQueues: (agentId: number) => queues.visible(agentId),
+    access: (agentId: number, queueId: number) => queues.access(agentId, queueId),
+    setAccess: (agentId: number, queueId: number, access: Access | null) => queues.setAccess(agentId, queueId, access),
+
+    async createCustomer(input: NewCustomer): Promise<Customer> {
+      if (!input.name.trim()) throw new ValidationError('a customer needs a name');
+      const emails = (input.emails ?? []).map(email);
+      for (const e of emails) if (await customers.findByEmail(e)) throw new ConflictError(`${e} belongs to another customer`);
+      return customers.create({ ...input, emails, phones: (input.phones ?? []).map(phone) }, clock.now().toISOString());
+    },
+    findCustomer: (id: number) => customers.findById(id),
+    findCustomerByEmail: (address: string) => customers.findByEmail(address.trim().toLowerCase()),
+    /** Customers on file for a caller number in any format; none for anonymous or unparseable numbers. */
+    async findCustomersByPhone(raw: string | null | undefined): Promise<Customer[]> {
+      const n = normalisePhone(raw, countryCode);
+      return n ? customers.findByPhone(n) : [];
+    },
+    addCustomerPhone: (id: number, raw: string) => customers.addPhone(id, phone(raw)),
+    addCustomerEmail: (id: number, raw: string) => customers.addEmail(id, email(raw)),
+  };
+}
+
+export type DirectoryService = ReturnType<typeof createDirectoryService>;

@@ -1,0 +1,123 @@
+import type { Access, Agent, Article, ArticleInput, Customer, Queue, Role, Ticket, TicketState } from './types.js';
+
+/**
+ * Storage interfaces the core talks to. They return Promises so that a
+ * PostgreSQL implementation can replace SQLite without touching the core;
+ * the SQLite one resolves at once.
+ */
+
+export interface NewTicketRecord {
+  ttn: string;
+  title: string;
+  queueId: number;
+  state: TicketState;
+  priority: number;
+  ownerId: number | null;
+  customerId: number | null;
+  now: string;
+  article: ArticleInput;
+}
+
+export interface TicketFilter {
+  queueId?: number;
+  state?: TicketState | 'any-open';
+  ownerId?: number;
+  customerId?: number;
+  /** TTN prefix, customer name/e-mail/phone, title or article text. */
+  search?: string;
+  limit?: number;
+  offset?: number;
+}
+
+export interface TicketChange {
+  state?: TicketState;
+  ownerId?: number | null;
+  queueId?: number;
+  title?: string;
+  priority?: number;
+}
+
+export interface TicketStore {
+  /** Inserts the ticket and its first article in one transaction; throws DuplicateTtnError when the TTN is taken. */
+  create(record: NewTicketRecord): Promise<{ ticket: Ticket; article: Article }>;
+  findById(id: number): Promise<Ticket | null>;
+  findByTtn(ttn: string): Promise<Ticket | null>;
+  /** Tickets in queues the agent may see (admins see all); the permission filter is part of the query. */
+  listVisible(agentId: number, filter: TicketFilter): Promise<Ticket[]>;
+  /** Counts per queue and state, over the queues the agent may see. */
+  countVisible(agentId: number): Promise<Array<{ queueId: number; state: TicketState; count: number }>>;
+  update(id: number, change: TicketChange, now: string): Promise<Ticket>;
+  addArticle(ticketId: number, article: ArticleInput, now: string): Promise<{ ticket: Ticket; article: Article }>;
+  articles(ticketId: number): Promise<Article[]>;
+}
+
+export interface CounterStore {
+  /** Atomically increments `key` (starting at 1) and returns the new value, across processes. */
+  next(key: string): Promise<number>;
+}
+
+export interface SettingsStore {
+  get<T>(key: string): Promise<T | undefined>;
+  set(key: string, value: unknown): Promise<void>;
+}
+
+export interface NewAgent {
+  login: string;
+  name: string;
+  email?: string | null;
+  passwordHash: string;
+  role: Role;
+  dialString?: string | null;
+  deviceInterface?: string | null;
+  language?: string;
+}
+
+export interface AgentStore {
+  create(agent: NewAgent, now: string): Promise<Agent>;
+  findById(id: number): Promise<Agent | null>;
+  findByLogin(login: string): Promise<Agent | null>;
+  passwordHash(id: number): Promise<string | null>;
+  list(): Promise<Agent[]>;
+  update(id: number, change: Partial<Omit<NewAgent, 'login'>> & { active?: boolean; away?: boolean }): Promise<Agent>;
+  countAdmins(): Promise<number>;
+}
+
+export interface NewQueue {
+  name: string;
+  email?: string | null;
+  dialTarget?: string | null;
+  asteriskQueue?: string | null;
+  isDefault?: boolean;
+}
+
+export interface QueueStore {
+  create(queue: NewQueue, now: string): Promise<Queue>;
+  findById(id: number): Promise<Queue | null>;
+  findByName(name: string): Promise<Queue | null>;
+  findByEmail(email: string): Promise<Queue | null>;
+  findDefault(): Promise<Queue | null>;
+  list(): Promise<Queue[]>;
+  update(id: number, change: Partial<NewQueue>): Promise<Queue>;
+  /** The agent's access to the queue; admins get `rw` everywhere. */
+  access(agentId: number, queueId: number): Promise<Access | null>;
+  setAccess(agentId: number, queueId: number, access: Access | null): Promise<void>;
+  /** Queues the agent may see, with the access level. */
+  visible(agentId: number): Promise<Array<Queue & { access: Access }>>;
+}
+
+export interface NewCustomer {
+  name: string;
+  language?: string | null;
+  emails?: string[];
+  phones?: string[];
+}
+
+export interface CustomerStore {
+  create(customer: NewCustomer, now: string): Promise<Customer>;
+  findById(id: number): Promise<Customer | null>;
+  findByEmail(email: string): Promise<Customer | null>;
+  /** Customers with this normalised number (a number may be shared, e.g. a switchboard). */
+  findByPhone(phone: string): Promise<Customer[]>;
+  addEmail(id: number, email: string): Promise<void>;
+  addPhone(id: number, phone: string): Promise<void>;
+}

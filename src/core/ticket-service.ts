@@ -1,0 +1,152 @@
+import { DuplicateTtnError, ForbiddenError, NotFoundError, ValidationError } from './errors.js';
+import type { EventBus } from './events.js';
+import type { QueueStore, TicketChange, TicketFilter, TicketStore } from './ports.js';
+import type { TtnService } from './ttn/ttn-service.js';
+import type { Access, Article, ArticleInput, Ticket, TicketState } from './types.js';
+import { ARTICLE_KINDS, TICKET_STATES } from './types.js';
+
+/** A source of the current time; injected so tests can fix it. */
+export interface Clock {
+  now(): Date;
+}
+
+export interface TicketServiceDeps {
+  tickets: TicketStore;
+  queues: QueueStore;
+  ttn: TtnService;
+  events: EventBus;
+  clock: Clock;
+}
+
+export interface CreateTicketInput {
+  queueId: number;
+  title: string;
+  customerId?: number | null;
+  ownerId?: number | null;
+  priority?: number;
+  state?: TicketState;
+  article: ArticleInput;
+}
+
+/** Who acts: an agent (permission-checked) or the system itself (mail, IVR, CLI). */
+export type Actor = { agentId: number } | 'system';
+
+const MAX_TTN_ATTEMPTS = 20;
+const MAX_TITLE = 300;
+
+/** Tickets and their articles: creation with a fresh TTN, follow-ups, state/owner/queue changes, permission-filtered reads. */
+export function createTicketService(deps: TicketServiceDeps) {
+  const { tickets, queues, ttn, events, clock } = deps;
+  const nowIso = () => clock.now().toISOString();
+
+  async function requireAccess(actor: Actor, ticket: Ticket, needed: Access): Promise<void> {
+    if (actor === 'system') return;
+    const access = await queues.access(actor.agentId, ticket.queueId);
+    // Tickets in queues the agent may not see do not exist for that agent.
+    if (access === null) throw new NotFoundError(`no ticket ${ticket.ttn}`);
+    if (needed === 'rw' && access !== 'rw') throw new ForbiddenError(`read-only access to the queue of ticket ${ticket.ttn}`);
+  }
+
+  function checkArticle(article: ArticleInput): void {
+    if (!ARTICLE_KINDS.includes(article.kind)) throw new ValidationError(`unknown article kind "${article.kind}"`);
+    if (typeof article.text !== 'string') throw new ValidationError('article text is required');
+  }
+
+  async function load(id: number): Promise<Ticket> {
+    const ticket = await tickets.findById(id);
+    if (!ticket) throw new NotFoundError(`no ticket with id ${id}`);
+    return ticket;
+  }
+
+  return {
+    /** Creates a ticket with a new TTN and its first article; publishes `ticket.created` after commit. */
+    async create(input: CreateTicketInput, actor: Actor = 'system'): Promise<{ ticket: Ticket; article: Article }> {
+      const title = input.title.trim().slice(0, MAX_TITLE);
+      if (!title) throw new ValidationError('a ticket needs a title');
+      const queue = await queues.findById(input.queueId);
+      if (!queue) throw new NotFoundError(`no queue with id ${input.queueId}`);
+      if (actor !== 'system') {
+        const access = await queues.access(actor.agentId, queue.id);
+        if (access !== 'rw') throw new ForbiddenError(`no write access to queue "${queue.name}"`);
+      }
+      const priority = input.priority ?? 3;
+      if (!Number.isInteger(priority) || priority < 1 || priority > 5) throw new ValidationError('priority must be 1 to 5');
+      const state = input.state ?? 'new';
+      if (!TICKET_STATES.includes(state)) throw new ValidationError(`unknown state "${state}"`);
+      checkArticle(input.article);
+      for (let attempt = 1; ; attempt++) {
+        const now = clock.now();
+        const number = await ttn.next(now);
+        try {
+          const created = await tickets.create({
+            ttn: number,
+            title,
+            queueId: queue.id,
+            state,
+            priority,
+            ownerId: input.ownerId ?? null,
+            customerId: input.customerId ?? null,
+            now: now.toISOString(),
+            article: input.article,
+          });
+          events.publish('ticket.created', created);
+          return created;
+        } catch (error) {
+          // Random numbers can collide, and a counter may be behind numbers imported from elsewhere.
+          if (error instanceof DuplicateTtnError && attempt < MAX_TTN_ATTEMPTS) continue;
+          throw error;
+        }
+      }
+    },
+
+    /** Adds an article (note, mail, phone, call) to a ticket; publishes `article.added` after commit. */
+    async addArticle(ticketId: number, article: ArticleInput, actor: Actor = 'system'): Promise<{ ticket: Ticket; article: Article }> {
+      checkArticle(article);
+      const ticket = await load(ticketId);
+      await requireAccess(actor, ticket, 'rw');
+      const added = await tickets.addArticle(ticketId, article, nowIso());
+      events.publish('article.added', added);
+      return added;
+    },
+
+    /** Changes state, owner, queue, title or priority; publishes `ticket.changed` after commit. */
+    async change(ticketId: number, change: TicketChange, actor: Actor = 'system'): Promise<Ticket> {
+      const before = await load(ticketId);
+      await requireAccess(actor, before, 'rw');
+      if (change.state !== undefined && !TICKET_STATES.includes(change.state)) throw new ValidationError(`unknown state "${change.state}"`);
+      if (change.priority !== undefined && (!Number.isInteger(change.priority) || change.priority < 1 || change.priority > 5)) {
+        throw new ValidationError('priority must be 1 to 5');
+      }
+      if (change.title !== undefined && !change.title.trim()) throw new ValidationError('a ticket needs a title');
+      if (change.queueId !== undefined && change.queueId !== before.queueId) {
+        const target = await queues.findById(change.queueId);
+        if (!target) throw new NotFoundError(`no queue with id ${change.queueId}`);
+        if (actor !== 'system' && (await queues.access(actor.agentId, target.id)) !== 'rw') {
+          throw new ForbiddenError(`no write access to queue "${target.name}"`);
+        }
+      }
+      const ticket = await tickets.update(ticketId, change, nowIso());
+      events.publish('ticket.changed', { ticket, before, byAgentId: actor === 'system' ? null : actor.agentId });
+      return ticket;
+    },
+
+    /** The ticket with this TTN, without permission checks (IVR, mail). */
+    findByTtn: (number: string): Promise<Ticket | null> => tickets.findByTtn(number),
+
+    /** The ticket with this TTN if `actor` may see it, else NotFoundError. */
+    async getVisible(number: string, actor: Actor): Promise<{ ticket: Ticket; articles: Article[]; access: Access }> {
+      const ticket = await tickets.findByTtn(number);
+      if (!ticket) throw new NotFoundError(`no ticket ${number}`);
+      await requireAccess(actor, ticket, 'ro');
+      const access = actor === 'system' ? 'rw' : ((await queues.access(actor.agentId, ticket.queueId)) ?? 'ro');
+      return { ticket, articles: await tickets.articles(ticket.id), access };
+    },
+
+    /** Tickets the agent may see, filtered. */
+    listVisible: (agentId: number, filter: TicketFilter = {}): Promise<Ticket[]> => tickets.listVisible(agentId, filter),
+    countVisible: (agentId: number) => tickets.countVisible(agentId),
+    articles: (ticketId: number): Promise<Article[]> => tickets.articles(ticketId),
+  };
+}
+
+export type TicketService = ReturnType<typeof createTicketService>;

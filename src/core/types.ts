@@ -1,0 +1,92 @@
+/** Domain types shared by the core, storage and adapters. Times are ISO 8601 strings in UTC. */
+
+export type Role = 'agent' | 'admin';
+export type Access = 'ro' | 'rw';
+export type TicketState = 'new' | 'open' | 'pending' | 'closed';
+export type ArticleKind = 'email-in' | 'email-out' | 'phone' | 'note' | 'call';
+
+export const TICKET_STATES: readonly TicketState[] = ['new', 'open', 'pending', 'closed'];
+export const ARTICLE_KINDS: readonly ArticleKind[] = ['email-in', 'email-out', 'phone', 'note', 'call'];
+
+export interface Agent {
+  id: number;
+  login: string;
+  name: string;
+  email: string | null;
+  role: Role;
+  /** What Asterisk dials to ring the agent, e.g. `PJSIP/201`. */
+  dialString: string | null;
+  /** Device-state interface watched for availability, e.g. `PJSIP/201`. */
+  deviceInterface: string | null;
+  language: string;
+  active: boolean;
+  /** Marked away by the agent: calls go to the queue instead. */
+  away: boolean;
+  createdAt: string;
+}
+
+export interface Queue {
+  id: number;
+  name: string;
+  email: string | null;
+  /** The queue → extension map entry: what the dialplan dials for this queue's calls. */
+  dialTarget: string | null;
+  /** The Asterisk queue (queues.conf) that takes this queue's calls. */
+  asteriskQueue: string | null;
+  isDefault: boolean;
+  createdAt: string;
+}
+
+export interface Customer {
+  id: number;
+  name: string;
+  language: string | null;
+  emails: string[];
+  /** Normalised, E.164 where possible. */
+  phones: string[];
+  createdAt: string;
+}
+
+export interface Ticket {
+  id: number;
+  ttn: string;
+  title: string;
+  queueId: number;
+  state: TicketState;
+  /** 1 (very low) to 5 (very high). */
+  priority: number;
+  ownerId: number | null;
+  customerId: number | null;
+  createdAt: string;
+  updatedAt: string;
+  closedAt: string | null;
+}
+
+export interface Article {
+  id: number;
+  ticketId: number;
+  kind: ArticleKind;
+  from: string | null;
+  to: string | null;
+  subject: string | null;
+  text: string;
+  /** Sanitised HTML; never raw HTML from a sender. */
+  html: string | null;
+  messageId: string | null;
+  inReplyTo: string | null;
+  authorAgentId: number | null;
+  createdAt: string;
+}
+
+/** A new article, before storage gives it an id. */
+export interface ArticleInput {
+  kind: ArticleKind;
+  from?: string | null;
+  to?: string | null;
+  subject?: string | null;
+  text: string;
+  html?: string | null;
+  messageId?: string | null;
+  inReplyTo?: string | null;
+  authorAgentId?: number | null;
+}

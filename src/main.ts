@@ -1,0 +1,200 @@
+import { parseArgs } from 'node:util';
+import type { Hotline } from './app.js';
+import { createHotline } from './app.js';
+import { ensureAdmin, ensureDefaultQueue } from './bootstrap.js';
+import type { Config } from './config.js';
+import { ConfigError, loadConfig } from './config.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from './core/errors.js';
+import type { Role } from './core/types.js';
+import { buildServer } from './http/server.js';
+
+const USAGE = `Usage: hotline <command> [options]
+
+Commands:
+  serve                               start the service (HTTP on httpHost:httpPort)
+  admin create [--login L] [--password P]
+  agent add --login L --name N [--email E] [--role agent|admin] [--dial PJSIP/201]
+            [--device PJSIP/201] [--language en] [--password P] [--queue NAME[:ro|rw]]...
+  queue add --name N [--email E] [--extension TARGET] [--asterisk-queue Q] [--default]
+  ticket create --title T [--queue NAME] [--text T] [--customer-email E] [--customer-phone P]
+  ticket show <TTN>
+
+Every command takes --config FILE; settings also come from HOTLINE_* variables (see README).`;
+
+/** A mistake in how the command was called: print usage, exit 2. */
+class UsageError extends Error {}
+
+type Out = { out: (line: string) => void; err: (line: string) => void };
+
+/** Runs one CLI invocation; returns the exit code (serve resolves only on shutdown). */
+export async function run(argv: string[], io: Out = { out: console.log, err: console.error }): Promise<number> {
+  const [command, sub, ...rest] = argv;
+  if (!command || command === '--help' || command === 'help') {
+    io.out(USAGE);
+    return command ? 0 : 2;
+  }
+  const args = command === 'serve' ? [sub, ...rest].filter((a): a is string => a !== undefined) : rest;
+  try {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string' },
+        login: { type: 'string' },
+        name: { type: 'string' },
+        email: { type: 'string' },
+        role: { type: 'string' },
+        dial: { type: 'string' },
+        device: { type: 'string' },
+        language: { type: 'string' },
+        password: { type: 'string' },
+        queue: { type: 'string', multiple: true },
+        extension: { type: 'string' },
+        'asterisk-queue': { type: 'string' },
+        default: { type: 'boolean' },
+        title: { type: 'string' },
+        text: { type: 'string' },
+        'customer-email': { type: 'string' },
+        'customer-phone': { type: 'string' },
+      },
+    });
+    const config = loadConfig({ file: values.config, overrides: command === 'serve' ? {} : { logLevel: 'warn' } });
+    if (command === 'serve') return await serve(config, io);
+    const hotline = await createHotline(config);
+    try {
+      const key = `${command} ${sub ?? ''}`.trim();
+      const need = (name: keyof typeof values): string => {
+        const v = values[name];
+        if (typeof v !== 'string' || !v.trim()) throw new UsageError(`${key} needs --${name}`);
+        return v;
+      };
+      switch (key) {
+        case 'admin create': {
+          const { agent, password } = await hotline.agents.create({ login: values.login ?? 'admin', name: 'Administrator', role: 'admin', password: values.password });
+          io.out(`admin created: login ${agent.login}${values.password ? '' : `, password ${password} (shown once)`}`);
+          return 0;
+        }
+        case 'agent add': {
+          const queues = await resolveQueueGrants(hotline, values.queue ?? []);
+          const { agent, password } = await hotline.agents.create({
+            login: need('login'),
+            name: need('name'),
+            email: values.email,
+            role: (values.role ?? 'agent') as Role,
+            dialString: values.dial,
+            deviceInterface: values.device,
+            language: values.language,
+            password: values.password,
+          });
+          for (const [queueId, access] of queues) await hotline.directory.setAccess(agent.id, queueId, access);
+          io.out(`agent ${agent.login} created (id ${agent.id})${values.password ? '' : `, password ${password} (shown once)`}`);
+          return 0;
+        }
+        case 'queue add': {
+          const queue = await hotline.directory.createQueue({
+            name: need('name'),
+            email: values.email,
+            dialTarget: values.extension,
+            asteriskQueue: values['asterisk-queue'],
+            isDefault: values.default,
+          });
+          io.out(`queue ${queue.name} created (id ${queue.id})${queue.isDefault ? ', default' : ''}`);
+          return 0;
+        }
+        case 'ticket create':
+          return await createTicket(hotline, { ...values, title: need('title') }, io);
+        case 'ticket show': {
+          const ttn = positionals[0];
+          if (!ttn) throw new UsageError('ticket show needs a TTN');
+          return await showTicket(hotline, ttn, io);
+        }
+        default:
+          throw new UsageError(`unknown command "${key}"`);
+      }
+    } finally {
+      hotline.close();
+    }
+  } catch (error) {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.err(`hotline: ${(error as Error).message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (error instanceof ConfigError || error instanceof ValidationError || error instanceof NotFoundError || error instanceof ConflictError || error instanceof ForbiddenError) {
+      io.err(`hotline: ${error.message}`);
+      return 1;
+    }
+    io.err(`hotline: ${(error as Error).message ?? String(error)}`);
+    return 1;
+  }
+}
+
+async function resolveQueueGrants(hotline: Hotline, grants: string[]): Promise<Array<[number, 'ro' | 'rw']>> {
+  const resolved: Array<[number, 'ro' | 'rw']> = [];
+  for (const grant of grants) {
+    const [name, access = 'rw'] = grant.split(':');
+    if (access !== 'ro' && access !== 'rw') throw new UsageError(`--queue ${grant}: access must be ro or rw`);
+    const queue = await hotline.directory.findQueueByName(name ?? '');
+    if (!queue) throw new NotFoundError(`no queue named "${name}"`);
+    resolved.push([queue.id, access]);
+  }
+  return resolved;
+}
+
+async function createTicket(hotline: Hotline, values: Record<string, unknown> & { title: string }, io: Out): Promise<number> {
+  const queue = typeof values.queue === 'object' && Array.isArray(values.queue) && values.queue[0]
+    ? await hotline.directory.findQueueByName(String(values.queue[0]))
+    : await ensureDefaultQueue(hotline);
+  if (!queue) throw new NotFoundError(`no queue named "${String((values.queue as string[])[0])}"`);
+  let customerId: number | null = null;
+  const email = values['customer-email'] as string | undefined;
+  const phone = values['customer-phone'] as string | undefined;
+  if (email || phone) {
+    const existing = (email && (await hotline.directory.findCustomerByEmail(email))) || (phone && (await hotline.directory.findCustomersByPhone(phone))[0]) || null;
+    customerId = (existing ?? (await hotline.directory.createCustomer({ name: email ?? phone ?? '', emails: email ? [email] : [], phones: phone ? [phone] : [] }))).id;
+  }
+  const { ticket } = await hotline.tickets.create({
+    queueId: queue.id,
+    title: values.title,
+    customerId,
+    article: { kind: 'phone', text: typeof values.text === 'string' ? values.text : values.title, from: phone ?? email ?? null },
+  });
+  io.out(ticket.ttn);
+  return 0;
+}
+
+async function showTicket(hotline: Hotline, ttn: string, io: Out): Promise<number> {
+  if (!/^\d+$/.test(ttn)) throw new ValidationError(`"${ttn}" is not a ticket number (digits only)`);
+  if (!hotline.ttn.checker().isValidTtn(ttn)) throw new ValidationError(`${ttn} is not a valid ticket number (wrong check digit — mistyped?)`);
+  const { ticket, articles } = await hotline.tickets.getVisible(ttn, 'system');
+  const queue = await hotline.directory.findQueue(ticket.queueId);
+  const customer = ticket.customerId ? await hotline.directory.findCustomer(ticket.customerId) : null;
+  const owner = ticket.ownerId ? await hotline.agents.findById(ticket.ownerId) : null;
+  io.out(`Ticket#${ticket.ttn}  ${ticket.title}`);
+  io.out(`  state ${ticket.state}, priority ${ticket.priority}, queue ${queue?.name ?? ticket.queueId}, owner ${owner?.login ?? '-'}`);
+  io.out(`  customer ${customer ? `${customer.name} ${[...customer.emails, ...customer.phones].join(' ')}` : '-'}`);
+  io.out(`  created ${ticket.createdAt}, updated ${ticket.updatedAt}`);
+  for (const a of articles) {
+    io.out(`  --- ${a.createdAt} ${a.kind}${a.from ? ` from ${a.from}` : ''}${a.subject ? `: ${a.subject}` : ''}`);
+    for (const line of a.text.split('\n')) io.out(`  ${line}`);
+  }
+  return 0;
+}
+
+async function serve(config: Config, io: Out): Promise<number> {
+  const hotline = await createHotline(config);
+  await ensureDefaultQueue(hotline);
+  const admin = await ensureAdmin(hotline);
+  const server = await buildServer(hotline);
+  server.addHook('onClose', async () => hotline.close());
+  const address = await server.listen({ host: config.httpHost, port: config.httpPort });
+  io.out(`Hotline listening on ${address} (database ${config.database})`);
+  if (admin) io.out(`First start: created admin login "${admin.login}" with password "${admin.password}" (shown once; change it after logging in)`);
+  return new Promise<number>((resolvePromise) => {
+    const stop = (signal: string) => {
+      hotline.log.info({ signal }, 'shutting down');
+      server.close().then(() => resolvePromise(0), () => resolvePromise(1));
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}

@@ -1,0 +1,61 @@
+import type { Database } from 'better-sqlite3';
+import type { CustomerStore, NewCustomer } from '../core/ports.js';
+import type { Customer } from '../core/types.js';
+
+interface CustomerRow {
+  id: number;
+  name: string;
+  language: string | null;
+  created_at: string;
+}
+
+/** SQLite implementation of {@link CustomerStore}; e-mails and phone numbers live in their own tables. */
+export function createCustomerRepository(db: Database): CustomerStore {
+  const insert = db.prepare('INSERT INTO customers (name, language, created_at) VALUES (?, ?, ?) RETURNING *');
+  const insertEmail = db.prepare('INSERT INTO customer_emails (customer_id, email) VALUES (?, ?)');
+  const insertPhone = db.prepare('INSERT OR IGNORE INTO customer_phones (customer_id, phone) VALUES (?, ?)');
+  const byId = db.prepare('SELECT * FROM customers WHERE id = ?');
+  const emailsOf = db.prepare('SELECT email FROM customer_emails WHERE customer_id = ? ORDER BY rowid').pluck();
+  const phonesOf = db.prepare('SELECT phone FROM customer_phones WHERE customer_id = ? ORDER BY phone').pluck();
+  const idByEmail = db.prepare('SELECT customer_id FROM customer_emails WHERE email = ?').pluck();
+  const idsByPhone = db.prepare('SELECT customer_id FROM customer_phones WHERE phone = ? ORDER BY customer_id').pluck();
+
+  const hydrate = (row: CustomerRow | undefined): Customer | null =>
+    row
+      ? {
+          id: row.id,
+          name: row.name,
+          language: row.language,
+          emails: emailsOf.all(row.id) as string[],
+          phones: phonesOf.all(row.id) as string[],
+          createdAt: row.created_at,
+        }
+      : null;
+
+  const create = db.transaction((c: NewCustomer, now: string) => {
+    const row = insert.get(c.name, c.language ?? null, now) as CustomerRow;
+    for (const e of c.emails ?? []) insertEmail.run(row.id, e);
+    for (const p of c.phones ?? []) insertPhone.run(row.id, p);
+    return hydrate(row)!;
+  });
+
+  return {
+    async create(c, now) {
+      return create.immediate(c, now);
+    },
+    findById: async (id) => hydrate(byId.get(id) as CustomerRow | undefined),
+    async findByEmail(email) {
+      const id = idByEmail.get(email) as number | undefined;
+      return id === undefined ? null : hydrate(byId.get(id) as CustomerRow | undefined);
+    },
+    async findByPhone(phone) {
+      return (idsByPhone.all(phone) as number[]).map((id) => hydrate(byId.get(id) as CustomerRow)!);
+    },
+    async addEmail(id, email) {
+      insertEmail.run(id, email);
+    },
+    async addPhone(id, phone) {
+      insertPhone.run(id, phone);
+    },
+  };
+}

@@ -1,0 +1,119 @@
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { luhnCheckDigit } from '../../src/core/ttn/check-digit.js';
+import { dateStamp } from '../../src/core/ttn/generator.js';
+import { isValidTtn } from '../../src/core/ttn/ttn-text.js';
+import { tempDir } from '../helpers/hotline.js';
+
+const BIN = fileURLToPath(new URL('../../bin/hotline.js', import.meta.url));
+const exec = promisify(execFile);
+const cleanups: Array<() => void> = [];
+afterEach(() => cleanups.splice(0).forEach((c) => c()));
+
+/** Runs the real `hotline` binary in a fresh folder; never rejects, returns code and output. */
+async function hotline(dir: string, args: string[], env: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { cwd: dir, env: { PATH: process.env.PATH, ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+function freshDir(): string {
+  const { dir, cleanup } = tempDir('hotline-cli-');
+  cleanups.push(cleanup);
+  return dir;
+}
+
+describe('hotline CLI', () => {
+  it('ticket create prints today\'s valid 14-digit TTN that ticket show finds', async () => {
+    const dir = freshDir();
+    const created = await hotline(dir, ['ticket', 'create', '--title', 'Printer on fire', '--text', 'It smokes.', '--customer-phone', '0171 2345678']);
+    expect(created.stderr).toBe('');
+    expect(created.code).toBe(0);
+    const ttn = created.stdout.trim();
+    expect(ttn).toMatch(/^\d{14}$/);
+    expect(ttn.slice(0, 8)).toBe(dateStamp(new Date()));
+    expect(isValidTtn(ttn)).toBe(true);
+
+    const shown = await hotline(dir, ['ticket', 'show', ttn]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain(`Ticket#${ttn}  Printer on fire`);
+    expect(shown.stdout).toContain('It smokes.');
+    expect(shown.stdout).toContain('+491712345678');
+  });
+
+  it('says clearly what is wrong with a bad TTN, an unknown ticket, an unknown queue and a bad setting', async () => {
+    const dir = freshDir();
+    const ttn = (await hotline(dir, ['ticket', 'create', '--title', 'x'])).stdout.trim();
+    const wrongDigit = ttn.slice(0, -1) + String((Number(ttn.at(-1)) + 1) % 10);
+    expect(await hotline(dir, ['ticket', 'show', wrongDigit])).toMatchObject({ code: 1, stderr: expect.stringMatching(/not a valid ticket number \(wrong check digit/) });
+    const unknown = `2000010100001${luhnCheckDigit.compute('2000010100001')}`;
+    expect(await hotline(dir, ['ticket', 'show', unknown])).toMatchObject({ code: 1, stderr: expect.stringContaining(`no ticket ${unknown}`) });
+    expect(await hotline(dir, ['ticket', 'show', 'abc'])).toMatchObject({ code: 1, stderr: expect.stringMatching(/not a ticket number/) });
+    expect(await hotline(dir, ['ticket', 'create', '--title', 'x', '--queue', 'Nope'])).toMatchObject({ code: 1, stderr: expect.stringMatching(/no queue named "Nope"/) });
+    expect(await hotline(dir, ['ticket', 'show', ttn], { HOTLINE_HTTP_PORT: '99999' })).toMatchObject({ code: 1, stderr: expect.stringMatching(/httpPort \(from HOTLINE_HTTP_PORT\)/) });
+    expect(await hotline(dir, ['ticket', 'create'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/needs --title/) });
+  });
+
+  it('bootstraps queues and agents an admin would script', async () => {
+    const dir = freshDir();
+    expect((await hotline(dir, ['queue', 'add', '--name', 'Billing', '--email', 'billing@example.com', '--extension', 'Local/billing@hotline-queues', '--asterisk-queue', 'billing'])).stdout).toMatch(/queue Billing created \(id 1\), default/);
+    const agent = await hotline(dir, ['agent', 'add', '--login', 'bob', '--name', 'Bob', '--dial', 'PJSIP/202', '--queue', 'Billing:ro']);
+    expect(agent.stdout).toMatch(/agent bob created \(id \d+\), password \S{16} \(shown once\)/);
+    expect(await hotline(dir, ['agent', 'add', '--login', 'bob', '--name', 'Bob'])).toMatchObject({ code: 1, stderr: expect.stringMatching(/login "bob" is taken/) });
+    const ttn = (await hotline(dir, ['ticket', 'create', '--title', 'Invoice', '--queue', 'Billing'])).stdout.trim();
+    expect((await hotline(dir, ['ticket', 'show', ttn])).stdout).toContain('queue Billing');
+  });
+
+  it('loads a site TTN generator module, and refuses to start with a broken one', async () => {
+    const dir = freshDir();
+    writeFileSync(
+      join(dir, 'site-ttn.js'),
+      `export default { name: 'site', length: () => 8, async next(ctx) { const n = await ctx.nextCounter('site'); const p = '4242' + String(n).padStart(3, '0'); return p + ctx.checkDigit.compute(p); } };`,
+    );
+    writeFileSync(join(dir, 'broken-ttn.js'), `export default { name: 'broken' };`);
+    const env = { HOTLINE_TTN_GENERATOR_MODULE: 'site-ttn.js' };
+    await hotline(dir, ['ticket', 'create', '--title', 'x'], env);
+    const db = join(dir, 'data', 'hotline.db');
+    const { default: Database } = await import('better-sqlite3');
+    const raw = new Database(db);
+    raw.prepare("INSERT OR REPLACE INTO settings (key, value) VALUES ('ttn', ?)").run(JSON.stringify({ generator: 'site' }));
+    raw.close();
+    const ttn = (await hotline(dir, ['ticket', 'create', '--title', 'y'], env)).stdout.trim();
+    expect(ttn).toMatch(/^4242001\d$/);
+    expect(isValidTtn(ttn)).toBe(true);
+
+    const broken = await hotline(dir, ['ticket', 'create', '--title', 'z'], { HOTLINE_TTN_GENERATOR_MODULE: 'broken-ttn.js' });
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(/broken-ttn\.js is not usable: "next\(ctx\)" must be a function/);
+    const missing = await hotline(dir, ['ticket', 'create', '--title', 'z'], { HOTLINE_TTN_GENERATOR_MODULE: 'nope.js' });
+    expect(missing.stderr).toMatch(/nope\.js does not exist/);
+  });
+});
+
+describe('hotline serve', () => {
+  it('starts on an empty folder, creates the admin once, answers /healthz and stops on SIGTERM', async () => {
+    const dir = freshDir();
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [BIN, 'serve'], { cwd: dir, env: { PATH: process.env.PATH, HOTLINE_HTTP_PORT: '0', HOTLINE_LOG_LEVEL: 'warn' } });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await expect.poll(() => out, { timeout: 10_000 }).toMatch(/created admin login "admin" with password "\S+"/);
+    const url = /listening on (http:\/\/\S+)/.exec(out)![1]!;
+    const health = await fetch(`${url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok', db: 'ok' });
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const again = await hotline(dir, ['ticket', 'create', '--title', 'after restart']);
+    expect(again.code).toBe(0);
+  });
+});
