@@ -1,4 +1,5 @@
 import { createAgentService } from './core/agent-service.js';
+import { createCallService } from './core/call-service.js';
 import { createDirectoryService } from './core/directory-service.js';
 import { createEventBus } from './core/events.js';
 import type { Clock } from './core/ticket-service.js';
@@ -6,9 +7,11 @@ import { createTicketService } from './core/ticket-service.js';
 import type { TtnGenerator } from './core/ttn/generator.js';
 import { createTtnService } from './core/ttn/ttn-service.js';
 import type { Config } from './config.js';
+import type { PbxOptions } from './pbx/pbx.js';
 import type { Logger } from './logger.js';
 import { createLogger } from './logger.js';
 import { createAgentRepository } from './storage/agent-repository.js';
+import { createCallRepository } from './storage/call-repository.js';
 import { createCustomerRepository } from './storage/customer-repository.js';
 import { openDatabase } from './storage/database.js';
 import { createQueueRepository } from './storage/queue-repository.js';
@@ -40,7 +43,9 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
     const ttn = createTtnService({ settings, counters: createCounterRepository(db), extraGenerators });
     await ttn.load();
     const tickets = createTicketService({ tickets: createTicketRepository(db), queues, ttn, events, clock });
-    const agents = createAgentService({ agents: createAgentRepository(db), clock });
+    const agentStore = createAgentRepository(db);
+    const agents = createAgentService({ agents: agentStore, clock });
+    const calls = createCallService({ calls: createCallRepository(db), tickets, agents: agentStore, queues, events, clock });
     const directory = createDirectoryService({ queues, customers: createCustomerRepository(db), clock, countryCode: config.countryCode });
     return {
       config,
@@ -53,6 +58,7 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
       tickets,
       agents,
       directory,
+      calls,
       /** Closes the database; call once everything using it has stopped. */
       close(): void {
         if (db.open) db.close();
@@ -65,3 +71,24 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
 }
 
 export type Hotline = Awaited<ReturnType<typeof createHotline>>;
+
+/** The Asterisk bridge's options from the config. */
+export function pbxOptionsFrom(config: Config): PbxOptions {
+  return {
+    ariUrl: config.ariUrl,
+    ariUser: config.ariUser,
+    ariPassword: config.ariPassword,
+    ariApp: config.ariApp,
+    amiHost: config.amiHost,
+    amiPort: config.amiPort,
+    amiUser: config.amiUser,
+    amiSecret: config.amiSecret,
+    ivr: {
+      maxTries: config.ivrMaxTries,
+      firstDigitTimeoutMs: config.ivrFirstDigitTimeoutMs,
+      interDigitTimeoutMs: config.ivrInterDigitTimeoutMs,
+      ringTimeoutSeconds: config.ringTimeoutSeconds,
+      prompts: config.prompts,
+    },
+  };
+}

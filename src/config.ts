@@ -1,6 +1,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
+import type { PromptName } from './core/ivr.js';
+
+/** Asterisk core sounds used until the site's own prompts are installed. */
+export const DEFAULT_PROMPTS = {
+  'enter-ttn': 'sound:vm-enter-num-to-call',
+  'invalid-ttn': 'sound:invalid',
+  'unknown-ttn': 'sound:pbx-invalid',
+  'new-ticket-number': 'sound:vm-num-i-have',
+  'no-input': 'sound:pls-hold-while-try',
+} as const satisfies Record<PromptName, string>;
 
 const port = z.coerce.number().int().min(0).max(65535);
 const nonEmpty = z.string().trim().min(1);
@@ -32,11 +42,33 @@ const schema = z
     amiPort: port.default(5038),
     amiUser: nonEmpty.default('hotline'),
     amiSecret: z.string().default('hotline'),
+    /** Failed tries (wrong check digit, unknown ticket) before a caller goes to the default queue. */
+    ivrMaxTries: z.coerce.number().int().min(1).max(10).default(3),
+    ivrFirstDigitTimeoutMs: z.coerce.number().int().min(1000).max(60_000).default(8000),
+    ivrInterDigitTimeoutMs: z.coerce.number().int().min(500).max(30_000).default(4000),
+    /** Seconds the owner's phone rings before the call falls through to the queue. */
+    ringTimeoutSeconds: z.coerce.number().int().min(5).max(120).default(20),
+    /** Media URI per IVR prompt (`sound:…`, `{lang}` = the caller's language); JSON in HOTLINE_PROMPTS. */
+    prompts: z
+      .preprocess(
+        (v) => (typeof v === 'string' ? parseJsonOr(v) : v),
+        z.object(Object.fromEntries(Object.keys(DEFAULT_PROMPTS).map((k) => [k, z.string().min(1).optional()]))).strict(),
+      )
+      .default({}),
   })
   .strict();
 
-export type Config = z.infer<typeof schema> & { database: string };
+export type Config = Omit<z.infer<typeof schema>, 'prompts'> & { database: string; prompts: Record<PromptName, string> };
 export type ConfigInput = z.input<typeof schema>;
+
+/** JSON from an environment variable; the raw string when it is not JSON (the schema then names the key). */
+function parseJsonOr(value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
 
 /** A config problem the user must fix: names the key and says what is wrong. */
 export class ConfigError extends Error {
@@ -88,5 +120,5 @@ export function loadConfig(options: { env?: NodeJS.ProcessEnv; file?: string; ov
   const dataDir = isAbsolute(config.dataDir) ? config.dataDir : resolve(cwd, config.dataDir);
   const database = config.database === ':memory:' ? ':memory:' : resolve(cwd, config.database ?? join(dataDir, 'hotline.db'));
   const ttnGeneratorModule = config.ttnGeneratorModule ? resolve(cwd, config.ttnGeneratorModule) : '';
-  return { ...config, dataDir, database, ttnGeneratorModule };
+  return { ...config, dataDir, database, ttnGeneratorModule, prompts: { ...DEFAULT_PROMPTS, ...(config.prompts as Partial<Record<PromptName, string>>) } };
 }

@@ -1,12 +1,13 @@
 import { parseArgs } from 'node:util';
 import type { Hotline } from './app.js';
-import { createHotline } from './app.js';
+import { createHotline, pbxOptionsFrom } from './app.js';
 import { ensureAdmin, ensureDefaultQueue } from './bootstrap.js';
 import type { Config } from './config.js';
 import { ConfigError, loadConfig } from './config.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from './core/errors.js';
 import type { Role } from './core/types.js';
 import { buildServer } from './http/server.js';
+import { startPbx } from './pbx/pbx.js';
 
 const USAGE = `Usage: hotline <command> [options]
 
@@ -184,8 +185,12 @@ async function serve(config: Config, io: Out): Promise<number> {
   const hotline = await createHotline(config);
   await ensureDefaultQueue(hotline);
   const admin = await ensureAdmin(hotline);
-  const server = await buildServer(hotline);
-  server.addHook('onClose', async () => hotline.close());
+  const pbx = startPbx(hotline, pbxOptionsFrom(config));
+  const server = await buildServer(hotline, { pbx });
+  server.addHook('onClose', async () => {
+    await pbx.close();
+    hotline.close();
+  });
   const address = await server.listen({ host: config.httpHost, port: config.httpPort });
   io.out(`Hotline listening on ${address} (database ${config.database})`);
   if (admin) io.out(`First start: created admin login "${admin.login}" with password "${admin.password}" (shown once; change it after logging in)`);

@@ -1,4 +1,4 @@
-import type { Access, Agent, Article, ArticleInput, Customer, Queue, Role, Ticket, TicketState } from './types.js';
+import type { Access, Agent, Article, ArticleInput, Call, Customer, Queue, Role, Ticket, TicketState } from './types.js';
 
 /**
  * Storage interfaces the core talks to. They return Promises so that a
@@ -120,4 +120,15 @@ export interface CustomerStore {
   findByPhone(phone: string): Promise<Customer[]>;
   addEmail(id: number, email: string): Promise<void>;
   addPhone(id: number, phone: string): Promise<void>;
+}
+
+export type CallChange = Partial<Omit<Call, 'id' | 'channelId' | 'startedAt'>>;
+
+export interface CallStore {
+  create(call: { channelId: string; linkedId?: string | null; callerNumber: string | null; callerName: string | null; language: string | null; startedAt: string }): Promise<Call>;
+  update(id: number, change: CallChange): Promise<Call>;
+  findById(id: number): Promise<Call | null>;
+  findByChannel(channelId: string): Promise<Call | null>;
+  /** Calls on a ticket, oldest first. */
+  forTicket(ticketId: number): Promise<Call[]>;
 }

@@ -90,3 +90,33 @@ export interface ArticleInput {
   inReplyTo?: string | null;
   authorAgentId?: number | null;
 }
+
+/** Why a call went where it did. */
+export type CallReason = 'ticket' | 'operator' | 'invalid' | 'unknown' | 'no-input' | 'new-ticket' | 'recovered' | 'error';
+export type CallOutcome = 'answered' | 'abandoned' | 'fallback' | 'operator';
+
+/** A phone call through the hotline, from the IVR to hang-up. */
+export interface Call {
+  id: number;
+  /** ARI channel id = AMI Uniqueid of the caller's channel. */
+  channelId: string;
+  linkedId: string | null;
+  callerNumber: string | null;
+  callerName: string | null;
+  language: string | null;
+  digits: string;
+  ticketId: number | null;
+  route: 'agent' | 'queue' | null;
+  target: string | null;
+  queueId: number | null;
+  reason: CallReason | null;
+  unverified: boolean;
+  agentsRung: number[];
+  answeredBy: number | null;
+  /** Final: answered or abandoned; while the call runs: fallback / operator when the IVR ended there. */
+  outcome: CallOutcome | null;
+  startedAt: string;
+  ivrDoneAt: string | null;
+  answeredAt: string | null;
+  endedAt: string | null;
+}

@@ -1,8 +1,9 @@
 import Fastify from 'fastify';
 import type { Hotline } from '../app.js';
+import type { Pbx } from '../pbx/pbx.js';
 
 /** The HTTP server: for now `/healthz`; the agent UI and API register here as plugins. */
-export async function buildServer(hotline: Hotline) {
+export async function buildServer(hotline: Hotline, parts: { pbx?: Pbx } = {}) {
   const app = Fastify({ loggerInstance: hotline.log });
 
   app.get('/healthz', async (_request, reply) => {
@@ -12,8 +13,12 @@ export async function buildServer(hotline: Hotline) {
     } catch (error) {
       db = `error: ${(error as Error).message}`;
     }
+    const pbx = parts.pbx?.status();
+    // The service is useful without the PBX (mail, web), and callers still reach the dialplan's
+    // fallback queue: a PBX that is away degrades the status but is not a failure of the service.
     const healthy = db === 'ok';
-    return reply.code(healthy ? 200 : 503).send({ status: healthy ? 'ok' : 'degraded', db });
+    const pbxUp = !pbx || (pbx.ari === 'connected' && pbx.ami === 'connected');
+    return reply.code(healthy ? 200 : 503).send({ status: healthy ? (pbxUp ? 'ok' : 'degraded') : 'error', db, ...(pbx ? { pbx } : {}) });
   });
 
   return app;

@@ -1,0 +1,116 @@
+import type { EventBus } from './events.js';
+import type { AgentStore, CallStore, QueueStore } from './ports.js';
+import type { RouteDecision } from './routing.js';
+import type { Clock, TicketService } from './ticket-service.js';
+import type { Call, CallReason, Ticket } from './types.js';
+
+export interface CallServiceDeps {
+  calls: CallStore;
+  tickets: TicketService;
+  agents: Pick<AgentStore, 'findById'>;
+  queues: Pick<QueueStore, 'findById'>;
+  events: EventBus;
+  clock: Clock;
+}
+
+/** Call records: what happened to every call, from the IVR to hang-up, and the `call.*` events. */
+export function createCallService(deps: CallServiceDeps) {
+  const { calls, events, clock } = deps;
+  const now = () => clock.now().toISOString();
+
+  async function agentLabel(id: number | null): Promise<string> {
+    if (id === null) return '-';
+    const agent = await deps.agents.findById(id);
+    return agent ? `${agent.name} (${agent.login})` : `agent ${id}`;
+  }
+
+  /** The call as a `call` article for the ticket, in words an agent reads. */
+  async function describe(call: Call): Promise<string> {
+    const queue = call.queueId ? await deps.queues.findById(call.queueId) : null;
+    const lines = [
+      `Call from ${call.callerNumber ?? 'unknown number'}${call.callerName ? ` (${call.callerName})` : ''}`,
+      `Keyed: ${call.digits || '-'}${call.unverified ? ' (unverified)' : ''}`,
+      `Route: ${call.route ?? '-'}${call.target ? ` ${call.target}` : ''}${queue ? `, queue ${queue.name}` : ''}${call.reason ? ` — ${call.reason}` : ''}`,
+      `Agents rung: ${call.agentsRung.length ? (await Promise.all(call.agentsRung.map(agentLabel))).join(', ') : '-'}`,
+      `Answered by: ${await agentLabel(call.answeredBy)}${call.answeredAt ? ` at ${call.answeredAt}` : ''}`,
+      `Started ${call.startedAt}, IVR done ${call.ivrDoneAt ?? '-'}, ended ${call.endedAt ?? '-'}`,
+      `Outcome: ${call.outcome ?? '-'}`,
+    ];
+    return lines.join('\n');
+  }
+
+  return {
+    /** A caller entered the IVR. Idempotent per channel (a recovered channel keeps its record). */
+    started: (input: { channelId: string; linkedId?: string | null; callerNumber: string | null; callerName: string | null; language: string | null }) =>
+      calls.create({ ...input, startedAt: now() }),
+
+    findByChannel: (channelId: string) => calls.findByChannel(channelId),
+    findById: (id: number) => calls.findById(id),
+    forTicket: (ticketId: number) => calls.forTicket(ticketId),
+
+    digits: (id: number, digits: string) => calls.update(id, { digits }),
+
+    /** The route is chosen: recorded, then `call.routed` goes out (before Asterisk rings anyone). */
+    async routed(id: number, input: { decision: RouteDecision; reason: CallReason; ticket: Ticket | null; unverified: boolean }): Promise<Call> {
+      const { decision, reason, ticket, unverified } = input;
+      const call = await calls.update(id, {
+        ticketId: ticket?.id ?? null,
+        route: decision.route,
+        target: decision.agentTarget ?? decision.queue?.asteriskQueue ?? decision.queue?.dialTarget ?? null,
+        queueId: decision.queue?.id ?? null,
+        reason,
+        unverified,
+        outcome: reason === 'operator' ? 'operator' : reason === 'ticket' || reason === 'new-ticket' ? null : 'fallback',
+        ivrDoneAt: now(),
+      });
+      events.publish('call.routed', { call, ticket, agentId: decision.agentId, queue: decision.queue });
+      return call;
+    },
+
+    async ringing(id: number, agentId: number): Promise<Call> {
+      const before = await calls.findById(id);
+      const rung = before?.agentsRung ?? [];
+      const call = rung.includes(agentId) ? before! : await calls.update(id, { agentsRung: [...rung, agentId] });
+      events.publish('call.ringing', { call, agentId });
+      return call;
+    },
+
+    async missed(id: number, agentId: number, status: string): Promise<void> {
+      const call = await calls.findById(id);
+      if (call) events.publish('call.missed', { call, agentId, status });
+    },
+
+    async answered(id: number, agentId: number): Promise<Call> {
+      const before = await calls.findById(id);
+      if (before?.answeredBy != null) return before;
+      const rung = before?.agentsRung ?? [];
+      const call = await calls.update(id, {
+        answeredBy: agentId,
+        answeredAt: now(),
+        outcome: 'answered',
+        agentsRung: rung.includes(agentId) ? rung : [...rung, agentId],
+      });
+      events.publish('call.answered', { call, agentId });
+      return call;
+    },
+
+    /** The caller hung up: the record is closed and, where there is a ticket, shown on it as a `call` article. */
+    async ended(id: number): Promise<Call | null> {
+      const before = await calls.findById(id);
+      if (!before || before.endedAt) return before;
+      const call = await calls.update(id, { endedAt: now(), outcome: before.answeredBy !== null ? 'answered' : 'abandoned' });
+      if (call.ticketId !== null) {
+        await deps.tickets.addArticle(call.ticketId, {
+          kind: 'call',
+          from: call.callerNumber,
+          subject: `Call ${call.outcome}`,
+          text: await describe(call),
+        });
+      }
+      events.publish('call.ended', { call });
+      return call;
+    },
+  };
+}
+
+export type CallService = ReturnType<typeof createCallService>;

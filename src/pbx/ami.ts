@@ -1,0 +1,171 @@
+import AsteriskManager from 'asterisk-manager';
+import type { Manager } from 'asterisk-manager';
+import type { Logger } from '../logger.js';
+import type { ConnectionState } from './ari.js';
+import { backoffDelay, PbxUnavailableError, withTimeout } from './with-timeout.js';
+
+/** An AMI event or response; asterisk-manager lower-cases every key (`uniqueid`, `destchannel`…). */
+export type AmiMessage = Record<string, string>;
+
+/** An action Asterisk refused (`Response: Error`), with its message. */
+export class AmiActionError extends Error {
+  override name = 'AmiActionError';
+}
+
+export interface AmiOptions {
+  host: string;
+  port: number;
+  user: string;
+  secret: string;
+  log: Logger;
+  actionTimeoutMs?: number;
+  maxBackoffMs?: number;
+  onEvent(event: AmiMessage): void;
+  /** After every (re)connection and login: time to load device states and queue members. */
+  onConnected(): void;
+}
+
+export interface AmiConnection {
+  state(): ConnectionState;
+  /** Sends an action; resolves with the response, rejects on `Response: Error`, timeout, or when disconnected. */
+  action(fields: Record<string, string | number | boolean>): Promise<AmiMessage>;
+  /** An action answered by an event list (`EventList: start` … `completeEvent`). */
+  listAction(fields: Record<string, string | number | boolean>, completeEvent: string): Promise<AmiMessage[]>;
+  close(): Promise<void>;
+}
+
+/** Connects to AMI in the background, logs in, and reconnects forever with capped backoff. */
+export function connectAmi(options: AmiOptions): AmiConnection {
+  const { log } = options;
+  const timeoutMs = options.actionTimeoutMs ?? 5000;
+  const maxBackoff = options.maxBackoffMs ?? 10_000;
+  let manager: Manager | null = null;
+  let state: ConnectionState = 'connecting';
+  let closed = false;
+  let attempt = 0;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let nextId = 0;
+  // Actions in flight, failed at once when the connection drops (asterisk-manager would keep them forever).
+  const pending = new Map<string, (error: Error) => void>();
+
+  const setState = (next: ConnectionState) => {
+    if (next !== state) log.info({ ami: next }, `AMI ${next}`);
+    state = next;
+  };
+
+  function dropConnection(m: Manager): void {
+    if (manager !== m) return;
+    manager = null;
+    m.removeAllListeners();
+    m.on('error', () => {});
+    try {
+      m.disconnect();
+    } catch {
+      // already gone
+    }
+    for (const fail of pending.values()) fail(new PbxUnavailableError('AMI connection lost'));
+    pending.clear();
+    if (closed) return;
+    setState('reconnecting');
+    retryTimer = setTimeout(connect, backoffDelay(attempt++, maxBackoff));
+  }
+
+  function connect(): void {
+    if (closed) return;
+    // A fresh Manager per connection: no state (held actions, listeners) survives from the last one.
+    const m = AsteriskManager(null, options.host, options.user, options.secret, true);
+    manager = m;
+    m.on('error', (error: unknown) => log.debug({ err: (error as Error)?.message }, 'AMI socket error'));
+    m.on('close', () => dropConnection(m));
+    m.on('managerevent', (event: AmiMessage) => {
+      try {
+        options.onEvent(event);
+      } catch (error) {
+        log.error({ err: error, event: event.event }, 'AMI event handler failed');
+      }
+    });
+    m.connect(options.port, options.host, () => {
+      m.login((error) => {
+        if (manager !== m) return;
+        if (error) {
+          log.error({ user: options.user, message: (error as AmiMessage).message }, 'AMI login refused; check amiUser / amiSecret');
+          dropConnection(m);
+          return;
+        }
+        attempt = 0;
+        setState('connected');
+        // asterisk-manager logs in with `Event: on`, which Asterisk ignores (it reads `Events`): ask explicitly.
+        send({ action: 'Events', eventmask: 'on' }).catch(() => {});
+        try {
+          options.onConnected();
+        } catch (err) {
+          log.error({ err }, 'AMI start-up queries failed');
+        }
+      });
+    });
+  }
+
+  function send(fields: Record<string, string | number | boolean>): Promise<AmiMessage> {
+    const m = manager;
+    if (!m || state !== 'connected' || !m.isConnected()) {
+      return Promise.reject(new PbxUnavailableError(`AMI ${String(fields.action)}: AMI is ${state}`));
+    }
+    const actionid = typeof fields.actionid === 'string' ? fields.actionid : `hotline-${++nextId}`;
+    const answered = new Promise<AmiMessage>((resolve, reject) => {
+      pending.set(actionid, reject);
+      m.action({ ...fields, actionid }, (error, response) => {
+        pending.delete(actionid);
+        if (error) reject(new AmiActionError(`AMI ${String(fields.action)} refused: ${(error as AmiMessage).message ?? 'error'}`));
+        else resolve(response);
+      });
+    });
+    return withTimeout(answered, timeoutMs, `AMI ${String(fields.action)}`).finally(() => {
+      pending.delete(actionid);
+      m.removeAllListeners(actionid);
+    });
+  }
+
+  connect();
+
+  return {
+    state: () => state,
+    action: send,
+    async listAction(fields, completeEvent) {
+      const m = manager;
+      if (!m) throw new PbxUnavailableError(`AMI ${String(fields.action)}: AMI is ${state}`);
+      const events: AmiMessage[] = [];
+      let done!: () => void;
+      const complete = new Promise<void>((resolve) => (done = resolve));
+      let ownId: string | undefined;
+      const collect = (event: AmiMessage) => {
+        if (!ownId || event.actionid !== ownId) return;
+        if (event.event?.toLowerCase() === completeEvent.toLowerCase()) done();
+        else events.push(event);
+      };
+      m.on('managerevent', collect);
+      try {
+        const id = `hotline-list-${++nextId}`;
+        ownId = id;
+        await send({ ...fields, actionid: id });
+        await withTimeout(complete, timeoutMs, `AMI ${String(fields.action)} list`);
+        return events;
+      } finally {
+        m.removeListener('managerevent', collect);
+      }
+    },
+    async close() {
+      closed = true;
+      clearTimeout(retryTimer);
+      const m = manager;
+      if (m) {
+        try {
+          await withTimeout(send({ action: 'Logoff' }), 1000, 'AMI logoff');
+        } catch {
+          // logging off is a courtesy
+        }
+        dropConnection(m);
+      }
+      setState('disconnected');
+    },
+  };
+}

@@ -1,0 +1,331 @@
+import { randomUUID } from 'node:crypto';
+import type { AgentService } from '../core/agent-service.js';
+import type { CallService } from '../core/call-service.js';
+import type { DirectoryService } from '../core/directory-service.js';
+import type { IvrAction, IvrEvent, IvrOptions, IvrOutcome, IvrState, PromptName } from '../core/ivr.js';
+import { initialIvrState, ivrStep } from '../core/ivr.js';
+import type { RouteDecision } from '../core/routing.js';
+import { decideRoute } from '../core/routing.js';
+import type { TicketService } from '../core/ticket-service.js';
+import type { TtnService } from '../core/ttn/ttn-service.js';
+import type { CallReason, Ticket } from '../core/types.js';
+import type { Logger } from '../logger.js';
+import type { AriConnection, AriEvent } from './ari.js';
+import { ROUTE_CONTEXT, ROUTE_EXTENSIONS, VARS } from './names.js';
+import type { Presence } from './presence.js';
+
+/** IVR settings from the config. */
+export interface IvrSettings {
+  maxTries: number;
+  firstDigitTimeoutMs: number;
+  interDigitTimeoutMs: number;
+  /** Seconds the dialplan rings the owner before the queue. */
+  ringTimeoutSeconds: number;
+  /** Media URI per prompt name (`sound:…`); `{lang}` is replaced with the channel's language. */
+  prompts: Record<PromptName, string>;
+}
+
+export interface IvrDriverDeps {
+  ari: () => AriConnection;
+  tickets: TicketService;
+  calls: CallService;
+  agents: AgentService;
+  directory: DirectoryService;
+  ttn: TtnService;
+  presence: Presence;
+  settings: IvrSettings;
+  log: Logger;
+  /** Told when a call is handed back to the dialplan, so AMI events can be joined to it. */
+  onHandoff(channelId: string, callId: number, decision: RouteDecision): void;
+}
+
+interface Session {
+  channelId: string;
+  callId: number;
+  callerNumber: string | null;
+  language: string;
+  state: IvrState;
+  timer: NodeJS.Timeout | undefined;
+  playbacks: Set<string>;
+  promptsDrained: (() => void) | undefined;
+  /** The caller hung up after the IVR finished but before the call was handed on. */
+  hungUp: boolean;
+  /** Events for this channel run one after another. */
+  chain: Promise<void>;
+}
+
+const REASONS: Record<IvrOutcome['kind'], CallReason> = { ticket: 'ticket', operator: 'operator', 'new-ticket': 'new-ticket', fallback: 'error' };
+// Longest wait for a closing prompt ("no input…") before the call is handed on anyway.
+const CLOSING_PROMPT_MS = 10_000;
+
+/**
+ * Drives the IVR state machine from ARI events: one session per channel in the
+ * Stasis app, carrying out the machine's actions through ARI and the core.
+ */
+export function createIvrDriver(deps: IvrDriverDeps) {
+  const { log, settings } = deps;
+  const sessions = new Map<string, Session>();
+
+  const options = (): IvrOptions => ({
+    usualLength: deps.ttn.usualLength(),
+    isValid: deps.ttn.checker().isValidTtn,
+    maxTries: settings.maxTries,
+    firstDigitTimeoutMs: settings.firstDigitTimeoutMs,
+    interDigitTimeoutMs: settings.interDigitTimeoutMs,
+  });
+
+  function enqueue(session: Session, event: IvrEvent): void {
+    session.chain = session.chain.then(() => run(session, event)).catch((error) => log.error({ err: error, channel: session.channelId }, 'IVR step failed'));
+  }
+
+  async function run(session: Session, event: IvrEvent): Promise<void> {
+    let next: IvrEvent | undefined = event;
+    while (next) {
+      const step = ivrStep(session.state, next, options());
+      session.state = step.state;
+      next = undefined;
+      for (const action of step.actions) {
+        const follow = await execute(session, action);
+        if (follow) next = follow;
+      }
+    }
+  }
+
+  function promptsDone(session: Session): void {
+    const drained = session.promptsDrained;
+    session.promptsDrained = undefined;
+    drained?.();
+    enqueue(session, { type: 'prompts-done' });
+  }
+
+  async function play(session: Session, media: string): Promise<void> {
+    const id = randomUUID();
+    session.playbacks.add(id);
+    try {
+      await deps.ari().play(session.channelId, media, id, session.language);
+    } catch (error) {
+      // A prompt that cannot play must not leave the caller waiting for it to end.
+      log.warn({ err: (error as Error).message, media, channel: session.channelId }, 'prompt did not play');
+      session.playbacks.delete(id);
+      if (session.playbacks.size === 0) promptsDone(session);
+    }
+  }
+
+  async function execute(session: Session, action: IvrAction): Promise<IvrEvent | undefined> {
+    const ari = deps.ari();
+    switch (action.type) {
+      case 'answer':
+        await ari.answer(session.channelId).catch((error: Error) => log.warn({ err: error.message }, 'answer failed'));
+        return undefined;
+      case 'play':
+        await play(session, settings.prompts[action.prompt].replaceAll('{lang}', session.language));
+        return undefined;
+      case 'play-digits':
+        await play(session, `digits:${action.digits}`);
+        return undefined;
+      case 'stop-prompts': {
+        const ids = [...session.playbacks];
+        session.playbacks.clear();
+        await Promise.all(ids.map((id) => ari.stopPlayback(id).catch(() => undefined)));
+        return undefined;
+      }
+      case 'set-timer':
+        clearTimeout(session.timer);
+        session.timer = setTimeout(() => enqueue(session, { type: 'timeout' }), action.ms);
+        return undefined;
+      case 'clear-timer':
+        clearTimeout(session.timer);
+        session.timer = undefined;
+        return undefined;
+      case 'digits':
+        await deps.calls.digits(session.callId, action.digits);
+        return undefined;
+      case 'lookup': {
+        const ticket = await deps.tickets.findByTtn(action.ttn);
+        return { type: 'lookup-result', ticketId: ticket?.id ?? null };
+      }
+      case 'create-ticket':
+        try {
+          const { ticket } = await createPhoneTicket(session);
+          return { type: 'ticket-created', ttn: ticket.ttn, ticketId: ticket.id };
+        } catch (error) {
+          log.error({ err: error, channel: session.channelId }, 'new ticket by phone failed');
+          return { type: 'ticket-failed' };
+        }
+      case 'finish':
+        await handOff(session, action.outcome, action.unverified);
+        return undefined;
+      case 'abandon':
+        end(session);
+        await deps.calls.ended(session.callId);
+        return undefined;
+    }
+  }
+
+  async function createPhoneTicket(session: Session) {
+    const queue = await deps.directory.defaultQueue();
+    if (!queue) throw new Error('no default queue');
+    const [customer] = await deps.directory.findCustomersByPhone(session.callerNumber);
+    return deps.tickets.create({
+      queueId: queue.id,
+      title: `Phone request from ${session.callerNumber ?? 'unknown number'}`,
+      customerId: customer?.id ?? null,
+      article: { kind: 'phone', from: session.callerNumber, text: 'Opened by the caller from the phone menu; the number was read back before the call went to the queue.' },
+    });
+  }
+
+  function end(session: Session): void {
+    clearTimeout(session.timer);
+    sessions.delete(session.channelId);
+  }
+
+  async function decide(outcome: IvrOutcome): Promise<{ decision: RouteDecision; ticket: Ticket | null }> {
+    const defaultQueue = await deps.directory.defaultQueue();
+    if (outcome.kind !== 'ticket') {
+      const ticket = outcome.kind === 'new-ticket' ? await deps.tickets.findByTtn(outcome.ttn) : null;
+      return { decision: decideRoute({ owner: null, presence: null, ticketQueue: defaultQueue, defaultQueue }), ticket };
+    }
+    const ticket = await deps.tickets.findByTtn(outcome.ttn);
+    const owner = ticket?.ownerId ? await deps.agents.findById(ticket.ownerId) : null;
+    const ticketQueue = ticket ? await deps.directory.findQueue(ticket.queueId) : null;
+    const presence = owner ? deps.presence.presenceOf(owner) : null;
+    return { decision: decideRoute({ owner, presence, ticketQueue, defaultQueue }), ticket };
+  }
+
+  async function handOff(session: Session, outcome: IvrOutcome, unverified: boolean): Promise<void> {
+    if (session.playbacks.size > 0) {
+      // Let a closing prompt finish, but never keep the caller from a human for long.
+      await new Promise<void>((resolve) => {
+        session.promptsDrained = resolve;
+        setTimeout(resolve, CLOSING_PROMPT_MS);
+      });
+    }
+    end(session);
+    if (session.hungUp) {
+      await deps.calls.ended(session.callId);
+      return;
+    }
+    const reason: CallReason = outcome.kind === 'fallback' ? outcome.reason : REASONS[outcome.kind];
+    const { decision, ticket } = await decide(outcome);
+    const call = await deps.calls.routed(session.callId, { decision, reason, ticket, unverified });
+    await continueCall(session.channelId, call.id, decision, ticket?.ttn ?? '', unverified);
+  }
+
+  /** Sets the route variables and hands the channel back to the dialplan. */
+  async function continueCall(channelId: string, callId: number, decision: RouteDecision, ttn: string, unverified: boolean): Promise<void> {
+    deps.onHandoff(channelId, callId, decision);
+    const ari = deps.ari();
+    const vars: Array<[string, string]> = [
+      [VARS.route, decision.route],
+      [VARS.target, decision.agentTarget ?? ''],
+      [VARS.ringTimeout, String(settings.ringTimeoutSeconds)],
+      [VARS.queue, decision.queue?.asteriskQueue ?? ''],
+      [VARS.queueTarget, decision.queue?.dialTarget ?? ''],
+      [VARS.ttn, ttn],
+      [VARS.callId, String(callId)],
+      [VARS.unverified, unverified ? '1' : '0'],
+    ];
+    try {
+      for (const [name, value] of vars) await ari.setVariable(channelId, name, value);
+      await ari.continueInDialplan(channelId, ROUTE_CONTEXT, ROUTE_EXTENSIONS[decision.route]);
+    } catch (error) {
+      // The channel stays in the app; the recovery after reconnect continues it to the default queue.
+      log.error({ err: (error as Error).message, channel: channelId }, 'could not hand the call back to the dialplan');
+    }
+  }
+
+  /** Sends a channel whose IVR state was lost straight to the default queue. */
+  async function rescue(channelId: string): Promise<void> {
+    const call =
+      (await deps.calls.findByChannel(channelId)) ??
+      (await deps.calls.started({ channelId, callerNumber: null, callerName: null, language: null }));
+    const defaultQueue = await deps.directory.defaultQueue();
+    const decision = decideRoute({ owner: null, presence: null, ticketQueue: defaultQueue, defaultQueue });
+    await deps.calls.routed(call.id, { decision, reason: 'recovered', ticket: null, unverified: true });
+    await continueCall(channelId, call.id, decision, '', true);
+  }
+
+  return {
+    /** Feeds one ARI event. */
+    handle(event: AriEvent): void {
+      const channelId = event.channel?.id ?? event.playback?.target_uri?.replace(/^channel:/, '');
+      if (!channelId) return;
+      const session = sessions.get(channelId);
+      switch (event.type) {
+        case 'StasisStart': {
+          if (session || !event.channel) return;
+          const channel = event.channel;
+          const fresh: Session = {
+            channelId,
+            callId: 0,
+            callerNumber: channel.caller?.number || null,
+            language: channel.language || 'en',
+            state: initialIvrState,
+            timer: undefined,
+            playbacks: new Set(),
+            promptsDrained: undefined,
+            hungUp: false,
+            chain: Promise.resolve(),
+          };
+          sessions.set(channelId, fresh);
+          fresh.chain = deps.calls
+            .started({ channelId, callerNumber: fresh.callerNumber, callerName: channel.caller?.name || null, language: fresh.language })
+            .then((call) => {
+              fresh.callId = call.id;
+              return run(fresh, { type: 'start' });
+            })
+            .catch((error) => log.error({ err: error, channel: channelId }, 'IVR start failed'));
+          return;
+        }
+        case 'ChannelDtmfReceived':
+          if (session && event.digit) enqueue(session, { type: 'dtmf', digit: event.digit });
+          return;
+        case 'PlaybackFinished':
+          if (session && event.playback && session.playbacks.delete(event.playback.id) && session.playbacks.size === 0) promptsDone(session);
+          return;
+        case 'ChannelHangupRequest':
+        case 'ChannelDestroyed':
+        case 'StasisEnd':
+          if (!session) return;
+          if (session.state.phase === 'done') {
+            session.hungUp = true;
+            session.promptsDrained?.();
+          } else enqueue(session, { type: 'hangup' });
+          return;
+      }
+    },
+
+    /**
+     * After (re)connecting: channels Asterisk holds in the app that have no IVR
+     * session (the service restarted, or state was lost) go to the default queue;
+     * sessions whose channel is gone are closed as abandoned.
+     */
+    async recover(): Promise<void> {
+      const ids = new Set(await deps.ari().appChannelIds());
+      for (const [channelId, session] of sessions) {
+        if (!ids.has(channelId)) enqueue(session, { type: 'hangup' });
+        else if (session.playbacks.size > 0) {
+          // Playback events may have been lost while disconnected.
+          session.playbacks.clear();
+          promptsDone(session);
+        }
+      }
+      for (const channelId of ids) {
+        if (!sessions.has(channelId)) {
+          log.warn({ channel: channelId }, 'channel stranded in the app: continuing it to the default queue');
+          await rescue(channelId).catch((error) => log.error({ err: error, channel: channelId }, 'stranded channel could not be continued'));
+        }
+      }
+    },
+
+    activeCalls: () => sessions.size,
+
+    /** Stops every timer (shutdown). */
+    stop(): void {
+      for (const session of sessions.values()) clearTimeout(session.timer);
+      sessions.clear();
+    },
+  };
+}
+
+export type IvrDriver = ReturnType<typeof createIvrDriver>;

@@ -1,0 +1,36 @@
+/**
+ * Every name Hotline shares with the Asterisk dialplan, in one place.
+ * `dialplan/extensions.conf` must use exactly these (a test checks it).
+ */
+
+/** Context callers enter; it runs `Stasis(<app>)` and falls back to the default queue. */
+export const IVR_CONTEXT = 'hotline-ivr';
+/** Context the service `continue`s a call into once the route is chosen. */
+export const ROUTE_CONTEXT = 'hotline-route';
+/** Extensions of ROUTE_CONTEXT. */
+export const ROUTE_EXTENSIONS = { agent: 'agent', queue: 'queue' } as const;
+
+/** Channel variables the service sets before `continue`. */
+export const VARS = {
+  /** `agent` (ring the owner, then the queue) or `queue`. Empty = no route chosen: the dialplan falls back. */
+  route: 'HOTLINE_ROUTE',
+  /** The owner's dial string, for route `agent`. */
+  target: 'HOTLINE_TARGET',
+  /** Seconds to ring the owner before falling through to the queue. */
+  ringTimeout: 'HOTLINE_RING_TIMEOUT',
+  /** Asterisk queue name (queues.conf) that takes the call. */
+  queue: 'HOTLINE_QUEUE',
+  /** Dial target from the queue → extension map, for queues without an Asterisk queue. */
+  queueTarget: 'HOTLINE_QUEUE_TARGET',
+  /** The ticket's TTN (empty when none). */
+  ttn: 'HOTLINE_TTN',
+  /** Hotline's call id, for joining PBX events to the call record. */
+  callId: 'HOTLINE_CALL_ID',
+  /** `1` when the caller's number could not be verified (fallback after failed tries). */
+  unverified: 'HOTLINE_UNVERIFIED',
+} as const;
+
+/** Dialplan global with the queue used when the service is unreachable. */
+export const DEFAULT_QUEUE_GLOBAL = 'HOTLINE_DEFAULT_QUEUE';
+/** Channel variable Asterisk sets after `Stasis()`; `FAILED` when the app is not registered. */
+export const STASIS_STATUS = 'STASISSTATUS';

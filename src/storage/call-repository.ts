@@ -1,0 +1,112 @@
+import type { Database } from 'better-sqlite3';
+import { NotFoundError } from '../core/errors.js';
+import type { CallChange, CallStore } from '../core/ports.js';
+import type { Call } from '../core/types.js';
+
+interface CallRow {
+  id: number;
+  channel_id: string;
+  linked_id: string | null;
+  caller_number: string | null;
+  caller_name: string | null;
+  language: string | null;
+  digits: string;
+  ticket_id: number | null;
+  route: Call['route'];
+  target: string | null;
+  queue_id: number | null;
+  reason: Call['reason'];
+  unverified: number;
+  agents_rung: string;
+  answered_by: number | null;
+  outcome: Call['outcome'];
+  started_at: string;
+  ivr_done_at: string | null;
+  answered_at: string | null;
+  ended_at: string | null;
+}
+
+const toCall = (r: CallRow): Call => ({
+  id: r.id,
+  channelId: r.channel_id,
+  linkedId: r.linked_id,
+  callerNumber: r.caller_number,
+  callerName: r.caller_name,
+  language: r.language,
+  digits: r.digits,
+  ticketId: r.ticket_id,
+  route: r.route,
+  target: r.target,
+  queueId: r.queue_id,
+  reason: r.reason,
+  unverified: r.unverified === 1,
+  agentsRung: JSON.parse(r.agents_rung) as number[],
+  answeredBy: r.answered_by,
+  outcome: r.outcome,
+  startedAt: r.started_at,
+  ivrDoneAt: r.ivr_done_at,
+  answeredAt: r.answered_at,
+  endedAt: r.ended_at,
+});
+
+const COLUMNS: Record<keyof CallChange, string> = {
+  linkedId: 'linked_id',
+  callerNumber: 'caller_number',
+  callerName: 'caller_name',
+  language: 'language',
+  digits: 'digits',
+  ticketId: 'ticket_id',
+  route: 'route',
+  target: 'target',
+  queueId: 'queue_id',
+  reason: 'reason',
+  unverified: 'unverified',
+  agentsRung: 'agents_rung',
+  answeredBy: 'answered_by',
+  outcome: 'outcome',
+  ivrDoneAt: 'ivr_done_at',
+  answeredAt: 'answered_at',
+  endedAt: 'ended_at',
+};
+
+/** SQLite implementation of {@link CallStore}. */
+export function createCallRepository(db: Database): CallStore {
+  const insert = db.prepare(
+    `INSERT INTO calls (channel_id, linked_id, caller_number, caller_name, language, started_at)
+     VALUES (@channelId, @linkedId, @callerNumber, @callerName, @language, @startedAt)
+     ON CONFLICT (channel_id) DO UPDATE SET channel_id = channel_id RETURNING *`,
+  );
+  const byId = db.prepare('SELECT * FROM calls WHERE id = ?');
+  const byChannel = db.prepare('SELECT * FROM calls WHERE channel_id = ?');
+  const forTicket = db.prepare('SELECT * FROM calls WHERE ticket_id = ? ORDER BY id');
+  const statements = new Map<string, ReturnType<Database['prepare']>>();
+
+  return {
+    async create(call) {
+      return toCall(insert.get({ linkedId: null, ...call }) as CallRow);
+    },
+    async update(id, change) {
+      const keys = (Object.keys(change) as Array<keyof CallChange>).filter((k) => change[k] !== undefined).sort();
+      const sql = `UPDATE calls SET ${keys.map((k) => `${COLUMNS[k]} = @${k}`).join(', ') || 'id = id'} WHERE id = @id RETURNING *`;
+      let statement = statements.get(sql);
+      if (!statement) statements.set(sql, (statement = db.prepare(sql)));
+      const params: Record<string, unknown> = { id };
+      for (const k of keys) {
+        const v = change[k];
+        params[k] = k === 'agentsRung' ? JSON.stringify(v) : typeof v === 'boolean' ? Number(v) : v;
+      }
+      const row = statement.get(params) as CallRow | undefined;
+      if (!row) throw new NotFoundError(`no call with id ${id}`);
+      return toCall(row);
+    },
+    findById: async (id) => {
+      const row = byId.get(id) as CallRow | undefined;
+      return row ? toCall(row) : null;
+    },
+    findByChannel: async (channelId) => {
+      const row = byChannel.get(channelId) as CallRow | undefined;
+      return row ? toCall(row) : null;
+    },
+    forTicket: async (ticketId) => (forTicket.all(ticketId) as CallRow[]).map(toCall),
+  };
+}

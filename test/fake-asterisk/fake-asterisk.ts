@@ -1,0 +1,599 @@
+import { EventEmitter } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import type { AmiFields } from './ami-server.js';
+import { createAmiServer } from './ami-server.js';
+import type { AriReply, AriRequest } from './ari-server.js';
+import { createAriServer } from './ari-server.js';
+
+/** How a scripted phone behaves when dialled. */
+export type PhoneBehaviour = 'answer' | 'busy' | 'noanswer' | 'unavailable';
+
+export interface QueueMemberDef {
+  /** Member interface as in queues.conf, e.g. `Local/203@phones/n`. */
+  iface: string;
+  name: string;
+  stateInterface?: string;
+}
+
+export interface FakeAsteriskOptions {
+  apiDocsDir?: string;
+  ariUser?: string;
+  ariPassword?: string;
+  amiUser?: string;
+  amiSecret?: string;
+  /** queues.conf: queue name → members (strategy ringall). */
+  queues?: Record<string, QueueMemberDef[]>;
+  /** `HOTLINE_DEFAULT_QUEUE` of the dialplan. */
+  defaultQueue?: string;
+  /** Phones by dial string (`PJSIP/201`, `Local/201@phones`); unknown phones are unavailable. */
+  phones?: Record<string, PhoneBehaviour>;
+  /** Milliseconds for a prompt to play, a phone to ring before answering / refusing, and one dialplan second. */
+  timing?: { playbackMs?: number; ringMs?: number; secondMs?: number };
+}
+
+const API_DOCS = fileURLToPath(new URL('../../../shared/asterisk/api-docs/', import.meta.url));
+
+interface Channel {
+  id: string;
+  name: string;
+  linkedid: string;
+  caller: { name: string; number: string };
+  language: string;
+  state: 'Down' | 'Ring' | 'Up';
+  context: string;
+  exten: string;
+  priority: number;
+  vars: Map<string, string>;
+  app: string | null;
+  hungUp: boolean;
+  log: string[];
+  played: string[];
+  playbacks: Array<{ id: string; media: string; language: string; timer?: NodeJS.Timeout }>;
+  answeredBy: string | null;
+  queue: string | null;
+  timers: Set<NodeJS.Timeout>;
+}
+
+const STATE_CODES: Record<Channel['state'], number> = { Down: 0, Ring: 4, Up: 6 };
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The part of a call a test drives and watches. */
+export interface FakeCall {
+  readonly id: string;
+  /** What happened, in order: `stasis-start`, `dtmf 1`, `continue hotline-route,agent,1`, `dial PJSIP/201`, `answered PJSIP/201`, `queue billing`, … */
+  readonly log: readonly string[];
+  readonly vars: ReadonlyMap<string, string>;
+  /** Media URIs the caller heard (started playing). */
+  readonly played: readonly string[];
+  readonly answeredBy: string | null;
+  readonly hungUp: boolean;
+  /** Keys digits on the touch-tone pad, `gapMs` apart. */
+  press(digits: string, gapMs?: number): Promise<void>;
+  hangup(): void;
+  /** Resolves once a log line starts with `prefix`. */
+  waitFor(prefix: string, timeoutMs?: number): Promise<string>;
+}
+
+/**
+ * A fake Asterisk that speaks the real protocols over real sockets: AMI over
+ * TCP and ARI over HTTP + websocket (the real swagger files). It emulates the
+ * Hotline dialplan (`dialplan/extensions.conf`), scripted callers and phones,
+ * and `STASISSTATUS=FAILED` when no app is registered.
+ */
+export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
+  const timing = { playbackMs: 150, ringMs: 40, secondMs: 10, ...options.timing };
+  const queues = options.queues ?? {};
+  const defaultQueue = options.defaultQueue ?? 'support';
+  const phones = new Map(Object.entries(options.phones ?? {}));
+  const deviceStates = new Map<string, string>();
+  const channels = new Map<string, Channel>();
+  const everRegistered = new Set<string>();
+  const changes = new EventEmitter();
+  changes.setMaxListeners(0);
+  const ariEvents: Array<Record<string, unknown>> = [];
+  let nextChannel = 0;
+  let nextUnique = 0;
+  let nextBridge = 0;
+  const epoch = Math.floor(Date.now() / 1000);
+  const uniqueid = () => `${epoch}.${nextUnique++}`;
+
+  const ami = createAmiServer({ user: options.amiUser ?? 'hotline', secret: options.amiSecret ?? 'hotline', onAction: amiAction });
+  const ari = createAriServer({
+    apiDocsDir: options.apiDocsDir ?? API_DOCS,
+    user: options.ariUser ?? 'hotline',
+    password: options.ariPassword ?? 'hotline',
+    onRequest: ariRequest,
+    onAppsChanged: () => {
+      for (const app of ari.registeredApps()) everRegistered.add(app);
+      changes.emit('apps');
+    },
+  });
+
+  // ---- helpers --------------------------------------------------------------------------------
+
+  function log(ch: Channel, line: string): void {
+    ch.log.push(line);
+    changes.emit('log', ch, line);
+  }
+
+  function later(ch: Channel, ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      ch.timers.delete(t);
+      fn();
+    }, ms);
+    ch.timers.add(t);
+  }
+
+  const now = () => new Date().toISOString().replace('Z', '+0000');
+
+  function channelJson(ch: Channel) {
+    return {
+      id: ch.id,
+      name: ch.name,
+      state: ch.state,
+      protocol_id: '',
+      caller: ch.caller,
+      connected: ch.caller,
+      accountcode: '',
+      dialplan: { context: ch.context, exten: ch.exten, priority: ch.priority, app_name: ch.app ? 'Stasis' : '', app_data: ch.app ?? '' },
+      creationtime: now(),
+      language: ch.language,
+    };
+  }
+
+  function emitAri(ch: Channel, event: Record<string, unknown>): void {
+    if (!ch.app) return;
+    const full = { ...event, timestamp: now() };
+    ariEvents.push(full);
+    ari.emit(ch.app, full);
+  }
+
+  /** The channel fields AMI puts in most call events, with an optional `Dest` prefix. */
+  function block(ch: { name: string; state: Channel['state']; caller: { name: string; number: string }; language: string; context: string; exten: string; priority: number; id: string; linkedid: string }, prefix = ''): AmiFields {
+    return [
+      [`${prefix}Channel`, ch.name],
+      [`${prefix}ChannelState`, STATE_CODES[ch.state]],
+      [`${prefix}ChannelStateDesc`, ch.state],
+      [`${prefix}CallerIDNum`, ch.caller.number],
+      [`${prefix}CallerIDName`, ch.caller.name],
+      [`${prefix}ConnectedLineNum`, ch.caller.number],
+      [`${prefix}ConnectedLineName`, ch.caller.name],
+      [`${prefix}Language`, ch.language],
+      [`${prefix}AccountCode`, ''],
+      [`${prefix}Context`, ch.context],
+      [`${prefix}Exten`, ch.exten],
+      [`${prefix}Priority`, ch.priority],
+      [`${prefix}Uniqueid`, ch.id],
+      [`${prefix}Linkedid`, ch.linkedid],
+    ];
+  }
+
+  function amiEvent(name: string, privilege: string, ...parts: AmiFields[]): void {
+    ami.broadcast([['Event', name], ['Privilege', privilege], ...parts.flat()]);
+  }
+
+  /** A dialled leg (agent phone), only as far as AMI events need it. */
+  function leg(caller: Channel, target: string) {
+    const base = target.replace(/\/n$/, '');
+    const n = String(nextChannel++).padStart(8, '0');
+    const local = base.startsWith('Local/');
+    return {
+      id: uniqueid(),
+      linkedid: caller.linkedid,
+      name: `${base}-${n}${local ? ';1' : ''}`,
+      state: 'Down' as Channel['state'],
+      caller: caller.caller,
+      language: caller.language,
+      context: local ? base.split('@')[1] ?? 'phones' : 'from-internal',
+      exten: local ? base.slice(6).split('@')[0] ?? 's' : 's',
+      priority: 1,
+      base,
+    };
+  }
+
+  const behaviourOf = (target: string): PhoneBehaviour => phones.get(target.replace(/\/n$/, '')) ?? 'unavailable';
+
+  // ---- the dialplan ---------------------------------------------------------------------------
+
+  function enterIvr(ch: Channel, app: string): void {
+    ch.context = 'hotline-ivr';
+    ch.exten = 's';
+    ch.priority = 2;
+    if (!ari.registeredApps().has(app)) {
+      ch.vars.set('STASISSTATUS', 'FAILED');
+      log(ch, 'stasis-failed');
+      void fallback(ch);
+      return;
+    }
+    ch.app = app;
+    log(ch, 'stasis-start');
+    emitAri(ch, { type: 'StasisStart', args: [], channel: channelJson(ch) });
+  }
+
+  async function fallback(ch: Channel): Promise<void> {
+    ch.vars.set('HOTLINE_UNVERIFIED', '1');
+    log(ch, `fallback ${defaultQueue}`);
+    await runQueue(ch, defaultQueue);
+  }
+
+  async function runDialplan(ch: Channel, context: string, exten: string): Promise<void> {
+    ch.context = context;
+    ch.exten = exten;
+    ch.priority = 1;
+    if (context === 'hotline-route' && exten === 'agent') {
+      const timeout = Number(ch.vars.get('HOTLINE_RING_TIMEOUT') || 20);
+      const status = await dial(ch, ch.vars.get('HOTLINE_TARGET') ?? '', timeout);
+      if (status !== 'ANSWER' && !ch.hungUp) await runDialplan(ch, 'hotline-route', 'queue');
+      return;
+    }
+    if (context === 'hotline-route' && exten === 'queue') {
+      ch.priority = 2;
+      const queue = ch.vars.get('HOTLINE_QUEUE');
+      const target = ch.vars.get('HOTLINE_QUEUE_TARGET');
+      if (queue) {
+        if (!(await runQueue(ch, queue))) await runQueue(ch, defaultQueue);
+      } else if (target) {
+        if ((await dial(ch, target, 60)) !== 'ANSWER' && !ch.hungUp) await runQueue(ch, defaultQueue);
+      } else await runQueue(ch, defaultQueue);
+      return;
+    }
+    if (context === 'hotline-ivr') {
+      // Back from Stasis without a route: the dialplan's fallback.
+      if (!ch.vars.get('HOTLINE_ROUTE')) return fallback(ch);
+      return runDialplan(ch, 'hotline-route', ch.vars.get('HOTLINE_ROUTE')!);
+    }
+    log(ch, `unknown-extension ${context},${exten}`);
+    hangup(ch);
+  }
+
+  async function dial(ch: Channel, target: string, timeoutSeconds: number): Promise<string> {
+    log(ch, `dial ${target}`);
+    const behaviour = behaviourOf(target);
+    if (!target || behaviour === 'unavailable') {
+      log(ch, `dial-end ${target} CHANUNAVAIL`);
+      return 'CHANUNAVAIL';
+    }
+    const dest = leg(ch, target);
+    amiEvent('Newchannel', 'call,all', block(dest));
+    amiEvent('DialBegin', 'call,all', block(ch), block(dest, 'Dest'), [['DialString', dest.base.replace(/^[^/]+\//, '')]]);
+    await sleep(behaviour === 'noanswer' ? timeoutSeconds * timing.secondMs : timing.ringMs);
+    let status: string = behaviour === 'answer' ? 'ANSWER' : behaviour === 'busy' ? 'BUSY' : 'NOANSWER';
+    if (ch.hungUp) status = 'CANCEL';
+    if (status === 'ANSWER') dest.state = 'Up';
+    amiEvent('DialEnd', 'call,all', block(ch), block(dest, 'Dest'), [['DialStatus', status]]);
+    log(ch, `dial-end ${target} ${status}`);
+    if (status === 'ANSWER') connect(ch, dest, target);
+    else amiEvent('Hangup', 'call,all', block(dest), [['Cause', 17], ['Cause-txt', 'User busy']]);
+    return status;
+  }
+
+  function connect(ch: Channel, dest: ReturnType<typeof leg>, who: string): void {
+    ch.answeredBy = who;
+    const bridge = `bridge-${nextBridge++}`;
+    for (const c of [dest, ch]) {
+      amiEvent('BridgeEnter', 'call,all', [['BridgeUniqueid', bridge], ['BridgeType', 'basic'], ['BridgeTechnology', 'simple_bridge'], ['BridgeCreator', '<unknown>'], ['BridgeName', '<unknown>'], ['BridgeNumChannels', c === ch ? 2 : 1], ['BridgeVideoSourceMode', 'none']], block(c));
+    }
+    log(ch, `answered ${who}`);
+  }
+
+  /** Queue(): ringall over the members; false when the queue does not exist (QUEUESTATUS=UNKNOWN). */
+  async function runQueue(ch: Channel, name: string): Promise<boolean> {
+    const members = queues[name];
+    if (!members) {
+      log(ch, `queue-unknown ${name}`);
+      return false;
+    }
+    ch.queue = name;
+    log(ch, `queue ${name}`);
+    amiEvent('QueueCallerJoin', 'agent,all', block(ch), [['Queue', name], ['Position', 1], ['Count', 1]]);
+    const ringing = members
+      .filter((m) => behaviourOf(m.iface) !== 'unavailable' && deviceStates.get(m.stateInterface ?? '') !== 'INUSE')
+      .map((m) => ({ member: m, dest: leg(ch, m.iface), behaviour: behaviourOf(m.iface) }));
+    for (const r of ringing) {
+      amiEvent('AgentCalled', 'agent,all', block(ch), block(r.dest, 'Dest'), [['Queue', name], ['Interface', r.member.iface], ['MemberName', r.member.name]]);
+      log(ch, `agent-called ${r.member.iface}`);
+    }
+    await sleep(timing.ringMs);
+    if (ch.hungUp) return true;
+    const winner = ringing.find((r) => r.behaviour === 'answer');
+    for (const r of ringing) {
+      if (r === winner) continue;
+      const status = r.behaviour === 'busy' ? 'BUSY' : winner ? 'CANCEL' : undefined;
+      if (status) amiEvent('DialEnd', 'call,all', block(ch), block(r.dest, 'Dest'), [['DialStatus', status]]);
+    }
+    if (!winner) {
+      log(ch, `queue-waiting ${name}`);
+      return true;
+    }
+    winner.dest.state = 'Up';
+    amiEvent('DialEnd', 'call,all', block(ch), block(winner.dest, 'Dest'), [['DialStatus', 'ANSWER']]);
+    amiEvent('QueueCallerLeave', 'agent,all', block(ch), [['Queue', name], ['Position', 1], ['Count', 0]]);
+    amiEvent('AgentConnect', 'agent,all', block(ch), block(winner.dest, 'Dest'), [['Queue', name], ['Interface', winner.member.iface], ['MemberName', winner.member.name], ['HoldTime', 0], ['RingTime', 0]]);
+    connect(ch, winner.dest, winner.member.iface);
+    return true;
+  }
+
+  function hangup(ch: Channel): void {
+    if (ch.hungUp) return;
+    ch.hungUp = true;
+    for (const t of ch.timers) clearTimeout(t);
+    ch.timers.clear();
+    for (const p of ch.playbacks) clearTimeout(p.timer);
+    ch.playbacks = [];
+    if (ch.app) {
+      emitAri(ch, { type: 'ChannelHangupRequest', cause: 16, channel: channelJson(ch) });
+      emitAri(ch, { type: 'StasisEnd', channel: channelJson(ch) });
+      emitAri(ch, { type: 'ChannelDestroyed', cause: 16, cause_txt: 'Normal Clearing', channel: channelJson(ch) });
+      ch.app = null;
+    }
+    if (ch.queue && !ch.answeredBy) amiEvent('QueueCallerAbandon', 'agent,all', block(ch), [['Queue', ch.queue], ['Position', 1], ['OriginalPosition', 1], ['HoldTime', 0]]);
+    amiEvent('Hangup', 'call,all', block(ch), [['Cause', 16], ['Cause-txt', 'Normal Clearing']]);
+    log(ch, 'hangup');
+    channels.delete(ch.id);
+  }
+
+  // ---- playbacks ------------------------------------------------------------------------------
+
+  function startNextPlayback(ch: Channel): void {
+    const p = ch.playbacks[0];
+    if (!p || p.timer) return;
+    const json = (state: string) => ({ id: p.id, media_uri: p.media, target_uri: `channel:${ch.id}`, language: p.language, state });
+    ch.played.push(p.media);
+    emitAri(ch, { type: 'PlaybackStarted', playback: json('playing') });
+    p.timer = setTimeout(() => {
+      ch.playbacks.shift();
+      emitAri(ch, { type: 'PlaybackFinished', playback: json('done') });
+      startNextPlayback(ch);
+    }, timing.playbackMs);
+  }
+
+  // ---- ARI ------------------------------------------------------------------------------------
+
+  function ariRequest(req: AriRequest): AriReply {
+    const { method, path, params } = req;
+    const notFound = (what: string): AriReply => ({ status: 404, body: { message: `${what} not found` } });
+    if (method === 'GET' && path === '/asterisk/info') {
+      return { status: 200, body: { build: { os: 'Linux', machine: 'x86_64' }, system: { version: '22.10.1', entity_id: '02:fc:00:00:00:01' }, config: { name: '', default_language: 'en' }, status: {} } };
+    }
+    let m = /^\/applications\/([^/]+)$/.exec(path);
+    if (m && method === 'GET') {
+      const app = decodeURIComponent(m[1]!);
+      if (!everRegistered.has(app)) return notFound('Application');
+      const ids = [...channels.values()].filter((c) => c.app === app).map((c) => c.id);
+      return { status: 200, body: { name: app, channel_ids: ids, bridge_ids: [], endpoint_ids: [], device_names: [], events_allowed: [], events_disallowed: [] } };
+    }
+    m = /^\/playbacks\/([^/]+)$/.exec(path);
+    if (m && method === 'DELETE') {
+      const id = decodeURIComponent(m[1]!);
+      for (const ch of channels.values()) {
+        const i = ch.playbacks.findIndex((p) => p.id === id);
+        if (i < 0) continue;
+        const [p] = ch.playbacks.splice(i, 1);
+        if (p!.timer) {
+          clearTimeout(p!.timer);
+          emitAri(ch, { type: 'PlaybackFinished', playback: { id, media_uri: p!.media, target_uri: `channel:${ch.id}`, language: p!.language, state: 'done' } });
+          startNextPlayback(ch);
+        }
+        return { status: 204 };
+      }
+      return notFound('Playback');
+    }
+    m = /^\/channels\/([^/]+)(?:\/(\w+))?(?:\/([^/]+))?$/.exec(path);
+    if (!m) return { status: 404, body: { message: 'Not found' } };
+    const ch = channels.get(decodeURIComponent(m[1]!));
+    const op = m[2];
+    if (!ch) return notFound('Channel');
+    if (!op && method === 'GET') return { status: 200, body: channelJson(ch) };
+    if (!op && method === 'DELETE') {
+      hangup(ch);
+      return { status: 204 };
+    }
+    if (!ch.app) return { status: 412, body: { message: 'Channel not in Stasis application' } };
+    switch (`${method} ${op}`) {
+      case 'POST answer':
+        if (ch.state !== 'Up') {
+          ch.state = 'Up';
+          emitAri(ch, { type: 'ChannelStateChange', channel: channelJson(ch) });
+        }
+        return { status: 204 };
+      case 'POST play': {
+        if (!params.media) return { status: 400, body: { message: 'media is required' } };
+        const id = m[3] ? decodeURIComponent(m[3]) : params.playbackId ?? `pb-${nextBridge++}`;
+        const language = params.lang ?? ch.language;
+        ch.playbacks.push({ id, media: params.media, language });
+        startNextPlayback(ch);
+        return { status: 201, body: { id, media_uri: params.media, target_uri: `channel:${ch.id}`, language, state: 'queued' } };
+      }
+      case 'POST variable':
+        if (!params.variable) return { status: 400, body: { message: 'Variable name is required' } };
+        ch.vars.set(params.variable, params.value ?? '');
+        emitAri(ch, { variable: params.variable, value: params.value ?? '', type: 'ChannelVarset', channel: channelJson(ch) });
+        return { status: 204 };
+      case 'GET variable': {
+        if (params.variable === 'CALLERID(num)') return { status: 200, body: { value: ch.caller.number } };
+        const value = ch.vars.get(params.variable ?? '');
+        return value === undefined ? { status: 404, body: { message: 'Provided variable was not found' } } : { status: 200, body: { value } };
+      }
+      case 'POST continue': {
+        const context = params.context ?? ch.context;
+        const exten = params.extension ?? ch.exten;
+        log(ch, `continue ${context},${exten},${params.priority ?? 1}`);
+        for (const p of ch.playbacks) clearTimeout(p.timer);
+        ch.playbacks = [];
+        emitAri(ch, { type: 'StasisEnd', channel: channelJson(ch) });
+        ch.app = null;
+        setImmediate(() => void runDialplan(ch, context, exten));
+        return { status: 204 };
+      }
+      default:
+        return { status: 405, body: { message: `${method} ${op} not implemented by the fake` } };
+    }
+  }
+
+  // ---- AMI ------------------------------------------------------------------------------------
+
+  function amiAction(action: Map<string, string>, actionId: string | undefined) {
+    const idField: AmiFields = actionId === undefined ? [] : [['ActionID', actionId]];
+    switch ((action.get('action') ?? '').toLowerCase()) {
+      case 'ping':
+        return { response: [['Response', 'Success'], ['Ping', 'Pong'], ['Timestamp', (Date.now() / 1000).toFixed(6)]] as AmiFields };
+      case 'devicestatelist': {
+        const events: AmiFields[] = [...deviceStates].map(([device, state]) => [['Event', 'DeviceStateChange'], ...idField, ['Device', device], ['State', state]]);
+        events.push([['Event', 'DeviceStateListComplete'], ...idField, ['EventList', 'Complete'], ['ListItems', events.length]]);
+        return { response: [['Response', 'Success'], ['EventList', 'start'], ['Message', 'Device State Changes will follow']] as AmiFields, events };
+      }
+      case 'queuestatus': {
+        const events: AmiFields[] = [];
+        for (const [name, members] of Object.entries(queues)) {
+          events.push([['Event', 'QueueParams'], ['Queue', name], ['Max', 0], ['Strategy', 'ringall'], ['Calls', 0], ['Holdtime', 0], ['TalkTime', 0], ['Completed', 0], ['Abandoned', 0], ['ServiceLevel', 0], ['ServicelevelPerf', '0.0'], ['ServicelevelPerf2', '0.0'], ['Weight', 0], ...idField]);
+          for (const m of members) {
+            events.push([['Event', 'QueueMember'], ['Queue', name], ['Name', m.name], ['Location', m.iface], ['StateInterface', m.stateInterface ?? m.iface], ['Membership', 'static'], ['Penalty', 0], ['CallsTaken', 0], ['LastCall', 0], ['LastPause', 0], ['LoginTime', epoch], ['InCall', 0], ['Status', 0], ['Paused', 0], ['PausedReason', ''], ['Wrapuptime', 0], ...idField]);
+          }
+        }
+        events.push([['Event', 'QueueStatusComplete'], ...idField, ['EventList', 'Complete'], ['ListItems', events.length]]);
+        return { response: [['Response', 'Success'], ['EventList', 'start'], ['Message', 'Queue status will follow']] as AmiFields, events };
+      }
+      case 'setvar': {
+        const m = /^DEVICE_STATE\((.+)\)$/.exec(action.get('variable') ?? '');
+        if (m) setDeviceState(m[1]!, action.get('value') ?? 'UNKNOWN');
+        return { response: [['Response', 'Success'], ['Message', 'Variable Set']] as AmiFields };
+      }
+      case 'originate': {
+        const channel = action.get('channel') ?? '';
+        const behaviour = behaviourOf(channel);
+        const reason = { answer: 4, busy: 5, noanswer: 3, unavailable: 0 }[behaviour];
+        originated.push({ channel, context: action.get('context') ?? '', exten: action.get('exten') ?? '', behaviour });
+        setTimeout(() => {
+          ami.broadcast([['Event', 'OriginateResponse'], ['Privilege', 'call,all'], ...idField, ['Response', behaviour === 'answer' ? 'Success' : 'Failure'], ['Channel', channel], ['Context', action.get('context') ?? ''], ['Exten', action.get('exten') ?? ''], ['Reason', reason], ['Uniqueid', behaviour === 'answer' ? uniqueid() : '<null>'], ['CallerIDNum', '<unknown>'], ['CallerIDName', '<unknown>']]);
+        }, timing.ringMs);
+        return { response: [['Response', 'Success'], ['Message', 'Originate successfully queued']] as AmiFields };
+      }
+      default:
+        return { response: [['Response', 'Error'], ['Message', 'Invalid/unknown command']] as AmiFields };
+    }
+  }
+
+  const originated: Array<{ channel: string; context: string; exten: string; behaviour: PhoneBehaviour }> = [];
+
+  function setDeviceState(device: string, state: string): void {
+    deviceStates.set(device, state);
+    amiEvent('DeviceStateChange', 'call,all', [['Device', device], ['State', state]]);
+  }
+
+  // ---- the test's handle ----------------------------------------------------------------------
+
+  function handleFor(ch: Channel): FakeCall {
+    return {
+      id: ch.id,
+      get log() {
+        return ch.log;
+      },
+      get vars() {
+        return ch.vars;
+      },
+      get played() {
+        return ch.played;
+      },
+      get answeredBy() {
+        return ch.answeredBy;
+      },
+      get hungUp() {
+        return ch.hungUp;
+      },
+      async press(digits, gapMs = 20) {
+        for (const digit of digits) {
+          if (ch.hungUp) return;
+          if (ch.app) {
+            log(ch, `dtmf ${digit}`);
+            emitAri(ch, { type: 'ChannelDtmfReceived', digit, duration_ms: 100, channel: channelJson(ch) });
+          } else log(ch, `dtmf-ignored ${digit}`);
+          await sleep(gapMs);
+        }
+      },
+      hangup: () => hangup(ch),
+      waitFor(prefix, timeoutMs = 5000) {
+        const found = ch.log.find((l) => l.startsWith(prefix));
+        if (found) return Promise.resolve(found);
+        return new Promise((resolve, reject) => {
+          const onLog = (c: Channel, line: string) => {
+            if (c !== ch || !line.startsWith(prefix)) return;
+            clearTimeout(timer);
+            changes.off('log', onLog);
+            resolve(line);
+          };
+          const timer = setTimeout(() => {
+            changes.off('log', onLog);
+            reject(new Error(`call ${ch.id}: no "${prefix}" within ${timeoutMs} ms; log: ${ch.log.join(' | ')}`));
+          }, timeoutMs);
+          changes.on('log', onLog);
+        });
+      },
+    };
+  }
+
+  return {
+    ami,
+    ari,
+    /** Every ARI event sent, in order. */
+    ariEvents,
+    /** Originate requests seen on AMI. */
+    originated,
+    phones,
+    get ariUrl() {
+      return ari.url();
+    },
+    get amiPort() {
+      return ami.port();
+    },
+    /** Starts (or restarts, on the same ports) both servers. */
+    async start(): Promise<void> {
+      await Promise.all([ari.listen(), ami.listen()]);
+    },
+    /** Closes both servers and every connection; channels stay, like an Asterisk whose interfaces went away. */
+    async stop(): Promise<void> {
+      await Promise.all([ari.close(), ami.close()]);
+    },
+    setDeviceState,
+    /** Resolves once `app` has a websocket open (registered) — or, with `false`, once it has none. */
+    async waitForApp(app = 'hotline', registered = true, timeoutMs = 10_000): Promise<void> {
+      const deadline = Date.now() + timeoutMs;
+      while (ari.registeredApps().has(app) !== registered) {
+        if (Date.now() > deadline) throw new Error(`app ${app} ${registered ? 'never registered' : 'still registered'}`);
+        await sleep(20);
+      }
+    },
+    /** A caller dials the hotline: the call enters `hotline-ivr`. */
+    placeCall(caller: { number: string; name?: string; language?: string; app?: string }): FakeCall {
+      const n = String(nextChannel++).padStart(8, '0');
+      const id = uniqueid();
+      const ch: Channel = {
+        id,
+        linkedid: id,
+        name: `PJSIP/trunk-${n}`,
+        caller: { name: caller.name ?? '', number: caller.number },
+        language: caller.language ?? 'en',
+        state: 'Ring',
+        context: 'hotline-ivr',
+        exten: 's',
+        priority: 1,
+        vars: new Map(),
+        app: null,
+        hungUp: false,
+        log: [],
+        played: [],
+        playbacks: [],
+        answeredBy: null,
+        queue: null,
+        timers: new Set(),
+      };
+      channels.set(id, ch);
+      amiEvent('Newchannel', 'call,all', block(ch));
+      enterIvr(ch, caller.app ?? 'hotline');
+      return handleFor(ch);
+    },
+    /** Channels currently held in a Stasis app. */
+    channelsInApp: (app = 'hotline') => [...channels.values()].filter((c) => c.app === app).map((c) => c.id),
+  };
+}
+
+export type FakeAsterisk = ReturnType<typeof createFakeAsterisk>;

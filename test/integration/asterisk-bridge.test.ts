@@ -1,0 +1,244 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { luhnCheckDigit } from '../../src/core/ttn/check-digit.js';
+import type { Ticket } from '../../src/core/types.js';
+import type { PbxHarness } from '../helpers/pbx.js';
+import { pbxHarness } from '../helpers/pbx.js';
+
+let h: PbxHarness;
+beforeEach(async () => {
+  h = await pbxHarness();
+});
+afterEach(async () => {
+  await h.close();
+});
+
+/** A TTN with a wrong check digit: the right one's last digit, plus one. */
+const mistyped = (ttn: string) => ttn.slice(0, -1) + String((Number(ttn.at(-1)) + 1) % 10);
+
+describe('call with a TTN', () => {
+  it('continues the call to the owner\'s phone when the owner is free, and records who answered', async () => {
+    const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
+    const call = h.fake.placeCall({ number: '0301234567', name: 'Alice Caller' });
+    await call.waitFor('stasis-start');
+    await call.press(`${ticket.ttn}#`);
+    await call.waitFor('answered');
+
+    expect(call.log).toContain('continue hotline-route,agent,1');
+    expect(call.log).toContain('dial Local/201@phones');
+    expect(call.answeredBy).toBe('Local/201@phones');
+    expect(call.vars.get('HOTLINE_ROUTE')).toBe('agent');
+    expect(call.vars.get('HOTLINE_TARGET')).toBe('Local/201@phones');
+    expect(call.vars.get('HOTLINE_QUEUE')).toBe('billing');
+    expect(call.vars.get('HOTLINE_TTN')).toBe(ticket.ttn);
+    expect(call.vars.get('HOTLINE_UNVERIFIED')).toBe('0');
+    expect(call.played[0]).toBe('sound:vm-enter-num-to-call');
+
+    const answered = await h.callRecord(call.id, (c) => c.answeredBy !== null);
+    expect(answered).toMatchObject({ ticketId: ticket.id, route: 'agent', target: 'Local/201@phones', reason: 'ticket', answeredBy: h.agents.alice.id, digits: ticket.ttn, callerNumber: '0301234567' });
+
+    call.hangup();
+    const ended = await h.callRecord(call.id, (c) => c.endedAt !== null);
+    expect(ended.outcome).toBe('answered');
+    const articles = await h.hotline.tickets.articles(ticket.id);
+    const callArticle = articles.find((a) => a.kind === 'call');
+    expect(callArticle?.text).toContain('Answered by: Alice (alice)');
+    expect(callArticle?.text).toContain('Call from 0301234567 (Alice Caller)');
+  });
+
+  it('ends entry at the usual length without # when the check digit is right', async () => {
+    const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
+    const call = h.fake.placeCall({ number: '0301234567' });
+    await call.waitFor('stasis-start');
+    await call.press(ticket.ttn);
+    await call.waitFor('continue hotline-route,agent,1', 1000);
+  });
+
+  it('falls through to the ticket\'s queue when the owner is busy, and the member who answers is recorded', async () => {
+    const ticket = await h.ticket(h.queues.billing.id, h.agents.bob.id);
+    const call = h.fake.placeCall({ number: '0407654321', name: 'Bob' });
+    await call.waitFor('stasis-start');
+    await call.press(`${ticket.ttn}#`);
+    await call.waitFor('answered');
+    expect(call.log).toEqual(expect.arrayContaining(['dial Local/202@phones', 'dial-end Local/202@phones BUSY', 'queue billing', 'agent-called Local/203@phones/n']));
+    expect(call.answeredBy).toBe('Local/203@phones/n');
+    const record = await h.callRecord(call.id, (c) => c.answeredBy !== null);
+    expect(record.answeredBy).toBe(h.agents.carol.id);
+    expect(record.agentsRung).toEqual([h.agents.bob.id, h.agents.carol.id]);
+  });
+
+  it('sends the call straight to the queue when the owner\'s phone is in use', async () => {
+    h.fake.setDeviceState('Custom:agent201', 'INUSE');
+    const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
+    await expect.poll(() => h.pbx.presence.deviceState('Custom:agent201')).toBe('INUSE');
+    const call = h.fake.placeCall({ number: '0301234567' });
+    await call.waitFor('stasis-start');
+    await call.press(`${ticket.ttn}#`);
+    await call.waitFor('answered');
+    expect(call.log).toContain('continue hotline-route,queue,1');
+    expect(call.log.some((l) => l.startsWith('dial Local/201'))).toBe(false);
+    expect(call.answeredBy).toBe('Local/203@phones/n');
+    expect((await h.callRecord(call.id)).route).toBe('queue');
+  });
+
+  it('sends the call to the queue when the owner is marked away', async () => {
+    await h.hotline.agents.update(h.agents.alice.id, { away: true });
+    const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
+    const call = h.fake.placeCall({ number: '0301234567' });
+    await call.waitFor('stasis-start');
+    await call.press(`${ticket.ttn}#`);
+    await call.waitFor('continue hotline-route,queue,1');
+  });
+});
+
+describe('touch-tone entry', () => {
+  it('sends the caller to the default queue, unverified, after three numbers with a wrong check digit', async () => {
+    const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
+    const call = h.fake.placeCall({ number: '0301234567' });
+    await call.waitFor('stasis-start');
+    for (let i = 0; i < 3; i++) {
+      await call.press(`${mistyped(ticket.ttn)}#`);
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    await call.waitFor('continue hotline-route,queue,1');
+    expect(call.played.filter((m) => m === 'sound:invalid')).toHaveLength(3);
+    expect(call.vars.get('HOTLINE_QUEUE')).toBe('support');
+    expect(call.vars.get('HOTLINE_UNVERIFIED')).toBe('1');
+    expect(call.vars.get('HOTLINE_TTN')).toBe('');
+    const record = await h.callRecord(call.id, (c) => c.reason !== null);
+    expect(record).toMatchObject({ reason: 'invalid', unverified: true, ticketId: null });
+  });
+
+  it('tells the caller a valid number has no ticket, lets them retry, and routes the right one', async () => {
+    const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
+    const valid = `1999010100001${luhnCheckDigit.compute('1999010100001')}`;
+    const call = h.fake.placeCall({ number: '0301234567' });
+    await call.waitFor('stasis-start');
+    await call.press(`${valid}#`);
+    await expect.poll(() => call.played).toContain('sound:pbx-invalid');
+    await call.press(`${ticket.ttn}#`);
+    await call.waitFor('continue hotline-route,agent,1');
+    expect(call.vars.get('HOTLINE_TTN')).toBe(ticket.ttn);
+  });
+
+  it('starts entry over on *', async () => {
+    const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
+    const call = h.fake.placeCall({ number: '0301234567' });
+    await call.waitFor('stasis-start');
+    await call.press(`987*${ticket.ttn}#`);
+    await call.waitFor('continue hotline-route,agent,1');
+    expect((await h.callRecord(call.id, (c) => c.reason !== null)).digits).toBe(ticket.ttn);
+  });
+
+  it('sends 0 alone to the operator (default queue)', async () => {
+    const call = h.fake.placeCall({ number: '0301234567' });
+    await call.waitFor('stasis-start');
+    await call.press('0#');
+    await call.waitFor('continue hotline-route,queue,1');
+    expect(call.vars.get('HOTLINE_QUEUE')).toBe('support');
+    await call.waitFor('answered');
+    expect((await h.callRecord(call.id, (c) => c.reason !== null)).reason).toBe('operator');
+  });
+
+  it('opens a new ticket for # alone, reads its number back twice, then routes to the default queue', async () => {
+    const customer = await h.hotline.directory.createCustomer({ name: 'Known Caller', phones: ['+49 30 1234567'] });
+    const call = h.fake.placeCall({ number: '030 1234567' });
+    await call.waitFor('stasis-start');
+    await call.press('#');
+    await call.waitFor('continue hotline-route,queue,1');
+    const ttn = call.vars.get('HOTLINE_TTN')!;
+    expect(h.hotline.ttn.checker().isValidTtn(ttn)).toBe(true);
+    expect(call.played.filter((m) => m === `digits:${ttn}`)).toHaveLength(2);
+    const created = await h.hotline.tickets.findByTtn(ttn);
+    expect(created).toMatchObject({ queueId: h.queues.support.id, customerId: customer.id });
+    expect((await h.callRecord(call.id, (c) => c.reason !== null)).reason).toBe('new-ticket');
+  });
+
+  it('sends a caller who keys nothing to the default queue after the first-digit timeout', async () => {
+    const call = h.fake.placeCall({ number: '0301234567' });
+    await call.waitFor('stasis-start');
+    await call.waitFor('continue hotline-route,queue,1', 4000);
+    expect(call.vars.get('HOTLINE_QUEUE')).toBe('support');
+    expect((await h.callRecord(call.id, (c) => c.reason !== null)).reason).toBe('no-input');
+  });
+
+  it('closes the call record as abandoned when the caller hangs up mid-entry', async () => {
+    const call = h.fake.placeCall({ number: '0301234567' });
+    await call.waitFor('stasis-start');
+    await call.press('2026');
+    call.hangup();
+    const record = await h.callRecord(call.id, (c) => c.endedAt !== null);
+    expect(record).toMatchObject({ outcome: 'abandoned', digits: '2026', route: null });
+    expect(call.log.some((l) => l.startsWith('continue'))).toBe(false);
+    await expect.poll(() => h.pbx.status().activeIvrCalls).toBe(0);
+  });
+});
+
+describe('resilience', () => {
+  it('lets the dialplan send callers to the default queue while the service is not registered', async () => {
+    await h.stopPbx();
+    const call = h.fake.placeCall({ number: '0891112222', name: 'Carol' });
+    await call.waitFor('answered');
+    expect(call.log.slice(0, 3)).toEqual(['stasis-failed', 'fallback support', 'queue support']);
+    expect(call.vars.get('STASISSTATUS')).toBe('FAILED');
+    await h.restartPbx();
+    const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
+    const next = h.fake.placeCall({ number: '0301234567' });
+    await next.waitFor('stasis-start');
+    await next.press(`${ticket.ttn}#`);
+    await next.waitFor('answered');
+  });
+
+  it('survives Asterisk going away mid-call: no crash, the stranded caller goes to the default queue, new calls are routed', async () => {
+    const stranded = h.fake.placeCall({ number: '0301234567' });
+    await stranded.waitFor('stasis-start');
+    await h.fake.stop();
+    await expect.poll(() => h.pbx.status().ari, { timeout: 5000 }).not.toBe('connected');
+    // While Asterisk is away the caller's first-digit timer runs out; the hand-off cannot reach Asterisk.
+    await new Promise((r) => setTimeout(r, 1500));
+    await h.fake.start();
+    await stranded.waitFor('continue hotline-route,queue,1', 15_000);
+    expect(stranded.vars.get('HOTLINE_QUEUE')).toBe('support');
+    expect((await h.callRecord(stranded.id, (c) => c.reason === 'recovered')).unverified).toBe(true);
+    await stranded.waitFor('answered');
+
+    await h.ready();
+    const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
+    const next = h.fake.placeCall({ number: '0301234567' });
+    await next.waitFor('stasis-start');
+    await next.press(`${ticket.ttn}#`);
+    await next.waitFor('answered Local/201@phones');
+  }, 30_000);
+
+  it('reports the PBX connection in /healthz', async () => {
+    const { buildServer } = await import('../../src/http/server.js');
+    const server = await buildServer(h.hotline, { pbx: h.pbx });
+    const up = await server.inject('/healthz');
+    expect(up.json()).toMatchObject({ status: 'ok', pbx: { ari: 'connected', ami: 'connected' } });
+    await h.fake.stop();
+    await expect.poll(async () => (await server.inject('/healthz')).json().status, { timeout: 5000 }).toBe('degraded');
+    await h.fake.start();
+    await server.close();
+  });
+});
+
+describe('load', () => {
+  it('routes 100 concurrent calls each to its own ticket\'s target', async () => {
+    const owners = [h.agents.alice, null, null];
+    const tickets: Ticket[] = [];
+    for (let i = 0; i < 100; i++) {
+      const queue = i % 2 === 0 ? h.queues.billing : h.queues.support;
+      tickets.push(await h.ticket(queue.id, owners[i % 3]?.id ?? null, `ticket ${i}`));
+    }
+    const calls = tickets.map(() => h.fake.placeCall({ number: '0301234567' }));
+    await Promise.all(calls.map((c) => c.waitFor('stasis-start')));
+    await Promise.all(calls.map((c, i) => c.press(`${tickets[i]!.ttn}#`, 5)));
+    await Promise.all(calls.map((c) => c.waitFor('continue', 15_000)));
+    calls.forEach((c, i) => {
+      const ticket = tickets[i]!;
+      expect(c.vars.get('HOTLINE_TTN')).toBe(ticket.ttn);
+      expect(c.vars.get('HOTLINE_QUEUE')).toBe(ticket.queueId === h.queues.billing.id ? 'billing' : 'support');
+      expect(c.vars.get('HOTLINE_ROUTE')).toBe(i % 3 === 0 ? 'agent' : 'queue');
+      if (i % 3 === 0) expect(c.vars.get('HOTLINE_TARGET')).toBe('Local/201@phones');
+    });
+  }, 60_000);
+});
