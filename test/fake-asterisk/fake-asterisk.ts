@@ -51,7 +51,23 @@ interface Channel {
   playbacks: Array<{ id: string; media: string; language: string; timer?: NodeJS.Timeout }>;
   answeredBy: string | null;
   queue: string | null;
+  /** The queue member who answered, for AgentComplete at hang-up. */
+  member: { queue: string; def: QueueMemberDef; dest: Leg } | null;
   timers: Set<NodeJS.Timeout>;
+}
+
+/** A dialled leg (agent phone), only as far as AMI events need it. */
+interface Leg {
+  id: string;
+  linkedid: string;
+  name: string;
+  state: 'Down' | 'Ring' | 'Up';
+  caller: { name: string; number: string };
+  language: string;
+  context: string;
+  exten: string;
+  priority: number;
+  base: string;
 }
 
 const STATE_CODES: Record<Channel['state'], number> = { Down: 0, Ring: 4, Up: 6 };
@@ -172,8 +188,7 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
     ami.broadcast([['Event', name], ['Privilege', privilege], ...parts.flat()]);
   }
 
-  /** A dialled leg (agent phone), only as far as AMI events need it. */
-  function leg(caller: Channel, target: string) {
+  function leg(caller: Channel, target: string): Leg {
     const base = target.replace(/\/n$/, '');
     const n = String(nextChannel++).padStart(8, '0');
     const local = base.startsWith('Local/');
@@ -181,7 +196,7 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
       id: uniqueid(),
       linkedid: caller.linkedid,
       name: `${base}-${n}${local ? ';1' : ''}`,
-      state: 'Down' as Channel['state'],
+      state: 'Down',
       caller: caller.caller,
       language: caller.language,
       context: local ? base.split('@')[1] ?? 'phones' : 'from-internal',
@@ -267,7 +282,7 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
     return status;
   }
 
-  function connect(ch: Channel, dest: ReturnType<typeof leg>, who: string): void {
+  function connect(ch: Channel, dest: Leg, who: string): void {
     ch.answeredBy = who;
     const bridge = `bridge-${nextBridge++}`;
     for (const c of [dest, ch]) {
@@ -291,11 +306,16 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
       .map((m) => ({ member: m, dest: leg(ch, m.iface), behaviour: behaviourOf(m.iface) }));
     for (const r of ringing) {
       amiEvent('AgentCalled', 'agent,all', block(ch), block(r.dest, 'Dest'), [['Queue', name], ['Interface', r.member.iface], ['MemberName', r.member.name]]);
+      amiEvent('DialBegin', 'call,all', block(ch), block(r.dest, 'Dest'), [['DialString', r.member.iface.replace(/^[^/]+\//, '')]]);
       log(ch, `agent-called ${r.member.iface}`);
     }
     await sleep(timing.ringMs);
     if (ch.hungUp) return true;
     const winner = ringing.find((r) => r.behaviour === 'answer');
+    if (winner) {
+      winner.dest.state = 'Up';
+      amiEvent('DialEnd', 'call,all', block(ch), block(winner.dest, 'Dest'), [['DialStatus', 'ANSWER']]);
+    }
     for (const r of ringing) {
       if (r === winner) continue;
       const status = r.behaviour === 'busy' ? 'BUSY' : winner ? 'CANCEL' : undefined;
@@ -305,8 +325,7 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
       log(ch, `queue-waiting ${name}`);
       return true;
     }
-    winner.dest.state = 'Up';
-    amiEvent('DialEnd', 'call,all', block(ch), block(winner.dest, 'Dest'), [['DialStatus', 'ANSWER']]);
+    ch.member = { queue: name, def: winner.member, dest: winner.dest };
     amiEvent('QueueCallerLeave', 'agent,all', block(ch), [['Queue', name], ['Position', 1], ['Count', 0]]);
     amiEvent('AgentConnect', 'agent,all', block(ch), block(winner.dest, 'Dest'), [['Queue', name], ['Interface', winner.member.iface], ['MemberName', winner.member.name], ['HoldTime', 0], ['RingTime', 0]]);
     connect(ch, winner.dest, winner.member.iface);
@@ -325,6 +344,10 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
       emitAri(ch, { type: 'StasisEnd', channel: channelJson(ch) });
       emitAri(ch, { type: 'ChannelDestroyed', cause: 16, cause_txt: 'Normal Clearing', channel: channelJson(ch) });
       ch.app = null;
+    }
+    if (ch.member) {
+      const { queue, def, dest } = ch.member;
+      amiEvent('AgentComplete', 'agent,all', block(ch), block(dest, 'Dest'), [['Queue', queue], ['Interface', def.iface], ['MemberName', def.name], ['HoldTime', 0], ['TalkTime', 1], ['Reason', 'caller']]);
     }
     if (ch.queue && !ch.answeredBy) amiEvent('QueueCallerAbandon', 'agent,all', block(ch), [['Queue', ch.queue], ['Position', 1], ['OriginalPosition', 1], ['HoldTime', 0]]);
     amiEvent('Hangup', 'call,all', block(ch), [['Cause', 16], ['Cause-txt', 'Normal Clearing']]);
@@ -584,6 +607,7 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
         playbacks: [],
         answeredBy: null,
         queue: null,
+        member: null,
         timers: new Set(),
       };
       channels.set(id, ch);

@@ -110,7 +110,8 @@ describe('hotline serve', () => {
     const url = /listening on (http:\/\/\S+)/.exec(out)![1]!;
     const health = await fetch(`${url}/healthz`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toMatchObject({ status: 'ok', db: 'ok' });
+    // No Asterisk on this machine: the service runs, says the PBX is away, and keeps retrying.
+    expect(await health.json()).toMatchObject({ status: 'degraded', db: 'ok', pbx: { ari: expect.not.stringMatching(/^connected$/), ami: expect.not.stringMatching(/^connected$/) } });
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     const again = await hotline(dir, ['ticket', 'create', '--title', 'after restart']);
