@@ -1,4 +1,5 @@
 import { createAgentService } from './core/agent-service.js';
+import { createAuthService } from './core/auth-service.js';
 import { createCallService } from './core/call-service.js';
 import { createDirectoryService } from './core/directory-service.js';
 import { createEventBus } from './core/events.js';
@@ -11,6 +12,8 @@ import type { PbxOptions } from './pbx/pbx.js';
 import type { Logger } from './logger.js';
 import { createLogger } from './logger.js';
 import { createAgentRepository } from './storage/agent-repository.js';
+import { createAttachmentRepository } from './storage/attachment-repository.js';
+import { createApiTokenRepository, createSessionRepository } from './storage/session-repository.js';
 import { createCallRepository } from './storage/call-repository.js';
 import { createCustomerRepository } from './storage/customer-repository.js';
 import { openDatabase } from './storage/database.js';
@@ -42,9 +45,10 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
     const settings = createSettingsRepository(db);
     const ttn = createTtnService({ settings, counters: createCounterRepository(db), extraGenerators });
     await ttn.load();
-    const tickets = createTicketService({ tickets: createTicketRepository(db), queues, ttn, events, clock });
+    const tickets = createTicketService({ tickets: createTicketRepository(db), attachments: createAttachmentRepository(db), queues, ttn, events, clock });
     const agentStore = createAgentRepository(db);
     const agents = createAgentService({ agents: agentStore, clock });
+    const auth = createAuthService({ agents, sessions: createSessionRepository(db), tokens: createApiTokenRepository(db), clock });
     const calls = createCallService({ calls: createCallRepository(db), tickets, agents: agentStore, queues, events, clock });
     const directory = createDirectoryService({ queues, customers: createCustomerRepository(db), clock, countryCode: config.countryCode });
     return {
@@ -59,6 +63,7 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
       agents,
       directory,
       calls,
+      auth,
       /** Closes the database; call once everything using it has stopped. */
       close(): void {
         if (db.open) db.close();

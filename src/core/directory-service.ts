@@ -61,6 +61,11 @@ export function createDirectoryService(deps: { queues: QueueStore; customers: Cu
       return n ? customers.findByPhone(n) : [];
     },
     addCustomerPhone: (id: number, raw: string) => customers.addPhone(id, phone(raw)),
+    /** Customers matching a name, e-mail or phone fragment (a phone in any format is normalised first). */
+    async searchCustomers(text: string, limit = 50): Promise<Customer[]> {
+      const asPhone = /\d{3,}/.test(text) ? normalisePhone(text, countryCode) : null;
+      return customers.search(asPhone ?? text, limit);
+    },
     addCustomerEmail: (id: number, raw: string) => customers.addEmail(id, email(raw)),
   };
 }

@@ -1,4 +1,4 @@
-import type { Access, Agent, Article, ArticleInput, Call, Customer, Queue, Role, Ticket, TicketState } from './types.js';
+import type { Access, Agent, Article, ArticleInput, Attachment, AttachmentInput, Call, Customer, Queue, Role, Ticket, TicketState } from './types.js';
 
 /**
  * Storage interfaces the core talks to. They return Promises so that a
@@ -120,6 +120,8 @@ export interface CustomerStore {
   findByPhone(phone: string): Promise<Customer[]>;
   addEmail(id: number, email: string): Promise<void>;
   addPhone(id: number, phone: string): Promise<void>;
+  /** Customers whose name, e-mail or phone contains `search` (all when empty), by name. */
+  search(search: string, limit: number): Promise<Customer[]>;
 }
 
 export type CallChange = Partial<Omit<Call, 'id' | 'channelId' | 'startedAt'>>;
@@ -131,4 +133,36 @@ export interface CallStore {
   findByChannel(channelId: string): Promise<Call | null>;
   /** Calls on a ticket, oldest first. */
   forTicket(ticketId: number): Promise<Call[]>;
+}
+
+export interface SessionRecord {
+  agentId: number;
+  csrfToken: string;
+  expiresAt: string;
+}
+
+export interface SessionStore {
+  create(tokenHash: string, record: SessionRecord, now: string): Promise<void>;
+  find(tokenHash: string): Promise<SessionRecord | null>;
+  touch(tokenHash: string, expiresAt: string): Promise<void>;
+  delete(tokenHash: string): Promise<void>;
+  deleteForAgent(agentId: number): Promise<void>;
+  deleteExpired(now: string): Promise<void>;
+}
+
+export interface ApiTokenStore {
+  create(agentId: number, name: string, tokenHash: string, now: string): Promise<{ id: number }>;
+  /** The agent id for a token hash, recording its use. */
+  use(tokenHash: string, now: string): Promise<number | null>;
+  list(agentId: number): Promise<Array<{ id: number; name: string; createdAt: string; lastUsedAt: string | null }>>;
+  delete(id: number, agentId: number): Promise<void>;
+}
+
+export interface AttachmentStore {
+  add(articleId: number, attachment: AttachmentInput & { sha256: string; size: number }): Promise<Attachment>;
+  /** Attachments of every article of a ticket, without their content. */
+  forTicket(ticketId: number): Promise<Attachment[]>;
+  /** Metadata and the ticket it belongs to. */
+  find(id: number): Promise<(Attachment & { ticketId: number }) | null>;
+  content(id: number): Promise<Buffer | null>;
 }

@@ -1,8 +1,9 @@
 import { DuplicateTtnError, ForbiddenError, NotFoundError, ValidationError } from './errors.js';
 import type { EventBus } from './events.js';
-import type { QueueStore, TicketChange, TicketFilter, TicketStore } from './ports.js';
+import { createHash } from 'node:crypto';
+import type { AttachmentStore, QueueStore, TicketChange, TicketFilter, TicketStore } from './ports.js';
 import type { TtnService } from './ttn/ttn-service.js';
-import type { Access, Article, ArticleInput, Ticket, TicketState } from './types.js';
+import type { Access, Article, ArticleInput, Attachment, AttachmentInput, Ticket, TicketState } from './types.js';
 import { ARTICLE_KINDS, TICKET_STATES } from './types.js';
 
 /** A source of the current time; injected so tests can fix it. */
@@ -12,6 +13,7 @@ export interface Clock {
 
 export interface TicketServiceDeps {
   tickets: TicketStore;
+  attachments: AttachmentStore;
   queues: QueueStore;
   ttn: TtnService;
   events: EventBus;
@@ -56,6 +58,15 @@ export function createTicketService(deps: TicketServiceDeps) {
     const ticket = await tickets.findById(id);
     if (!ticket) throw new NotFoundError(`no ticket with id ${id}`);
     return ticket;
+  }
+
+  /** The ticket with this TTN if `actor` may see it, else NotFoundError. */
+  async function getVisible(number: string, actor: Actor): Promise<{ ticket: Ticket; articles: Article[]; access: Access }> {
+    const ticket = await tickets.findByTtn(number);
+    if (!ticket) throw new NotFoundError(`no ticket ${number}`);
+    await requireAccess(actor, ticket, 'ro');
+    const access = actor === 'system' ? 'rw' : ((await queues.access(actor.agentId, ticket.queueId)) ?? 'ro');
+    return { ticket, articles: await tickets.articles(ticket.id), access };
   }
 
   return {
@@ -133,13 +144,30 @@ export function createTicketService(deps: TicketServiceDeps) {
     /** The ticket with this TTN, without permission checks (IVR, mail). */
     findByTtn: (number: string): Promise<Ticket | null> => tickets.findByTtn(number),
 
-    /** The ticket with this TTN if `actor` may see it, else NotFoundError. */
-    async getVisible(number: string, actor: Actor): Promise<{ ticket: Ticket; articles: Article[]; access: Access }> {
-      const ticket = await tickets.findByTtn(number);
-      if (!ticket) throw new NotFoundError(`no ticket ${number}`);
-      await requireAccess(actor, ticket, 'ro');
-      const access = actor === 'system' ? 'rw' : ((await queues.access(actor.agentId, ticket.queueId)) ?? 'ro');
-      return { ticket, articles: await tickets.articles(ticket.id), access };
+    getVisible,
+    /** Stores a file on an article (hashing it), e.g. a mail attachment or a fax image. */
+    async attach(articleId: number, file: AttachmentInput): Promise<Attachment> {
+      const sha256 = createHash('sha256').update(file.content).digest('hex');
+      return deps.attachments.add(articleId, { ...file, sha256, size: file.content.length });
+    },
+    /** Attachments of a ticket the actor may see. */
+    async attachments(ttn: string, actor: Actor): Promise<Attachment[]> {
+      const { ticket } = await getVisible(ttn, actor);
+      return deps.attachments.forTicket(ticket.id);
+    },
+    /** An attachment with its content, if the actor may see its ticket (else NotFoundError, as if it did not exist). */
+    async attachmentForActor(id: number, actor: Actor): Promise<{ attachment: Attachment; content: Buffer }> {
+      const found = await deps.attachments.find(id);
+      const ticket = found ? await tickets.findById(found.ticketId) : null;
+      if (!found || !ticket) throw new NotFoundError(`no attachment ${id}`);
+      try {
+        await requireAccess(actor, ticket, 'ro');
+      } catch {
+        throw new NotFoundError(`no attachment ${id}`);
+      }
+      const content = await deps.attachments.content(id);
+      if (!content) throw new NotFoundError(`no attachment ${id}`);
+      return { attachment: found, content };
     },
 
     /** Tickets the agent may see, filtered. */

@@ -120,3 +120,22 @@ export interface Call {
   answeredAt: string | null;
   endedAt: string | null;
 }
+
+/** A file on an article (mail attachment, fax image). */
+export interface Attachment {
+  id: number;
+  articleId: number;
+  filename: string;
+  contentType: string;
+  size: number;
+  sha256: string;
+  /** Content-ID for inline images referenced as `cid:` in mail HTML. */
+  contentId: string | null;
+}
+
+export interface AttachmentInput {
+  filename: string;
+  contentType: string;
+  content: Buffer;
+  contentId?: string | null;
+}

@@ -1,18 +1,101 @@
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import helmet from '@fastify/helmet';
+import fastifyStatic from '@fastify/static';
 import Fastify from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { fileURLToPath } from 'node:url';
 import type { Hotline } from '../app.js';
+import { TooManyAttemptsError } from '../core/auth-service.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../core/errors.js';
 import type { Pbx } from '../pbx/pbx.js';
+import { PbxTimeoutError, PbxUnavailableError } from '../pbx/with-timeout.js';
+import { adminPages } from './admin-pages.js';
+import { agentPages } from './agent-pages.js';
+import { apiRoutes } from './api.js';
+import { AdminOnlyError, authPlugin, CsrfError, NotLoggedInError } from './auth.js';
+import { createViews } from './views.js';
 
-/** The HTTP server: for now `/healthz`; the agent UI and API register here as plugins. */
-export async function buildServer(hotline: Hotline, parts: { pbx?: Pbx } = {}) {
-  const app = Fastify({ loggerInstance: hotline.log });
+const STATIC_DIR = fileURLToPath(new URL('../../web/static/', import.meta.url));
 
-  app.get('/healthz', async (_request, reply) => {
-    let db: 'ok' | string = 'ok';
+/** Domain and auth errors → HTTP status and a sentence for the user. */
+function statusOf(error: unknown): number {
+  if (error instanceof NotFoundError) return 404;
+  if (error instanceof ValidationError) return 400;
+  if (error instanceof ForbiddenError || error instanceof CsrfError || error instanceof AdminOnlyError) return 403;
+  if (error instanceof ConflictError) return 409;
+  if (error instanceof NotLoggedInError) return 401;
+  if (error instanceof TooManyAttemptsError) return 429;
+  if (error instanceof PbxUnavailableError || error instanceof PbxTimeoutError) return 503;
+  const status = (error as FastifyError).statusCode;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : 500;
+}
+
+export interface ServerParts {
+  pbx?: Pbx;
+  /** A folder with templates replacing the built-in ones of the same name. */
+  templatesDir?: string;
+  /** One-line mail status for the admin overview (until the mail channel reports its own). */
+  mailStatus?: () => string;
+}
+
+/** The HTTP server: agent and admin pages, the JSON API, `/healthz`. */
+export async function buildServer(hotline: Hotline, parts: ServerParts = {}) {
+  const app = Fastify({ loggerInstance: hotline.log as FastifyBaseLogger, trustProxy: 'loopback', bodyLimit: 1024 * 1024 });
+  const views = createViews(parts.templatesDir);
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        fontSrc: ["'self'"],
+        // Plain HTTP on loopback is the embedded default: upgrading would break it.
+        upgradeInsecureRequests: null,
+      },
+    },
+    // Helmet's HSTS would pin TLS on a plain-HTTP loopback install; the TLS front end sets it.
+    hsts: false,
+  });
+  await app.register(cookie);
+  await app.register(formbody);
+  await app.register(fastifyStatic, { root: STATIC_DIR, prefix: '/static/' });
+  // Not registered as an encapsulated plugin: its hook must run for every route.
+  await authPlugin(app, { auth: hotline.auth });
+
+  app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const status = statusOf(error);
+    const message = status === 500 ? 'Something went wrong on the server; it has been logged.' : (error as Error).message;
+    if (status === 500) request.log.error({ err: error }, 'request failed');
+    if (request.url.startsWith('/api/')) return reply.code(status).send({ error: message });
+    if (error instanceof NotLoggedInError) return reply.redirect(`/login?next=${encodeURIComponent(request.url)}`, 303);
+    const html = views.render('error', { me: request.agent, csrf: request.session?.csrfToken ?? '', title: status === 404 ? 'Not found' : 'Sorry', message });
+    return reply.code(status).type('text/html; charset=utf-8').send(html);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    if (request.url.startsWith('/api/')) return reply.code(404).send({ error: 'no such endpoint' });
+    const html = views.render('error', { me: request.agent, csrf: request.session?.csrfToken ?? '', title: 'Not found', message: `There is no page ${request.url}.` });
+    return reply.code(404).type('text/html; charset=utf-8').send(html);
+  });
+
+  const dbStatus = (): string => {
     try {
       hotline.db.prepare('SELECT 1').get();
+      return 'ok';
     } catch (error) {
-      db = `error: ${(error as Error).message}`;
+      return `error: ${(error as Error).message}`;
     }
+  };
+
+  app.get('/healthz', async (_request, reply) => {
+    const db = dbStatus();
     const pbx = parts.pbx?.status();
     // The service is useful without the PBX (mail, web), and callers still reach the dialplan's
     // fallback queue: a PBX that is away degrades the status but is not a failure of the service.
@@ -21,5 +104,15 @@ export async function buildServer(hotline: Hotline, parts: { pbx?: Pbx } = {}) {
     return reply.code(healthy ? 200 : 503).send({ status: healthy ? (pbxUp ? 'ok' : 'degraded') : 'error', db, ...(pbx ? { pbx } : {}) });
   });
 
+  await app.register(agentPages, { hotline, views });
+  await app.register(adminPages, {
+    hotline,
+    views,
+    status: () => {
+      const pbx = parts.pbx?.status();
+      return { db: dbStatus(), ari: pbx?.ari ?? 'not started', ami: pbx?.ami ?? 'not started', activeIvrCalls: pbx?.activeIvrCalls ?? '-', mail: parts.mailStatus?.() ?? 'not set up yet' };
+    },
+  });
+  await app.register(apiRoutes, { hotline });
   return app;
 }

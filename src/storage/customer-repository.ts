@@ -18,6 +18,13 @@ export function createCustomerRepository(db: Database): CustomerStore {
   const emailsOf = db.prepare('SELECT email FROM customer_emails WHERE customer_id = ? ORDER BY rowid').pluck();
   const phonesOf = db.prepare('SELECT phone FROM customer_phones WHERE customer_id = ? ORDER BY phone').pluck();
   const idByEmail = db.prepare('SELECT customer_id FROM customer_emails WHERE email = ?').pluck();
+  const search = db
+    .prepare(
+      `SELECT DISTINCT c.* FROM customers c
+       LEFT JOIN customer_emails e ON e.customer_id = c.id LEFT JOIN customer_phones p ON p.customer_id = c.id
+       WHERE @like = '%%' OR c.name LIKE @like ESCAPE '\\' OR e.email LIKE @like ESCAPE '\\' OR p.phone LIKE @like ESCAPE '\\'
+       ORDER BY c.name, c.id LIMIT @limit`,
+    );
   const idsByPhone = db.prepare('SELECT customer_id FROM customer_phones WHERE phone = ? ORDER BY customer_id').pluck();
 
   const hydrate = (row: CustomerRow | undefined): Customer | null =>
@@ -56,6 +63,10 @@ export function createCustomerRepository(db: Database): CustomerStore {
     },
     async addPhone(id, phone) {
       insertPhone.run(id, phone);
+    },
+    async search(text, limit) {
+      const like = `%${text.trim().replace(/[%_\\]/g, '\\$&')}%`;
+      return (search.all({ like, limit }) as CustomerRow[]).map((r) => hydrate(r)!);
     },
   };
 }

@@ -1,0 +1,198 @@
+import type { FastifyInstance } from 'fastify';
+import type { Hotline } from '../app.js';
+import { NotFoundError, ValidationError } from '../core/errors.js';
+import type { Access, Role } from '../core/types.js';
+import { requireAdmin } from './auth.js';
+import { field, page } from './page-helpers.js';
+import type { Views } from './views.js';
+
+/** What the admin overview shows about the connections. */
+export type StatusProvider = () => { db: string; ari: string; ami: string; activeIvrCalls: number | string; mail: string };
+
+const optional = (v: string) => (v === '' ? null : v);
+const numericId = (raw: string): number => {
+  if (!/^\d+$/.test(raw)) throw new NotFoundError('no such record');
+  return Number(raw);
+};
+
+/** Agents, queues (and the queue → extension map), permissions, customers, TTN settings, status. */
+export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline; views: Views; status: StatusProvider }): Promise<void> {
+  const { hotline, views } = opts;
+  const { agents, directory, auth } = hotline;
+
+  app.get('/admin', async (request, reply) => {
+    requireAdmin(request);
+    return page(views, request, reply, 'admin/index', { title: 'Admin', status: opts.status() });
+  });
+
+  app.get('/admin/agents', async (request, reply) => {
+    requireAdmin(request);
+    return page(views, request, reply, 'admin/agents', { title: 'Agents', agents: await agents.list() });
+  });
+
+  app.post('/admin/agents', async (request, reply) => {
+    requireAdmin(request);
+    const b = request.body;
+    const password = field(b, 'password');
+    const { agent, password: shown } = await agents.create({
+      login: field(b, 'login'),
+      name: field(b, 'name'),
+      email: optional(field(b, 'email')),
+      role: (field(b, 'role') || 'agent') as Role,
+      dialString: optional(field(b, 'dialString')),
+      deviceInterface: optional(field(b, 'deviceInterface')),
+      language: field(b, 'language') || 'en',
+      password: password || undefined,
+    });
+    return page(views, request, reply, 'admin/agent', {
+      title: `Agent ${agent.login}`,
+      agent,
+      tokens: [],
+      secret: password ? `Agent ${agent.login} created.` : `Agent ${agent.login} created with password ${shown} — shown once, pass it on now.`,
+    });
+  });
+
+  app.get<{ Params: { id: string } }>('/admin/agents/:id', async (request, reply) => {
+    requireAdmin(request);
+    const agent = await agents.findById(numericId(request.params.id));
+    if (!agent) throw new NotFoundError('no such agent');
+    return page(views, request, reply, 'admin/agent', { title: `Agent ${agent.login}`, agent, tokens: await auth.apiTokens(agent.id) });
+  });
+
+  app.post<{ Params: { id: string } }>('/admin/agents/:id', async (request, reply) => {
+    const me = requireAdmin(request);
+    const id = numericId(request.params.id);
+    const b = request.body;
+    const active = field(b, 'active') === '1';
+    const role = (field(b, 'role') || 'agent') as Role;
+    if (id === me.id && (!active || role !== 'admin')) throw new ValidationError('you cannot deactivate yourself or take away your own admin role');
+    await agents.update(id, {
+      name: field(b, 'name'),
+      email: optional(field(b, 'email')),
+      role,
+      dialString: optional(field(b, 'dialString')),
+      deviceInterface: optional(field(b, 'deviceInterface')),
+      language: field(b, 'language') || 'en',
+      active,
+      away: field(b, 'away') === '1',
+    });
+    if (!active) await auth.endSessions(id);
+    return reply.redirect(`/admin/agents/${id}?done=agent-saved`, 303);
+  });
+
+  app.post<{ Params: { id: string } }>('/admin/agents/:id/password', async (request, reply) => {
+    requireAdmin(request);
+    const agent = await agents.findById(numericId(request.params.id));
+    if (!agent) throw new NotFoundError('no such agent');
+    const { generatePassword } = await import('../core/password.js');
+    const password = field(request.body, 'password') || generatePassword();
+    await agents.setPassword(agent.id, password);
+    await auth.endSessions(agent.id);
+    return page(views, request, reply, 'admin/agent', {
+      title: `Agent ${agent.login}`,
+      agent,
+      tokens: await auth.apiTokens(agent.id),
+      secret: field(request.body, 'password') ? 'Password changed; the agent was logged out everywhere.' : `New password for ${agent.login}: ${password} — shown once.`,
+    });
+  });
+
+  app.post<{ Params: { id: string } }>('/admin/agents/:id/tokens', async (request, reply) => {
+    requireAdmin(request);
+    const agent = await agents.findById(numericId(request.params.id));
+    if (!agent) throw new NotFoundError('no such agent');
+    const token = await auth.createApiToken(agent.id, field(request.body, 'name'));
+    return page(views, request, reply, 'admin/agent', { title: `Agent ${agent.login}`, agent, tokens: await auth.apiTokens(agent.id), secret: `API token for ${agent.login}: ${token} — shown once; send it as "Authorization: Bearer …".` });
+  });
+
+  app.post<{ Params: { id: string; token: string } }>('/admin/agents/:id/tokens/:token/revoke', async (request, reply) => {
+    requireAdmin(request);
+    const id = numericId(request.params.id);
+    await auth.revokeApiToken(numericId(request.params.token), id);
+    return reply.redirect(`/admin/agents/${id}?done=token-revoked`, 303);
+  });
+
+  app.get('/admin/queues', async (request, reply) => {
+    requireAdmin(request);
+    return page(views, request, reply, 'admin/queues', { title: 'Queues', queues: await directory.listQueues() });
+  });
+
+  const queueFields = (b: unknown) => ({
+    name: field(b, 'name'),
+    email: optional(field(b, 'email')),
+    dialTarget: optional(field(b, 'dialTarget')),
+    asteriskQueue: optional(field(b, 'asteriskQueue')),
+  });
+
+  app.post('/admin/queues', async (request, reply) => {
+    requireAdmin(request);
+    await directory.createQueue({ ...queueFields(request.body), isDefault: field(request.body, 'isDefault') === '1' });
+    return reply.redirect('/admin/queues?done=queue-saved', 303);
+  });
+
+  app.post<{ Params: { id: string } }>('/admin/queues/:id', async (request, reply) => {
+    requireAdmin(request);
+    await directory.updateQueue(numericId(request.params.id), { ...queueFields(request.body), ...(field(request.body, 'isDefault') === '1' ? { isDefault: true } : {}) });
+    return reply.redirect('/admin/queues?done=queue-saved', 303);
+  });
+
+  app.get('/admin/permissions', async (request, reply) => {
+    requireAdmin(request);
+    const [allAgents, queues] = await Promise.all([agents.list(), directory.listQueues()]);
+    const matrix: Record<string, Access> = {};
+    for (const a of allAgents.filter((x) => x.role !== 'admin')) {
+      for (const q of await directory.visibleQueues(a.id)) matrix[`${a.id}:${q.id}`] = q.access;
+    }
+    return page(views, request, reply, 'admin/permissions', { title: 'Permissions', agents: allAgents.filter((a) => a.role !== 'admin'), queues, matrix });
+  });
+
+  app.post('/admin/permissions', async (request, reply) => {
+    requireAdmin(request);
+    const [allAgents, queues] = await Promise.all([agents.list(), directory.listQueues()]);
+    for (const a of allAgents) {
+      for (const q of queues) {
+        const value = field(request.body, `p_${a.id}_${q.id}`);
+        if (!value) continue;
+        if (!['none', 'ro', 'rw'].includes(value)) throw new ValidationError(`access must be none, ro or rw, got "${value}"`);
+        await directory.setAccess(a.id, q.id, value === 'none' ? null : (value as Access));
+      }
+    }
+    return reply.redirect('/admin/permissions?done=permissions-saved', 303);
+  });
+
+  app.get('/admin/customers', async (request, reply) => {
+    requireAdmin(request);
+    const search = ((request.query as Record<string, string>).q ?? '').trim();
+    return page(views, request, reply, 'admin/customers', { title: 'Customers', search, customers: await directory.searchCustomers(search, 200) });
+  });
+
+  app.post('/admin/customers', async (request, reply) => {
+    requireAdmin(request);
+    const email = field(request.body, 'email');
+    const phone = field(request.body, 'phone');
+    await directory.createCustomer({ name: field(request.body, 'name'), emails: email ? [email] : [], phones: phone ? [phone] : [] });
+    return reply.redirect('/admin/customers?done=customer-saved', 303);
+  });
+
+  app.post<{ Params: { id: string } }>('/admin/customers/:id', async (request, reply) => {
+    requireAdmin(request);
+    const customer = await directory.findCustomer(numericId(request.params.id));
+    if (!customer) throw new NotFoundError('no such customer');
+    const email = field(request.body, 'email');
+    const phone = field(request.body, 'phone');
+    if (email) await directory.addCustomerEmail(customer.id, email);
+    if (phone) await directory.addCustomerPhone(customer.id, phone);
+    return reply.redirect('/admin/customers?done=customer-saved', 303);
+  });
+
+  app.get('/admin/ttn', async (request, reply) => {
+    requireAdmin(request);
+    const { ttn } = hotline;
+    return page(views, request, reply, 'admin/ttn', { title: 'Ticket numbers', current: ttn.current(), generators: ttn.generatorNames(), checkDigits: ttn.checkDigitNames() });
+  });
+
+  app.post('/admin/ttn', async (request, reply) => {
+    requireAdmin(request);
+    await hotline.ttn.configure({ generator: field(request.body, 'generator'), checkDigit: field(request.body, 'checkDigit'), systemId: field(request.body, 'systemId') });
+    return reply.redirect('/admin/ttn?done=ttn-saved', 303);
+  });
+}

@@ -1,0 +1,238 @@
+import type { FastifyInstance } from 'fastify';
+import type { Hotline } from '../app.js';
+import { TooManyAttemptsError } from '../core/auth-service.js';
+import { NotFoundError, ValidationError } from '../core/errors.js';
+import type { TicketFilter } from '../core/ports.js';
+import type { Article, Attachment, TicketState } from '../core/types.js';
+import { TICKET_STATES } from '../core/types.js';
+import { requireAgent, setSessionCookie, SESSION_COOKIE } from './auth.js';
+import { field, idField, page, ticketRows } from './page-helpers.js';
+import { sanitizeMailHtml } from './sanitize.js';
+import type { Views } from './views.js';
+
+const INLINE_IMAGES = new Set(['image/png', 'image/gif', 'image/jpeg', 'image/webp']);
+const ARTICLE_LABELS: Record<Article['kind'], string> = { 'email-in': 'E-mail in', 'email-out': 'E-mail out', phone: 'Phone', note: 'Note', call: 'Call' };
+
+/** Only same-site paths for `next`, so the login form cannot be used to send someone elsewhere. */
+const safeNext = (next: string) => (/^\/(?!\/)[\w\-./?=&%]*$/.test(next) ? next : '/queues');
+
+/** Login, queues, ticket lists and views, notes, replies, changes, phone tickets, attachments. */
+export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline; views: Views }): Promise<void> {
+  const { hotline, views } = opts;
+
+  app.get('/', async (request, reply) => reply.redirect(request.agent ? '/queues' : '/login'));
+
+  app.get('/login', async (request, reply) => page(views, request, reply, 'login', { title: 'Log in', next: (request.query as Record<string, string>).next ?? '' }));
+
+  app.post('/login', { config: { csrf: false } }, async (request, reply) => {
+    const login = field(request.body, 'login');
+    const password = (request.body as Record<string, unknown> | undefined)?.password;
+    const next = safeNext(field(request.body, 'next'));
+    try {
+      const result = typeof password === 'string' && login ? await hotline.auth.login(login, password, request.ip) : null;
+      if (!result) return page(views, request, reply, 'login', { title: 'Log in', error: 'Wrong login or password.', login, next }, 401);
+      setSessionCookie(request, reply, result.token);
+      return reply.redirect(next, 303);
+    } catch (error) {
+      if (error instanceof TooManyAttemptsError) {
+        reply.header('Retry-After', Math.ceil(error.retryAfterSeconds));
+        return page(views, request, reply, 'login', { title: 'Log in', error: `Too many failed logins. ${error.message}.`, login, next }, 429);
+      }
+      throw error;
+    }
+  });
+
+  app.post('/logout', async (request, reply) => {
+    await hotline.auth.logout(request.cookies[SESSION_COOKIE]);
+    setSessionCookie(request, reply, null);
+    return reply.redirect('/login', 303);
+  });
+
+  app.get('/queues', async (request, reply) => {
+    const agent = requireAgent(request);
+    const [queues, counts] = await Promise.all([hotline.directory.visibleQueues(agent.id), hotline.tickets.countVisible(agent.id)]);
+    const rows = queues.map((q) => {
+      const c: Record<TicketState, number> = { new: 0, open: 0, pending: 0, closed: 0 };
+      for (const n of counts) if (n.queueId === q.id) c[n.state] = n.count;
+      return { ...q, counts: c };
+    });
+    return page(views, request, reply, 'queues', { title: 'Queues', queues: rows });
+  });
+
+  app.get('/tickets', async (request, reply) => {
+    const agent = requireAgent(request);
+    const query = request.query as Record<string, string>;
+    const filter: TicketFilter = { limit: 200 };
+    const queueId = idField(query, 'queue');
+    let heading = 'Tickets';
+    if (queueId !== null) {
+      const queue = (await hotline.directory.visibleQueues(agent.id)).find((q) => q.id === queueId);
+      if (!queue) throw new NotFoundError(`no queue ${queueId}`);
+      filter.queueId = queueId;
+      heading = `Queue ${queue.name}`;
+    }
+    if (query.mine) {
+      filter.ownerId = agent.id;
+      heading = 'My tickets';
+    }
+    const state = query.state ?? '';
+    if (state === 'all') delete filter.state;
+    else if ((TICKET_STATES as readonly string[]).includes(state)) filter.state = state as TicketState;
+    else filter.state = 'any-open';
+    const q = (query.q ?? '').trim();
+    if (q) {
+      filter.search = q;
+      heading = `Search: ${q}`;
+      if (!query.state) delete filter.state;
+    }
+    const tickets = await hotline.tickets.listVisible(agent.id, filter);
+    // A search for a complete TTN goes straight to the ticket.
+    if (q && tickets.length === 1 && tickets[0]!.ttn === q) return reply.redirect(`/tickets/${q}`, 303);
+    return page(views, request, reply, 'tickets', { title: heading, heading, tickets: await ticketRows(hotline, tickets), filter: { queue: queueId, mine: !!query.mine, state }, q });
+  });
+
+  app.get('/tickets/new', async (request, reply) => {
+    const agent = requireAgent(request);
+    const lookup = ((request.query as Record<string, string>).lookup ?? (request.query as Record<string, string>).phone ?? '').trim();
+    let matches: Awaited<ReturnType<typeof hotline.directory.findCustomersByPhone>> = [];
+    if (lookup) {
+      const byEmail = lookup.includes('@') ? await hotline.directory.findCustomerByEmail(lookup) : null;
+      matches = byEmail ? [byEmail] : await hotline.directory.findCustomersByPhone(lookup);
+    }
+    const writableQueues = (await hotline.directory.visibleQueues(agent.id)).filter((q) => q.access === 'rw');
+    return page(views, request, reply, 'phone-ticket', {
+      title: 'New phone ticket',
+      lookup,
+      matches,
+      writableQueues,
+      phone: lookup.includes('@') ? '' : lookup,
+      email: lookup.includes('@') ? lookup : '',
+    });
+  });
+
+  app.post('/tickets/new', async (request, reply) => {
+    const agent = requireAgent(request);
+    const body = request.body;
+    const queueId = idField(body, 'queueId');
+    if (queueId === null) throw new ValidationError('choose a queue');
+    let customerId = idField(body, 'customerId');
+    const phone = field(body, 'phone');
+    const email = field(body, 'email');
+    if (customerId === null && (phone || email || field(body, 'customerName'))) {
+      const existing = (email && (await hotline.directory.findCustomerByEmail(email))) || (phone && (await hotline.directory.findCustomersByPhone(phone))[0]) || null;
+      customerId = (existing ?? (await hotline.directory.createCustomer({ name: field(body, 'customerName') || email || phone, emails: email ? [email] : [], phones: phone ? [phone] : [] }))).id;
+    }
+    const { ticket } = await hotline.tickets.create(
+      { queueId, title: field(body, 'title'), customerId, ownerId: agent.id, state: 'open', article: { kind: 'phone', from: phone || email || null, text: field(body, 'text'), authorAgentId: agent.id } },
+      { agentId: agent.id },
+    );
+    return reply.redirect(`/tickets/${ticket.ttn}`, 303);
+  });
+
+  app.get<{ Params: { ttn: string } }>('/tickets/:ttn', async (request, reply) => {
+    const agent = requireAgent(request);
+    const { ttn } = request.params;
+    const actor = { agentId: agent.id };
+    const { ticket, articles, access } = await hotline.tickets.getVisible(ttn, actor);
+    const attachments = await hotline.tickets.attachments(ttn, actor);
+    const [queue, owner, customer, allAgents, visible] = await Promise.all([
+      hotline.directory.findQueue(ticket.queueId),
+      ticket.ownerId !== null ? hotline.agents.findById(ticket.ownerId) : null,
+      ticket.customerId !== null ? hotline.directory.findCustomer(ticket.customerId) : null,
+      hotline.agents.list(),
+      hotline.directory.visibleQueues(agent.id),
+    ]);
+    const byArticle = new Map<number, Attachment[]>();
+    for (const a of attachments) byArticle.set(a.articleId, [...(byArticle.get(a.articleId) ?? []), a]);
+    const view = articles.map((a) => {
+      const files = byArticle.get(a.id) ?? [];
+      const cid = new Map(files.filter((f) => f.contentId).map((f) => [f.contentId!.replace(/^<|>$/g, ''), `/attachments/${f.id}`]));
+      return {
+        ...a,
+        label: ARTICLE_LABELS[a.kind],
+        // Sanitised again at display: whatever was stored, nothing from a sender runs here.
+        html: a.html ? sanitizeMailHtml(a.html, (c) => cid.get(c)) : null,
+        attachments: files.map((f) => ({ ...f, inline: INLINE_IMAGES.has(f.contentType.toLowerCase()) })),
+      };
+    });
+    const lastIn = [...articles].reverse().find((a) => a.kind === 'email-in');
+    return page(views, request, reply, 'ticket', {
+      title: `Ticket#${ticket.ttn}`,
+      ticket,
+      articles: view,
+      access,
+      queueName: queue?.name ?? '',
+      ownerName: owner?.name ?? null,
+      customer,
+      agents: allAgents.filter((a) => a.active),
+      writableQueues: visible.filter((q) => q.access === 'rw'),
+      replyTo: lastIn?.from ?? customer?.emails[0] ?? '',
+      replySubject: `[Ticket#${ticket.ttn}] ${ticket.title}`,
+    });
+  });
+
+  app.post<{ Params: { ttn: string } }>('/tickets/:ttn/notes', async (request, reply) => {
+    const agent = requireAgent(request);
+    const { ticket } = await hotline.tickets.getVisible(request.params.ttn, { agentId: agent.id });
+    const text = field(request.body, 'text');
+    if (!text) throw new ValidationError('a note needs some text');
+    await hotline.tickets.addArticle(ticket.id, { kind: 'note', text, from: agent.name, authorAgentId: agent.id }, { agentId: agent.id });
+    return reply.redirect(`/tickets/${ticket.ttn}?done=note-added`, 303);
+  });
+
+  app.post<{ Params: { ttn: string } }>('/tickets/:ttn/reply', async (request, reply) => {
+    const agent = requireAgent(request);
+    const { ticket } = await hotline.tickets.getVisible(request.params.ttn, { agentId: agent.id });
+    const to = field(request.body, 'to');
+    const text = field(request.body, 'text');
+    if (!/^[^\s@<>]+@[^\s@<>]+$/.test(to)) throw new ValidationError(`"${to}" is not an e-mail address`);
+    if (!text) throw new ValidationError('a reply needs some text');
+    const subject = field(request.body, 'subject') || `[Ticket#${ticket.ttn}] ${ticket.title}`;
+    // The TTN always travels in the subject, so the customer's answer finds its ticket.
+    const withTtn = subject.includes(`Ticket#${ticket.ttn}`) ? subject : `[Ticket#${ticket.ttn}] ${subject}`;
+    await hotline.tickets.addArticle(ticket.id, { kind: 'email-out', to, from: agent.email, subject: withTtn, text, authorAgentId: agent.id }, { agentId: agent.id });
+    return reply.redirect(`/tickets/${ticket.ttn}?done=reply-stored`, 303);
+  });
+
+  app.post<{ Params: { ttn: string } }>('/tickets/:ttn/update', async (request, reply) => {
+    const agent = requireAgent(request);
+    const { ticket } = await hotline.tickets.getVisible(request.params.ttn, { agentId: agent.id });
+    const state = field(request.body, 'state');
+    const ownerRaw = field(request.body, 'ownerId');
+    const queueId = idField(request.body, 'queueId');
+    await hotline.tickets.change(
+      ticket.id,
+      {
+        state: state ? (state as TicketState) : undefined,
+        ownerId: ownerRaw === '' ? null : /^\d+$/.test(ownerRaw) ? Number(ownerRaw) : undefined,
+        queueId: queueId ?? undefined,
+      },
+      { agentId: agent.id },
+    );
+    return reply.redirect(`/tickets/${ticket.ttn}?done=ticket-updated`, 303);
+  });
+
+  app.get<{ Params: { id: string } }>('/attachments/:id', async (request, reply) => {
+    const agent = requireAgent(request);
+    if (!/^\d+$/.test(request.params.id)) throw new NotFoundError('no such attachment');
+    const { attachment, content } = await hotline.tickets.attachmentForActor(Number(request.params.id), { agentId: agent.id });
+    sendAttachment(reply, attachment, content, (request.query as Record<string, string>).download !== undefined);
+    return reply;
+  });
+}
+
+/**
+ * Sends a stored file: common raster images inline with their own type, everything else
+ * (HTML, SVG, PDF, executables…) as a download with a neutral type, so nothing from a sender renders as a page.
+ */
+export function sendAttachment(reply: import('fastify').FastifyReply, attachment: Attachment, content: Buffer, forceDownload: boolean): void {
+  const type = attachment.contentType.toLowerCase();
+  const inline = !forceDownload && INLINE_IMAGES.has(type);
+  const ascii = attachment.filename.replace(/[^\w.\- ]/g, '_').slice(0, 150) || 'attachment';
+  reply
+    .header('Content-Type', inline ? type : 'application/octet-stream')
+    .header('Content-Disposition', `${inline ? 'inline' : 'attachment'}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(attachment.filename)}`)
+    .header('Content-Security-Policy', "default-src 'none'; sandbox")
+    .header('Cache-Control', 'private, no-store')
+    .send(content);
+}

@@ -1,0 +1,111 @@
+import type { FastifyInstance } from 'fastify';
+import type { Hotline } from '../app.js';
+import { NotFoundError, ValidationError } from '../core/errors.js';
+import type { TicketChange, TicketFilter } from '../core/ports.js';
+import type { TicketState } from '../core/types.js';
+import { TICKET_STATES } from '../core/types.js';
+import { sendAttachment } from './agent-pages.js';
+import { requireAgent } from './auth.js';
+
+/**
+ * The JSON API (`/api/v1`), for integrations: the same actions as the pages, through the same
+ * permission-checked core calls. Authenticated by `Authorization: Bearer <API token>` or the session cookie
+ * (then unsafe methods need `X-CSRF-Token`).
+ */
+export async function apiRoutes(app: FastifyInstance, opts: { hotline: Hotline }): Promise<void> {
+  const { hotline } = opts;
+  const actorOf = (request: import('fastify').FastifyRequest) => ({ agentId: requireAgent(request).id });
+  const str = (v: unknown) => (typeof v === 'string' ? v.trim() : undefined);
+
+  app.get('/api/v1/me', async (request) => {
+    const agent = requireAgent(request);
+    return { id: agent.id, login: agent.login, name: agent.name, role: agent.role };
+  });
+
+  app.get('/api/v1/queues', async (request) => {
+    const agent = requireAgent(request);
+    const counts = await hotline.tickets.countVisible(agent.id);
+    return (await hotline.directory.visibleQueues(agent.id)).map((q) => ({
+      id: q.id,
+      name: q.name,
+      access: q.access,
+      counts: Object.fromEntries(TICKET_STATES.map((s) => [s, counts.find((c) => c.queueId === q.id && c.state === s)?.count ?? 0])),
+    }));
+  });
+
+  app.get('/api/v1/tickets', async (request) => {
+    const agent = requireAgent(request);
+    const q = request.query as Record<string, string>;
+    const filter: TicketFilter = { limit: Math.min(Number(q.limit) || 100, 500), offset: Number(q.offset) || 0 };
+    if (q.queue) filter.queueId = Number(q.queue);
+    if (q.state) {
+      if (!(TICKET_STATES as readonly string[]).includes(q.state)) throw new ValidationError(`state must be one of ${TICKET_STATES.join(', ')}`);
+      filter.state = q.state as TicketState;
+    }
+    if (q.mine) filter.ownerId = agent.id;
+    if (q.q) filter.search = q.q;
+    return hotline.tickets.listVisible(agent.id, filter);
+  });
+
+  app.get<{ Params: { ttn: string } }>('/api/v1/tickets/:ttn', async (request) => {
+    const actor = actorOf(request);
+    const { ticket, articles, access } = await hotline.tickets.getVisible(request.params.ttn, actor);
+    const attachments = await hotline.tickets.attachments(ticket.ttn, actor);
+    return { ticket, access, articles, attachments, calls: await hotline.calls.forTicket(ticket.id) };
+  });
+
+  app.post('/api/v1/tickets', async (request, reply) => {
+    const actor = actorOf(request);
+    const b = (request.body ?? {}) as Record<string, unknown>;
+    const queueId = Number(b.queueId);
+    if (!Number.isInteger(queueId)) throw new ValidationError('queueId is required');
+    let customerId = typeof b.customerId === 'number' ? b.customerId : null;
+    const phone = str(b.phone);
+    const email = str(b.email);
+    if (customerId === null && (phone || email)) {
+      const existing = (email && (await hotline.directory.findCustomerByEmail(email))) || (phone && (await hotline.directory.findCustomersByPhone(phone))[0]) || null;
+      customerId = (existing ?? (await hotline.directory.createCustomer({ name: str(b.customerName) || email || phone || '', emails: email ? [email] : [], phones: phone ? [phone] : [] }))).id;
+    }
+    const { ticket, article } = await hotline.tickets.create(
+      { queueId, title: str(b.title) ?? '', customerId, article: { kind: 'phone', from: phone ?? email ?? null, text: str(b.text) ?? '', authorAgentId: actor.agentId } },
+      actor,
+    );
+    return reply.code(201).send({ ticket, article });
+  });
+
+  app.post<{ Params: { ttn: string } }>('/api/v1/tickets/:ttn/articles', async (request, reply) => {
+    const actor = actorOf(request);
+    const { ticket } = await hotline.tickets.getVisible(request.params.ttn, actor);
+    const b = (request.body ?? {}) as Record<string, unknown>;
+    const kind = b.kind === 'email-out' ? 'email-out' : b.kind === 'note' || b.kind === undefined ? 'note' : null;
+    if (!kind) throw new ValidationError('kind must be "note" or "email-out"');
+    const text = str(b.text);
+    if (!text) throw new ValidationError('text is required');
+    const to = str(b.to);
+    if (kind === 'email-out' && !to) throw new ValidationError('to is required for a reply');
+    const subject = kind === 'email-out' ? `[Ticket#${ticket.ttn}] ${str(b.subject) || ticket.title}` : null;
+    const { article } = await hotline.tickets.addArticle(ticket.id, { kind, text, to: to ?? null, subject, authorAgentId: actor.agentId }, actor);
+    return reply.code(201).send(article);
+  });
+
+  app.patch<{ Params: { ttn: string } }>('/api/v1/tickets/:ttn', async (request) => {
+    const actor = actorOf(request);
+    const { ticket } = await hotline.tickets.getVisible(request.params.ttn, actor);
+    const b = (request.body ?? {}) as Record<string, unknown>;
+    const change: TicketChange = {};
+    if (b.state !== undefined) change.state = b.state as TicketState;
+    if (b.ownerId !== undefined) change.ownerId = b.ownerId === null ? null : Number(b.ownerId);
+    if (b.queueId !== undefined) change.queueId = Number(b.queueId);
+    if (b.priority !== undefined) change.priority = Number(b.priority);
+    if (b.title !== undefined) change.title = String(b.title);
+    return hotline.tickets.change(ticket.id, change, actor);
+  });
+
+  app.get<{ Params: { id: string } }>('/api/v1/attachments/:id', async (request, reply) => {
+    const actor = actorOf(request);
+    if (!/^\d+$/.test(request.params.id)) throw new NotFoundError('no such attachment');
+    const { attachment, content } = await hotline.tickets.attachmentForActor(Number(request.params.id), actor);
+    sendAttachment(reply, attachment, content, true);
+    return reply;
+  });
+}
