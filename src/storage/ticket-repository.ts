@@ -155,10 +155,13 @@ export function createTicketRepository(db: Database): TicketStore {
         const s = filter.search.trim();
         params.prefix = `${s.replace(/[%_\\]/g, '\\$&')}%`;
         params.like = `%${s.replace(/[%_\\]/g, '\\$&')}%`;
+        // A phone number in any format: compare its digits (without trunk/international zeros) with the stored E.164.
+        const digits = /^[\d\s\-./()+]+$/.test(s) ? s.replace(/\D/g, '').replace(/^0+/, '') : '';
+        params.phoneLike = digits.length >= 3 ? `%${digits}%` : params.like;
         where.push(`(t.ttn LIKE @prefix ESCAPE '\\' OR t.title LIKE @like ESCAPE '\\'
           OR t.customer_id IN (SELECT c.id FROM customers c WHERE c.name LIKE @like ESCAPE '\\'
             UNION SELECT customer_id FROM customer_emails WHERE email LIKE @like ESCAPE '\\'
-            UNION SELECT customer_id FROM customer_phones WHERE phone LIKE @like ESCAPE '\\')
+            UNION SELECT customer_id FROM customer_phones WHERE phone LIKE @like ESCAPE '\\' OR phone LIKE @phoneLike ESCAPE '\\')
           OR t.id IN (SELECT ticket_id FROM articles WHERE body_text LIKE @like ESCAPE '\\' OR subject LIKE @like ESCAPE '\\'))`);
       }
       const rows = db
