@@ -33,6 +33,8 @@ const schema = z
     countryCode: z.string().regex(/^\d{1,4}$/, 'must be 1 to 4 digits, without +').default('49'),
     /** A module file with a site's own TTN generator (see README); empty for none. */
     ttnGeneratorModule: z.string().default(''),
+    /** A folder with Eta templates replacing the built-in ones of the same name. */
+    templatesDir: z.string().default(''),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     ariUrl: z.url().default('http://127.0.0.1:8088'),
     ariUser: nonEmpty.default('hotline'),
@@ -120,5 +122,6 @@ export function loadConfig(options: { env?: NodeJS.ProcessEnv; file?: string; ov
   const dataDir = isAbsolute(config.dataDir) ? config.dataDir : resolve(cwd, config.dataDir);
   const database = config.database === ':memory:' ? ':memory:' : resolve(cwd, config.database ?? join(dataDir, 'hotline.db'));
   const ttnGeneratorModule = config.ttnGeneratorModule ? resolve(cwd, config.ttnGeneratorModule) : '';
-  return { ...config, dataDir, database, ttnGeneratorModule, prompts: { ...DEFAULT_PROMPTS, ...(config.prompts as Partial<Record<PromptName, string>>) } };
+  const templatesDir = config.templatesDir ? resolve(cwd, config.templatesDir) : '';
+  return { ...config, dataDir, database, ttnGeneratorModule, templatesDir, prompts: { ...DEFAULT_PROMPTS, ...(config.prompts as Partial<Record<PromptName, string>>) } };
 }

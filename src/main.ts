@@ -186,7 +186,7 @@ async function serve(config: Config, io: Out): Promise<number> {
   await ensureDefaultQueue(hotline);
   const admin = await ensureAdmin(hotline);
   const pbx = startPbx(hotline, pbxOptionsFrom(config));
-  const server = await buildServer(hotline, { pbx });
+  const server = await buildServer(hotline, { pbx, templatesDir: config.templatesDir || undefined });
   server.addHook('onClose', async () => {
     await pbx.close();
     hotline.close();

@@ -21,11 +21,17 @@ export function page(views: Views, request: FastifyRequest, reply: FastifyReply,
   const done = (request.query as Record<string, string> | undefined)?.done;
   const html = views.render(template, {
     me: request.agent,
+    time: displayTime,
     csrf: request.session?.csrfToken ?? '',
     notice: done ? NOTICES[done] : undefined,
     ...data,
   });
   return reply.code(status).type('text/html; charset=utf-8').send(html);
+}
+
+/** `2026-11-28T18:56:16.448Z` → `2026-11-28 18:56 UTC`: readable, and the same in every browser. */
+export function displayTime(iso: string | null | undefined): string {
+  return iso ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : '-';
 }
 
 /** Ticket rows for lists: names instead of ids. */
@@ -41,7 +47,7 @@ export async function ticketRows(hotline: Hotline, tickets: Ticket[]) {
     queueName: queues.get(t.queueId) ?? '',
     ownerName: t.ownerId !== null ? agents.get(t.ownerId) : null,
     customerName: t.customerId !== null ? customers.get(t.customerId) : null,
-    updated: t.updatedAt.replace('T', ' ').slice(0, 16),
+    updated: displayTime(t.updatedAt),
   }));
 }
 

@@ -1,0 +1,90 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../helpers/browser.js';
+import type { WebHarness } from '../helpers/web.js';
+import { webHarness } from '../helpers/web.js';
+
+let w: WebHarness;
+let browser: Browser;
+let base: string;
+
+beforeAll(async () => {
+  w = await webHarness();
+  base = await w.server.listen({ host: '127.0.0.1', port: 0 });
+  browser = await launchChromium();
+}, 60_000);
+afterAll(async () => {
+  await browser?.close();
+  await w?.close();
+});
+
+async function loggedIn(login: string) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${base}/queues`);
+  await expect.poll(() => page.url()).toContain('/login');
+  await page.getByLabel('Login').fill(login);
+  await page.getByLabel('Password').fill(`${login}-password`);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL(`${base}/queues`);
+  return page;
+}
+
+describe('the web UI in Chromium', () => {
+  it('logs in, opens a queue and a ticket, adds a note, and creates a phone ticket', async () => {
+    const page = await loggedIn('alice');
+    await page.getByRole('link', { name: 'Support' }).click();
+    await page.getByRole('link', { name: w.tickets.support.ttn }).click();
+    await expect.poll(() => page.locator('h1').textContent()).toBe(`Ticket#${w.tickets.support.ttn} — Printer on fire`);
+    expect(await page.locator('.article.email-in pre').textContent()).toBe('It smokes.');
+
+    await page.getByLabel('Note').fill('Toner replaced on site.');
+    await page.getByRole('button', { name: 'Add note' }).click();
+    await expect.poll(() => page.locator('p.notice').textContent()).toBe('Note added.');
+    expect(await page.locator('.article.note pre').textContent()).toBe('Toner replaced on site.');
+    const articles = await w.hotline.tickets.articles(w.tickets.support.id);
+    expect(articles.at(-1)).toMatchObject({ kind: 'note', text: 'Toner replaced on site.', authorAgentId: w.agents.alice.id });
+
+    await page.getByRole('link', { name: 'New phone ticket' }).click();
+    await page.getByLabel('Find the customer by phone number or e-mail').fill('0171 2345678');
+    await page.getByRole('button', { name: 'Look up' }).click();
+    await expect.poll(() => page.locator('main').textContent()).toContain('Carl Customer');
+    await page.getByLabel('Title').fill('Scanner jammed');
+    await page.getByLabel('Note', { exact: true }).fill('Paper stuck in the feeder.');
+    await page.getByRole('button', { name: 'Create ticket' }).click();
+    await expect.poll(() => page.locator('h1').textContent()).toMatch(/^Ticket#\d{14} — Scanner jammed$/);
+    const ttn = /Ticket#(\d{14})/.exec((await page.locator('h1').textContent())!)![1]!;
+    expect(await w.hotline.tickets.findByTtn(ttn)).toMatchObject({ title: 'Scanner jammed', customerId: w.customer.id });
+    expect(await page.locator('dl.facts').textContent()).toContain('Carl Customer');
+  });
+
+  it('lets an admin map a queue to an extension', async () => {
+    const page = await loggedIn('root');
+    await page.getByRole('link', { name: 'Admin' }).click();
+    await page.locator('main').getByRole('link', { name: 'Queues' }).click();
+    const billing = page.locator('form.row').filter({ has: page.locator('input[name="name"][value="Billing"]') });
+    await billing.getByLabel('Dial target').fill('PJSIP/600');
+    await billing.getByRole('button', { name: 'Save Billing' }).click();
+    await expect.poll(() => page.locator('p.notice').textContent()).toBe('Queue saved.');
+    expect(await w.hotline.directory.findQueue(w.queues.billing.id)).toMatchObject({ dialTarget: 'PJSIP/600', asteriskQueue: 'billing' });
+    expect(await page.locator('form.row').filter({ has: page.locator('input[name="name"][value="Billing"]') }).getByLabel('Dial target').inputValue()).toBe('PJSIP/600');
+  });
+
+  it('renders a hostile mail inert: no script runs, no dialog opens', async () => {
+    await w.hotline.tickets.addArticle(w.tickets.support.id, {
+      kind: 'email-in',
+      text: 'x',
+      html: '<p id="m">hi</p><img src=x onerror="document.title=\'pwned\'"><script>document.title="pwned"</script><a href="javascript:document.title=\'pwned\'">x</a>',
+    });
+    const page = await loggedIn('alice');
+    let dialogs = 0;
+    page.on('dialog', async (d) => {
+      dialogs++;
+      await d.dismiss();
+    });
+    await page.goto(`${base}/tickets/${w.tickets.support.ttn}`);
+    await page.locator('a', { hasText: /^x$/ }).click().catch(() => undefined);
+    expect(await page.title()).toBe(`Ticket#${w.tickets.support.ttn} — Hotline`);
+    expect(dialogs).toBe(0);
+  });
+});

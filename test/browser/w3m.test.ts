@@ -1,0 +1,57 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WebHarness } from '../helpers/web.js';
+import { webHarness } from '../helpers/web.js';
+
+const run = promisify(execFile);
+let w: WebHarness;
+let base: string;
+let dir: string;
+
+beforeAll(async () => {
+  if (!existsSync('/usr/bin/w3m')) throw new Error('/usr/bin/w3m is missing: install Debian\'s w3m (apt-get install -y w3m), as .ci/run does');
+  w = await webHarness();
+  base = await w.server.listen({ host: '127.0.0.1', port: 0 });
+  dir = mkdtempSync(join(tmpdir(), 'hotline-w3m-'));
+  writeFileSync(join(dir, 'config'), 'accept_cookie 1\naccept_bad_cookie 1\nuse_cookie 1\n');
+});
+afterAll(async () => w?.close());
+
+/** Logs in with w3m's own form POST and prints the page it lands on (`next`), as a person reads it. */
+async function w3mAfterLogin(login: string, next: string): Promise<string> {
+  const form = join(dir, `login-${login}`);
+  writeFileSync(form, `login=${login}&password=${login}-password&next=${encodeURIComponent(next)}`);
+  const { stdout } = await run('w3m', ['-config', join(dir, 'config'), '-cols', '160', '-cookie', '-post', form, '-dump', `${base}/login`], {
+    env: { ...process.env, HOME: dir, W3M_DIR: dir },
+    timeout: 20_000,
+  });
+  return stdout;
+}
+
+describe('the core pages in w3m', () => {
+  it('shows the login form as text', async () => {
+    const { stdout } = await run('w3m', ['-dump', `${base}/login`], { env: { ...process.env, HOME: dir }, timeout: 20_000 });
+    expect(stdout).toContain('Log in');
+    expect(stdout).toMatch(/Login\s*\n?.*\[/);
+  });
+
+  it('logs in and lists a queue', async () => {
+    const text = await w3mAfterLogin('alice', `/tickets?queue=${w.queues.support.id}`);
+    expect(text).toContain('Queue Support');
+    expect(text).toContain(w.tickets.support.ttn);
+    expect(text).toContain('Printer on fire');
+    expect(text).not.toContain(w.tickets.billing.ttn);
+  });
+
+  it('logs in and reads a ticket', async () => {
+    const text = await w3mAfterLogin('alice', `/tickets/${w.tickets.support.ttn}`);
+    expect(text).toContain(`Ticket#${w.tickets.support.ttn} — Printer on fire`);
+    expect(text).toContain('It smokes.');
+    expect(text).toContain('Carl Customer');
+    expect(text).toContain('Add a note');
+  });
+});
