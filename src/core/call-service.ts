@@ -50,7 +50,7 @@ export function createCallService(deps: CallServiceDeps) {
 
     digits: (id: number, digits: string) => calls.update(id, { digits }),
 
-    /** The route is chosen: recorded, then `call.routed` goes out (before Asterisk rings anyone). */
+    /** The route is chosen: recorded, then `call.routed` is delivered (awaited: the screen-pop goes out before Asterisk rings anyone). */
     async routed(id: number, input: { decision: RouteDecision; reason: CallReason; ticket: Ticket | null; unverified: boolean }): Promise<Call> {
       const { decision, reason, ticket, unverified } = input;
       const call = await calls.update(id, {
@@ -63,7 +63,7 @@ export function createCallService(deps: CallServiceDeps) {
         outcome: reason === 'operator' ? 'operator' : reason === 'ticket' || reason === 'new-ticket' ? null : 'fallback',
         ivrDoneAt: now(),
       });
-      events.publish('call.routed', { call, ticket, agentId: decision.agentId, queue: decision.queue });
+      await events.deliver('call.routed', { call, ticket, agentId: decision.agentId, queue: decision.queue });
       return call;
     },
 

@@ -22,6 +22,8 @@ export type Handler<K extends EventName> = (payload: DomainEvents[K]) => void | 
 export interface EventBus {
   on<K extends EventName>(name: K, handler: Handler<K>): () => void;
   publish<K extends EventName>(name: K, payload: DomainEvents[K]): void;
+  /** Publishes and waits for every handler to finish (handlers bound their own waits); failures are reported, not thrown. */
+  deliver<K extends EventName>(name: K, payload: DomainEvents[K]): Promise<void>;
 }
 
 /**
@@ -38,14 +40,21 @@ export function createEventBus(onError: (name: string, error: unknown) => void =
       return () => set.delete(handler as Handler<never>);
     },
     publish(name, payload) {
-      for (const handler of handlers.get(name) ?? []) {
-        try {
-          const result = (handler as Handler<typeof name>)(payload);
-          if (result instanceof Promise) result.catch((error) => onError(name, error));
-        } catch (error) {
-          onError(name, error);
-        }
-      }
+      void run(name, payload);
     },
+    deliver: (name, payload) => run(name, payload),
   };
+
+  async function run<K extends EventName>(name: K, payload: DomainEvents[K]): Promise<void> {
+    const pending: Array<Promise<void>> = [];
+    for (const handler of handlers.get(name) ?? []) {
+      try {
+        const result = (handler as Handler<K>)(payload);
+        if (result instanceof Promise) pending.push(result.catch((error) => onError(name, error)));
+      } catch (error) {
+        onError(name, error);
+      }
+    }
+    await Promise.all(pending);
+  }
 }

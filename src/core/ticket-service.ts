@@ -141,6 +141,9 @@ export function createTicketService(deps: TicketServiceDeps) {
       return ticket;
     },
 
+    /** The ticket with this id, without permission checks (system use). */
+    findById: (id: number): Promise<Ticket | null> => tickets.findById(id),
+
     /** The ticket with this TTN, without permission checks (IVR, mail). */
     findByTtn: (number: string): Promise<Ticket | null> => tickets.findByTtn(number),
 
@@ -173,6 +176,8 @@ export function createTicketService(deps: TicketServiceDeps) {
     /** Tickets the agent may see, filtered. */
     listVisible: (agentId: number, filter: TicketFilter = {}): Promise<Ticket[]> => tickets.listVisible(agentId, filter),
     countVisible: (agentId: number) => tickets.countVisible(agentId),
+    /** Tickets matching the filter in any queue: for system use (the caller-ID lookup); filter per agent before showing. */
+    listAll: (filter: TicketFilter): Promise<Ticket[]> => tickets.listAll(filter),
     articles: (ticketId: number): Promise<Article[]> => tickets.articles(ticketId),
   };
 }

@@ -13,10 +13,19 @@ import { PbxTimeoutError, PbxUnavailableError } from '../pbx/with-timeout.js';
 import { adminPages } from './admin-pages.js';
 import { agentPages } from './agent-pages.js';
 import { apiRoutes } from './api.js';
+import type { RealtimeOptions } from '../realtime/realtime.js';
+import { attachRealtime } from '../realtime/realtime.js';
 import { AdminOnlyError, authPlugin, CsrfError, NotLoggedInError } from './auth.js';
 import { createViews } from './views.js';
 
 const STATIC_DIR = fileURLToPath(new URL('../../web/static/', import.meta.url));
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** socket.io screen-pops on the same server. */
+    realtime: import('../realtime/realtime.js').Realtime;
+  }
+}
 
 /** Domain and auth errors → HTTP status and a sentence for the user. */
 function statusOf(error: unknown): number {
@@ -37,6 +46,7 @@ export interface ServerParts {
   templatesDir?: string;
   /** One-line mail status for the admin overview (until the mail channel reports its own). */
   mailStatus?: () => string;
+  realtime?: RealtimeOptions;
 }
 
 /** The HTTP server: agent and admin pages, the JSON API, `/healthz`. */
@@ -114,5 +124,8 @@ export async function buildServer(hotline: Hotline, parts: ServerParts = {}) {
     },
   });
   await app.register(apiRoutes, { hotline });
+  const realtime = attachRealtime(app.server, hotline, parts.realtime);
+  app.decorate('realtime', realtime);
+  app.addHook('preClose', async () => realtime.close());
   return app;
 }

@@ -27,6 +27,8 @@ export function createCallTracker(deps: { calls: CallService; agents: AgentServi
     const name = e.event?.toLowerCase();
     switch (name) {
       case 'dialbegin': {
+        // A queue's DialBegin follows its AgentCalled for the same leg: one ring, reported once.
+        if (e.destuniqueid && t.dialled.has(e.destuniqueid)) return;
         const agent = agentForChannel(e.destchannel ?? '', await agents.list());
         if (!agent) return;
         if (e.destuniqueid) t.dialled.set(e.destuniqueid, agent.id);

@@ -112,6 +112,45 @@ export function createTicketRepository(db: Database): TicketStore {
     return { ticket: toTicket(row), article: toArticle(insertArticle.get(articleParams(ticketId, a, now)) as ArticleRow) };
   });
 
+  async function list(agentId: number | null, filter: TicketFilter): Promise<Ticket[]> {
+    const where = agentId === null ? ['1 = 1'] : [`t.queue_id IN (${VISIBLE_QUEUES})`];
+    const params: Record<string, unknown> = { ...(agentId === null ? {} : { agentId }), limit: Math.min(filter.limit ?? 100, 1000), offset: filter.offset ?? 0 };
+    if (filter.queueId !== undefined) {
+      where.push('t.queue_id = @queueId');
+      params.queueId = filter.queueId;
+    }
+    if (filter.state === 'any-open') where.push("t.state <> 'closed'");
+    else if (filter.state !== undefined) {
+      where.push('t.state = @state');
+      params.state = filter.state;
+    }
+    if (filter.ownerId !== undefined) {
+      where.push('t.owner_id = @ownerId');
+      params.ownerId = filter.ownerId;
+    }
+    if (filter.customerId !== undefined) {
+      where.push('t.customer_id = @customerId');
+      params.customerId = filter.customerId;
+    }
+    if (filter.search?.trim()) {
+      const s = filter.search.trim();
+      params.prefix = `${s.replace(/[%_\\]/g, '\\$&')}%`;
+      params.like = `%${s.replace(/[%_\\]/g, '\\$&')}%`;
+      // A phone number in any format: compare its digits (without trunk/international zeros) with the stored E.164.
+      const digits = /^[\d\s\-./()+]+$/.test(s) ? s.replace(/\D/g, '').replace(/^0+/, '') : '';
+      params.phoneLike = digits.length >= 3 ? `%${digits}%` : params.like;
+      where.push(`(t.ttn LIKE @prefix ESCAPE '\\' OR t.title LIKE @like ESCAPE '\\'
+        OR t.customer_id IN (SELECT c.id FROM customers c WHERE c.name LIKE @like ESCAPE '\\'
+          UNION SELECT customer_id FROM customer_emails WHERE email LIKE @like ESCAPE '\\'
+          UNION SELECT customer_id FROM customer_phones WHERE phone LIKE @like ESCAPE '\\' OR phone LIKE @phoneLike ESCAPE '\\')
+        OR t.id IN (SELECT ticket_id FROM articles WHERE body_text LIKE @like ESCAPE '\\' OR subject LIKE @like ESCAPE '\\'))`);
+    }
+    const rows = db
+      .prepare(`SELECT t.* FROM tickets t WHERE ${where.join(' AND ')} ORDER BY t.updated_at DESC, t.id DESC LIMIT @limit OFFSET @offset`)
+      .all(params) as TicketRow[];
+    return rows.map(toTicket);
+  }
+
   return {
     async create(record) {
       try {
@@ -131,44 +170,8 @@ export function createTicketRepository(db: Database): TicketStore {
       const row = byTtn.get(ttn) as TicketRow | undefined;
       return row ? toTicket(row) : null;
     },
-    async listVisible(agentId, filter: TicketFilter) {
-      const where = [`t.queue_id IN (${VISIBLE_QUEUES})`];
-      const params: Record<string, unknown> = { agentId, limit: Math.min(filter.limit ?? 100, 1000), offset: filter.offset ?? 0 };
-      if (filter.queueId !== undefined) {
-        where.push('t.queue_id = @queueId');
-        params.queueId = filter.queueId;
-      }
-      if (filter.state === 'any-open') where.push("t.state <> 'closed'");
-      else if (filter.state !== undefined) {
-        where.push('t.state = @state');
-        params.state = filter.state;
-      }
-      if (filter.ownerId !== undefined) {
-        where.push('t.owner_id = @ownerId');
-        params.ownerId = filter.ownerId;
-      }
-      if (filter.customerId !== undefined) {
-        where.push('t.customer_id = @customerId');
-        params.customerId = filter.customerId;
-      }
-      if (filter.search?.trim()) {
-        const s = filter.search.trim();
-        params.prefix = `${s.replace(/[%_\\]/g, '\\$&')}%`;
-        params.like = `%${s.replace(/[%_\\]/g, '\\$&')}%`;
-        // A phone number in any format: compare its digits (without trunk/international zeros) with the stored E.164.
-        const digits = /^[\d\s\-./()+]+$/.test(s) ? s.replace(/\D/g, '').replace(/^0+/, '') : '';
-        params.phoneLike = digits.length >= 3 ? `%${digits}%` : params.like;
-        where.push(`(t.ttn LIKE @prefix ESCAPE '\\' OR t.title LIKE @like ESCAPE '\\'
-          OR t.customer_id IN (SELECT c.id FROM customers c WHERE c.name LIKE @like ESCAPE '\\'
-            UNION SELECT customer_id FROM customer_emails WHERE email LIKE @like ESCAPE '\\'
-            UNION SELECT customer_id FROM customer_phones WHERE phone LIKE @like ESCAPE '\\' OR phone LIKE @phoneLike ESCAPE '\\')
-          OR t.id IN (SELECT ticket_id FROM articles WHERE body_text LIKE @like ESCAPE '\\' OR subject LIKE @like ESCAPE '\\'))`);
-      }
-      const rows = db
-        .prepare(`SELECT t.* FROM tickets t WHERE ${where.join(' AND ')} ORDER BY t.updated_at DESC, t.id DESC LIMIT @limit OFFSET @offset`)
-        .all(params) as TicketRow[];
-      return rows.map(toTicket);
-    },
+    listVisible: (agentId, filter) => list(agentId, filter),
+    listAll: (filter) => list(null, filter),
     async countVisible(agentId) {
       return counts.all({ agentId }) as Array<{ queueId: number; state: TicketState; count: number }>;
     },

@@ -1,0 +1,190 @@
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import { Server } from 'socket.io';
+import type { Socket } from 'socket.io';
+import type { Hotline } from '../app.js';
+import type { Agent, Call } from '../core/types.js';
+import { SESSION_COOKIE } from '../http/auth.js';
+import type { PopPayload } from './pop-payload.js';
+import { buildPop } from './pop-payload.js';
+
+/** Where an agent stands with a call's pop. */
+type PopStatus = 'incoming' | 'ringing' | 'answered';
+
+interface PendingCall {
+  payload: PopPayload;
+  agents: Map<number, PopStatus>;
+}
+
+export interface RealtimeOptions {
+  /** How long the IVR waits for the owner's browser to confirm the pop before the phone rings. */
+  popAckTimeoutMs?: number;
+}
+
+const EVENT_FOR: Record<PopStatus, string> = { incoming: 'call.incoming', ringing: 'call.ringing', answered: 'call.answered' };
+
+/** `a=1; hotline_session=xyz` → `xyz`. */
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return decodeURIComponent(v.join('='));
+  }
+  return undefined;
+}
+
+/**
+ * A browser's websocket must come from Hotline's own pages: the session cookie would
+ * otherwise let any site open a socket in the agent's name (cross-site websocket hijacking).
+ */
+function sameOrigin(req: IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  if (!origin) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Screen-pops over socket.io: sockets authenticate with the agent's session (or an API
+ * token), join `agent:<id>` and `queue:<id>` rooms, and receive `call.*` events for calls
+ * routed or ringing to them — only for queues they may see. Pops of running calls are held
+ * so that a reload or reconnect shows them again. Everything goes out through `io.to(room)`.
+ */
+export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options: RealtimeOptions = {}) {
+  const ackTimeout = options.popAckTimeoutMs ?? 300;
+  const io = new Server(httpServer, {
+    serveClient: true,
+    allowRequest: (req, callback) => callback(null, sameOrigin(req)),
+  });
+  const pending = new Map<number, PendingCall>();
+  const log = hotline.log;
+
+  io.use((socket, next) => {
+    const token = typeof socket.handshake.auth?.token === 'string' ? socket.handshake.auth.token : undefined;
+    const resolve = token ? hotline.auth.apiAgent(token) : hotline.auth.session(cookieValue(socket.handshake.headers.cookie, SESSION_COOKIE)).then((s) => s?.agent ?? null);
+    resolve.then(
+      (agent) => {
+        if (!agent) return next(new Error('unauthorized: log in first'));
+        socket.data.agent = agent;
+        next();
+      },
+      (error: unknown) => next(error instanceof Error ? error : new Error(String(error))),
+    );
+  });
+
+  io.on('connection', (socket: Socket) => {
+    const agent = socket.data.agent as Agent;
+    void socket.join(`agent:${agent.id}`);
+    void hotline.directory.visibleQueues(agent.id).then((queues) => {
+      for (const q of queues) void socket.join(`queue:${q.id}`);
+    });
+    // Calls still running: show their pops again (page load, reconnect, another tab).
+    for (const [, call] of pending) {
+      const status = call.agents.get(agent.id);
+      if (status) void forAgent(call.payload, agent.id).then((p) => socket.emit(EVENT_FOR[status], p));
+    }
+  });
+
+  async function mayHear(agentId: number, queueId: number | null | undefined): Promise<boolean> {
+    if (queueId == null) return (await hotline.agents.findById(agentId))?.role === 'admin';
+    return (await hotline.directory.access(agentId, queueId)) !== null;
+  }
+
+  /** The payload as one agent may see it: the caller-ID lookup lists only tickets in that agent's queues. */
+  async function forAgent(payload: PopPayload, agentId: number): Promise<PopPayload> {
+    if (!payload.lookup) return payload;
+    const visible = new Set((await hotline.directory.visibleQueues(agentId)).map((q) => q.id));
+    return { ...payload, lookup: { ...payload.lookup, openTickets: payload.lookup.openTickets.filter((t) => visible.has(t.queueId)) } };
+  }
+
+  async function send(agentId: number, event: string, payload: unknown, waitForAck = false): Promise<void> {
+    const room = io.to(`agent:${agentId}`);
+    if (!waitForAck) {
+      room.emit(event, payload);
+      return;
+    }
+    try {
+      await room.timeout(ackTimeout).emitWithAck(event, payload);
+    } catch {
+      // No browser confirmed in time (not connected, or slow): the call must not wait longer.
+    }
+  }
+
+  async function pendingFor(call: Call): Promise<PendingCall> {
+    let p = pending.get(call.id);
+    if (!p) {
+      const ticket = call.ticketId !== null ? await hotline.tickets.findById(call.ticketId) : null;
+      const queue = call.queueId !== null ? await hotline.directory.findQueue(call.queueId) : null;
+      p = { payload: await buildPop(hotline, call, ticket, queue), agents: new Map() };
+      pending.set(call.id, p);
+    }
+    return p;
+  }
+
+  async function withdrawOthers(p: PendingCall, except: number, reason: string, callId: number): Promise<void> {
+    for (const [agentId] of p.agents) {
+      if (agentId === except) continue;
+      p.agents.delete(agentId);
+      await send(agentId, 'call.withdrawn', { callId, reason });
+    }
+  }
+
+  const handlers = [
+    hotline.events.on('call.routed', async ({ call, ticket, agentId, queue }) => {
+      const payload = await buildPop(hotline, call, ticket, queue);
+      const p: PendingCall = { payload, agents: new Map() };
+      pending.set(call.id, p);
+      if (agentId !== null && (await mayHear(agentId, ticket?.queueId ?? queue?.id))) {
+        p.agents.set(agentId, 'incoming');
+        // Awaited by the IVR: the pop is on the owner's screen before the phone rings.
+        await send(agentId, 'call.incoming', await forAgent(payload, agentId), true);
+      }
+    }),
+    hotline.events.on('call.ringing', async ({ call, agentId }) => {
+      const p = await pendingFor(call);
+      const status = p.agents.get(agentId);
+      if (status) {
+        await send(agentId, 'call.ringing', { callId: call.id, update: true });
+        return;
+      }
+      if (!(await mayHear(agentId, p.payload.ticket ? p.payload.queue?.id : call.queueId))) return;
+      p.agents.set(agentId, 'ringing');
+      await send(agentId, 'call.ringing', await forAgent(p.payload, agentId));
+    }),
+    hotline.events.on('call.answered', async ({ call, agentId }) => {
+      const p = await pendingFor(call);
+      const agent = await hotline.agents.findById(agentId);
+      await withdrawOthers(p, agentId, `answered by ${agent?.name ?? 'another agent'}`, call.id);
+      if (!(await mayHear(agentId, p.payload.ticket ? p.payload.queue?.id : call.queueId))) return;
+      p.agents.set(agentId, 'answered');
+      await send(agentId, 'call.answered', await forAgent(p.payload, agentId));
+    }),
+    hotline.events.on('call.missed', async ({ call, agentId, status }) => {
+      const p = pending.get(call.id);
+      if (!p?.agents.has(agentId)) return;
+      p.agents.delete(agentId);
+      const reason = status === 'BUSY' ? 'your phone was busy; the call went to the queue' : status === 'CANCEL' ? 'answered elsewhere' : 'not answered; the call went to the queue';
+      await send(agentId, 'call.withdrawn', { callId: call.id, reason });
+    }),
+    hotline.events.on('call.ended', async ({ call }) => {
+      const p = pending.get(call.id);
+      pending.delete(call.id);
+      for (const [agentId] of p?.agents ?? []) await send(agentId, 'call.ended', { callId: call.id, outcome: call.outcome });
+    }),
+  ];
+
+  return {
+    io,
+    /** Calls whose pops are held. */
+    pendingCalls: () => pending.size,
+    /** Stops listening to events and disconnects every socket; the HTTP server is closed by its owner. */
+    close(): void {
+      for (const off of handlers) off();
+      io.disconnectSockets(true);
+      io.engine.close();
+    },
+  };
+}
+
+export type Realtime = ReturnType<typeof attachRealtime>;

@@ -1,0 +1,140 @@
+import { io } from 'socket.io-client';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { PopHarness } from '../helpers/pops.js';
+import { popHarness } from '../helpers/pops.js';
+
+let h: PopHarness;
+beforeEach(async () => {
+  h = await popHarness();
+});
+afterEach(async () => h.close());
+
+describe('screen-pops', () => {
+  it('puts the ticket on the owner\'s screen before the owner\'s phone is dialled, and on no other screen', async () => {
+    await h.hotline.directory.createCustomer({ name: 'Carl', phones: ['+49 30 1234567'] }).then((c) => h.hotline.tickets.create({ queueId: h.queues.billing.id, title: 'Printer on fire', ownerId: h.agents.alice.id, customerId: c.id, article: { kind: 'email-in', subject: 'Help', text: 'It smokes.' } }));
+    const ticket = (await h.hotline.tickets.listAll({ search: 'Printer on fire' }))[0]!;
+    const alice = await h.connect('alice');
+    const bob = await h.connect('bob');
+    const carol = await h.connect('carol');
+    const call = await h.call(`${ticket.ttn}#`);
+    await call.waitFor('answered Local/201@phones');
+    await expect.poll(() => alice.events()).toContain('call.answered');
+
+    const incoming = alice.received.find((r) => r.event === 'call.incoming')!;
+    expect(incoming.dialBeginsSoFar).toBe(0);
+    expect(incoming.payload).toMatchObject({
+      ticket: { ttn: ticket.ttn, title: 'Printer on fire', state: 'new', url: `/tickets/${ticket.ttn}` },
+      queue: { name: 'Billing' },
+      customer: { name: 'Carl' },
+      caller: { number: '0301234567' },
+      warning: null,
+    });
+    expect((incoming.payload.lastArticles as Array<{ excerpt: string }>)[0]!.excerpt).toBe('It smokes.');
+    call.hangup();
+    await expect.poll(() => alice.events()).toContain('call.ended');
+    expect(bob.received).toEqual([]);
+    expect(carol.received).toEqual([]);
+  });
+
+  it('warns when the caller\'s number is not on file for the ticket\'s customer', async () => {
+    const customer = await h.hotline.directory.createCustomer({ name: 'Dora', phones: ['+49 89 999999'] });
+    const { ticket } = await h.hotline.tickets.create({ queueId: h.queues.billing.id, title: 'x', ownerId: h.agents.alice.id, customerId: customer.id, article: { kind: 'note', text: '' } });
+    const alice = await h.connect('alice');
+    await h.call(`${ticket.ttn}#`, '0301234567');
+    await expect.poll(() => alice.events()).toContain('call.incoming');
+    expect(alice.received[0]!.payload.warning).toBe("The caller's number 0301234567 is not on file for Dora.");
+  });
+
+  it('owner busy: the answering queue member gets call.answered, the owner and the other members call.withdrawn', async () => {
+    const ticket = await h.ticket(h.queues.support.id, h.agents.bob.id);
+    h.fake.phones.set('Local/201@phones', 'noanswer');
+    h.fake.phones.set('Local/202@phones', 'busy');
+    // support rings 201 (alice, no answer) and 202 (bob, busy); let carol answer it as a third member.
+    await h.hotline.directory.setAccess(h.agents.carol.id, h.queues.support.id, 'rw');
+    const { LAB_QUEUES } = await import('../helpers/pbx.js');
+    LAB_QUEUES!.support!.push({ iface: 'Local/203@phones/n', name: 'Agent 203', stateInterface: 'Custom:agent203' });
+    try {
+      const alice = await h.connect('alice');
+      const bob = await h.connect('bob');
+      const carol = await h.connect('carol');
+      const call = await h.call(`${ticket.ttn}#`);
+      await call.waitFor('answered Local/203@phones/n');
+      await expect.poll(() => carol.events()).toContain('call.answered');
+      // The owner: popped at decision time, rung (DialBegin), withdrawn when busy; rung again as a queue member, withdrawn again.
+      expect(bob.events().slice(0, 3)).toEqual(['call.incoming', 'call.ringing', 'call.withdrawn']);
+      expect(bob.received[2]!.payload.reason).toMatch(/busy/);
+      await expect.poll(() => bob.events().at(-1)).toBe('call.withdrawn');
+      expect(bob.events()).not.toContain('call.answered');
+      await expect.poll(() => alice.events()).toEqual(['call.ringing', 'call.withdrawn']);
+      expect(alice.received[1]!.payload.reason).toBe('answered by Carol');
+      expect(carol.events()).toEqual(['call.ringing', 'call.answered']);
+      expect(carol.received[1]!.payload).toMatchObject({ ticket: { ttn: ticket.ttn } });
+    } finally {
+      LAB_QUEUES!.support!.pop();
+    }
+  });
+
+  it('gives an agent without access to the queue nothing, even when their phone is a member', async () => {
+    // Operator call: the default queue (support) rings alice (201) and bob (202); bob may not see Support.
+    await h.hotline.directory.setAccess(h.agents.bob.id, h.queues.support.id, null);
+    h.fake.phones.set('Local/202@phones', 'noanswer');
+    const alice = await h.connect('alice');
+    const bob = await h.connect('bob');
+    const call = await h.call('0#');
+    await call.waitFor('answered Local/201@phones/n');
+    await expect.poll(() => alice.events()).toContain('call.answered');
+    call.hangup();
+    await expect.poll(() => alice.events()).toContain('call.ended');
+    expect(bob.received).toEqual([]);
+  });
+
+  it('pops the caller-ID lookup for a call without a ticket: customer, open tickets, a prefilled phone ticket', async () => {
+    const customer = await h.hotline.directory.createCustomer({ name: 'Erik', phones: ['+49 30 1234567'] });
+    const open = (await h.hotline.tickets.create({ queueId: h.queues.support.id, title: 'Open one', customerId: customer.id, article: { kind: 'note', text: '' } })).ticket;
+    const hidden = (await h.hotline.tickets.create({ queueId: h.queues.billing.id, title: 'Billing one', customerId: customer.id, article: { kind: 'note', text: '' } })).ticket;
+    await h.hotline.directory.setAccess(h.agents.alice.id, h.queues.billing.id, null);
+    const alice = await h.connect('alice');
+    await h.call('0#', '030 1234567');
+    await expect.poll(() => alice.events()).toContain('call.ringing');
+    const pop = alice.received.find((r) => r.event === 'call.ringing')!.payload as { ticket: unknown; lookup: { customers: Array<{ name: string }>; openTickets: Array<{ ttn: string }>; newTicketUrl: string } };
+    expect(pop.ticket).toBeNull();
+    expect(pop.lookup.customers.map((c) => c.name)).toEqual(['Erik']);
+    expect(pop.lookup.openTickets.map((t) => t.ttn)).toEqual([open.ttn]);
+    expect(pop.lookup.openTickets.map((t) => t.ttn)).not.toContain(hidden.ttn);
+    expect(pop.lookup.newTicketUrl).toBe('/tickets/new?lookup=030%201234567');
+  });
+
+  it('shows a running call\'s pop again after a reconnect', async () => {
+    const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
+    h.fake.phones.set('Local/201@phones', 'noanswer');
+    const cookie = await h.cookieFor('alice');
+    const first = await h.connect('alice', cookie);
+    const call = await h.call(`${ticket.ttn}#`);
+    await expect.poll(() => first.events()).toContain('call.incoming');
+    first.socket.disconnect();
+    const again = await h.connect('alice', cookie);
+    await expect.poll(() => again.events()).toContain('call.incoming');
+    expect(again.received[0]!.payload).toMatchObject({ ticket: { ttn: ticket.ttn } });
+    call.hangup();
+    await expect.poll(() => again.events()).toContain('call.ended');
+    const later = await h.connect('alice', cookie);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(later.received).toEqual([]);
+  });
+
+  it('refuses sockets without a session and from other sites', async () => {
+    const anonymous = io(h.base, { transports: ['websocket'], reconnection: false, forceNew: true });
+    const error = await new Promise<Error>((resolve) => anonymous.once('connect_error', resolve));
+    expect(error.message).toMatch(/unauthorized/);
+    anonymous.disconnect();
+    const cookie = await h.cookieFor('alice');
+    const foreign = io(h.base, { transports: ['websocket'], reconnection: false, forceNew: true, extraHeaders: { cookie, origin: 'https://evil.example' } });
+    await expect(
+      new Promise<void>((resolve, reject) => {
+        foreign.once('connect', () => resolve());
+        foreign.once('connect_error', reject);
+      }),
+    ).rejects.toBeTruthy();
+    foreign.disconnect();
+  });
+});

@@ -1,0 +1,96 @@
+// Screen-pops: the ticket of an incoming call, on every agent page. Pages work without this file.
+// Everything from the server is inserted as text (textContent), never as HTML.
+(function () {
+  'use strict';
+  if (typeof io !== 'function') return;
+  var panel = document.getElementById('pops');
+  if (!panel) return;
+  var cards = {};
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function link(href, text) {
+    var a = el('a', null, text);
+    // Only Hotline's own paths: a pop never links elsewhere.
+    a.href = /^\/(?!\/)/.test(href) ? href : '/';
+    return a;
+  }
+
+  function status(card, text) {
+    card.querySelector('.pop-status').textContent = text;
+  }
+
+  function notify(pop) {
+    if (!('Notification' in window) || Notification.permission !== 'granted') return;
+    var title = pop.ticket ? 'Call: Ticket#' + pop.ticket.ttn : 'Call from ' + (pop.caller.number || 'unknown number');
+    var body = pop.ticket ? pop.ticket.title : (pop.customer ? pop.customer.name : '');
+    try { new Notification(title, { body: body, tag: 'hotline-call-' + pop.callId }); } catch (e) { /* not allowed here */ }
+  }
+
+  function render(pop, state) {
+    var card = cards[pop.callId];
+    if (!card) {
+      card = el('section', 'pop');
+      card.setAttribute('data-call', pop.callId);
+      cards[pop.callId] = card;
+      panel.appendChild(card);
+      notify(pop);
+    } else {
+      card.textContent = '';
+    }
+    var close = el('button', 'pop-close', '×');
+    close.type = 'button';
+    close.title = 'Dismiss';
+    close.addEventListener('click', function () { card.remove(); delete cards[pop.callId]; });
+    card.appendChild(close);
+    var caller = (pop.caller.name ? pop.caller.name + ' ' : '') + (pop.caller.number || 'number withheld');
+    card.appendChild(el('h2', 'pop-title', pop.ticket ? 'Ticket#' + pop.ticket.ttn : 'Call without ticket number'));
+    card.appendChild(el('p', 'pop-status', state));
+    card.appendChild(el('p', 'pop-caller', 'Caller: ' + caller));
+    if (pop.warning) card.appendChild(el('p', 'pop-warning', pop.warning));
+    if (pop.ticket) {
+      card.appendChild(el('p', 'pop-ticket', pop.ticket.title + ' (' + pop.ticket.state + (pop.queue ? ', ' + pop.queue.name : '') + ')'));
+      if (pop.customer) card.appendChild(el('p', 'pop-customer', 'Customer: ' + pop.customer.name));
+      var list = el('ul', 'pop-articles');
+      pop.lastArticles.forEach(function (a) { list.appendChild(el('li', null, a.kind + ': ' + (a.subject ? a.subject + ' — ' : '') + a.excerpt)); });
+      card.appendChild(list);
+      var open = link(pop.ticket.url, 'Open ticket');
+      open.className = 'pop-open';
+      card.appendChild(open);
+    } else if (pop.lookup) {
+      if (pop.lookup.customers.length) card.appendChild(el('p', 'pop-customer', 'Customer: ' + pop.lookup.customers.map(function (c) { return c.name; }).join(', ')));
+      var open = el('ul', 'pop-open-tickets');
+      pop.lookup.openTickets.forEach(function (t) {
+        var li = el('li');
+        li.appendChild(link(t.url, 'Ticket#' + t.ttn));
+        li.appendChild(document.createTextNode(' ' + t.title + ' (' + t.state + ')'));
+        open.appendChild(li);
+      });
+      card.appendChild(open);
+      var create = link(pop.lookup.newTicketUrl, 'Create phone ticket');
+      create.className = 'pop-new-ticket';
+      card.appendChild(create);
+    }
+  }
+
+  var socket = io({ transports: ['websocket', 'polling'] });
+  socket.on('call.incoming', function (pop, ack) { render(pop, 'Incoming call — your phone rings next'); if (typeof ack === 'function') ack('shown'); });
+  socket.on('call.ringing', function (pop) {
+    if (pop.update) { if (cards[pop.callId]) status(cards[pop.callId], 'Ringing'); return; }
+    render(pop, 'Ringing');
+  });
+  socket.on('call.answered', function (pop) { render(pop, 'Answered — you are talking'); });
+  socket.on('call.withdrawn', function (e) { if (cards[e.callId]) { status(cards[e.callId], 'Withdrawn: ' + e.reason); cards[e.callId].classList.add('done'); } });
+  socket.on('call.ended', function (e) { if (cards[e.callId]) { status(cards[e.callId], 'Call ended'); cards[e.callId].classList.add('done'); } });
+
+  var ask = document.getElementById('enable-notifications');
+  if (ask && 'Notification' in window && Notification.permission === 'default') {
+    ask.hidden = false;
+    ask.addEventListener('click', function () { Notification.requestPermission().then(function () { ask.hidden = true; }); });
+  }
+})();
