@@ -1,12 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import type { Hotline } from '../app.js';
 import { TooManyAttemptsError } from '../core/auth-service.js';
-import { NotFoundError, ValidationError } from '../core/errors.js';
+import { ForbiddenError, NotFoundError, ValidationError } from '../core/errors.js';
+import { PbxUnavailableError } from '../pbx/with-timeout.js';
 import type { TicketFilter } from '../core/ports.js';
 import type { Article, Attachment, TicketState } from '../core/types.js';
 import { TICKET_STATES } from '../core/types.js';
 import { requireAgent, setSessionCookie, SESSION_COOKIE } from './auth.js';
 import { field, idField, page, ticketRows } from './page-helpers.js';
+import type { Pbx } from '../pbx/pbx.js';
+import { DIAL_CONTEXT } from '../pbx/names.js';
 import { sanitizeMailHtml } from './sanitize.js';
 import type { Views } from './views.js';
 
@@ -17,7 +20,7 @@ const ARTICLE_LABELS: Record<Article['kind'], string> = { 'email-in': 'E-mail in
 const safeNext = (next: string) => (/^\/(?!\/)[\w\-./?=&%]*$/.test(next) ? next : '/queues');
 
 /** Login, queues, ticket lists and views, notes, replies, changes, phone tickets, attachments. */
-export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline; views: Views }): Promise<void> {
+export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline; views: Views; pbx?: Pbx }): Promise<void> {
   const { hotline, views } = opts;
 
   app.get('/', async (request, reply) => reply.redirect(request.agent ? '/queues' : '/login'));
@@ -210,6 +213,31 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
       { agentId: agent.id },
     );
     return reply.redirect(`/tickets/${ticket.ttn}?done=ticket-updated`, 303);
+  });
+
+  app.post<{ Params: { ttn: string } }>('/tickets/:ttn/dial', async (request, reply) => {
+    const agent = requireAgent(request);
+    const actor = { agentId: agent.id };
+    const { ticket, access } = await hotline.tickets.getVisible(request.params.ttn, actor);
+    if (access !== 'rw') throw new ForbiddenError(`read-only access to the queue of ticket ${ticket.ttn}`);
+    const number = hotline.directory.normalisePhone(field(request.body, 'phone'));
+    if (!number) throw new ValidationError(`"${field(request.body, 'phone')}" is not a phone number`);
+    if (!agent.dialString) throw new ValidationError('your phone is not set up: ask an admin to enter your phone dial string');
+    if (!opts.pbx) throw new PbxUnavailableError('the phone system is not connected to Hotline');
+    const log = (outcome: string) =>
+      hotline.tickets.addArticle(ticket.id, { kind: 'call', to: number, subject: 'Click-to-dial', text: `${agent.name} called ${number} from ${agent.dialString}: ${outcome}`, authorAgentId: agent.id }, actor);
+    try {
+      // Asterisk rings the agent's phone first, then dials the customer.
+      const { result } = await opts.pbx.originate({ channel: agent.dialString, context: DIAL_CONTEXT, exten: number, callerId: `"${ticket.ttn}" <${number}>`, variables: { HOTLINE_TTN: ticket.ttn } });
+      result.then(
+        () => log('connected'),
+        (error: Error) => log(`failed — ${error.message}`),
+      ).catch((error) => request.log.error({ err: error }, 'logging a click-to-dial call failed'));
+    } catch (error) {
+      await log(`refused — ${(error as Error).message}`);
+      throw new PbxUnavailableError(`The phone system did not place the call: ${(error as Error).message}`);
+    }
+    return reply.redirect(`/tickets/${ticket.ttn}?done=dialing`, 303);
   });
 
   app.get<{ Params: { id: string } }>('/attachments/:id', async (request, reply) => {

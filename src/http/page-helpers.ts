@@ -14,6 +14,7 @@ const NOTICES: Record<string, string> = {
   'customer-saved': 'Customer saved.',
   'ttn-saved': 'Ticket-number settings saved; they apply to new tickets.',
   'token-revoked': 'API token revoked.',
+  dialing: 'Calling: your phone rings first, then the customer is dialled. The call is logged on the ticket.',
 };
 
 /** Renders a page inside the layout with what every page needs (agent, CSRF token, notice). */

@@ -114,7 +114,7 @@ export async function buildServer(hotline: Hotline, parts: ServerParts = {}) {
     return reply.code(healthy ? 200 : 503).send({ status: healthy ? (pbxUp ? 'ok' : 'degraded') : 'error', db, ...(pbx ? { pbx } : {}) });
   });
 
-  await app.register(agentPages, { hotline, views });
+  await app.register(agentPages, { hotline, views, pbx: parts.pbx });
   await app.register(adminPages, {
     hotline,
     views,

@@ -30,6 +30,11 @@ export const VARS = {
   unverified: 'HOTLINE_UNVERIFIED',
 } as const;
 
+/** Context click-to-dial calls are originated into (the agent's phone answers, then the customer is dialled). */
+export const DIAL_CONTEXT = 'hotline-dial';
+/** Dialplan global: the site's context for outbound calls, which `hotline-dial` hands numbers to. */
+export const OUTBOUND_CONTEXT_GLOBAL = 'HOTLINE_OUTBOUND_CONTEXT';
+
 /** Dialplan global with the queue used when the service is unreachable. */
 export const DEFAULT_QUEUE_GLOBAL = 'HOTLINE_DEFAULT_QUEUE';
 /** Channel variable Asterisk sets after `Stasis()`; `FAILED` when the app is not registered. */

@@ -10,6 +10,15 @@ import { createIvrDriver } from './ivr-driver.js';
 import { createPresence } from './presence.js';
 import { withTimeout } from './with-timeout.js';
 
+/** Asterisk's OriginateResponse reasons, in words. */
+const ORIGINATE_REASONS: Record<string, string> = {
+  '0': 'the phone is unavailable (reason 0)',
+  '1': 'the phone hung up (reason 1)',
+  '3': 'the phone was not answered (reason 3)',
+  '5': 'the phone is busy (reason 5)',
+  '8': 'the line is congested (reason 8)',
+};
+
 /** Where Asterisk is and how the IVR behaves. */
 export interface PbxOptions {
   ariUrl: string;
@@ -119,13 +128,14 @@ export function startPbx(hotline: Hotline, options: PbxOptions, log: Logger = ho
     status: () => ({ ari: ari.state(), ami: ami.state(), activeIvrCalls: driver.activeCalls(), trackedCalls: tracker.trackedCalls() }),
     /**
      * Rings `channel` and, once answered, connects it to `context,exten` (click-to-dial).
-     * Resolves when Asterisk reports the result; rejects with a clear message when it refuses or is unreachable.
+     * Resolves once Asterisk has accepted the request (rejects at once, with a clear message,
+     * when AMI is down or Asterisk refuses); `result` settles when the first leg answers or fails.
      */
-    async originate(request: OriginateRequest): Promise<AmiMessage> {
+    async originate(request: OriginateRequest): Promise<{ result: Promise<AmiMessage> }> {
       const timeout = request.timeoutMs ?? 30_000;
       const variables = Object.entries(request.variables ?? {}).map(([k, v]) => `${k}=${v}`);
       const actionid = `hotline-originate-${++originates}`;
-      const result = new Promise<AmiMessage>((resolve) => waiters.set(actionid, resolve));
+      const answer = new Promise<AmiMessage>((resolve) => waiters.set(actionid, resolve));
       try {
         await ami.action({
           action: 'Originate',
@@ -139,14 +149,19 @@ export function startPbx(hotline: Hotline, options: PbxOptions, log: Logger = ho
           ...(variables.length ? { variable: variables.join(',') } : {}),
           async: 'true',
         });
-        const response = await withTimeout(result, timeout + 5000, 'AMI Originate');
-        if (response.response?.toLowerCase() !== 'success') {
-          throw new AmiActionError(`Asterisk could not place the call to ${request.channel}: ${response.reason ? `reason ${response.reason}` : 'failed'}`);
-        }
-        return response;
-      } finally {
+      } catch (error) {
         waiters.delete(actionid);
+        throw error;
       }
+      const result = withTimeout(answer, timeout + 5000, 'AMI Originate')
+        .then((response) => {
+          if (response.response?.toLowerCase() !== 'success') {
+            throw new AmiActionError(`Asterisk could not place the call to ${request.channel}: ${ORIGINATE_REASONS[response.reason ?? ''] ?? `reason ${response.reason ?? 'unknown'}`}`);
+          }
+          return response;
+        })
+        .finally(() => waiters.delete(actionid));
+      return { result };
     },
     async close(): Promise<void> {
       driver.stop();

@@ -101,10 +101,11 @@ describe('the service with the fake PBX', () => {
 
   it('originates a call for click-to-dial and reports a refusal in words', async () => {
     h = await pbxHarness();
-    const ok = await h.pbx.originate({ channel: 'Local/201@phones', context: 'hotline-dial', exten: '+491712345678' });
+    const ok = await (await h.pbx.originate({ channel: 'Local/201@phones', context: 'hotline-dial', exten: '+491712345678' })).result;
     expect(ok).toMatchObject({ response: 'Success', reason: '4' });
     expect(h.fake.originated.at(-1)).toMatchObject({ channel: 'Local/201@phones', exten: '+491712345678' });
-    await expect(h.pbx.originate({ channel: 'Local/202@phones', context: 'hotline-dial', exten: '123' })).rejects.toThrow(/could not place the call to Local\/202@phones: reason 5/);
+    const busy = await h.pbx.originate({ channel: 'Local/202@phones', context: 'hotline-dial', exten: '123' });
+    await expect(busy.result).rejects.toThrow(/could not place the call to Local\/202@phones: the phone is busy \(reason 5\)/);
     await h.fake.stop();
     await expect.poll(() => h.pbx.status().ami).not.toBe('connected');
     await expect(h.pbx.originate({ channel: 'Local/201@phones', context: 'hotline-dial', exten: '123' })).rejects.toThrow(/AMI is/);

@@ -138,3 +138,36 @@ describe('screen-pops', () => {
     foreign.disconnect();
   });
 });
+
+describe('click-to-dial', () => {
+  async function dial(login: string, ttn: string, phone: string) {
+    const cookie = await h.cookieFor(login);
+    const page = await (await fetch(`${h.base}/tickets/${ttn}`, { headers: { cookie } })).text();
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
+    expect(page).toContain(`Call ${phone}`);
+    return fetch(`${h.base}/tickets/${ttn}/dial`, { method: 'POST', headers: { cookie }, body: new URLSearchParams({ _csrf: csrf, phone }), redirect: 'manual' });
+  }
+
+  it('rings the agent\'s phone, dials the customer, and logs the call on the ticket', async () => {
+    const customer = await h.hotline.directory.createCustomer({ name: 'Fay', phones: ['0171 2345678'] });
+    const { ticket } = await h.hotline.tickets.create({ queueId: h.queues.billing.id, title: 'Callback', customerId: customer.id, article: { kind: 'note', text: '' } });
+    const res = await dial('alice', ticket.ttn, '+491712345678');
+    expect(res.status).toBe(303);
+    expect(h.fake.originated.at(-1)).toMatchObject({ channel: 'Local/201@phones', context: 'hotline-dial', exten: '+491712345678' });
+    await expect.poll(async () => (await h.hotline.tickets.articles(ticket.id)).at(-1)?.text).toBe('Alice called +491712345678 from Local/201@phones: connected');
+  });
+
+  it('says clearly when the phone is busy or the PBX is away', async () => {
+    const customer = await h.hotline.directory.createCustomer({ name: 'Gil', phones: ['+49 30 555'] });
+    const { ticket } = await h.hotline.tickets.create({ queueId: h.queues.billing.id, title: 'Callback', customerId: customer.id, article: { kind: 'note', text: '' } });
+    expect((await dial('bob', ticket.ttn, '+4930555')).status).toBe(303);
+    await expect.poll(async () => (await h.hotline.tickets.articles(ticket.id)).at(-1)?.text).toMatch(/^Bob called \+4930555 from Local\/202@phones: failed — .*the phone is busy/);
+    await h.fake.stop();
+    await expect.poll(() => h.pbx.status().ami).not.toBe('connected');
+    const refused = await dial('alice', ticket.ttn, '+4930555');
+    expect(refused.status).toBe(503);
+    expect(await refused.text()).toContain('The phone system did not place the call');
+    expect((await h.hotline.tickets.articles(ticket.id)).at(-1)?.text).toMatch(/^Alice called \+4930555 .*: refused — /);
+    await h.fake.start();
+  });
+});
