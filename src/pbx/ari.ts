@@ -105,12 +105,19 @@ export function connectAri(options: AriOptions): AriConnection {
     if (closed) return;
     setState(attempt === 0 ? 'connecting' : 'reconnecting');
     let c: AriClient;
+    // swagger-client (inside ari-client) console.logs a deprecation notice on every connect: keep stdout clean.
+    const print = console.log;
+    console.log = (...args: unknown[]) => {
+      if (!String(args[0]).includes('deprecated version of Swagger')) print(...args);
+    };
     try {
       c = await withTimeout(ari.connect(options.url, options.user, options.password), timeoutMs * 2, 'ARI connect');
     } catch (error) {
       log.warn({ err: (error as Error).message, url: options.url }, 'ARI not reachable; retrying');
       scheduleConnect();
       return;
+    } finally {
+      console.log = print;
     }
     if (closed) return;
     c.on('error', (error: unknown) => log.warn({ err: error }, 'ARI client error'));

@@ -226,7 +226,8 @@ export function createIvrDriver(deps: IvrDriverDeps) {
       [VARS.unverified, unverified ? '1' : '0'],
     ];
     try {
-      for (const [name, value] of vars) await ari.setVariable(channelId, name, value);
+      // Independent requests: sent together, all confirmed before the call moves on.
+      await Promise.all(vars.map(([name, value]) => ari.setVariable(channelId, name, value)));
       await ari.continueInDialplan(channelId, ROUTE_CONTEXT, ROUTE_EXTENSIONS[decision.route]);
     } catch (error) {
       // The channel stays in the app; the recovery after reconnect continues it to the default queue.

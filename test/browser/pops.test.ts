@@ -25,7 +25,7 @@ describe('screen-pop in Chromium', () => {
     await page.getByLabel('Password').fill('password123');
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.waitForURL(`${h.base}/queues`);
-    await page.waitForFunction(() => typeof (window as unknown as { io?: unknown }).io === 'function');
+    await page.waitForFunction('typeof window.io === "function"');
     await new Promise((r) => setTimeout(r, 300));
 
     const call = await h.call(`${ticket.ttn}#`, '030 1234567');

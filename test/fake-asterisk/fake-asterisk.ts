@@ -47,6 +47,8 @@ interface Channel {
   app: string | null;
   hungUp: boolean;
   log: string[];
+  /** performance.now() of each log line. */
+  logTimes: number[];
   played: string[];
   playbacks: Array<{ id: string; media: string; language: string; timer?: NodeJS.Timeout }>;
   answeredBy: string | null;
@@ -88,6 +90,8 @@ export interface FakeCall {
   hangup(): void;
   /** Resolves once a log line starts with `prefix`. */
   waitFor(prefix: string, timeoutMs?: number): Promise<string>;
+  /** performance.now() when the last log line starting with `prefix` was written (for benchmarks). */
+  timeOf(prefix: string): number | undefined;
 }
 
 /**
@@ -129,6 +133,7 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
 
   function log(ch: Channel, line: string): void {
     ch.log.push(line);
+    ch.logTimes.push(performance.now());
     changes.emit('log', ch, line);
   }
 
@@ -534,6 +539,10 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
         }
       },
       hangup: () => hangup(ch),
+      timeOf(prefix) {
+        const i = ch.log.findLastIndex((l) => l.startsWith(prefix));
+        return i < 0 ? undefined : ch.logTimes[i];
+      },
       waitFor(prefix, timeoutMs = 5000) {
         const found = ch.log.find((l) => l.startsWith(prefix));
         if (found) return Promise.resolve(found);
@@ -603,6 +612,7 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
         app: null,
         hungUp: false,
         log: [],
+        logTimes: [],
         played: [],
         playbacks: [],
         answeredBy: null,

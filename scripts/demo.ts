@@ -1,0 +1,98 @@
+// `npm run demo`: Hotline with a simulated Asterisk and sample data, so a newcomer sees a
+// screen-pop within minutes of cloning, with no PBX. Not for production: data lives in ./data-demo.
+import { rmSync } from 'node:fs';
+import { createHotline, pbxOptionsFrom } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { buildServer } from '../src/http/server.js';
+import { requireAgent } from '../src/http/auth.js';
+import { field, page, ticketRows } from '../src/http/page-helpers.js';
+import { createViews } from '../src/http/views.js';
+import { startPbx } from '../src/pbx/pbx.js';
+import { createFakeAsterisk } from '../test/fake-asterisk/fake-asterisk.js';
+import type { FakeCall } from '../test/fake-asterisk/fake-asterisk.js';
+
+const DATA = './data-demo';
+rmSync(DATA, { recursive: true, force: true });
+
+const fake = createFakeAsterisk({
+  queues: {
+    support: [
+      { iface: 'PJSIP/201', name: 'Alice', stateInterface: 'PJSIP/201' },
+      { iface: 'PJSIP/202', name: 'Bob', stateInterface: 'PJSIP/202' },
+    ],
+    billing: [{ iface: 'PJSIP/202', name: 'Bob', stateInterface: 'PJSIP/202' }],
+  },
+  phones: { 'PJSIP/201': 'answer', 'PJSIP/202': 'answer' },
+  // Slow enough to watch: prompts take a second, phones ring four seconds.
+  timing: { playbackMs: 1000, ringMs: 4000, secondMs: 1000 },
+});
+await fake.start();
+fake.setDeviceState('PJSIP/201', 'NOT_INUSE');
+fake.setDeviceState('PJSIP/202', 'NOT_INUSE');
+
+const config = loadConfig({ overrides: { dataDir: DATA, ariUrl: fake.ariUrl, amiPort: fake.amiPort, logLevel: 'warn' } });
+const hotline = await createHotline(config);
+const support = await hotline.directory.createQueue({ name: 'Support', asteriskQueue: 'support', email: 'support@hotline.example', isDefault: true });
+const billing = await hotline.directory.createQueue({ name: 'Billing', asteriskQueue: 'billing', email: 'billing@hotline.example' });
+await hotline.agents.create({ login: 'admin', name: 'Demo Admin', role: 'admin', password: 'demo-admin' });
+const alice = (await hotline.agents.create({ login: 'alice', name: 'Alice Agent', role: 'agent', password: 'demo-alice', dialString: 'PJSIP/201' })).agent;
+const bob = (await hotline.agents.create({ login: 'bob', name: 'Bob Agent', role: 'agent', password: 'demo-bob', dialString: 'PJSIP/202' })).agent;
+for (const q of [support, billing]) {
+  await hotline.directory.setAccess(alice.id, q.id, 'rw');
+  await hotline.directory.setAccess(bob.id, q.id, 'rw');
+}
+const carl = await hotline.directory.createCustomer({ name: 'Carl Customer', emails: ['carl@example.org'], phones: ['+49 30 1234567'] });
+const dora = await hotline.directory.createCustomer({ name: 'Dora Debtor', emails: ['dora@example.org'], phones: ['+49 89 7654321'] });
+const seed = [
+  { queueId: support.id, title: 'Printer on fire', ownerId: alice.id, customerId: carl.id, text: 'The office printer smokes when printing duplex.' },
+  { queueId: support.id, title: 'VPN drops every hour', ownerId: bob.id, customerId: carl.id, text: 'Since the update the VPN disconnects hourly.' },
+  { queueId: billing.id, title: 'Invoice charged twice', ownerId: alice.id, customerId: dora.id, text: 'Invoice 2026-118 appears twice on my card.' },
+];
+for (const t of seed) {
+  await hotline.tickets.create({ queueId: t.queueId, title: t.title, ownerId: t.ownerId, customerId: t.customerId, article: { kind: 'email-in', from: 'customer', subject: t.title, text: t.text } });
+}
+
+const pbx = startPbx(hotline, pbxOptionsFrom(config));
+const server = await buildServer(hotline, { pbx });
+const views = createViews();
+const calls: string[] = [];
+const callers = ['030 1234567', '089 7654321', '040 5550100'];
+
+server.get('/demo', async (request, reply) => {
+  requireAgent(request);
+  const tickets = await ticketRows(hotline, await hotline.tickets.listAll({ state: 'any-open', limit: 50 }));
+  return page(views, request, reply, 'demo', { title: 'Demo', tickets, calls });
+});
+server.post('/demo/call', async (request, reply) => {
+  requireAgent(request);
+  const digits = field(request.body, 'digits');
+  const number = callers[calls.length % callers.length]!;
+  const call: FakeCall = fake.placeCall({ number, name: 'Demo Caller' });
+  calls.unshift(`${new Date().toLocaleTimeString()}: ${number} keys ${digits}`);
+  void call.waitFor('stasis-start').then(() => call.press(digits, 150));
+  // Simulated callers hang up after a minute.
+  setTimeout(() => call.hangup(), 60_000).unref();
+  return reply.redirect('/demo', 303);
+});
+
+const address = await server.listen({ host: config.httpHost, port: config.httpPort });
+console.log(`
+Hotline demo at ${address}/demo  (simulated Asterisk: ARI ${fake.ariUrl}, AMI port ${fake.amiPort})
+
+  Log in as   alice / demo-alice   (agent; owns "Printer on fire" and "Invoice charged twice")
+              bob   / demo-bob     (agent)
+              admin / demo-admin   (admin)
+
+Open ${address}/demo as alice and press "Call with this TTN" next to one of her tickets:
+the ticket pops up on her page before her simulated phone rings. Ctrl-C stops the demo.
+`);
+
+const stop = async () => {
+  await server.close();
+  await pbx.close();
+  await fake.stop();
+  hotline.close();
+  process.exit(0);
+};
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);
