@@ -44,6 +44,25 @@ const schema = z
     amiPort: port.default(5038),
     amiUser: nonEmpty.default('hotline'),
     amiSecret: z.string().default('hotline'),
+    /** The SMTP listener for incoming mail; `smtpPort: 0` picks a free port, `smtpEnabled: false` turns it off. */
+    smtpEnabled: z.preprocess((v) => (typeof v === 'string' ? v !== 'false' && v !== '0' : v), z.boolean()).default(true),
+    smtpHost: nonEmpty.default('127.0.0.1'),
+    smtpPort: port.default(2525),
+    /** Largest incoming message, in bytes. */
+    mailMaxBytes: z.coerce.number().int().min(1024).default(25 * 1024 * 1024),
+    /** Comma-separated domains the SMTP listener accepts mail for; empty: any. */
+    mailDomains: z.string().default(''),
+    /** Sender of auto-replies for queues without their own address. */
+    mailFrom: z.email().default('hotline@localhost.localdomain'),
+    /** Outgoing relay, e.g. `smtp://user:pass@mail.example.com:587`; empty: .eml files in <dataDir>/outbox. */
+    relayUrl: z.string().default(''),
+    /** Auto-replies per sender per 24 hours. */
+    autoReplyLimit: z.coerce.number().int().min(0).default(10),
+    /** IMAP mailbox to poll, e.g. `imap://user:pass@127.0.0.1:143/INBOX`; empty: none. */
+    imapUrl: z.string().default(''),
+    imapPollSeconds: z.coerce.number().int().min(5).default(60),
+    /** Mailbox to move polled messages to; empty: mark them \Seen. */
+    imapDoneMailbox: z.string().default(''),
     /** Failed tries (wrong check digit, unknown ticket) before a caller goes to the default queue. */
     ivrMaxTries: z.coerce.number().int().min(1).max(10).default(3),
     ivrFirstDigitTimeoutMs: z.coerce.number().int().min(1000).max(60_000).default(8000),

@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from './core/errors.js';
 import type { Role } from './core/types.js';
 import { buildServer } from './http/server.js';
+import { startMail } from './mail/mail.js';
 import { startPbx } from './pbx/pbx.js';
 
 const USAGE = `Usage: hotline <command> [options]
@@ -19,6 +20,8 @@ Commands:
   queue add --name N [--email E] [--extension TARGET] [--asterisk-queue Q] [--default]
   ticket create --title T [--queue NAME] [--text T] [--customer-email E] [--customer-phone P]
   ticket show <TTN>
+  ingest                              read one message on stdin (MTA pipe): exit 0 when stored,
+                                      75 when it cannot be stored now (the MTA retries)
 
 Every command takes --config FILE; settings also come from HOTLINE_* variables (see README).`;
 
@@ -34,6 +37,7 @@ export async function run(argv: string[], io: Out = { out: console.log, err: con
     io.out(USAGE);
     return command ? 0 : 2;
   }
+  if (command === 'ingest') return ingest([sub, ...rest].filter((a): a is string => a !== undefined), io);
   const args = command === 'serve' ? [sub, ...rest].filter((a): a is string => a !== undefined) : rest;
   try {
     const { values, positionals } = parseArgs({
@@ -186,13 +190,16 @@ async function serve(config: Config, io: Out): Promise<number> {
   await ensureDefaultQueue(hotline);
   const admin = await ensureAdmin(hotline);
   const pbx = startPbx(hotline, pbxOptionsFrom(config));
-  const server = await buildServer(hotline, { pbx, templatesDir: config.templatesDir || undefined });
+  const mail = await startMail(hotline, config, { listen: true });
+  const server = await buildServer(hotline, { pbx, mail, templatesDir: config.templatesDir || undefined });
   server.addHook('onClose', async () => {
+    await mail.close();
     await pbx.close();
     hotline.close();
   });
   const address = await server.listen({ host: config.httpHost, port: config.httpPort });
   io.out(`Hotline listening on ${address} (database ${config.database})`);
+  io.out(`Mail: ${mail.status()}`);
   if (admin) io.out(`First start: created admin login "${admin.login}" with password "${admin.password}" (shown once; change it after logging in)`);
   return new Promise<number>((resolvePromise) => {
     const stop = (signal: string) => {
@@ -202,4 +209,45 @@ async function serve(config: Config, io: Out): Promise<number> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+}
+
+/** EX_TEMPFAIL (sysexits.h): the MTA keeps the message and tries again later. */
+const EX_TEMPFAIL = 75;
+
+/** `hotline ingest`: one message from an MTA pipe. Exit 0 once stored (even if it cannot be parsed: it is kept and flagged). */
+async function ingest(args: string[], io: Out): Promise<number> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const raw = Buffer.concat(chunks);
+  if (raw.length === 0) {
+    io.err('hotline ingest: no message on standard input');
+    return 1;
+  }
+  let hotline: Hotline;
+  try {
+    const configFile = args[args.indexOf('--config') + 1];
+    hotline = await createHotline(loadConfig({ file: args.includes('--config') ? configFile : undefined, overrides: { logLevel: 'warn' } }));
+  } catch (error) {
+    io.err(`hotline ingest: storage unavailable, try again later: ${(error as Error).message}`);
+    return error instanceof ConfigError ? 1 : EX_TEMPFAIL;
+  }
+  try {
+    const mail = await startMail(hotline, hotline.config, { listen: false });
+    let stored: { id: number; duplicate: boolean };
+    try {
+      stored = mail.pipeline.store(raw, { source: 'pipe', from: process.env.SENDER ?? null, to: process.env.RECIPIENT ? [process.env.RECIPIENT] : [] });
+    } catch (error) {
+      io.err(`hotline ingest: cannot store the message now, try again later: ${(error as Error).message}`);
+      return EX_TEMPFAIL;
+    }
+    if (!stored.duplicate) {
+      const outcome = await mail.pipeline.process(stored.id);
+      await mail.outbox.flush();
+      if (outcome === 'failed') io.err(`hotline ingest: stored as ${stored.id} but could not be filed; it is flagged for an admin`);
+    }
+    await mail.close();
+    return 0;
+  } finally {
+    hotline.close();
+  }
 }

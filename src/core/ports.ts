@@ -35,6 +35,7 @@ export interface TicketChange {
   queueId?: number;
   title?: string;
   priority?: number;
+  linkedTicketId?: number | null;
 }
 
 export interface TicketStore {
@@ -90,6 +91,8 @@ export interface NewQueue {
   dialTarget?: string | null;
   asteriskQueue?: string | null;
   isDefault?: boolean;
+  reopenPolicy?: 'reopen' | 'new-ticket';
+  autoReply?: Record<string, string> | null;
 }
 
 export interface QueueStore {

@@ -34,6 +34,10 @@ export interface Queue {
   /** The Asterisk queue (queues.conf) that takes this queue's calls. */
   asteriskQueue: string | null;
   isDefault: boolean;
+  /** A follow-up to a closed ticket reopens it, or opens a new ticket linked to it. */
+  reopenPolicy: 'reopen' | 'new-ticket';
+  /** Auto-reply text per language (`{ttn}`, `{subject}`, `{name}`, `{queue}` are filled in); null = built-in. */
+  autoReply: Record<string, string> | null;
   createdAt: string;
 }
 

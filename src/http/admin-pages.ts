@@ -5,6 +5,7 @@ import type { Access, Role } from '../core/types.js';
 import { requireAdmin } from './auth.js';
 import { field, page } from './page-helpers.js';
 import type { Views } from './views.js';
+import type { Mail } from '../mail/mail.js';
 
 /** What the admin overview shows about the connections. */
 export type StatusProvider = () => { db: string; ari: string; ami: string; activeIvrCalls: number | string; mail: string };
@@ -16,7 +17,7 @@ const numericId = (raw: string): number => {
 };
 
 /** Agents, queues (and the queue → extension map), permissions, customers, TTN settings, status. */
-export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline; views: Views; status: StatusProvider }): Promise<void> {
+export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline; views: Views; status: StatusProvider; mail?: Mail }): Promise<void> {
   const { hotline, views } = opts;
   const { agents, directory, auth } = hotline;
 
@@ -182,6 +183,29 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
     if (email) await directory.addCustomerEmail(customer.id, email);
     if (phone) await directory.addCustomerPhone(customer.id, phone);
     return reply.redirect('/admin/customers?done=customer-saved', 303);
+  });
+
+  app.get('/admin/mail', async (request, reply) => {
+    requireAdmin(request);
+    if (!opts.mail) throw new NotFoundError('the mail channel is not running');
+    return page(views, request, reply, 'admin/mail', { title: 'E-mail', status: opts.mail.status(), flagged: opts.mail.repo.listRaw('failed') });
+  });
+
+  app.get<{ Params: { id: string } }>('/admin/mail/:id/raw', async (request, reply) => {
+    requireAdmin(request);
+    const bytes = opts.mail?.repo.rawBytes(numericId(request.params.id));
+    if (!bytes) throw new NotFoundError('no such message');
+    return reply
+      .header('Content-Type', 'application/octet-stream')
+      .header('Content-Disposition', `attachment; filename="message-${request.params.id}.eml"`)
+      .send(bytes);
+  });
+
+  app.post<{ Params: { id: string } }>('/admin/mail/:id/reprocess', async (request, reply) => {
+    requireAdmin(request);
+    if (!opts.mail?.repo.raw(numericId(request.params.id))) throw new NotFoundError('no such message');
+    await opts.mail.pipeline.process(numericId(request.params.id));
+    return reply.redirect('/admin/mail?done=reprocessed', 303);
   });
 
   app.get('/admin/ttn', async (request, reply) => {

@@ -8,8 +8,10 @@ import type { Article, Attachment, TicketState } from '../core/types.js';
 import { TICKET_STATES } from '../core/types.js';
 import { requireAgent, setSessionCookie, SESSION_COOKIE } from './auth.js';
 import { field, idField, page, ticketRows } from './page-helpers.js';
+import type { Mail } from '../mail/mail.js';
 import type { Pbx } from '../pbx/pbx.js';
 import { DIAL_CONTEXT } from '../pbx/names.js';
+import { ticketSubject } from '../core/mail-rules.js';
 import { sanitizeMailHtml } from './sanitize.js';
 import type { Views } from './views.js';
 
@@ -20,7 +22,7 @@ const ARTICLE_LABELS: Record<Article['kind'], string> = { 'email-in': 'E-mail in
 const safeNext = (next: string) => (/^\/(?!\/)[\w\-./?=&%]*$/.test(next) ? next : '/queues');
 
 /** Login, queues, ticket lists and views, notes, replies, changes, phone tickets, attachments. */
-export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline; views: Views; pbx?: Pbx }): Promise<void> {
+export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline; views: Views; pbx?: Pbx; mail?: Mail }): Promise<void> {
   const { hotline, views } = opts;
 
   app.get('/', async (request, reply) => reply.redirect(request.agent ? '/queues' : '/login'));
@@ -190,9 +192,14 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
     const text = field(request.body, 'text');
     if (!/^[^\s@<>]+@[^\s@<>]+$/.test(to)) throw new ValidationError(`"${to}" is not an e-mail address`);
     if (!text) throw new ValidationError('a reply needs some text');
-    const subject = field(request.body, 'subject') || `[Ticket#${ticket.ttn}] ${ticket.title}`;
+    const subject = field(request.body, 'subject') || ticket.title;
+    if (opts.mail) {
+      // Stored as the agent (rw on the queue checked there), then the outbox sends it with the TTN in the subject.
+      await opts.mail.pipeline.reply(ticket, agent, { to, subject, text });
+      return reply.redirect(`/tickets/${ticket.ttn}?done=reply-queued`, 303);
+    }
     // The TTN always travels in the subject, so the customer's answer finds its ticket.
-    const withTtn = subject.includes(`Ticket#${ticket.ttn}`) ? subject : `[Ticket#${ticket.ttn}] ${subject}`;
+    const withTtn = ticketSubject(ticket.ttn, subject);
     await hotline.tickets.addArticle(ticket.id, { kind: 'email-out', to, from: agent.email, subject: withTtn, text, authorAgentId: agent.id }, { agentId: agent.id });
     return reply.redirect(`/tickets/${ticket.ttn}?done=reply-stored`, 303);
   });

@@ -7,6 +7,8 @@ import type { Views } from './views.js';
 const NOTICES: Record<string, string> = {
   'note-added': 'Note added.',
   'reply-stored': 'Reply stored on the ticket.',
+  'reply-queued': 'Reply queued for sending.',
+  reprocessed: 'Message processed again.',
   'ticket-updated': 'Ticket updated.',
   'agent-saved': 'Agent saved.',
   'queue-saved': 'Queue saved.',

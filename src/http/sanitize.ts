@@ -6,8 +6,9 @@ import sanitizeHtml from 'sanitize-html';
  * images (tracking pixels); inline `cid:` images point at the ticket's own attachments.
  *
  * @param cidToUrl maps a Content-ID (without `<>`) to the URL of the stored attachment
+ * @param options.keepCid keep unresolved `cid:` sources (when sanitising at ingest)
  */
-export function sanitizeMailHtml(html: string, cidToUrl: (cid: string) => string | undefined = () => undefined): string {
+export function sanitizeMailHtml(html: string, cidToUrl: (cid: string) => string | undefined = () => undefined, options: { keepCid?: boolean } = {}): string {
   return sanitizeHtml(html, {
     allowedTags: [
       'p', 'br', 'hr', 'div', 'span', 'blockquote', 'pre', 'code', 'b', 'strong', 'i', 'em', 'u', 's', 'small', 'sub', 'sup',
@@ -22,7 +23,8 @@ export function sanitizeMailHtml(html: string, cidToUrl: (cid: string) => string
       a: (tagName, attribs) => ({ tagName, attribs: { ...attribs, rel: 'noopener noreferrer nofollow' } }),
       img: (tagName, attribs) => {
         const cid = /^cid:(.+)$/i.exec(attribs.src ?? '')?.[1];
-        const url = cid ? cidToUrl(cid.replace(/^<|>$/g, '')) : undefined;
+        // At ingest the attachments have no URL yet: keep `cid:` (harmless) and resolve it at display.
+        const url = cid ? (cidToUrl(cid.replace(/^<|>$/g, '')) ?? (options.keepCid ? `cid:${cid}` : undefined)) : undefined;
         // Anything but an inline part of this very mail is dropped: remote images track the reader.
         return url ? { tagName, attribs: { ...attribs, src: url } } : { tagName: 'span', attribs: {}, text: attribs.alt ? `[image: ${attribs.alt}]` : '[image]' };
       },

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Hotline } from '../app.js';
 import { TooManyAttemptsError } from '../core/auth-service.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../core/errors.js';
+import type { Mail } from '../mail/mail.js';
 import type { Pbx } from '../pbx/pbx.js';
 import { PbxTimeoutError, PbxUnavailableError } from '../pbx/with-timeout.js';
 import { adminPages } from './admin-pages.js';
@@ -44,8 +45,8 @@ export interface ServerParts {
   pbx?: Pbx;
   /** A folder with templates replacing the built-in ones of the same name. */
   templatesDir?: string;
-  /** One-line mail status for the admin overview (until the mail channel reports its own). */
-  mailStatus?: () => string;
+  /** The e-mail channel: agent replies go to its outbox, its status shows on the admin page. */
+  mail?: Mail;
   realtime?: RealtimeOptions;
 }
 
@@ -111,16 +112,17 @@ export async function buildServer(hotline: Hotline, parts: ServerParts = {}) {
     // fallback queue: a PBX that is away degrades the status but is not a failure of the service.
     const healthy = db === 'ok';
     const pbxUp = !pbx || (pbx.ari === 'connected' && pbx.ami === 'connected');
-    return reply.code(healthy ? 200 : 503).send({ status: healthy ? (pbxUp ? 'ok' : 'degraded') : 'error', db, ...(pbx ? { pbx } : {}) });
+    return reply.code(healthy ? 200 : 503).send({ status: healthy ? (pbxUp ? 'ok' : 'degraded') : 'error', db, ...(pbx ? { pbx } : {}), ...(parts.mail ? { mail: parts.mail.pipeline.status() } : {}) });
   });
 
-  await app.register(agentPages, { hotline, views, pbx: parts.pbx });
+  await app.register(agentPages, { hotline, views, pbx: parts.pbx, mail: parts.mail });
   await app.register(adminPages, {
     hotline,
     views,
+    mail: parts.mail,
     status: () => {
       const pbx = parts.pbx?.status();
-      return { db: dbStatus(), ari: pbx?.ari ?? 'not started', ami: pbx?.ami ?? 'not started', activeIvrCalls: pbx?.activeIvrCalls ?? '-', mail: parts.mailStatus?.() ?? 'not set up yet' };
+      return { db: dbStatus(), ari: pbx?.ari ?? 'not started', ami: pbx?.ami ?? 'not started', activeIvrCalls: pbx?.activeIvrCalls ?? '-', mail: parts.mail?.status() ?? 'not started' };
     },
   });
   await app.register(apiRoutes, { hotline });

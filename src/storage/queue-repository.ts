@@ -10,6 +10,8 @@ interface QueueRow {
   dial_target: string | null;
   asterisk_queue: string | null;
   is_default: number;
+  reopen_policy: Queue['reopenPolicy'];
+  auto_reply: string | null;
   created_at: string;
 }
 
@@ -20,14 +22,16 @@ const toQueue = (r: QueueRow): Queue => ({
   dialTarget: r.dial_target,
   asteriskQueue: r.asterisk_queue,
   isDefault: r.is_default === 1,
+  reopenPolicy: r.reopen_policy,
+  autoReply: r.auto_reply ? (JSON.parse(r.auto_reply) as Record<string, string>) : null,
   createdAt: r.created_at,
 });
 
 /** SQLite implementation of {@link QueueStore}, including agent ↔ queue permissions. */
 export function createQueueRepository(db: Database): QueueStore {
   const insert = db.prepare(
-    `INSERT INTO queues (name, email, dial_target, asterisk_queue, is_default, created_at)
-     VALUES (@name, @email, @dialTarget, @asteriskQueue, @isDefault, @now) RETURNING *`,
+    `INSERT INTO queues (name, email, dial_target, asterisk_queue, is_default, reopen_policy, auto_reply, created_at)
+     VALUES (@name, @email, @dialTarget, @asteriskQueue, @isDefault, @reopenPolicy, @autoReply, @now) RETURNING *`,
   );
   const byId = db.prepare('SELECT * FROM queues WHERE id = ?');
   const byName = db.prepare('SELECT * FROM queues WHERE name = ?');
@@ -63,6 +67,8 @@ export function createQueueRepository(db: Database): QueueStore {
         dialTarget: q.dialTarget ?? null,
         asteriskQueue: q.asteriskQueue ?? null,
         isDefault: q.isDefault ? 1 : 0,
+        reopenPolicy: q.reopenPolicy ?? 'reopen',
+        autoReply: q.autoReply ? JSON.stringify(q.autoReply) : null,
         now,
       }) as QueueRow,
     );
@@ -71,12 +77,12 @@ export function createQueueRepository(db: Database): QueueStore {
   const update = db.transaction((id: number, change: Partial<NewQueue>) => {
     const sets: string[] = [];
     const params: Record<string, unknown> = { id };
-    const columns = { name: 'name', email: 'email', dialTarget: 'dial_target', asteriskQueue: 'asterisk_queue', isDefault: 'is_default' } as const;
+    const columns = { name: 'name', email: 'email', dialTarget: 'dial_target', asteriskQueue: 'asterisk_queue', isDefault: 'is_default', reopenPolicy: 'reopen_policy', autoReply: 'auto_reply' } as const;
     for (const [key, column] of Object.entries(columns) as Array<[keyof NewQueue, string]>) {
       const value = change[key];
       if (value !== undefined) {
         sets.push(`${column} = @${key}`);
-        params[key] = typeof value === 'boolean' ? Number(value) : value;
+        params[key] = typeof value === 'boolean' ? Number(value) : value !== null && typeof value === 'object' ? JSON.stringify(value) : value;
       }
     }
     if (change.isDefault) clearDefault.run();

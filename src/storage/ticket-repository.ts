@@ -178,7 +178,7 @@ export function createTicketRepository(db: Database): TicketStore {
     async update(id, change: TicketChange, now) {
       const sets: string[] = ['updated_at = @now'];
       const params: Record<string, unknown> = { id, now };
-      const columns: Record<keyof TicketChange, string> = { state: 'state', ownerId: 'owner_id', queueId: 'queue_id', title: 'title', priority: 'priority' };
+      const columns: Record<keyof TicketChange, string> = { state: 'state', ownerId: 'owner_id', queueId: 'queue_id', title: 'title', priority: 'priority', linkedTicketId: 'linked_ticket_id' };
       for (const [key, column] of Object.entries(columns) as Array<[keyof TicketChange, string]>) {
         if (change[key] !== undefined) {
           sets.push(`${column} = @${key}`);

@@ -1,0 +1,33 @@
+import { randomBytes } from 'node:crypto';
+import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+
+export interface OutgoingMail {
+  from: string;
+  to: string;
+  subject: string;
+  text: string;
+  inReplyTo?: string | null;
+  references?: string[];
+  headers?: Record<string, string>;
+}
+
+/** A Message-ID under the sender's domain, so replies come back to a known id. */
+export function newMessageId(from: string): string {
+  const domain = from.split('@')[1]?.replace(/[>\s]/g, '') || 'hotline.invalid';
+  return `<${Date.now().toString(36)}.${randomBytes(8).toString('hex')}@${domain}>`;
+}
+
+/** Builds the complete message once (nodemailer's composer), so the outbox sends exactly what was stored. */
+export async function composeMail(mail: OutgoingMail, messageId: string): Promise<Buffer> {
+  const composer = new MailComposer({
+    from: mail.from,
+    to: mail.to,
+    subject: mail.subject,
+    text: mail.text,
+    messageId,
+    inReplyTo: mail.inReplyTo ?? undefined,
+    references: mail.references?.length ? mail.references : undefined,
+    headers: mail.headers,
+  });
+  return composer.compile().build();
+}

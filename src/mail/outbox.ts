@@ -1,0 +1,99 @@
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
+import type { Clock } from '../core/ticket-service.js';
+import type { Logger } from '../logger.js';
+import type { MailRepository, OutboxItem } from '../storage/mail-repository.js';
+
+export interface OutboxOptions {
+  /** `smtp://user:pass@host:587` (or smtps://); empty: write .eml files to `<dataDir>/outbox/`. */
+  relayUrl: string;
+  dataDir: string;
+  /** Attempts before a message is given up (and its article marked failed). */
+  maxAttempts?: number;
+  /** How often due messages are looked for. */
+  intervalMs?: number;
+}
+
+/** 1 min, 2 min, 4 min … capped at 6 hours. */
+export function retryDelayMs(attempts: number): number {
+  return Math.min(6 * 3600_000, 60_000 * 2 ** Math.max(0, attempts));
+}
+
+/**
+ * Sends what the outbox holds, oldest first: through the configured relay (nodemailer),
+ * or — the embedded default — as .eml files. Failures are retried with backoff; nothing
+ * leaves the table until it is sent or given up.
+ */
+export function createOutbox(deps: { repo: MailRepository; clock: Clock; log: Logger; options: OutboxOptions }) {
+  const { repo, clock, log, options } = deps;
+  const maxAttempts = options.maxAttempts ?? 10;
+  const folder = join(options.dataDir, 'outbox');
+  const transport: Transporter | null = options.relayUrl ? nodemailer.createTransport(options.relayUrl) : null;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<number> | null = null;
+  let again = false;
+
+  async function deliver(item: OutboxItem): Promise<void> {
+    if (transport) {
+      await transport.sendMail({ envelope: { from: item.envelopeFrom, to: item.envelopeTo }, raw: item.raw });
+      return;
+    }
+    mkdirSync(folder, { recursive: true });
+    const name = `${String(item.id).padStart(8, '0')}.eml`;
+    // Written whole, then renamed: a reader never sees half a message.
+    writeFileSync(join(folder, `.${name}.tmp`), item.raw);
+    renameSync(join(folder, `.${name}.tmp`), join(folder, name));
+  }
+
+  async function drain(): Promise<number> {
+    let sent = 0;
+    for (const item of repo.due(clock.now().toISOString())) {
+      try {
+        await deliver(item);
+        repo.markSent(item.id, clock.now().toISOString());
+        if (item.articleId !== null) repo.setDelivery(item.articleId, 'sent');
+        sent++;
+      } catch (error) {
+        const giveUp = item.attempts + 1 >= maxAttempts;
+        repo.markRetry(item.id, new Date(clock.now().getTime() + retryDelayMs(item.attempts)).toISOString(), (error as Error).message, giveUp);
+        if (giveUp && item.articleId !== null) repo.setDelivery(item.articleId, 'failed');
+        log.warn({ err: (error as Error).message, outbox: item.id, attempts: item.attempts + 1, giveUp }, 'sending mail failed');
+      }
+    }
+    return sent;
+  }
+
+  /** Sends everything due now; concurrent calls share one run (and trigger one more after it). */
+  function flush(): Promise<number> {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = drain().finally(() => {
+      running = null;
+      if (again) {
+        again = false;
+        void flush();
+      }
+    });
+    return running;
+  }
+
+  return {
+    flush,
+    start(): void {
+      timer = setInterval(() => void flush(), options.intervalMs ?? 5000);
+      timer.unref();
+    },
+    async stop(): Promise<void> {
+      clearInterval(timer);
+      await running;
+      transport?.close();
+    },
+    folder,
+  };
+}
+
+export type Outbox = ReturnType<typeof createOutbox>;

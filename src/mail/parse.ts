@@ -1,0 +1,86 @@
+import { simpleParser } from 'mailparser';
+import type { AddressObject, ParsedMail } from 'mailparser';
+
+/** A parsed message, reduced to what the pipeline needs; header names lower-case. */
+export interface MailMessage {
+  messageId: string | null;
+  inReplyTo: string | null;
+  references: string[];
+  from: { address: string; name: string } | null;
+  to: string[];
+  cc: string[];
+  subject: string;
+  text: string;
+  /** As the sender wrote it; sanitised before it is stored or shown. */
+  html: string | null;
+  headers: Map<string, string>;
+  attachments: Array<{ filename: string; contentType: string; content: Buffer; contentId: string | null; related: boolean }>;
+  /** For a delivery report (multipart/report): the Message-ID of the returned message, and the failure. */
+  bounce: { originalMessageId: string | null; status: string | null; recipient: string | null } | null;
+}
+
+const addresses = (value: AddressObject | AddressObject[] | undefined): string[] =>
+  (Array.isArray(value) ? value : value ? [value] : [])
+    .flatMap((a) => a.value)
+    .map((v) => v.address?.toLowerCase())
+    .filter((a): a is string => !!a);
+
+const idList = (value: string | string[] | undefined): string[] => (Array.isArray(value) ? value : value ? value.split(/\s+/) : []).map((v) => v.trim()).filter(Boolean);
+
+function headerText(parsed: ParsedMail): Map<string, string> {
+  const headers = new Map<string, string>();
+  for (const line of parsed.headerLines) {
+    const value = line.line.slice(line.line.indexOf(':') + 1).trim();
+    if (!headers.has(line.key)) headers.set(line.key, value);
+  }
+  return headers;
+}
+
+/** Finds the returned message's Message-ID and the status in a delivery report. */
+function bounceOf(parsed: ParsedMail, headers: Map<string, string>, raw: string): MailMessage['bounce'] {
+  if (!/^multipart\/report/i.test(headers.get('content-type') ?? '')) return null;
+  let originalMessageId: string | null = null;
+  let status: string | null = null;
+  let recipient: string | null = null;
+  for (const part of parsed.attachments) {
+    const text = part.content.toString('utf8');
+    if (/^(message\/rfc822|text\/rfc822-headers|message\/rfc822-headers)$/i.test(part.contentType)) {
+      originalMessageId ??= /^message-id:\s*(<[^>]+>)/im.exec(text)?.[1] ?? null;
+    } else if (/^message\/(global-)?delivery-status$/i.test(part.contentType)) {
+      status ??= /^status:\s*(\S+)/im.exec(text)?.[1] ?? null;
+      recipient ??= /^final-recipient:\s*[^;]+;\s*(\S+)/im.exec(text)?.[1] ?? null;
+    }
+  }
+  // mailparser may fold the delivery-status part into the text: read its fields from the message itself.
+  status ??= /^status:\s*(\d\.\d+\.\d+)/im.exec(raw)?.[1] ?? null;
+  recipient ??= /^final-recipient:\s*[^;]+;\s*(\S+)/im.exec(raw)?.[1] ?? null;
+  return { originalMessageId, status, recipient };
+}
+
+/** Parses raw bytes with mailparser; throws when the message cannot be read at all. */
+export async function parseMail(raw: Buffer): Promise<MailMessage> {
+  const parsed = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, maxHtmlLengthToParse: 5 * 1024 * 1024 });
+  const headers = headerText(parsed);
+  const from = Array.isArray(parsed.from) ? parsed.from[0] : parsed.from;
+  const sender = from?.value[0];
+  return {
+    messageId: parsed.messageId ?? null,
+    inReplyTo: parsed.inReplyTo ?? null,
+    references: idList(parsed.references),
+    from: sender?.address ? { address: sender.address.toLowerCase(), name: sender.name || '' } : null,
+    to: addresses(parsed.to),
+    cc: addresses(parsed.cc),
+    subject: parsed.subject ?? '',
+    text: parsed.text ?? '',
+    html: typeof parsed.html === 'string' ? parsed.html : null,
+    headers,
+    attachments: parsed.attachments.map((a) => ({
+      filename: a.filename ?? (a.contentType === 'message/rfc822' ? 'message.eml' : 'attachment'),
+      contentType: a.contentType || 'application/octet-stream',
+      content: a.content,
+      contentId: a.cid ?? null,
+      related: a.related === true,
+    })),
+    bounce: bounceOf(parsed, headers, raw.toString('latin1')),
+  };
+}

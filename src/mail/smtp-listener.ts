@@ -1,0 +1,76 @@
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import type { Logger } from '../logger.js';
+import type { Envelope } from './pipeline.js';
+
+export interface SmtpListenerOptions {
+  host: string;
+  port: number;
+  /** Largest message accepted, in bytes (announced with SIZE; larger ones get 552). */
+  maxBytes: number;
+  /** Domains mail is accepted for; empty: any (the listener is on loopback by default). */
+  domains: string[];
+  log: Logger;
+  /** Stores the raw message durably; throws when it cannot (the sender gets 451 and retries). */
+  store(raw: Buffer, envelope: Envelope): { id: number; duplicate: boolean };
+  /** Called after a message was stored and acknowledged. */
+  onStored(id: number, duplicate: boolean): void;
+}
+
+/** An error with an SMTP reply code, as smtp-server expects. */
+function smtpError(message: string, responseCode: number): Error {
+  return Object.assign(new Error(message), { responseCode });
+}
+
+/**
+ * The SMTP listener (smtp-server): answers 250 only after the raw message is stored,
+ * 451 when it cannot be (the sender retries), 5xx only for policy (too large, domain not ours).
+ */
+export async function startSmtpListener(options: SmtpListenerOptions) {
+  const server = new SMTPServer({
+    banner: 'Hotline',
+    size: options.maxBytes,
+    authOptional: true,
+    disabledCommands: ['AUTH', 'STARTTLS'],
+    logger: false,
+    onRcptTo(address, _session, callback) {
+      const domain = address.address.split('@')[1]?.toLowerCase() ?? '';
+      if (options.domains.length && !options.domains.includes(domain)) return callback(smtpError(`5.1.2 no mailbox here for ${address.address}`, 550));
+      callback();
+    },
+    onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => {
+        if (stream.sizeExceeded) return callback(smtpError(`5.3.4 message larger than ${options.maxBytes} bytes`, 552));
+        const envelope: Envelope = {
+          source: 'smtp',
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : null,
+          to: session.envelope.rcptTo.map((r) => r.address),
+        };
+        let stored: { id: number; duplicate: boolean };
+        try {
+          stored = options.store(Buffer.concat(chunks), envelope);
+        } catch (error) {
+          options.log.error({ err: (error as Error).message }, 'could not store an incoming message; the sender was told to retry');
+          return callback(smtpError('4.3.0 cannot store the message right now, please try again later', 451));
+        }
+        callback(null, `2.0.0 stored as ${stored.id}`);
+        options.onStored(stored.id, stored.duplicate);
+      });
+    },
+  });
+  server.on('error', (error) => options.log.warn({ err: error.message }, 'SMTP listener error'));
+  await new Promise<void>((resolve, reject) => {
+    server.server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const address = server.server.address() as AddressInfo;
+  return {
+    port: address.port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+export type SmtpListener = Awaited<ReturnType<typeof startSmtpListener>>;

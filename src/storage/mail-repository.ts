@@ -1,0 +1,149 @@
+import type { Database } from 'better-sqlite3';
+
+export interface RawMessage {
+  id: number;
+  source: string;
+  envelopeFrom: string | null;
+  envelopeTo: string[];
+  messageId: string | null;
+  sha256: string;
+  size: number;
+  status: 'new' | 'done' | 'failed' | 'duplicate';
+  outcome: string | null;
+  error: string | null;
+  ticketId: number | null;
+  receivedAt: string;
+  processedAt: string | null;
+}
+
+interface RawRow {
+  id: number;
+  source: string;
+  envelope_from: string | null;
+  envelope_to: string;
+  message_id: string | null;
+  sha256: string;
+  size: number;
+  status: RawMessage['status'];
+  outcome: string | null;
+  error: string | null;
+  ticket_id: number | null;
+  received_at: string;
+  processed_at: string | null;
+}
+
+const toRaw = (r: RawRow): RawMessage => ({
+  id: r.id,
+  source: r.source,
+  envelopeFrom: r.envelope_from,
+  envelopeTo: JSON.parse(r.envelope_to) as string[],
+  messageId: r.message_id,
+  sha256: r.sha256,
+  size: r.size,
+  status: r.status,
+  outcome: r.outcome,
+  error: r.error,
+  ticketId: r.ticket_id,
+  receivedAt: r.received_at,
+  processedAt: r.processed_at,
+});
+
+export interface OutboxItem {
+  id: number;
+  articleId: number | null;
+  kind: 'auto-reply' | 'agent-reply';
+  envelopeFrom: string;
+  envelopeTo: string[];
+  messageId: string;
+  raw: Buffer;
+  attempts: number;
+}
+
+const RAW_COLUMNS = 'id, source, envelope_from, envelope_to, message_id, sha256, size, status, outcome, error, ticket_id, received_at, processed_at';
+
+/** Raw messages, the outbox, and the mail details of articles, in SQLite. */
+export function createMailRepository(db: Database) {
+  const insertRaw = db.prepare(
+    `INSERT INTO raw_messages (source, envelope_from, envelope_to, message_id, sha256, size, raw, received_at)
+     VALUES (@source, @envelopeFrom, @envelopeTo, @messageId, @sha256, @size, @raw, @now)
+     ON CONFLICT (sha256) DO NOTHING RETURNING id`,
+  );
+  const bySha = db.prepare('SELECT id FROM raw_messages WHERE sha256 = ?').pluck();
+  const rawById = db.prepare(`SELECT ${RAW_COLUMNS} FROM raw_messages WHERE id = ?`);
+  const rawBytes = db.prepare('SELECT raw FROM raw_messages WHERE id = ?').pluck();
+  const markRaw = db.prepare(
+    'UPDATE raw_messages SET status = @status, outcome = @outcome, error = @error, ticket_id = @ticketId, message_id = coalesce(@messageId, message_id), processed_at = @now WHERE id = @id',
+  );
+  const doneWithMessageId = db.prepare("SELECT id FROM raw_messages WHERE message_id = ? AND status = 'done' AND id <> ? LIMIT 1").pluck();
+  const listRaw = db.prepare(`SELECT ${RAW_COLUMNS} FROM raw_messages WHERE status = ? ORDER BY id DESC LIMIT ?`);
+  const countRaw = db.prepare('SELECT status, count(*) AS n FROM raw_messages GROUP BY status');
+  const setArticleMail = db.prepare('UPDATE articles SET references_header = ?, raw_message_id = ? WHERE id = ?');
+  const setDelivery = db.prepare('UPDATE articles SET delivery_status = ? WHERE id = ?');
+  const deliveryOf = db.prepare('SELECT delivery_status FROM articles WHERE id = ?').pluck();
+  const insertOutbox = db.prepare(
+    `INSERT INTO outbox (article_id, kind, envelope_from, envelope_to, message_id, raw, next_attempt_at, created_at)
+     VALUES (@articleId, @kind, @envelopeFrom, @envelopeTo, @messageId, @raw, @now, @now) RETURNING id`,
+  );
+  const due = db.prepare(
+    "SELECT id, article_id AS articleId, kind, envelope_from AS envelopeFrom, envelope_to AS envelopeTo, message_id AS messageId, raw, attempts FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+  );
+  const sent = db.prepare("UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?");
+  const retry = db.prepare('UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, status = ? WHERE id = ?');
+  const autoRepliesTo = db.prepare("SELECT count(*) FROM outbox WHERE kind = 'auto-reply' AND envelope_to = ? AND created_at >= ?").pluck();
+  const outboxCounts = db.prepare('SELECT status, count(*) AS n FROM outbox GROUP BY status');
+
+  return {
+    /**
+     * Stores the raw bytes, fsynced (synchronous=FULL for this one write: the sender is told
+     * "250 OK" only after it). Returns the id, and whether identical bytes were already stored.
+     */
+    storeRaw(input: { source: string; envelopeFrom: string | null; envelopeTo: string[]; messageId: string | null; sha256: string; raw: Buffer; now: string }): { id: number; duplicate: boolean } {
+      db.pragma('synchronous = FULL');
+      try {
+        const row = insertRaw.get({ ...input, envelopeTo: JSON.stringify(input.envelopeTo), size: input.raw.length }) as { id: number } | undefined;
+        if (row) return { id: row.id, duplicate: false };
+        return { id: bySha.get(input.sha256) as number, duplicate: true };
+      } finally {
+        db.pragma('synchronous = NORMAL');
+      }
+    },
+    raw: (id: number): RawMessage | null => {
+      const row = rawById.get(id) as RawRow | undefined;
+      return row ? toRaw(row) : null;
+    },
+    rawBytes: (id: number): Buffer | null => (rawBytes.get(id) as Buffer | undefined) ?? null,
+    markRaw(id: number, r: { status: RawMessage['status']; outcome: string | null; error?: string | null; ticketId?: number | null; messageId?: string | null; now: string }): void {
+      markRaw.run({ id, status: r.status, outcome: r.outcome, error: r.error ?? null, ticketId: r.ticketId ?? null, messageId: r.messageId ?? null, now: r.now });
+    },
+    /** Another raw message with this Message-ID that already became a ticket or follow-up. */
+    processedWithMessageId: (messageId: string, exceptId: number): number | null => (doneWithMessageId.get(messageId, exceptId) as number | undefined) ?? null,
+    listRaw: (status: RawMessage['status'], limit = 200): RawMessage[] => (listRaw.all(status, limit) as RawRow[]).map(toRaw),
+    rawCounts: (): Record<string, number> => Object.fromEntries((countRaw.all() as Array<{ status: string; n: number }>).map((r) => [r.status, r.n])),
+    /** The ticket an article with one of these Message-IDs belongs to (newest first). */
+    ticketForMessageIds(ids: string[]): number | null {
+      if (ids.length === 0) return null;
+      const rows = db
+        .prepare(`SELECT ticket_id FROM articles WHERE message_id IN (${ids.map(() => '?').join(',')}) ORDER BY id DESC LIMIT 1`)
+        .pluck()
+        .get(...ids) as number | undefined;
+      return rows ?? null;
+    },
+    articleForMessageId(id: string): { articleId: number; ticketId: number } | null {
+      return (db.prepare('SELECT id AS articleId, ticket_id AS ticketId FROM articles WHERE message_id = ? ORDER BY id DESC LIMIT 1').get(id) as { articleId: number; ticketId: number } | undefined) ?? null;
+    },
+    setArticleMail: (articleId: number, references: string[], rawMessageId: number | null) => void setArticleMail.run(references.join(' ') || null, rawMessageId, articleId),
+    setDelivery: (articleId: number, status: 'sent' | 'failed') => void setDelivery.run(status, articleId),
+    delivery: (articleId: number): string | null => (deliveryOf.get(articleId) as string | null | undefined) ?? null,
+    enqueue(item: { articleId: number | null; kind: OutboxItem['kind']; envelopeFrom: string; envelopeTo: string[]; messageId: string; raw: Buffer; now: string }): number {
+      return (insertOutbox.get({ ...item, envelopeTo: JSON.stringify(item.envelopeTo) }) as { id: number }).id;
+    },
+    due: (now: string, limit = 50): OutboxItem[] =>
+      (due.all(now, limit) as Array<Omit<OutboxItem, 'envelopeTo'> & { envelopeTo: string }>).map((r) => ({ ...r, envelopeTo: JSON.parse(r.envelopeTo) as string[] })),
+    markSent: (id: number, now: string) => void sent.run(now, id),
+    markRetry: (id: number, nextAttemptAt: string, error: string, giveUp: boolean) => void retry.run(nextAttemptAt, error, giveUp ? 'failed' : 'pending', id),
+    autoRepliesSince: (to: string, since: string): number => autoRepliesTo.get(JSON.stringify([to]), since) as number,
+    outboxCounts: (): Record<string, number> => Object.fromEntries((outboxCounts.all() as Array<{ status: string; n: number }>).map((r) => [r.status, r.n])),
+  };
+}
+
+export type MailRepository = ReturnType<typeof createMailRepository>;

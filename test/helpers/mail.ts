@@ -1,0 +1,51 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import nodemailer from 'nodemailer';
+import type { ConfigInput } from '../../src/config.js';
+import { startMail } from '../../src/mail/mail.js';
+import { parseMail } from '../../src/mail/parse.js';
+import { testHotline } from './hotline.js';
+
+/** Hotline with its e-mail channel listening on a free loopback port; queues Support (default) and Billing with addresses. */
+export async function mailHarness(config: ConfigInput = {}) {
+  const hotline = await testHotline({ config: { smtpPort: 0, mailFrom: 'hotline@hotline.example', ...config } });
+  const support = await hotline.directory.createQueue({ name: 'Support', email: 'support@hotline.example', isDefault: true });
+  const billing = await hotline.directory.createQueue({ name: 'Billing', email: 'billing@hotline.example' });
+  const mail = await startMail(hotline, hotline.config, { listen: true });
+  const transport = nodemailer.createTransport({ host: '127.0.0.1', port: mail.smtpPort()!, secure: false, ignoreTLS: true });
+
+  /** Raw text of a message, CRLF line ends. */
+  const message = (headers: Record<string, string>, body = 'Hello.') =>
+    Buffer.from(`${Object.entries({ Date: new Date().toUTCString(), 'Message-ID': `<${Math.random().toString(36).slice(2)}@customer.example>`, ...headers }).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n${body}\r\n`);
+
+  /** The .eml files the outbox wrote (the embedded default), parsed. */
+  async function sent() {
+    await mail.outbox.flush();
+    const files = (() => {
+      try {
+        return readdirSync(mail.outbox.folder).filter((f) => f.endsWith('.eml')).sort();
+      } catch {
+        return [];
+      }
+    })();
+    return Promise.all(files.map(async (f) => ({ file: f, raw: readFileSync(join(mail.outbox.folder, f)), mail: await parseMail(readFileSync(join(mail.outbox.folder, f))) })));
+  }
+
+  return {
+    hotline,
+    mail,
+    transport,
+    queues: { support, billing },
+    message,
+    sent,
+    ingest: (raw: Buffer, to: string[] = ['support@hotline.example']) => mail.pipeline.ingest(raw, { source: 'test', from: null, to }),
+    ticketCount: () => hotline.db.prepare('SELECT count(*) FROM tickets').pluck().get() as number,
+    async close() {
+      transport.close();
+      await mail.close();
+      hotline.dispose();
+    },
+  };
+}
+
+export type MailHarness = Awaited<ReturnType<typeof mailHarness>>;

@@ -1,0 +1,223 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { luhnCheckDigit } from '../../src/core/ttn/check-digit.js';
+import type { MailHarness } from '../helpers/mail.js';
+import { mailHarness } from '../helpers/mail.js';
+
+let m: MailHarness;
+beforeEach(async () => {
+  m = await mailHarness();
+});
+afterEach(async () => m.close());
+
+/** A first message that opens a ticket; returns the ticket and the auto-reply sent for it. */
+async function opened(subject = 'Printer on fire', from = 'carl@customer.example') {
+  const raw = m.message({ From: `Carl <${from}>`, To: 'support@hotline.example', Subject: subject }, 'It smokes.');
+  const { id } = await m.ingest(raw);
+  const ticketId = m.hotline.db.prepare('SELECT ticket_id FROM raw_messages WHERE id = ?').pluck().get(id) as number;
+  const ticket = (await m.hotline.tickets.findById(ticketId))!;
+  const replies = await m.sent();
+  return { ticket, autoReply: replies.find((r) => r.mail.subject.includes(ticket.ttn)) };
+}
+
+describe('mail in over real SMTP', () => {
+  it('turns a message sent by nodemailer into a ticket in the queue of its address, with an auto-reply carrying the TTN', async () => {
+    const info = await m.transport.sendMail({
+      from: 'Dora Debtor <dora@customer.example>',
+      to: 'billing@hotline.example',
+      subject: 'Invoice charged twice',
+      text: 'Invoice 2026-118 appears twice.',
+      html: '<p>Invoice <b>2026-118</b> appears twice.<script>alert(1)</script></p>',
+      attachments: [{ filename: 'statement.png', content: Buffer.from('89504e470d0a1a0a', 'hex'), contentType: 'image/png' }],
+    });
+    expect(info.response).toMatch(/^250 2\.0\.0 stored as \d+/);
+    await expect.poll(() => m.ticketCount()).toBe(1);
+    const [ticket] = await m.hotline.tickets.listAll({});
+    expect(ticket).toMatchObject({ title: 'Invoice charged twice', queueId: m.queues.billing.id, state: 'new' });
+    const customer = await m.hotline.directory.findCustomer(ticket!.customerId!);
+    expect(customer).toMatchObject({ name: 'Dora Debtor', emails: ['dora@customer.example'] });
+    const [article] = await m.hotline.tickets.articles(ticket!.id);
+    expect(article).toMatchObject({ kind: 'email-in', subject: 'Invoice charged twice', messageId: info.messageId });
+    expect(article!.html).toContain('<b>2026-118</b>');
+    expect(article!.html).not.toContain('script');
+    expect((await m.hotline.tickets.attachments(ticket!.ttn, 'system')).map((a) => a.filename)).toEqual(['statement.png']);
+
+    await expect.poll(async () => (await m.sent()).length).toBe(1);
+    const [reply] = await m.sent();
+    expect(reply!.mail.subject).toBe(`[Ticket#${ticket!.ttn}] Invoice charged twice`);
+    expect(reply!.mail.to).toEqual(['dora@customer.example']);
+    expect(reply!.mail.from?.address).toBe('billing@hotline.example');
+    expect(reply!.mail.inReplyTo).toBe(info.messageId);
+    expect(reply!.mail.headers.get('auto-submitted')).toBe('auto-replied');
+    expect(reply!.mail.text).toContain(ticket!.ttn);
+  });
+
+  it('refuses a message over the size limit with 552 and stores nothing', async () => {
+    await m.close();
+    m = await mailHarness({ mailMaxBytes: 2048 });
+    await expect(m.transport.sendMail({ from: 'a@customer.example', to: 'support@hotline.example', subject: 'big', text: 'x'.repeat(10_000) })).rejects.toThrow(/552/);
+    expect(m.hotline.db.prepare('SELECT count(*) FROM raw_messages').pluck().get()).toBe(0);
+  });
+
+  it('refuses recipients outside the configured domains with 550', async () => {
+    await m.close();
+    m = await mailHarness({ mailDomains: 'hotline.example' });
+    await expect(m.transport.sendMail({ from: 'a@customer.example', to: 'someone@elsewhere.example', subject: 'x', text: 'x' })).rejects.toThrow(/550/);
+  });
+});
+
+describe('follow-ups', () => {
+  it.each(['Re: ', 'AW: ', 'Fwd: ', 'WG: ', 'Re: AW: '])('files a reply with %s[Ticket#…] on that ticket, without a new auto-reply', async (prefix) => {
+    const { ticket } = await opened();
+    const { outcome } = await m.ingest(m.message({ From: 'carl@customer.example', To: 'support@hotline.example', Subject: `${prefix}[Ticket#${ticket.ttn}] Printer on fire` }, 'Still smoking.'));
+    expect(outcome).toBe('follow-up');
+    expect(m.ticketCount()).toBe(1);
+    expect((await m.hotline.tickets.articles(ticket.id)).map((a) => a.text.trim())).toContain('Still smoking.');
+    expect((await m.sent()).length).toBe(1);
+    expect((await m.hotline.tickets.findById(ticket.id))?.state).toBe('open');
+  });
+
+  it('does not trust a TTN with a wrong check digit: a new ticket', async () => {
+    const { ticket } = await opened();
+    const wrong = ticket.ttn.slice(0, -1) + String((Number(ticket.ttn.at(-1)) + 1) % 10);
+    const { outcome } = await m.ingest(m.message({ From: 'carl@customer.example', Subject: `Re: [Ticket#${wrong}] Printer on fire` }));
+    expect(outcome).toBe('ticket');
+    expect(m.ticketCount()).toBe(2);
+  });
+
+  it('does not file a valid TTN of a ticket that does not exist', async () => {
+    await opened();
+    const valid = `1999010100001${luhnCheckDigit.compute('1999010100001')}`;
+    expect((await m.ingest(m.message({ From: 'x@customer.example', Subject: `[Ticket#${valid}] hi` }))).outcome).toBe('ticket');
+  });
+
+  it('files a reply without a TTN by In-Reply-To / References to our auto-reply', async () => {
+    const { ticket, autoReply } = await opened();
+    const viaReferences = await m.ingest(m.message({ From: 'carl@customer.example', Subject: 'my answer', References: `<unrelated@x> ${autoReply!.mail.messageId}` }));
+    expect(viaReferences.outcome).toBe('follow-up');
+    const viaInReplyTo = await m.ingest(m.message({ From: 'carl@customer.example', Subject: 'another', 'In-Reply-To': autoReply!.mail.messageId! }));
+    expect(viaInReplyTo.outcome).toBe('follow-up');
+    expect((await m.hotline.tickets.articles(ticket.id)).filter((a) => a.kind === 'email-in')).toHaveLength(3);
+  });
+
+  it('files a reply to an agent\'s reply on the ticket', async () => {
+    const { ticket } = await opened();
+    const { agent } = await m.hotline.agents.create({ login: 'alice', name: 'Alice', role: 'admin', password: 'password123' });
+    await m.mail.pipeline.reply(ticket, agent, { to: 'carl@customer.example', subject: 'About your printer', text: 'Try turning it off.' });
+    const out = (await m.sent()).find((s) => s.mail.subject === `[Ticket#${ticket.ttn}] About your printer`)!;
+    expect(out.mail.inReplyTo).toBeTruthy();
+    const { outcome } = await m.ingest(m.message({ From: 'carl@customer.example', Subject: 'thanks', 'In-Reply-To': out.mail.messageId! }));
+    expect(outcome).toBe('follow-up');
+  });
+
+  it('reopens a closed ticket on a follow-up, or opens a linked new one when the queue says so', async () => {
+    const { ticket } = await opened();
+    await m.hotline.tickets.change(ticket.id, { state: 'closed' });
+    await m.ingest(m.message({ From: 'carl@customer.example', Subject: `Re: [Ticket#${ticket.ttn}] x` }));
+    expect((await m.hotline.tickets.findById(ticket.id))?.state).toBe('open');
+
+    await m.hotline.directory.updateQueue(m.queues.support.id, { reopenPolicy: 'new-ticket' });
+    await m.hotline.tickets.change(ticket.id, { state: 'closed' });
+    const { outcome } = await m.ingest(m.message({ From: 'carl@customer.example', Subject: `Re: [Ticket#${ticket.ttn}] again` }));
+    expect(outcome).toBe('ticket');
+    expect((await m.hotline.tickets.findById(ticket.id))?.state).toBe('closed');
+    const linked = m.hotline.db.prepare('SELECT linked_ticket_id FROM tickets WHERE id <> ? ORDER BY id DESC LIMIT 1').pluck().get(ticket.id);
+    expect(linked).toBe(ticket.id);
+  });
+
+  it('attaches a bounce to the original ticket, marks the delivery failed, and opens nothing', async () => {
+    const { ticket, autoReply } = await opened();
+    const boundary = 'B0UND';
+    const bounce = Buffer.from(
+      [
+        'From: MAILER-DAEMON@mx.customer.example (Mail Delivery System)',
+        'To: support@hotline.example',
+        'Subject: Undelivered Mail Returned to Sender',
+        'Message-ID: <bounce-1@mx.customer.example>',
+        'Auto-Submitted: auto-replied',
+        `Content-Type: multipart/report; report-type=delivery-status; boundary="${boundary}"`,
+        '',
+        `--${boundary}`,
+        'Content-Type: text/plain',
+        '',
+        'I could not deliver your message to carl@customer.example: mailbox full.',
+        `--${boundary}`,
+        'Content-Type: message/delivery-status',
+        '',
+        'Reporting-MTA: dns; mx.customer.example',
+        '',
+        'Final-Recipient: rfc822; carl@customer.example',
+        'Action: failed',
+        'Status: 5.2.2',
+        `--${boundary}`,
+        'Content-Type: message/rfc822',
+        '',
+        `Message-ID: ${autoReply!.mail.messageId}`,
+        `Subject: ${autoReply!.mail.subject}`,
+        '',
+        'body',
+        `--${boundary}--`,
+        '',
+      ].join('\r\n'),
+    );
+    const { outcome } = await m.ingest(bounce);
+    expect(outcome).toBe('bounce');
+    expect(m.ticketCount()).toBe(1);
+    expect((await m.sent()).length).toBe(1);
+    const articles = await m.hotline.tickets.articles(ticket.id);
+    expect(articles.at(-1)?.text).toMatch(/^Delivery failed to carl@customer\.example \(status 5\.2\.2\)/);
+    const outId = articles.find((a) => a.messageId === autoReply!.mail.messageId)!.id;
+    expect(m.mail.repo.delivery(outId)).toBe('failed');
+  });
+
+  it('keeps a bounce for mail it never sent, flagged, without a ticket', async () => {
+    const raw = Buffer.from('From: MAILER-DAEMON@x.example\r\nSubject: Undelivered\r\nContent-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--b--\r\n');
+    const { id, outcome } = await m.ingest(raw);
+    expect(outcome).toBe('failed');
+    expect(m.ticketCount()).toBe(0);
+    expect(m.mail.repo.listRaw('failed').map((r) => r.id)).toContain(id);
+  });
+
+  it('stores the same message only once', async () => {
+    const raw = m.message({ From: 'carl@customer.example', Subject: 'once' });
+    await m.ingest(raw);
+    expect((await m.ingest(raw)).outcome).toBe('duplicate');
+    const resent = Buffer.concat([Buffer.from('X-Resent: 1\r\n'), raw]);
+    expect((await m.ingest(resent)).outcome).toBe('duplicate');
+    expect(m.ticketCount()).toBe(1);
+  });
+});
+
+describe('loop protection', () => {
+  it.each([
+    ['Auto-Submitted: auto-generated', { 'Auto-Submitted': 'auto-generated' }, 'carl@customer.example'],
+    ['Auto-Submitted: auto-replied', { 'Auto-Submitted': 'auto-replied' }, 'carl@customer.example'],
+    ['Precedence: bulk', { Precedence: 'bulk' }, 'carl@customer.example'],
+    ['Precedence: list', { Precedence: 'list' }, 'carl@customer.example'],
+    ['Precedence: junk', { Precedence: 'junk' }, 'carl@customer.example'],
+    ['X-Loop', { 'X-Loop': 'somewhere@else.example' }, 'carl@customer.example'],
+    ['List-Id', { 'List-Id': '<users.lists.example>' }, 'carl@customer.example'],
+    ['List-Unsubscribe', { 'List-Unsubscribe': '<mailto:leave@lists.example>' }, 'carl@customer.example'],
+    ['mailer-daemon sender', {}, 'MAILER-DAEMON@customer.example'],
+    ['postmaster sender', {}, 'postmaster@customer.example'],
+    ['noreply sender', {}, 'noreply@customer.example'],
+    ['no-reply sender', {}, 'no-reply@customer.example'],
+    ['our own address', {}, 'billing@hotline.example'],
+  ])('opens a ticket but sends no auto-reply for %s', async (_what, headers, from) => {
+    const { outcome } = await m.ingest(m.message({ From: from, To: 'support@hotline.example', Subject: 'hello', ...headers }));
+    expect(outcome).toBe('ticket');
+    expect(await m.sent()).toEqual([]);
+  });
+
+  it('still answers Auto-Submitted: no', async () => {
+    await m.ingest(m.message({ From: 'carl@customer.example', Subject: 'hello', 'Auto-Submitted': 'no' }));
+    expect(await m.sent()).toHaveLength(1);
+  });
+
+  it('sends at most 10 auto-replies per sender per day', async () => {
+    for (let i = 0; i < 12; i++) await m.ingest(m.message({ From: 'chatty@customer.example', Subject: `message ${i}` }));
+    expect(m.ticketCount()).toBe(12);
+    expect(await m.sent()).toHaveLength(10);
+    await m.ingest(m.message({ From: 'quiet@customer.example', Subject: 'one' }));
+    expect(await m.sent()).toHaveLength(11);
+  });
+});
