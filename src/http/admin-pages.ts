@@ -188,7 +188,7 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
   app.get('/admin/mail', async (request, reply) => {
     requireAdmin(request);
     if (!opts.mail) throw new NotFoundError('the mail channel is not running');
-    return page(views, request, reply, 'admin/mail', { title: 'E-mail', status: opts.mail.status(), flagged: opts.mail.repo.listRaw('failed') });
+    return page(views, request, reply, 'admin/mail', { title: 'E-mail', status: opts.mail.status(), flagged: [...opts.mail.repo.listRaw('failed'), ...opts.mail.repo.listRaw('duplicate')].sort((a, b) => b.id - a.id) });
   });
 
   app.get<{ Params: { id: string } }>('/admin/mail/:id/raw', async (request, reply) => {
@@ -204,7 +204,7 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
   app.post<{ Params: { id: string } }>('/admin/mail/:id/reprocess', async (request, reply) => {
     requireAdmin(request);
     if (!opts.mail?.repo.raw(numericId(request.params.id))) throw new NotFoundError('no such message');
-    await opts.mail.pipeline.process(numericId(request.params.id));
+    await opts.mail.pipeline.process(numericId(request.params.id), { force: true });
     return reply.redirect('/admin/mail?done=reprocessed', 303);
   });
 

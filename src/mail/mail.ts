@@ -49,7 +49,7 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
         smtp ? `SMTP listening on ${config.smtpHost}:${smtp.port}` : 'SMTP listener off',
         imap ? `IMAP ${imap.status()}` : 'no IMAP mailbox',
         `outbox: ${config.relayUrl ? 'relay' : `.eml files in ${outbox.folder}`} (${out.pending ?? 0} pending, ${out.sent ?? 0} sent, ${out.failed ?? 0} failed)`,
-        `messages: ${raw.done ?? 0} filed, ${raw.failed ?? 0} flagged`,
+        `messages: ${raw.done ?? 0} filed, ${(raw.failed ?? 0) + (raw.duplicate ?? 0)} flagged`,
       ];
       return parts.join('; ');
     },

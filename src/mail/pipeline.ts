@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Hotline } from '../app.js';
+import { ensureDefaultQueue } from '../bootstrap.js';
 import { autoReplyBlocked, stripReplyPrefixes, ticketSubject } from '../core/mail-rules.js';
 import type { Agent, Customer, Queue, Ticket } from '../core/types.js';
 import { sanitizeMailHtml } from '../http/sanitize.js';
@@ -28,6 +29,15 @@ const BUILT_IN_AUTO_REPLY: Record<string, string> = {
   en: 'Hello {name},\n\nthank you for your message. We have opened a ticket for it: {ttn}.\nPlease keep [Ticket#{ttn}] in the subject when you write to us about it; on the phone, key in {ttn} when asked for your ticket number.\n\nYour {queue} team',
   de: 'Hallo {name},\n\nvielen Dank für Ihre Nachricht. Wir haben dazu ein Ticket eröffnet: {ttn}.\nBitte lassen Sie [Ticket#{ttn}] im Betreff, wenn Sie uns dazu schreiben; am Telefon geben Sie {ttn} ein, wenn nach Ihrer Ticketnummer gefragt wird.\n\nIhr {queue}-Team',
 };
+
+/** The part after the header block, hashed: equal for two deliveries of one message. */
+function bodyHash(raw: Buffer): string {
+  const text = raw.toString('latin1');
+  const end = text.search(/\r?\n\r?\n/);
+  return createHash('sha256').update(end < 0 ? '' : text.slice(end).trim()).digest('hex');
+}
+
+const sameBody = (a: Buffer, b: Buffer | null) => b !== null && bodyHash(a) === bodyHash(b);
 
 /**
  * One pipeline for every way mail comes in: the raw bytes are stored first (and only then
@@ -63,9 +73,8 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
       const queue = await hotline.directory.findQueueByEmail(address);
       if (queue) return queue;
     }
-    const fallback = await hotline.directory.defaultQueue();
-    if (!fallback) throw new Error('no default queue to file the message in');
-    return fallback;
+    // A fresh install (e.g. the MTA pipe before the first `hotline serve`) gets its default queue here too.
+    return ensureDefaultQueue(hotline);
   }
 
   async function customerFor(mail: MailMessage): Promise<Customer | null> {
@@ -197,8 +206,11 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
     return 'bounce';
   }
 
-  /** Turns a stored raw message into a ticket, a follow-up or a bounce; a message that cannot be read stays flagged. */
-  async function process(rawId: number): Promise<MailOutcome> {
+  /**
+   * Turns a stored raw message into a ticket, a follow-up or a bounce; a message that cannot be
+   * read stays flagged. `force` files a message even when it repeats one already filed (an admin's choice).
+   */
+  async function process(rawId: number, options: { force?: boolean } = {}): Promise<MailOutcome> {
     const raw = repo.raw(rawId);
     const bytes = repo.rawBytes(rawId);
     if (!raw || !bytes) throw new Error(`no raw message ${rawId}`);
@@ -210,8 +222,11 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
       return 'failed';
     }
     try {
-      if (mail.messageId && repo.processedWithMessageId(mail.messageId, rawId) !== null) {
-        repo.markRaw(rawId, { status: 'duplicate', outcome: 'duplicate', messageId: mail.messageId, now: now() });
+      // The same message delivered again (another route adds its own Received: lines): same Message-ID, same body.
+      const earlier = mail.messageId && !options.force ? repo.processedWithMessageId(mail.messageId, rawId) : null;
+      if (earlier !== null && sameBody(bytes, repo.rawBytes(earlier))) {
+        // Kept and listed for admins (who may file it anyway), not filed twice.
+        repo.markRaw(rawId, { status: 'duplicate', outcome: 'duplicate', error: `same Message-ID and body as message #${earlier}`, messageId: mail.messageId, now: now() });
         return 'duplicate';
       }
       if (mail.bounce) return await handleBounce(rawId, mail);
