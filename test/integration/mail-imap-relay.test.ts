@@ -1,0 +1,104 @@
+import { ImapFlow } from 'imapflow';
+import pino from 'pino';
+import { SMTPServer } from 'smtp-server';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createOutbox, retryDelayMs } from '../../src/mail/outbox.js';
+import { startImapPoller } from '../../src/mail/imap-poller.js';
+import { createMailRepository } from '../../src/storage/mail-repository.js';
+import { startDovecot } from '../helpers/dovecot.js';
+import { fixedClock } from '../helpers/hotline.js';
+import type { MailHarness } from '../helpers/mail.js';
+import { mailHarness } from '../helpers/mail.js';
+
+const log = pino({ level: 'silent' });
+const cleanups: Array<() => void | Promise<void>> = [];
+let m: MailHarness | undefined;
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+  await m?.close();
+  m = undefined;
+});
+
+describe('IMAP polling against a real Dovecot', () => {
+  it('files unseen messages, flags them \\Seen only after they are stored, and leaves seen ones alone', async () => {
+    const dovecot = await startDovecot();
+    cleanups.push(() => dovecot.stop());
+    m = await mailHarness();
+    const client = new ImapFlow({ host: '127.0.0.1', port: dovecot.port, secure: false, auth: { user: 'support', pass: 'secret' }, logger: false });
+    await client.connect();
+    cleanups.push(() => client.logout().then(() => undefined, () => undefined));
+    await client.append('INBOX', m.message({ From: 'Eve <eve@customer.example>', To: 'support@hotline.example', Subject: 'From the mailbox' }, 'Polled, not pushed.'));
+    await client.append('INBOX', m.message({ From: 'old@customer.example', Subject: 'already read' }), ['\\Seen']);
+
+    const stored: number[] = [];
+    const poller = startImapPoller({
+      url: dovecot.url('support'),
+      intervalMs: 60_000,
+      doneMailbox: '',
+      log,
+      store: (raw, envelope) => m!.mail.pipeline.store(raw, envelope),
+      onStored: (id) => stored.push(id),
+    });
+    cleanups.push(() => poller.stop());
+    await expect.poll(() => stored.length, { timeout: 10_000 }).toBe(1);
+    expect(await m.mail.pipeline.process(stored[0]!)).toBe('ticket');
+    expect((await m.hotline.tickets.listAll({})).map((t) => t.title)).toEqual(['From the mailbox']);
+    const lock = await client.getMailboxLock('INBOX');
+    try {
+      const unseen = await client.search({ seen: false });
+      expect(unseen).toEqual([]);
+    } finally {
+      lock.release();
+    }
+    expect(await poller.pollOnce()).toBe(0);
+  });
+
+  it('keeps retrying while the mailbox refuses the login, and says so', async () => {
+    const poller = startImapPoller({ url: 'imap://nobody:wrong@127.0.0.1:1/INBOX', intervalMs: 60_000, doneMailbox: '', log, store: () => ({ id: 0, duplicate: false }), onStored: () => {} });
+    cleanups.push(() => poller.stop());
+    await expect.poll(() => poller.status(), { timeout: 10_000 }).toMatch(/^error: /);
+  });
+});
+
+describe('outbox through a relay', () => {
+  it('retries with backoff until the relay takes the message, and sends the exact stored bytes', async () => {
+    m = await mailHarness();
+    let refuse = true;
+    const received: Buffer[] = [];
+    const relay = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onData(stream, _session, callback) {
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', () => {
+          if (refuse) return callback(Object.assign(new Error('try later'), { responseCode: 451 }));
+          received.push(Buffer.concat(chunks));
+          callback();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => relay.close(() => resolve())));
+    const port = (relay.server.address() as { port: number }).port;
+    const clock = fixedClock('2026-11-28T10:00:00Z');
+    const repo = createMailRepository(m.hotline.db);
+    const outbox = createOutbox({ repo, clock, log, options: { relayUrl: `smtp://127.0.0.1:${port}?ignoreTLS=true`, dataDir: m.hotline.dir } });
+    cleanups.push(() => outbox.stop());
+    const raw = Buffer.from('From: support@hotline.example\r\nTo: carl@customer.example\r\nSubject: [Ticket#1] x\r\nMessage-ID: <out-1@hotline.example>\r\n\r\nHello\r\n');
+    repo.enqueue({ articleId: null, kind: 'agent-reply', envelopeFrom: 'support@hotline.example', envelopeTo: ['carl@customer.example'], messageId: '<out-1@hotline.example>', raw, now: clock.now().toISOString() });
+
+    expect(await outbox.flush()).toBe(0);
+    expect(repo.outboxCounts()).toEqual({ pending: 1 });
+    refuse = false;
+    // Not yet due: the first retry waits a minute.
+    expect(await outbox.flush()).toBe(0);
+    clock.set(new Date(clock.now().getTime() + retryDelayMs(0)).toISOString());
+    expect(await outbox.flush()).toBe(1);
+    expect(repo.outboxCounts()).toEqual({ sent: 1 });
+    expect(received).toHaveLength(1);
+    expect(received[0]!.toString()).toContain('Message-ID: <out-1@hotline.example>');
+    expect(received[0]!.toString()).toContain('Hello');
+  });
+});
