@@ -7,6 +7,7 @@ import { buildServer } from '../src/http/server.js';
 import { requireAgent } from '../src/http/auth.js';
 import { field, page, ticketRows } from '../src/http/page-helpers.js';
 import { createViews } from '../src/http/views.js';
+import { startMail } from '../src/mail/mail.js';
 import { startPbx } from '../src/pbx/pbx.js';
 import { createFakeAsterisk } from '../test/fake-asterisk/fake-asterisk.js';
 import type { FakeCall } from '../test/fake-asterisk/fake-asterisk.js';
@@ -30,7 +31,7 @@ await fake.start();
 fake.setDeviceState('PJSIP/201', 'NOT_INUSE');
 fake.setDeviceState('PJSIP/202', 'NOT_INUSE');
 
-const config = loadConfig({ overrides: { dataDir: DATA, ariUrl: fake.ariUrl, amiPort: fake.amiPort, logLevel: 'warn' } });
+const config = loadConfig({ overrides: { dataDir: DATA, ariUrl: fake.ariUrl, amiPort: fake.amiPort, smtpPort: 0, logLevel: 'warn' } });
 const hotline = await createHotline(config);
 const support = await hotline.directory.createQueue({ name: 'Support', asteriskQueue: 'support', email: 'support@hotline.example', isDefault: true });
 const billing = await hotline.directory.createQueue({ name: 'Billing', asteriskQueue: 'billing', email: 'billing@hotline.example' });
@@ -53,7 +54,8 @@ for (const t of seed) {
 }
 
 const pbx = startPbx(hotline, pbxOptionsFrom(config));
-const server = await buildServer(hotline, { pbx });
+const mail = await startMail(hotline, config, { listen: true });
+const server = await buildServer(hotline, { pbx, mail });
 const views = createViews();
 const calls: string[] = [];
 const callers = ['030 1234567', '089 7654321', '040 5550100'];
@@ -83,12 +85,14 @@ Hotline demo at ${address}/demo  (simulated Asterisk: ARI ${fake.ariUrl}, AMI po
               bob   / demo-bob     (agent)
               admin / demo-admin   (admin)
 
+Mail to support@hotline.example via SMTP on 127.0.0.1:${mail.smtpPort()} opens tickets; replies land in ${mail.outbox.folder}.
 Open ${address}/demo as alice and press "Call with this TTN" next to one of her tickets:
 the ticket pops up on her page before her simulated phone rings. Ctrl-C stops the demo.
 `);
 
 const stop = async () => {
   await server.close();
+  await mail.close();
   await pbx.close();
   await fake.stop();
   hotline.close();

@@ -102,7 +102,7 @@ describe('hotline serve', () => {
   it('starts on an empty folder, creates the admin once, answers /healthz and stops on SIGTERM', async () => {
     const dir = freshDir();
     const { spawn } = await import('node:child_process');
-    const child = spawn(process.execPath, [BIN, 'serve'], { cwd: dir, env: { PATH: process.env.PATH, HOTLINE_HTTP_PORT: '0', HOTLINE_LOG_LEVEL: 'warn' } });
+    const child = spawn(process.execPath, [BIN, 'serve'], { cwd: dir, env: { PATH: process.env.PATH, HOTLINE_HTTP_PORT: '0', HOTLINE_SMTP_PORT: '0', HOTLINE_LOG_LEVEL: 'warn' } });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
