@@ -132,7 +132,18 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
 
   app.post<{ Params: { id: string } }>('/admin/queues/:id', async (request, reply) => {
     requireAdmin(request);
-    await directory.updateQueue(numericId(request.params.id), { ...queueFields(request.body), ...(field(request.body, 'isDefault') === '1' ? { isDefault: true } : {}) });
+    const b = request.body;
+    const texts = Object.fromEntries(
+      [['en', field(b, 'autoReplyEn')], ['de', field(b, 'autoReplyDe')]].filter(([, text]) => text),
+    ) as Record<string, string>;
+    const policy = field(b, 'reopenPolicy');
+    if (policy && policy !== 'reopen' && policy !== 'new-ticket') throw new ValidationError('follow-up policy must be "reopen" or "new-ticket"');
+    await directory.updateQueue(numericId(request.params.id), {
+      ...queueFields(b),
+      ...(field(b, 'isDefault') === '1' ? { isDefault: true } : {}),
+      ...(policy ? { reopenPolicy: policy as 'reopen' | 'new-ticket' } : {}),
+      ...('autoReplyEn' in (b as object) ? { autoReply: Object.keys(texts).length ? texts : null } : {}),
+    });
     return reply.redirect('/admin/queues?done=queue-saved', 303);
   });
 

@@ -6,6 +6,7 @@ import type { Agent, Customer, Queue, Ticket } from '../core/types.js';
 import { sanitizeMailHtml } from '../http/sanitize.js';
 import type { MailRepository } from '../storage/mail-repository.js';
 import { composeMail, newMessageId } from './compose.js';
+import { tiffToPng } from './fax-preview.js';
 import type { MailMessage } from './parse.js';
 import { parseMail } from './parse.js';
 
@@ -114,6 +115,11 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
     repo.setArticleMail(articleId, mail.references, rawId);
     for (const a of mail.attachments) {
       await hotline.tickets.attach(articleId, { filename: a.filename, contentType: a.contentType, content: a.content, contentId: a.contentId });
+      // Faxes come as TIFF, which browsers do not show: a PNG of the first page is shown inline beside it.
+      if (/^image\/tiff?$/i.test(a.contentType)) {
+        const png = tiffToPng(a.content);
+        if (png) await hotline.tickets.attach(articleId, { filename: `${a.filename.replace(/\.tiff?$/i, '')}.png`, contentType: 'image/png', content: png });
+      }
     }
   }
 

@@ -221,3 +221,65 @@ describe('loop protection', () => {
     expect(await m.sent()).toHaveLength(11);
   });
 });
+
+describe('faxes and inline images', () => {
+  it('shows image attachments inline, with a PNG of a TIFF fax beside the TIFF', async () => {
+    const UTIF = (await import('utif2')).default;
+    const { PNG } = await import('pngjs');
+    const red = new Uint8Array(4 * 3 * 4).map((_, i) => (i % 4 === 0 || i % 4 === 3 ? 255 : 0));
+    const tiff = Buffer.from(UTIF.encodeImage(red, 4, 3));
+    await m.transport.sendMail({
+      from: 'fax-gateway@customer.example',
+      to: 'support@hotline.example',
+      subject: 'Fax from +49 30 1234567',
+      text: 'See attached fax.',
+      attachments: [
+        { filename: 'fax.tif', content: tiff, contentType: 'image/tiff' },
+        { filename: 'logo.gif', content: Buffer.from('R0lGODlhAQABAAAAACw=', 'base64'), contentType: 'image/gif' },
+      ],
+    });
+    await expect.poll(() => m.ticketCount()).toBe(1);
+    const [ticket] = await m.hotline.tickets.listAll({});
+    const files = await m.hotline.tickets.attachments(ticket!.ttn, 'system');
+    expect(files.map((f) => [f.filename, f.contentType])).toEqual([
+      ['fax.tif', 'image/tiff'],
+      ['fax.png', 'image/png'],
+      ['logo.gif', 'image/gif'],
+    ]);
+    const preview = await m.hotline.tickets.attachmentForActor(files[1]!.id, 'system');
+    const png = PNG.sync.read(preview.content);
+    expect([png.width, png.height]).toEqual([4, 3]);
+    expect([...png.data.subarray(0, 4)]).toEqual([255, 0, 0, 255]);
+
+    const { buildServer } = await import('../../src/http/server.js');
+    const { agent } = await m.hotline.agents.create({ login: 'root', name: 'Root', role: 'admin', password: 'password123' });
+    const server = await buildServer(m.hotline, { mail: m.mail });
+    try {
+      const login = await server.inject({ method: 'POST', url: '/login', payload: { login: agent.login, password: 'password123' } });
+      const page = (await server.inject({ url: `/tickets/${ticket!.ttn}`, headers: { cookie: String(login.headers['set-cookie']).split(';')[0]! } })).body;
+      expect(page).toContain(`<figure><img src="/attachments/${files[1]!.id}" alt="fax.png">`);
+      expect(page).toContain(`<figure><img src="/attachments/${files[2]!.id}" alt="logo.gif">`);
+      expect(page).toContain(`Attachment: <a href="/attachments/${files[0]!.id}">fax.tif</a>`);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('shows an inline image referenced by Content-ID in the mail\'s HTML', async () => {
+    await m.transport.sendMail({
+      from: 'carl@customer.example',
+      to: 'support@hotline.example',
+      subject: 'Screenshot',
+      html: '<p>Look: <img src="cid:shot@customer.example" alt="screenshot"></p>',
+      attachments: [{ filename: 'shot.png', content: Buffer.from('89504e470d0a1a0a', 'hex'), contentType: 'image/png', cid: 'shot@customer.example' }],
+    });
+    await expect.poll(() => m.ticketCount()).toBe(1);
+    const [ticket] = await m.hotline.tickets.listAll({});
+    const [article] = await m.hotline.tickets.articles(ticket!.id);
+    expect(article!.html).toContain('src="cid:shot@customer.example"');
+    const { sanitizeMailHtml } = await import('../../src/http/sanitize.js');
+    const [file] = await m.hotline.tickets.attachments(ticket!.ttn, 'system');
+    expect(file!.contentId).toBe('shot@customer.example');
+    expect(sanitizeMailHtml(article!.html!, (cid) => (cid === 'shot@customer.example' ? `/attachments/${file!.id}` : undefined))).toContain(`src="/attachments/${file!.id}"`);
+  });
+});

@@ -91,6 +91,8 @@ describe('admin pages', () => {
     const root = await w.login('root');
     await root.post(`/admin/queues/${w.queues.billing.id}`, { name: 'Billing', email: 'billing@hotline.example', asteriskQueue: '', dialTarget: 'PJSIP/600', isDefault: '1' });
     expect(await w.hotline.directory.findQueue(w.queues.billing.id)).toMatchObject({ dialTarget: 'PJSIP/600', asteriskQueue: null, email: 'billing@hotline.example', isDefault: true });
+    await root.post(`/admin/queues/${w.queues.billing.id}`, { name: 'Billing', email: 'billing@hotline.example', dialTarget: 'PJSIP/600', reopenPolicy: 'new-ticket', autoReplyEn: 'Ticket {ttn} is open.', autoReplyDe: '' });
+    expect(await w.hotline.directory.findQueue(w.queues.billing.id)).toMatchObject({ reopenPolicy: 'new-ticket', autoReply: { en: 'Ticket {ttn} is open.' } });
     expect((await w.hotline.directory.findQueue(w.queues.support.id))?.isDefault).toBe(false);
     await root.post('/admin/permissions', { [`p_${w.agents.carol.id}_${w.queues.billing.id}`]: 'rw', [`p_${w.agents.alice.id}_${w.queues.support.id}`]: 'none' });
     expect(await w.hotline.directory.access(w.agents.carol.id, w.queues.billing.id)).toBe('rw');
