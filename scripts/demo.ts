@@ -53,7 +53,7 @@ for (const t of seed) {
   await hotline.tickets.create({ queueId: t.queueId, title: t.title, ownerId: t.ownerId, customerId: t.customerId, article: { kind: 'email-in', from: 'customer', subject: t.title, text: t.text } });
 }
 
-const pbx = startPbx(hotline, pbxOptionsFrom(config));
+const pbx = startPbx(hotline, pbxOptionsFrom(config, hotline.prompts));
 const mail = await startMail(hotline, config, { listen: true });
 const server = await buildServer(hotline, { pbx, mail });
 const views = createViews();

@@ -9,6 +9,8 @@ import type { TtnGenerator } from './core/ttn/generator.js';
 import { createTtnService } from './core/ttn/ttn-service.js';
 import type { Config } from './config.js';
 import type { PbxOptions } from './pbx/pbx.js';
+import type { PromptStore } from './prompts/prompt-store.js';
+import { createPromptStore } from './prompts/prompt-store.js';
 import type { Logger } from './logger.js';
 import { createLogger } from './logger.js';
 import { createAgentRepository } from './storage/agent-repository.js';
@@ -48,6 +50,8 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
     const tickets = createTicketService({ tickets: createTicketRepository(db), attachments: createAttachmentRepository(db), queues, ttn, events, clock });
     const agentStore = createAgentRepository(db);
     const agents = createAgentService({ agents: agentStore, clock });
+    const prompts = createPromptStore({ dir: config.promptsDir });
+    prompts.install();
     const auth = createAuthService({ agents, sessions: createSessionRepository(db), tokens: createApiTokenRepository(db), clock });
     const calls = createCallService({ calls: createCallRepository(db), tickets, agents: agentStore, queues, events, clock });
     const directory = createDirectoryService({ queues, customers: createCustomerRepository(db), clock, countryCode: config.countryCode });
@@ -64,6 +68,7 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
       directory,
       calls,
       auth,
+      prompts,
       /** Closes the database; call once everything using it has stopped. */
       close(): void {
         if (db.open) db.close();
@@ -78,7 +83,7 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
 export type Hotline = Awaited<ReturnType<typeof createHotline>>;
 
 /** The Asterisk bridge's options from the config. */
-export function pbxOptionsFrom(config: Config): PbxOptions {
+export function pbxOptionsFrom(config: Config, prompts: PromptStore): PbxOptions {
   return {
     ariUrl: config.ariUrl,
     ariUser: config.ariUser,
@@ -93,7 +98,10 @@ export function pbxOptionsFrom(config: Config): PbxOptions {
       firstDigitTimeoutMs: config.ivrFirstDigitTimeoutMs,
       interDigitTimeoutMs: config.ivrInterDigitTimeoutMs,
       ringTimeoutSeconds: config.ringTimeoutSeconds,
-      prompts: config.prompts,
+      promptMedia: (name, language) => {
+        const lang = prompts.effectiveLanguage(name, language);
+        return lang ? `sound:${config.promptsPbxDir}/${lang}/${name}` : config.prompts[name];
+      },
     },
   };
 }

@@ -10,6 +10,10 @@ export const DEFAULT_PROMPTS = {
   'unknown-ttn': 'sound:pbx-invalid',
   'new-ticket-number': 'sound:vm-num-i-have',
   'no-input': 'sound:pls-hold-while-try',
+  'connecting-agent': 'sound:pls-hold-while-try',
+  'connecting-queue': 'sound:pls-hold-while-try',
+  operator: 'sound:transfer',
+  goodbye: 'sound:vm-goodbye',
 } as const satisfies Record<PromptName, string>;
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -69,7 +73,11 @@ const schema = z
     ivrInterDigitTimeoutMs: z.coerce.number().int().min(500).max(30_000).default(4000),
     /** Seconds the owner's phone rings before the call falls through to the queue. */
     ringTimeoutSeconds: z.coerce.number().int().min(5).max(120).default(20),
-    /** Media URI per IVR prompt (`sound:…`, `{lang}` = the caller's language); JSON in HOTLINE_PROMPTS. */
+    /** Folder of the IVR prompt files (`<lang>/<name>.wav`); defaults to `<dataDir>/prompts`. */
+    promptsDir: z.string().default(''),
+    /** The same folder as Asterisk sees it (when it runs elsewhere or mounts it at another path). */
+    promptsPbxDir: z.string().default(''),
+    /** Media URI per IVR prompt used only where no prompt file exists (`sound:…`); JSON in HOTLINE_PROMPTS. */
     prompts: z
       .preprocess(
         (v) => (typeof v === 'string' ? parseJsonOr(v) : v),
@@ -142,5 +150,7 @@ export function loadConfig(options: { env?: NodeJS.ProcessEnv; file?: string; ov
   const database = config.database === ':memory:' ? ':memory:' : resolve(cwd, config.database ?? join(dataDir, 'hotline.db'));
   const ttnGeneratorModule = config.ttnGeneratorModule ? resolve(cwd, config.ttnGeneratorModule) : '';
   const templatesDir = config.templatesDir ? resolve(cwd, config.templatesDir) : '';
-  return { ...config, dataDir, database, ttnGeneratorModule, templatesDir, prompts: { ...DEFAULT_PROMPTS, ...(config.prompts as Partial<Record<PromptName, string>>) } };
+  const promptsDir = config.promptsDir ? resolve(cwd, config.promptsDir) : join(dataDir, 'prompts');
+  const promptsPbxDir = config.promptsPbxDir || promptsDir;
+  return { ...config, dataDir, database, ttnGeneratorModule, templatesDir, promptsDir, promptsPbxDir, prompts: { ...DEFAULT_PROMPTS, ...(config.prompts as Partial<Record<PromptName, string>>) } };
 }

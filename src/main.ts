@@ -189,7 +189,7 @@ async function serve(config: Config, io: Out): Promise<number> {
   const hotline = await createHotline(config);
   await ensureDefaultQueue(hotline);
   const admin = await ensureAdmin(hotline);
-  const pbx = startPbx(hotline, pbxOptionsFrom(config));
+  const pbx = startPbx(hotline, pbxOptionsFrom(config, hotline.prompts));
   const mail = await startMail(hotline, config, { listen: true });
   const server = await buildServer(hotline, { pbx, mail, templatesDir: config.templatesDir || undefined });
   server.addHook('onClose', async () => {

@@ -5,7 +5,16 @@
  */
 
 /** Prompts the IVR plays, by name; the driver maps names to sound URIs per language. */
-export type PromptName = 'enter-ttn' | 'invalid-ttn' | 'unknown-ttn' | 'new-ticket-number' | 'no-input';
+export type PromptName =
+  | 'enter-ttn'
+  | 'invalid-ttn'
+  | 'unknown-ttn'
+  | 'new-ticket-number'
+  | 'no-input'
+  | 'connecting-agent'
+  | 'connecting-queue'
+  | 'operator'
+  | 'goodbye';
 
 /** Why the IVR ended where it did. */
 export type IvrOutcome =

@@ -21,8 +21,8 @@ export interface IvrSettings {
   interDigitTimeoutMs: number;
   /** Seconds the dialplan rings the owner before the queue. */
   ringTimeoutSeconds: number;
-  /** Media URI per prompt name (`sound:…`); `{lang}` is replaced with the channel's language. */
-  prompts: Record<PromptName, string>;
+  /** Media URI Asterisk plays for a prompt in a language (falling back to English). */
+  promptMedia(name: PromptName, language: string): string;
 }
 
 export interface IvrDriverDeps {
@@ -118,7 +118,7 @@ export function createIvrDriver(deps: IvrDriverDeps) {
         await ari.answer(session.channelId).catch((error: Error) => log.warn({ err: error.message }, 'answer failed'));
         return undefined;
       case 'play':
-        await play(session, settings.prompts[action.prompt].replaceAll('{lang}', session.language));
+        await play(session, settings.promptMedia(action.prompt, session.language));
         return undefined;
       case 'play-digits':
         await play(session, `digits:${action.digits}`);
@@ -208,11 +208,14 @@ export function createIvrDriver(deps: IvrDriverDeps) {
     const reason: CallReason = outcome.kind === 'fallback' ? outcome.reason : REASONS[outcome.kind];
     const { decision, ticket } = await decide(outcome);
     const call = await deps.calls.routed(session.callId, { decision, reason, ticket, unverified });
-    await continueCall(session.channelId, call.id, decision, ticket?.ttn ?? '', unverified);
+    // "no input" and the new-ticket read-back already told the caller what happens next.
+    const announce: PromptName | null =
+      reason === 'no-input' || reason === 'new-ticket' ? null : reason === 'operator' ? 'operator' : decision.route === 'agent' ? 'connecting-agent' : 'connecting-queue';
+    await continueCall(session.channelId, call.id, decision, ticket?.ttn ?? '', unverified, announce, session.language);
   }
 
   /** Sets the route variables and hands the channel back to the dialplan. */
-  async function continueCall(channelId: string, callId: number, decision: RouteDecision, ttn: string, unverified: boolean): Promise<void> {
+  async function continueCall(channelId: string, callId: number, decision: RouteDecision, ttn: string, unverified: boolean, announce: PromptName | null, language: string): Promise<void> {
     deps.onHandoff(channelId, callId, decision);
     const ari = deps.ari();
     const vars: Array<[string, string]> = [
@@ -224,6 +227,8 @@ export function createIvrDriver(deps: IvrDriverDeps) {
       [VARS.ttn, ttn],
       [VARS.callId, String(callId)],
       [VARS.unverified, unverified ? '1' : '0'],
+      // Played by the dialplan before it rings (Playback takes the file without `sound:`).
+      [VARS.announce, announce ? settings.promptMedia(announce, language).replace(/^sound:/, '') : ''],
     ];
     try {
       // Independent requests: sent together, all confirmed before the call moves on.
@@ -243,7 +248,7 @@ export function createIvrDriver(deps: IvrDriverDeps) {
     const defaultQueue = await deps.directory.defaultQueue();
     const decision = decideRoute({ owner: null, presence: null, ticketQueue: defaultQueue, defaultQueue });
     await deps.calls.routed(call.id, { decision, reason: 'recovered', ticket: null, unverified: true });
-    await continueCall(channelId, call.id, decision, '', true);
+    await continueCall(channelId, call.id, decision, '', true, 'connecting-queue', call.language ?? 'en');
   }
 
   return {

@@ -28,6 +28,8 @@ export const VARS = {
   callId: 'HOTLINE_CALL_ID',
   /** `1` when the caller's number could not be verified (fallback after failed tries). */
   unverified: 'HOTLINE_UNVERIFIED',
+  /** A prompt file (no extension) the dialplan plays before ringing, e.g. "connecting you to your agent"; empty for none. */
+  announce: 'HOTLINE_ANNOUNCE',
 } as const;
 
 /** Context click-to-dial calls are originated into (the agent's phone answers, then the customer is dialled). */

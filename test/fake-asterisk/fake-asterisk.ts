@@ -236,14 +236,22 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
     await runQueue(ch, defaultQueue);
   }
 
-  async function runDialplan(ch: Channel, context: string, exten: string): Promise<void> {
+  async function runDialplan(ch: Channel, context: string, exten: string, label: 'start' | 'route' = 'start'): Promise<void> {
     ch.context = context;
     ch.exten = exten;
     ch.priority = 1;
+    // ExecIf($["${HOTLINE_ANNOUNCE}" != ""]?Playback(${HOTLINE_ANNOUNCE})) at the top of both route extensions.
+    const announce = ch.vars.get('HOTLINE_ANNOUNCE');
+    if (context === 'hotline-route' && label === 'start' && announce) {
+      log(ch, `playback ${announce}`);
+      ch.played.push(`sound:${announce}`);
+      await sleep(timing.playbackMs);
+      if (ch.hungUp) return;
+    }
     if (context === 'hotline-route' && exten === 'agent') {
       const timeout = Number(ch.vars.get('HOTLINE_RING_TIMEOUT') || 20);
       const status = await dial(ch, ch.vars.get('HOTLINE_TARGET') ?? '', timeout);
-      if (status !== 'ANSWER' && !ch.hungUp) await runDialplan(ch, 'hotline-route', 'queue');
+      if (status !== 'ANSWER' && !ch.hungUp) await runDialplan(ch, 'hotline-route', 'queue', 'route');
       return;
     }
     if (context === 'hotline-route' && exten === 'queue') {

@@ -49,7 +49,7 @@ export async function pbxHarness(options: { fake?: FakeAsteriskOptions; config?:
   for (const ext of ['201', '202', '203']) fake.setDeviceState(`Custom:agent${ext}`, 'NOT_INUSE');
 
   const log = pino({ level: process.env.HOTLINE_TEST_LOG ?? 'silent' });
-  const options_ = { ...pbxOptionsFrom(hotline.config), requestTimeoutMs: 2000, maxBackoffMs: 500 };
+  const options_ = { ...pbxOptionsFrom(hotline.config, hotline.prompts), requestTimeoutMs: 2000, maxBackoffMs: 500 };
   let pbx: Pbx = startPbx(hotline, options_, log);
 
   const harness = {

@@ -12,6 +12,9 @@ afterEach(async () => {
   await h.close();
 });
 
+/** What Asterisk is told to play for a prompt: the prompt file in the caller's language. */
+const prompt = (name: string, lang = 'en') => `sound:${h.hotline.config.promptsPbxDir}/${lang}/${name}`;
+
 /** A TTN with a wrong check digit: the right one's last digit, plus one. */
 const mistyped = (ttn: string) => ttn.slice(0, -1) + String((Number(ttn.at(-1)) + 1) % 10);
 
@@ -31,7 +34,8 @@ describe('call with a TTN', () => {
     expect(call.vars.get('HOTLINE_QUEUE')).toBe('billing');
     expect(call.vars.get('HOTLINE_TTN')).toBe(ticket.ttn);
     expect(call.vars.get('HOTLINE_UNVERIFIED')).toBe('0');
-    expect(call.played[0]).toBe('sound:vm-enter-num-to-call');
+    expect(call.played[0]).toBe(prompt('enter-ttn'));
+    expect(call.log).toContain(`playback ${prompt('connecting-agent').slice(6)}`);
 
     const answered = await h.callRecord(call.id, (c) => c.answeredBy !== null);
     expect(answered).toMatchObject({ ticketId: ticket.id, route: 'agent', target: 'Local/201@phones', reason: 'ticket', answeredBy: h.agents.alice.id, digits: ticket.ttn, callerNumber: '0301234567' });
@@ -100,7 +104,7 @@ describe('touch-tone entry', () => {
       await new Promise((r) => setTimeout(r, 150));
     }
     await call.waitFor('continue hotline-route,queue,1');
-    expect(call.played.filter((m) => m === 'sound:invalid')).toHaveLength(3);
+    expect(call.played.filter((m) => m === prompt('invalid-ttn'))).toHaveLength(3);
     expect(call.vars.get('HOTLINE_QUEUE')).toBe('support');
     expect(call.vars.get('HOTLINE_UNVERIFIED')).toBe('1');
     expect(call.vars.get('HOTLINE_TTN')).toBe('');
@@ -114,7 +118,7 @@ describe('touch-tone entry', () => {
     const call = h.fake.placeCall({ number: '0301234567' });
     await call.waitFor('stasis-start');
     await call.press(`${valid}#`);
-    await expect.poll(() => call.played).toContain('sound:pbx-invalid');
+    await expect.poll(() => call.played).toContain(prompt('unknown-ttn'));
     await call.press(`${ticket.ttn}#`);
     await call.waitFor('continue hotline-route,agent,1');
     expect(call.vars.get('HOTLINE_TTN')).toBe(ticket.ttn);
@@ -170,6 +174,39 @@ describe('touch-tone entry', () => {
     expect(record).toMatchObject({ outcome: 'abandoned', digits: '2026', route: null });
     expect(call.log.some((l) => l.startsWith('continue'))).toBe(false);
     await expect.poll(() => h.pbx.status().activeIvrCalls).toBe(0);
+  });
+});
+
+describe('prompts', () => {
+  it('plays the German prompts to a German channel and English to a language without prompts', async () => {
+    const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
+    const german = h.fake.placeCall({ number: '0301234567', language: 'de' });
+    const french = h.fake.placeCall({ number: '0301234568', language: 'fr' });
+    await Promise.all([german.waitFor('stasis-start'), french.waitFor('stasis-start')]);
+    await expect.poll(() => german.played[0]).toBe(prompt('enter-ttn', 'de'));
+    await expect.poll(() => french.played[0]).toBe(prompt('enter-ttn', 'en'));
+    await german.press(`${ticket.ttn}#`);
+    await german.waitFor('continue');
+    expect(german.vars.get('HOTLINE_ANNOUNCE')).toBe(prompt('connecting-agent', 'de').slice(6));
+  });
+
+  it('reads a new ticket number back with Asterisk\'s own digits, after the prompt in the caller\'s language', async () => {
+    const call = h.fake.placeCall({ number: '0301234567', language: 'de' });
+    await call.waitFor('stasis-start');
+    await call.press('#');
+    await call.waitFor('continue');
+    const ttn = call.vars.get('HOTLINE_TTN')!;
+    expect(call.played.slice(1)).toEqual([prompt('new-ticket-number', 'de'), `digits:${ttn}`, prompt('new-ticket-number', 'de'), `digits:${ttn}`]);
+  });
+
+  it('plays an uploaded prompt on the next call, without a restart', async () => {
+    const { readFileSync } = await import('node:fs');
+    const before = readFileSync(`${h.hotline.config.promptsDir}/en/enter-ttn.wav`);
+    h.hotline.prompts.upload('en', 'enter-ttn', readFileSync(new URL('../../ivr-prompts/de/enter-ttn.wav', import.meta.url)));
+    expect(readFileSync(`${h.hotline.config.promptsDir}/en/enter-ttn.wav`).equals(before)).toBe(false);
+    const call = h.fake.placeCall({ number: '0301234567' });
+    await call.waitFor('stasis-start');
+    await expect.poll(() => call.played[0]).toBe(prompt('enter-ttn'));
   });
 });
 

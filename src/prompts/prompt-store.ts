@@ -1,0 +1,111 @@
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ValidationError } from '../core/errors.js';
+import { toTelephonyWav, WavError } from './wav.js';
+
+const DEFAULTS_DIR = fileURLToPath(new URL('../../ivr-prompts/', import.meta.url));
+const LANGUAGE = /^[a-z]{2,3}(-[a-z0-9]{2,8})?$/i;
+const MAX_UPLOAD = 20 * 1024 * 1024;
+
+export interface PromptInfo {
+  name: string;
+  /** What the prompt says, from the manifest (English text where the language has none). */
+  text: string;
+  /** default: the shipped file; custom: an admin's upload; fallback: none in this language, English is played. */
+  source: 'default' | 'custom' | 'fallback';
+}
+
+/**
+ * The IVR prompts Asterisk plays: `<dir>/<lang>/<name>.wav`, starting as copies of the shipped
+ * defaults (`ivr-prompts/`). Uploads are converted to 8 kHz mono 16-bit PCM and replace a file
+ * atomically (written beside it, then renamed), so a call never hears half a prompt.
+ */
+export function createPromptStore(options: { dir: string; defaultsDir?: string }) {
+  const defaults = options.defaultsDir ?? DEFAULTS_DIR;
+  const dir = options.dir;
+  const manifest = JSON.parse(readFileSync(join(defaults, 'manifest.json'), 'utf8')) as { prompts: Record<string, Record<string, string>> };
+  const names = Object.keys(manifest.prompts);
+
+  const file = (lang: string, name: string) => join(dir, lang, `${name}.wav`);
+  const defaultFile = (lang: string, name: string) => join(defaults, lang, `${name}.wav`);
+  const check = (lang: string, name: string) => {
+    if (!LANGUAGE.test(lang)) throw new ValidationError(`"${lang}" is not a language code (like en, de, pt-br)`);
+    if (!names.includes(name)) throw new ValidationError(`there is no prompt "${name}"; prompts: ${names.join(', ')}`);
+  };
+  const writeAtomically = (target: string, bytes: Buffer) => {
+    mkdirSync(join(target, '..'), { recursive: true });
+    // A hidden name with no sound extension: Asterisk never picks the half-written file.
+    const temp = join(target, '..', `.${randomBytes(6).toString('hex')}.tmp`);
+    writeFileSync(temp, bytes);
+    renameSync(temp, target);
+  };
+
+  /** Copies shipped defaults where the prompt folder has no file yet (first start, new prompts in an update). */
+  function install(): void {
+    for (const lang of readdirSync(defaults).filter((d) => LANGUAGE.test(d) && statSync(join(defaults, d)).isDirectory())) {
+      for (const name of names) {
+        if (existsSync(defaultFile(lang, name)) && !existsSync(file(lang, name))) {
+          mkdirSync(join(dir, lang), { recursive: true });
+          copyFileSync(defaultFile(lang, name), file(lang, name));
+        }
+      }
+    }
+  }
+
+  const isCustom = (lang: string, name: string) =>
+    existsSync(file(lang, name)) && (!existsSync(defaultFile(lang, name)) || !readFileSync(file(lang, name)).equals(readFileSync(defaultFile(lang, name))));
+
+  return {
+    install,
+    dir,
+    names: () => [...names],
+    languages(): string[] {
+      const langs = existsSync(dir) ? readdirSync(dir).filter((d) => LANGUAGE.test(d) && statSync(join(dir, d)).isDirectory()) : [];
+      return [...new Set(['en', ...langs])].sort((a, b) => (a === 'en' ? -1 : b === 'en' ? 1 : a.localeCompare(b)));
+    },
+    list(lang: string): PromptInfo[] {
+      return names.map((name) => ({
+        name,
+        text: manifest.prompts[name]?.[lang] ?? manifest.prompts[name]?.en ?? '',
+        source: !existsSync(file(lang, name)) ? 'fallback' : isCustom(lang, name) ? 'custom' : 'default',
+      }));
+    },
+    /** The language whose file a caller in `lang` hears: their own when it exists, else English. */
+    effectiveLanguage(name: string, lang: string): string | null {
+      if (LANGUAGE.test(lang) && existsSync(file(lang, name))) return lang;
+      return existsSync(file('en', name)) ? 'en' : null;
+    },
+    read(lang: string, name: string): Buffer | null {
+      check(lang, name);
+      return existsSync(file(lang, name)) ? readFileSync(file(lang, name)) : null;
+    },
+    /** Converts and installs an upload; a bad file changes nothing and says why. */
+    upload(lang: string, name: string, bytes: Buffer): { seconds: number } {
+      check(lang, name);
+      if (bytes.length > MAX_UPLOAD) throw new ValidationError(`the file is larger than ${MAX_UPLOAD / 1024 / 1024} MB`);
+      let converted: Buffer;
+      try {
+        converted = toTelephonyWav(bytes);
+      } catch (error) {
+        if (error instanceof WavError) throw new ValidationError(`cannot use this file: ${error.message}`);
+        throw error;
+      }
+      writeAtomically(file(lang, name), converted);
+      return { seconds: (converted.length - 44) / 16000 };
+    },
+    /** Puts the shipped prompt back (or removes the upload where nothing was shipped: English is played). */
+    revert(lang: string, name: string): void {
+      check(lang, name);
+      if (existsSync(defaultFile(lang, name))) writeAtomically(file(lang, name), readFileSync(defaultFile(lang, name)));
+      else if (existsSync(file(lang, name))) renameSync(file(lang, name), join(dir, lang, `.${name}.reverted-${Date.now()}`));
+    },
+    addLanguage(lang: string): void {
+      if (!LANGUAGE.test(lang)) throw new ValidationError(`"${lang}" is not a language code (like en, de, pt-br)`);
+      mkdirSync(join(dir, lang.toLowerCase()), { recursive: true });
+    },
+  };
+}
+
+export type PromptStore = ReturnType<typeof createPromptStore>;
