@@ -219,6 +219,41 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
     return reply.redirect('/admin/mail?done=reprocessed', 303);
   });
 
+  app.get('/admin/prompts', async (request, reply) => {
+    requireAdmin(request);
+    const { prompts } = hotline;
+    const languages = prompts.languages().map((lang) => ({ lang, prompts: prompts.list(lang) }));
+    return page(views, request, reply, 'admin/prompts', { title: 'IVR prompts', languages });
+  });
+
+  app.get<{ Params: { lang: string; file: string } }>('/admin/prompts/:lang/:file', async (request, reply) => {
+    requireAdmin(request);
+    const name = request.params.file.replace(/\.wav$/, '');
+    const bytes = hotline.prompts.read(request.params.lang, name);
+    if (!bytes) throw new NotFoundError(`no ${request.params.lang} prompt ${name}`);
+    return reply.header('Content-Type', 'audio/wav').header('Cache-Control', 'no-store').send(bytes);
+  });
+
+  app.post<{ Params: { lang: string; name: string } }>('/admin/prompts/:lang/:name', async (request, reply) => {
+    requireAdmin(request);
+    const file = (request.body as Record<string, unknown> | undefined)?.file;
+    if (!Buffer.isBuffer(file)) throw new ValidationError('choose a WAV file to upload');
+    hotline.prompts.upload(request.params.lang, request.params.name, file);
+    return reply.redirect('/admin/prompts?done=prompt-saved', 303);
+  });
+
+  app.post<{ Params: { lang: string; name: string } }>('/admin/prompts/:lang/:name/revert', async (request, reply) => {
+    requireAdmin(request);
+    hotline.prompts.revert(request.params.lang, request.params.name);
+    return reply.redirect('/admin/prompts?done=prompt-reverted', 303);
+  });
+
+  app.post('/admin/prompts', async (request, reply) => {
+    requireAdmin(request);
+    hotline.prompts.addLanguage(field(request.body, 'lang'));
+    return reply.redirect('/admin/prompts?done=language-added', 303);
+  });
+
   app.get('/admin/ttn', async (request, reply) => {
     requireAdmin(request);
     const { ttn } = hotline;

@@ -1,5 +1,6 @@
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
+import multipart from '@fastify/multipart';
 import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import Fastify from 'fastify';
@@ -77,6 +78,8 @@ export async function buildServer(hotline: Hotline, parts: ServerParts = {}) {
   });
   await app.register(cookie);
   await app.register(formbody);
+  // Uploads (IVR prompts): fields and the file arrive in request.body, so the CSRF check sees `_csrf`.
+  await app.register(multipart, { attachFieldsToBody: 'keyValues', limits: { fileSize: 20 * 1024 * 1024, files: 1, fields: 10 } });
   await app.register(fastifyStatic, { root: STATIC_DIR, prefix: '/static/' });
   // Not registered as an encapsulated plugin: its hook must run for every route.
   await authPlugin(app, { auth: hotline.auth });

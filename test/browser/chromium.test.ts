@@ -88,3 +88,31 @@ describe('the web UI in Chromium', () => {
     expect(dialogs).toBe(0);
   });
 });
+
+describe('IVR prompts in Chromium', () => {
+  it('uploads a prompt and plays it back in the page', async () => {
+    const { writeFileSync, mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { sineWav } = await import('../helpers/wav.js');
+    const file = join(mkdtempSync(join(tmpdir(), 'hotline-upload-')), 'goodbye-studio.wav');
+    writeFileSync(file, sineWav(44100, 2, 24, 2));
+    const page = await loggedIn('root');
+    await page.goto(`${base}/admin/prompts`);
+    const row = page.locator('#prompt-en-goodbye');
+    await row.locator('input[type=file]').setInputFiles(file);
+    await row.getByRole('button', { name: 'Upload en/goodbye' }).click();
+    await expect.poll(() => page.locator('p.notice').textContent()).toBe('Prompt converted and saved; the next call hears it.');
+    expect(await page.locator('#prompt-en-goodbye td').nth(2).textContent()).toBe('uploaded');
+    const played = await page.locator('#prompt-en-goodbye audio').evaluate(async (el) => {
+      const audio = el as unknown as { play(): Promise<void>; duration: number; currentTime: number; paused: boolean; error: unknown; load(): void };
+      audio.load();
+      await audio.play();
+      await new Promise((r) => setTimeout(r, 400));
+      return { duration: audio.duration, currentTime: audio.currentTime, paused: audio.paused, error: audio.error };
+    });
+    expect(played.error).toBeNull();
+    expect(played.duration).toBeCloseTo(2, 1);
+    expect(played.currentTime).toBeGreaterThan(0.1);
+  });
+});

@@ -18,6 +18,8 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      // Lets a test start <audio> playback from script (a person would click play).
+      '--autoplay-policy=no-user-gesture-required',
     ],
   });
 }
