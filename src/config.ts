@@ -31,8 +31,6 @@ const schema = z
     database: nonEmpty.optional(),
     httpHost: nonEmpty.default('127.0.0.1'),
     httpPort: port.default(8080),
-    /** Public base URL for links in mail and logs; defaults to http://httpHost:httpPort. */
-    publicUrl: z.url().optional(),
     /** Country code for numbers dialled with a leading trunk 0 (digits, no +). */
     countryCode: z.string().regex(/^\d{1,4}$/, 'must be 1 to 4 digits, without +').default('49'),
     /** A module file with a site's own TTN generator (see README); empty for none. */

@@ -90,7 +90,7 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
     }
   }
 
-  function articleOf(mail: MailMessage, rawId: number) {
+  function articleOf(mail: MailMessage) {
     return {
       kind: 'email-in' as const,
       from: mail.from ? (mail.from.name ? `${mail.from.name} <${mail.from.address}>` : mail.from.address) : (mail.headers.get('from') ?? null),
@@ -101,13 +101,11 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
       html: mail.html ? sanitizeMailHtml(mail.html, undefined, { keepCid: true }) : null,
       messageId: mail.messageId,
       inReplyTo: mail.inReplyTo,
-      rawId,
     };
   }
 
   async function addMailArticle(ticketId: number, mail: MailMessage, rawId: number): Promise<void> {
-    const { rawId: _raw, ...article } = articleOf(mail, rawId);
-    const { article: stored } = await hotline.tickets.addArticle(ticketId, article);
+    const { article: stored } = await hotline.tickets.addArticle(ticketId, articleOf(mail));
     await finishArticle(stored.id, mail, rawId);
   }
 
@@ -258,12 +256,11 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
   async function newTicket(rawId: number, mail: MailMessage, envelopeTo: string[], linkedTo: Ticket | null): Promise<MailOutcome> {
     const queue = linkedTo ? ((await hotline.directory.findQueue(linkedTo.queueId)) ?? (await queueFor(mail, envelopeTo))) : await queueFor(mail, envelopeTo);
     const customer = linkedTo?.customerId ? await hotline.directory.findCustomer(linkedTo.customerId) : await customerFor(mail);
-    const { rawId: _raw, ...article } = articleOf(mail, rawId);
     const { ticket, article: first } = await hotline.tickets.create({
       queueId: queue.id,
       title: stripReplyPrefixes(mail.subject).replace(/\[Ticket#\s*\d+\]\s*/gi, '') || '(no subject)',
       customerId: customer?.id ?? null,
-      article,
+      article: articleOf(mail),
     });
     if (linkedTo) await hotline.tickets.change(ticket.id, { linkedTicketId: linkedTo.id });
     await finishArticle(first.id, mail, rawId);

@@ -1,6 +1,5 @@
 import type { AgentService } from '../core/agent-service.js';
 import type { CallService } from '../core/call-service.js';
-import type { RouteDecision } from '../core/routing.js';
 import type { Logger } from '../logger.js';
 import type { AmiMessage } from './ami.js';
 import type { Presence } from './presence.js';
@@ -8,7 +7,6 @@ import { agentForChannel } from './presence.js';
 
 interface Tracked {
   callId: number;
-  decision: RouteDecision;
   /** Dialled channel's Uniqueid → agent, to tell whose DialEnd it is. */
   dialled: Map<string, number>;
   /** Events for this call run one after another (AMI events arrive faster than storage answers). */
@@ -68,8 +66,8 @@ export function createCallTracker(deps: { calls: CallService; agents: AgentServi
 
   return {
     /** Starts following a call the IVR handed back to the dialplan. */
-    track(channelId: string, callId: number, decision: RouteDecision): void {
-      tracked.set(channelId, { callId, decision, dialled: new Map(), chain: Promise.resolve() });
+    track(channelId: string, callId: number): void {
+      tracked.set(channelId, { callId, dialled: new Map(), chain: Promise.resolve() });
     },
     /** Feeds one AMI event. */
     handle(e: AmiMessage): void {

@@ -36,7 +36,7 @@ export interface IvrDriverDeps {
   settings: IvrSettings;
   log: Logger;
   /** Told when a call is handed back to the dialplan, so AMI events can be joined to it. */
-  onHandoff(channelId: string, callId: number, decision: RouteDecision): void;
+  onHandoff(channelId: string, callId: number): void;
 }
 
 interface Session {
@@ -216,7 +216,7 @@ export function createIvrDriver(deps: IvrDriverDeps) {
 
   /** Sets the route variables and hands the channel back to the dialplan. */
   async function continueCall(channelId: string, callId: number, decision: RouteDecision, ttn: string, unverified: boolean, announce: PromptName | null, language: string): Promise<void> {
-    deps.onHandoff(channelId, callId, decision);
+    deps.onHandoff(channelId, callId);
     const ari = deps.ari();
     const vars: Array<[string, string]> = [
       [VARS.route, decision.route],

@@ -72,7 +72,7 @@ export function startPbx(hotline: Hotline, options: PbxOptions, log: Logger = ho
     presence,
     settings: options.ivr,
     log,
-    onHandoff: (channelId, callId, decision) => tracker.track(channelId, callId, decision),
+    onHandoff: (channelId, callId) => tracker.track(channelId, callId),
   });
 
   ari = connectAri({
