@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { NotFoundError } from '../core/errors.js';
 import type { AgentStore } from '../core/ports.js';
 import type { Agent, Role } from '../core/types.js';
+import { createStatementCache } from './statement-cache.js';
 
 interface AgentRow {
   id: number;
@@ -53,6 +54,7 @@ export function createAgentRepository(db: Database): AgentStore {
   const byLogin = db.prepare('SELECT * FROM agents WHERE login = ?');
   const hash = db.prepare('SELECT password_hash FROM agents WHERE id = ?').pluck();
   const all = db.prepare('SELECT * FROM agents ORDER BY login');
+  const statement = createStatementCache(db);
   const admins = db.prepare("SELECT count(*) FROM agents WHERE role = 'admin' AND active = 1").pluck();
 
   return {
@@ -95,7 +97,7 @@ export function createAgentRepository(db: Database): AgentStore {
         }
       }
       const row = (sets.length
-        ? db.prepare(`UPDATE agents SET ${sets.join(', ')} WHERE id = @id RETURNING *`).get(params)
+        ? statement(`UPDATE agents SET ${sets.join(', ')} WHERE id = @id RETURNING *`).get(params)
         : byId.get(id)) as AgentRow | undefined;
       if (!row) throw new NotFoundError(`no agent with id ${id}`);
       return toAgent(row);

@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { NotFoundError } from '../core/errors.js';
 import type { CallChange, CallStore } from '../core/ports.js';
 import type { Call } from '../core/types.js';
+import { createStatementCache } from './statement-cache.js';
 
 interface CallRow {
   id: number;
@@ -79,7 +80,7 @@ export function createCallRepository(db: Database): CallStore {
   const byId = db.prepare('SELECT * FROM calls WHERE id = ?');
   const byChannel = db.prepare('SELECT * FROM calls WHERE channel_id = ?');
   const forTicket = db.prepare('SELECT * FROM calls WHERE ticket_id = ? ORDER BY id');
-  const statements = new Map<string, ReturnType<Database['prepare']>>();
+  const statement = createStatementCache(db);
 
   return {
     async create(call) {
@@ -88,14 +89,12 @@ export function createCallRepository(db: Database): CallStore {
     async update(id, change) {
       const keys = (Object.keys(change) as Array<keyof CallChange>).filter((k) => change[k] !== undefined).sort();
       const sql = `UPDATE calls SET ${keys.map((k) => `${COLUMNS[k]} = @${k}`).join(', ') || 'id = id'} WHERE id = @id RETURNING *`;
-      let statement = statements.get(sql);
-      if (!statement) statements.set(sql, (statement = db.prepare(sql)));
       const params: Record<string, unknown> = { id };
       for (const k of keys) {
         const v = change[k];
         params[k] = k === 'agentsRung' ? JSON.stringify(v) : typeof v === 'boolean' ? Number(v) : v;
       }
-      const row = statement.get(params) as CallRow | undefined;
+      const row = statement(sql).get(params) as CallRow | undefined;
       if (!row) throw new NotFoundError(`no call with id ${id}`);
       return toCall(row);
     },

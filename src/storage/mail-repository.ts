@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { createStatementCache } from './statement-cache.js';
 
 export interface RawMessage {
   id: number;
@@ -63,6 +64,8 @@ const RAW_COLUMNS = 'id, source, envelope_from, envelope_to, message_id, sha256,
 
 /** Raw messages, the outbox, and the mail details of articles, in SQLite. */
 export function createMailRepository(db: Database) {
+  const statement = createStatementCache(db);
+  const articleForMessageId = db.prepare('SELECT id AS articleId, ticket_id AS ticketId FROM articles WHERE message_id = ? ORDER BY id DESC LIMIT 1');
   const insertRaw = db.prepare(
     `INSERT INTO raw_messages (source, envelope_from, envelope_to, message_id, sha256, size, raw, received_at)
      VALUES (@source, @envelopeFrom, @envelopeTo, @messageId, @sha256, @size, @raw, @now)
@@ -122,14 +125,13 @@ export function createMailRepository(db: Database) {
     /** The ticket an article with one of these Message-IDs belongs to (newest first). */
     ticketForMessageIds(ids: string[]): number | null {
       if (ids.length === 0) return null;
-      const rows = db
-        .prepare(`SELECT ticket_id FROM articles WHERE message_id IN (${ids.map(() => '?').join(',')}) ORDER BY id DESC LIMIT 1`)
+      const row = statement(`SELECT ticket_id FROM articles WHERE message_id IN (${ids.map(() => '?').join(',')}) ORDER BY id DESC LIMIT 1`)
         .pluck()
         .get(...ids) as number | undefined;
-      return rows ?? null;
+      return row ?? null;
     },
     articleForMessageId(id: string): { articleId: number; ticketId: number } | null {
-      return (db.prepare('SELECT id AS articleId, ticket_id AS ticketId FROM articles WHERE message_id = ? ORDER BY id DESC LIMIT 1').get(id) as { articleId: number; ticketId: number } | undefined) ?? null;
+      return (articleForMessageId.get(id) as { articleId: number; ticketId: number } | undefined) ?? null;
     },
     setArticleMail: (articleId: number, references: string[], rawMessageId: number | null) => void setArticleMail.run(references.join(' ') || null, rawMessageId, articleId),
     setDelivery: (articleId: number, status: 'sent' | 'failed') => void setDelivery.run(status, articleId),

@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { DuplicateTtnError, NotFoundError } from '../core/errors.js';
 import type { TicketChange, TicketFilter, TicketStore } from '../core/ports.js';
 import type { Article, ArticleInput, Ticket, TicketState } from '../core/types.js';
+import { createStatementCache } from './statement-cache.js';
 
 interface TicketRow {
   id: number;
@@ -76,6 +77,7 @@ export function createTicketRepository(db: Database): TicketStore {
     `INSERT INTO articles (ticket_id, kind, from_addr, to_addr, subject, body_text, body_html, message_id, in_reply_to, author_agent_id, created_at)
      VALUES (@ticketId, @kind, @from, @to, @subject, @text, @html, @messageId, @inReplyTo, @authorAgentId, @now) RETURNING *`,
   );
+  const statement = createStatementCache(db);
   const byId = db.prepare('SELECT * FROM tickets WHERE id = ?');
   const byTtn = db.prepare('SELECT * FROM tickets WHERE ttn = ?');
   const touch = db.prepare('UPDATE tickets SET updated_at = ? WHERE id = ? RETURNING *');
@@ -145,9 +147,7 @@ export function createTicketRepository(db: Database): TicketStore {
           UNION SELECT customer_id FROM customer_phones WHERE phone LIKE @like ESCAPE '\\' OR phone LIKE @phoneLike ESCAPE '\\')
         OR t.id IN (SELECT ticket_id FROM articles WHERE body_text LIKE @like ESCAPE '\\' OR subject LIKE @like ESCAPE '\\'))`);
     }
-    const rows = db
-      .prepare(`SELECT t.* FROM tickets t WHERE ${where.join(' AND ')} ORDER BY t.updated_at DESC, t.id DESC LIMIT @limit OFFSET @offset`)
-      .all(params) as TicketRow[];
+    const rows = statement(`SELECT t.* FROM tickets t WHERE ${where.join(' AND ')} ORDER BY t.updated_at DESC, t.id DESC LIMIT @limit OFFSET @offset`).all(params) as TicketRow[];
     return rows.map(toTicket);
   }
 
@@ -186,7 +186,7 @@ export function createTicketRepository(db: Database): TicketStore {
         }
       }
       if (change.state !== undefined) sets.push(`closed_at = CASE WHEN @state = 'closed' THEN coalesce(closed_at, @now) ELSE NULL END`);
-      const row = db.prepare(`UPDATE tickets SET ${sets.join(', ')} WHERE id = @id RETURNING *`).get(params) as TicketRow | undefined;
+      const row = statement(`UPDATE tickets SET ${sets.join(', ')} WHERE id = @id RETURNING *`).get(params) as TicketRow | undefined;
       if (!row) throw new NotFoundError(`no ticket with id ${id}`);
       return toTicket(row);
     },
