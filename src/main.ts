@@ -150,13 +150,9 @@ async function createTicket(hotline: Hotline, values: Record<string, unknown> & 
     ? await hotline.directory.findQueueByName(String(values.queue[0]))
     : await ensureDefaultQueue(hotline);
   if (!queue) throw new NotFoundError(`no queue named "${String((values.queue as string[])[0])}"`);
-  let customerId: number | null = null;
   const email = values['customer-email'] as string | undefined;
   const phone = values['customer-phone'] as string | undefined;
-  if (email || phone) {
-    const existing = (email && (await hotline.directory.findCustomerByEmail(email))) || (phone && (await hotline.directory.findCustomersByPhone(phone))[0]) || null;
-    customerId = (existing ?? (await hotline.directory.createCustomer({ name: email ?? phone ?? '', emails: email ? [email] : [], phones: phone ? [phone] : [] }))).id;
-  }
+  const customerId = (await hotline.directory.findOrCreateCustomer({ email, phone }))?.id ?? null;
   const { ticket } = await hotline.tickets.create({
     queueId: queue.id,
     title: values.title,

@@ -20,7 +20,7 @@ export function createDirectoryService(deps: { queues: QueueStore; customers: Cu
     return e;
   };
 
-  return {
+  const service = {
     normalisePhone: (raw: string | null | undefined) => normalisePhone(raw, countryCode),
 
     async createQueue(input: NewQueue): Promise<Queue> {
@@ -54,6 +54,17 @@ export function createDirectoryService(deps: { queues: QueueStore; customers: Cu
       return customers.create({ ...input, emails, phones: (input.phones ?? []).map(phone) }, clock.now().toISOString());
     },
     findCustomer: (id: number) => customers.findById(id),
+    /**
+     * The customer with this e-mail address or phone number, or a new one with them (named `name`,
+     * else by the address or number); null when nothing is given.
+     */
+    async findOrCreateCustomer(input: { name?: string; email?: string; phone?: string }): Promise<Customer | null> {
+      const { email, phone } = input;
+      if (!email && !phone && !input.name?.trim()) return null;
+      const existing = (email && (await customers.findByEmail(email.trim().toLowerCase()))) || (phone && (await service.findCustomersByPhone(phone))[0]) || null;
+      if (existing) return existing;
+      return service.createCustomer({ name: input.name?.trim() || email || phone || '', emails: email ? [email] : [], phones: phone ? [phone] : [] });
+    },
     findCustomerByEmail: (address: string) => customers.findByEmail(address.trim().toLowerCase()),
     /** Customers on file for a caller number in any format; none for anonymous or unparseable numbers. */
     async findCustomersByPhone(raw: string | null | undefined): Promise<Customer[]> {
@@ -68,6 +79,7 @@ export function createDirectoryService(deps: { queues: QueueStore; customers: Cu
     },
     addCustomerEmail: (id: number, raw: string) => customers.addEmail(id, email(raw)),
   };
+  return service;
 }
 
 export type DirectoryService = ReturnType<typeof createDirectoryService>;

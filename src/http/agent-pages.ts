@@ -123,10 +123,7 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
     let customerId = idField(body, 'customerId');
     const phone = field(body, 'phone');
     const email = field(body, 'email');
-    if (customerId === null && (phone || email || field(body, 'customerName'))) {
-      const existing = (email && (await hotline.directory.findCustomerByEmail(email))) || (phone && (await hotline.directory.findCustomersByPhone(phone))[0]) || null;
-      customerId = (existing ?? (await hotline.directory.createCustomer({ name: field(body, 'customerName') || email || phone, emails: email ? [email] : [], phones: phone ? [phone] : [] }))).id;
-    }
+    if (customerId === null) customerId = (await hotline.directory.findOrCreateCustomer({ name: field(body, 'customerName'), email, phone }))?.id ?? null;
     const { ticket } = await hotline.tickets.create(
       { queueId, title: field(body, 'title'), customerId, ownerId: agent.id, state: 'open', article: { kind: 'phone', from: phone || email || null, text: field(body, 'text'), authorAgentId: agent.id } },
       { agentId: agent.id },

@@ -62,10 +62,7 @@ export async function apiRoutes(app: FastifyInstance, opts: { hotline: Hotline }
     let customerId = typeof b.customerId === 'number' ? b.customerId : null;
     const phone = str(b.phone);
     const email = str(b.email);
-    if (customerId === null && (phone || email)) {
-      const existing = (email && (await hotline.directory.findCustomerByEmail(email))) || (phone && (await hotline.directory.findCustomersByPhone(phone))[0]) || null;
-      customerId = (existing ?? (await hotline.directory.createCustomer({ name: str(b.customerName) || email || phone || '', emails: email ? [email] : [], phones: phone ? [phone] : [] }))).id;
-    }
+    if (customerId === null) customerId = (await hotline.directory.findOrCreateCustomer({ name: str(b.customerName), email, phone }))?.id ?? null;
     const { ticket, article } = await hotline.tickets.create(
       { queueId, title: str(b.title) ?? '', customerId, article: { kind: 'phone', from: phone ?? email ?? null, text: str(b.text) ?? '', authorAgentId: actor.agentId } },
       actor,
