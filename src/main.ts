@@ -146,10 +146,9 @@ async function resolveQueueGrants(hotline: Hotline, grants: string[]): Promise<A
 }
 
 async function createTicket(hotline: Hotline, values: Record<string, unknown> & { title: string }, io: Out): Promise<number> {
-  const queue = typeof values.queue === 'object' && Array.isArray(values.queue) && values.queue[0]
-    ? await hotline.directory.findQueueByName(String(values.queue[0]))
-    : await ensureDefaultQueue(hotline);
-  if (!queue) throw new NotFoundError(`no queue named "${String((values.queue as string[])[0])}"`);
+  const queueName = (values.queue as string[] | undefined)?.[0];
+  const queue = queueName ? await hotline.directory.findQueueByName(queueName) : await ensureDefaultQueue(hotline);
+  if (!queue) throw new NotFoundError(`no queue named "${queueName}"`);
   const email = values['customer-email'] as string | undefined;
   const phone = values['customer-phone'] as string | undefined;
   const customerId = (await hotline.directory.findOrCreateCustomer({ email, phone }))?.id ?? null;

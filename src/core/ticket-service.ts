@@ -155,7 +155,10 @@ export function createTicketService(deps: TicketServiceDeps) {
     },
     /** Attachments of a ticket the actor may see. */
     async attachments(ttn: string, actor: Actor): Promise<Attachment[]> {
-      const { ticket } = await getVisible(ttn, actor);
+      // Only the permission check: the articles getVisible would load are not needed here.
+      const ticket = await tickets.findByTtn(ttn);
+      if (!ticket) throw new NotFoundError(`no ticket ${ttn}`);
+      await requireAccess(actor, ticket, 'ro');
       return deps.attachments.forTicket(ticket.id);
     },
     /** An attachment with its content, if the actor may see its ticket (else NotFoundError, as if it did not exist). */

@@ -80,10 +80,8 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
 
   async function customerFor(mail: MailMessage): Promise<Customer | null> {
     if (!mail.from) return null;
-    const known = await hotline.directory.findCustomerByEmail(mail.from.address);
-    if (known) return known;
     try {
-      return await hotline.directory.createCustomer({ name: mail.from.name || mail.from.address, emails: [mail.from.address] });
+      return await hotline.directory.findOrCreateCustomer({ name: mail.from.name, email: mail.from.address });
     } catch {
       // An address that is not quite one (odd but deliverable): keep the message, without a customer.
       return null;

@@ -54,7 +54,6 @@ interface Session {
   chain: Promise<void>;
 }
 
-const REASONS: Record<IvrOutcome['kind'], CallReason> = { ticket: 'ticket', operator: 'operator', 'new-ticket': 'new-ticket', fallback: 'error' };
 // Longest wait for a closing prompt ("no input…") before the call is handed on anyway.
 const CLOSING_PROMPT_MS = 10_000;
 
@@ -205,7 +204,8 @@ export function createIvrDriver(deps: IvrDriverDeps) {
       await deps.calls.ended(session.callId);
       return;
     }
-    const reason: CallReason = outcome.kind === 'fallback' ? outcome.reason : REASONS[outcome.kind];
+    // The outcome kinds ticket / operator / new-ticket are call reasons of the same name.
+    const reason: CallReason = outcome.kind === 'fallback' ? outcome.reason : outcome.kind;
     const { decision, ticket } = await decide(outcome);
     const call = await deps.calls.routed(session.callId, { decision, reason, ticket, unverified });
     // "no input" and the new-ticket read-back already told the caller what happens next.

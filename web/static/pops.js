@@ -64,14 +64,14 @@
       card.appendChild(open);
     } else if (pop.lookup) {
       if (pop.lookup.customers.length) card.appendChild(el('p', 'pop-customer', 'Customer: ' + pop.lookup.customers.map(function (c) { return c.name; }).join(', ')));
-      var open = el('ul', 'pop-open-tickets');
+      var tickets = el('ul', 'pop-open-tickets');
       pop.lookup.openTickets.forEach(function (t) {
         var li = el('li');
         li.appendChild(link(t.url, 'Ticket#' + t.ttn));
         li.appendChild(document.createTextNode(' ' + t.title + ' (' + t.state + ')'));
-        open.appendChild(li);
+        tickets.appendChild(li);
       });
-      card.appendChild(open);
+      card.appendChild(tickets);
       var create = link(pop.lookup.newTicketUrl, 'Create phone ticket');
       create.className = 'pop-new-ticket';
       card.appendChild(create);
