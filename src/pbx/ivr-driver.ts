@@ -13,6 +13,7 @@ import type { Logger } from '../logger.js';
 import type { AriConnection, AriEvent } from './ari.js';
 import { ROUTE_CONTEXT, ROUTE_EXTENSIONS, VARS } from './names.js';
 import type { Presence } from './presence.js';
+import { backoffDelay, PbxUnavailableError } from './with-timeout.js';
 
 /** IVR settings from the config. */
 export interface IvrSettings {
@@ -56,6 +57,10 @@ interface Session {
 
 // Longest wait for a closing prompt ("no input…") before the call is handed on anyway.
 const CLOSING_PROMPT_MS = 10_000;
+// Tries to hand a call back to the dialplan while Asterisk is connected but slow or refusing.
+const HANDOFF_ATTEMPTS = 6;
+// How long a channel listed in the app may go without its StasisStart before it counts as stranded.
+const ORPHAN_GRACE_MS = 300;
 
 /**
  * Drives the IVR state machine from ARI events: one session per channel in the
@@ -64,6 +69,7 @@ const CLOSING_PROMPT_MS = 10_000;
 export function createIvrDriver(deps: IvrDriverDeps) {
   const { log, settings } = deps;
   const sessions = new Map<string, Session>();
+  const traced = log.isLevelEnabled('debug');
 
   const options = (): IvrOptions => ({
     usualLength: deps.ttn.usualLength(),
@@ -81,6 +87,7 @@ export function createIvrDriver(deps: IvrDriverDeps) {
     let next: IvrEvent | undefined = event;
     while (next) {
       const step = ivrStep(session.state, next, options());
+      if (traced) log.debug({ channel: session.channelId, event: next.type, phase: step.state.phase, actions: step.actions.map((a) => a.type) }, 'IVR step');
       session.state = step.state;
       next = undefined;
       for (const action of step.actions) {
@@ -230,13 +237,29 @@ export function createIvrDriver(deps: IvrDriverDeps) {
       // Played by the dialplan before it rings (Playback takes the file without `sound:`).
       [VARS.announce, announce ? settings.promptMedia(announce, language).replace(/^sound:/, '') : ''],
     ];
-    try {
-      // Independent requests: sent together, all confirmed before the call moves on.
-      await Promise.all(vars.map(([name, value]) => ari.setVariable(channelId, name, value)));
-      await ari.continueInDialplan(channelId, ROUTE_CONTEXT, ROUTE_EXTENSIONS[decision.route]);
-    } catch (error) {
-      // The channel stays in the app; the recovery after reconnect continues it to the default queue.
-      log.error({ err: (error as Error).message, channel: channelId }, 'could not hand the call back to the dialplan');
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // Independent requests: sent together, all confirmed before the call moves on.
+        await Promise.all(vars.map(([name, value]) => ari.setVariable(channelId, name, value)));
+        await ari.continueInDialplan(channelId, ROUTE_CONTEXT, ROUTE_EXTENSIONS[decision.route]);
+        return;
+      } catch (error) {
+        const err = (error as Error).message;
+        if (error instanceof PbxUnavailableError) {
+          // Disconnected: the recovery after reconnect continues the channel to the default queue.
+          log.warn({ err, channel: channelId }, 'could not hand the call back to the dialplan; it is continued on reconnect');
+          return;
+        }
+        if (attempt >= HANDOFF_ATTEMPTS) {
+          log.error({ err, channel: channelId, attempts: attempt }, 'could not hand the call back to the dialplan');
+          return;
+        }
+        // A request that timed out may still have gone through: retry only while the channel is still in the app.
+        const stillHere = await ari.appChannelIds().then((ids) => ids.includes(channelId), () => true);
+        if (!stillHere) return;
+        log.warn({ err, channel: channelId, attempt }, 'hand-off to the dialplan failed; retrying');
+        await new Promise((r) => setTimeout(r, backoffDelay(attempt - 1, 2000)));
+      }
     }
   }
 
@@ -307,8 +330,13 @@ export function createIvrDriver(deps: IvrDriverDeps) {
      * sessions whose channel is gone are closed as abandoned.
      */
     async recover(): Promise<void> {
+      // Only sessions that exist before the question is asked can be judged by its answer:
+      // a call that enters the app meanwhile is missing from it, yet very much alive.
+      const known = [...sessions.values()];
       const ids = new Set(await deps.ari().appChannelIds());
-      for (const [channelId, session] of sessions) {
+      for (const session of known) {
+        const channelId = session.channelId;
+        if (sessions.get(channelId) !== session) continue;
         if (!ids.has(channelId)) enqueue(session, { type: 'hangup' });
         else if (session.playbacks.size > 0) {
           // Playback events may have been lost while disconnected.
@@ -316,7 +344,10 @@ export function createIvrDriver(deps: IvrDriverDeps) {
           promptsDone(session);
         }
       }
-      for (const channelId of ids) {
+      const orphans = [...ids].filter((id) => !sessions.has(id));
+      // A caller who has just entered may be listed before their StasisStart is read from the websocket.
+      if (orphans.length > 0) await new Promise((r) => setTimeout(r, ORPHAN_GRACE_MS));
+      for (const channelId of orphans) {
         if (!sessions.has(channelId)) {
           log.warn({ channel: channelId }, 'channel stranded in the app: continuing it to the default queue');
           await rescue(channelId).catch((error) => log.error({ err: error, channel: channelId }, 'stranded channel could not be continued'));

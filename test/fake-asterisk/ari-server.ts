@@ -15,6 +15,11 @@ export interface AriRequest {
 
 export type AriReply = { status: number; body?: unknown };
 export type AriHandler = (request: AriRequest) => AriReply;
+/**
+ * How an overloaded or lossy Asterisk treats a request: `delayMs` / `until` answer late (the
+ * request takes effect at once, as a reply lost in a queue), `drop` neither carries it out nor ever answers.
+ */
+export type AriFault = { delayMs?: number; until?: Promise<unknown>; drop?: boolean } | undefined;
 
 /**
  * ARI over HTTP and a websocket, as Asterisk serves it: the real swagger files
@@ -29,6 +34,7 @@ export function createAriServer(options: { apiDocsDir: string; user: string; pas
   const wss = new WebSocketServer({ noServer: true });
   let server: Server | null = null;
   let port = 0;
+  let fault: (request: AriRequest) => AriFault = () => undefined;
 
   const authorised = (header: string | undefined, apiKey: string | null): boolean => {
     const expected = `${options.user}:${options.password}`;
@@ -73,8 +79,13 @@ export function createAriServer(options: { apiDocsDir: string; user: string; pas
         return send(res, 400, { message: 'Invalid JSON body' });
       }
     }
-    const reply = options.onRequest({ method: req.method ?? 'GET', path, params });
-    exchanges.push({ method: req.method ?? 'GET', path, params, status: reply.status });
+    const request = { method: req.method ?? 'GET', path, params };
+    const trouble = fault(request);
+    if (trouble?.drop) return;
+    const reply = options.onRequest(request);
+    exchanges.push({ ...request, status: reply.status });
+    if (trouble?.delayMs) await new Promise((r) => setTimeout(r, trouble.delayMs));
+    if (trouble?.until) await trouble.until;
     send(res, reply.status, reply.body);
   }
 
@@ -100,6 +111,10 @@ export function createAriServer(options: { apiDocsDir: string; user: string; pas
     exchanges,
     port: () => port,
     url: () => `http://127.0.0.1:${port}`,
+    /** Decides, per request, whether it is answered late or lost (see AriFault); `undefined` for none. */
+    setFault(next: ((request: AriRequest) => AriFault) | undefined): void {
+      fault = next ?? (() => undefined);
+    },
     /** Apps with a websocket open, i.e. registered Stasis applications. */
     registeredApps(): Set<string> {
       return new Set([...clients.values()].flat());

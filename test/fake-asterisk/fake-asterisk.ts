@@ -563,7 +563,7 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
           };
           const timer = setTimeout(() => {
             changes.off('log', onLog);
-            reject(new Error(`call ${ch.id}: no "${prefix}" within ${timeoutMs} ms; log: ${ch.log.join(' | ')}`));
+            reject(new Error(`call ${ch.id}: no "${prefix}" within ${timeoutMs} ms; log: ${ch.log.join(' | ')}; played: ${ch.played.join(' | ')}; vars: ${[...ch.vars].map(([k, v]) => `${k}=${v}`).join(' ')}`));
           }, timeoutMs);
           changes.on('log', onLog);
         });

@@ -246,6 +246,53 @@ describe('resilience', () => {
     await next.waitFor('answered Local/201@phones');
   }, 30_000);
 
+  it('keeps a call that comes in while the bridge is still recovering after a reconnect', async () => {
+    const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
+    // Asterisk lists the app's channels before the caller arrives, and the answer is slow to come back.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    h.fake.ari.setFault((r) => (r.method === 'GET' && r.path.startsWith('/applications/') ? { until: held } : undefined));
+    await h.stopPbx();
+    await h.restartPbx();
+    const call = h.fake.placeCall({ number: '0301234567' });
+    await call.waitFor('stasis-start');
+    h.fake.ari.setFault(undefined);
+    release();
+    await new Promise((r) => setTimeout(r, 100));
+    await call.press(`${ticket.ttn}#`);
+    await call.waitFor('answered Local/201@phones');
+    expect((await h.callRecord(call.id, (c) => c.reason !== null)).reason).toBe('ticket');
+  });
+
+  it('hands the call on again when Asterisk loses a request, so the caller still reaches the owner', async () => {
+    const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
+    let lost = 0;
+    h.fake.ari.setFault((r) => (r.method === 'POST' && r.path.endsWith('/variable') && r.params.variable === 'HOTLINE_ROUTE' && lost++ === 0 ? { drop: true } : undefined));
+    const call = h.fake.placeCall({ number: '0301234567' });
+    await call.waitFor('stasis-start');
+    await call.press(`${ticket.ttn}#`);
+    await call.waitFor('answered Local/201@phones', 10_000);
+    expect(lost).toBeGreaterThanOrEqual(2);
+    expect(call.vars.get('HOTLINE_ROUTE')).toBe('agent');
+    expect(call.log.filter((l) => l.startsWith('continue'))).toEqual(['continue hotline-route,agent,1']);
+  });
+
+  it('does not repeat a hand-off whose answer came too late but which went through', async () => {
+    const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
+    h.fake.ari.setFault((r) => (r.method === 'POST' && r.path.endsWith('/continue') ? { delayMs: 2500 } : undefined));
+    const appLookups = () => h.fake.ari.exchanges.filter((x) => x.method === 'GET' && x.path === '/applications/hotline').length;
+    const lookupsBefore = appLookups();
+    const call = h.fake.placeCall({ number: '0301234567' });
+    await call.waitFor('stasis-start');
+    await call.press(`${ticket.ttn}#`);
+    await call.waitFor('answered Local/201@phones');
+    // Past the bridge's 2 s request deadline: it has asked Asterisk where the call is, and left it alone.
+    await new Promise((r) => setTimeout(r, 3000));
+    const continues = h.fake.ari.exchanges.filter((x) => x.method === 'POST' && x.path.endsWith('/continue'));
+    expect(continues).toHaveLength(1);
+    expect(appLookups()).toBe(lookupsBefore + 1);
+  });
+
   it('reports the PBX connection in /healthz', async () => {
     const { buildServer } = await import('../../src/http/server.js');
     const server = await buildServer(h.hotline, { pbx: h.pbx });
