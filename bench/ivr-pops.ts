@@ -1,15 +1,23 @@
-// IVR decision and screen-pop latency: N concurrent calls through the fake Asterisk over real
-// sockets, each keying a valid TTN of a ticket whose owner has a socket.io client connected.
-// Per call: final DTMF sent → `continue` received by the fake (decision), and → `call.incoming`
-// at the owner's socket (pop). Floor: a bare websocket round trip on loopback, in the same run.
-import { performance } from 'node:perf_hooks';
-import { WebSocket, WebSocketServer } from 'ws';
+// IVR decision and screen-pop latency. Hotline runs as its own process — the real `hotline serve`
+// from dist/ — so the figures are Hotline's alone; this process plays everybody else: Asterisk (the
+// fake, over real sockets), the callers keying their TTNs, and each owner's browser (a socket.io
+// client that acknowledges the pop). Per call: final DTMF sent → `continue` received by the fake
+// (decision), and → `call.incoming` at the owner's socket (pop). Floor: a bare websocket round trip.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
 import { io } from 'socket.io-client';
 import type { Socket } from 'socket.io-client';
-import { pbxHarness } from '../test/helpers/pbx.js';
-import { buildServer } from '../src/http/server.js';
+import { WebSocket, WebSocketServer } from 'ws';
+import { createHotline } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
 import type { FakeCall } from '../test/fake-asterisk/fake-asterisk.js';
-import type { Agent, Ticket } from '../src/core/types.js';
+import { createFakeAsterisk } from '../test/fake-asterisk/fake-asterisk.js';
+import { tempDir } from '../test/helpers/hotline.js';
+import { LAB_QUEUES } from '../test/helpers/pbx.js';
 
 export interface Stats {
   n: number;
@@ -24,6 +32,8 @@ export function stats(values: number[]): Stats {
   const at = (q: number) => s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] ?? NaN;
   return { n: s.length, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: s.at(-1) ?? NaN };
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Loopback websocket echo round trips: the floor no pop can beat. */
 export async function websocketFloor(samples = 2000): Promise<Stats> {
@@ -47,70 +57,178 @@ export async function websocketFloor(samples = 2000): Promise<Stats> {
   return stats(times);
 }
 
+/**
+ * How the callers behave. `paced`: calls arrive spread over `rampMs` and each caller keys at a
+ * human pace (150–250 ms between digits), so all N are in the IVR together while their last
+ * digits fall at different moments. `burst`: every caller keys the whole number at once, 10 ms
+ * apart — N decisions due in the same instant, the worst case.
+ */
+export type LoadModel = 'paced' | 'burst';
+
 export interface IvrRun {
   concurrency: number;
+  model: LoadModel;
   decision: Stats;
   pop: Stats;
+  /** Calls without a `continue`, or whose pop never reached the owner. */
   errors: number;
+  /** Calls continued with another ticket's TTN or target. */
   misrouted: number;
+  /** Most calls in the IVR at one moment (between StasisStart and `continue`). */
+  peakInIvr: number;
+  /** Hotline's CPU time (user + system) per call, from /proc. */
+  cpuMsPerCall: number;
+  /** p99 event-loop delay of this process (fake Asterisk and browsers): how late it may notice what Hotline sent. */
+  generatorLagP99: number;
 }
 
-/** One run at `concurrency` calls; agents and tickets are made once per harness. */
-export async function ivrRun(concurrency: number): Promise<IvrRun> {
-  const h = await pbxHarness({ fake: { timing: { playbackMs: 50, ringMs: 50 } }, config: { logLevel: 'silent' } });
-  const server = await buildServer(h.hotline, { pbx: h.pbx });
-  const base = await server.listen({ host: '127.0.0.1', port: 0 });
-  const sockets: Socket[] = [];
-  try {
-    const owners: Agent[] = [];
-    for (let i = 0; i < concurrency; i++) {
-      const { agent } = await h.hotline.agents.create({ login: `bench${i}`, name: `Bench ${i}`, role: 'agent', password: 'password123', dialString: `PJSIP/9${i}`, deviceInterface: `PJSIP/9${i}` });
-      await h.hotline.directory.setAccess(agent.id, h.queues.billing.id, 'rw');
-      h.fake.setDeviceState(`PJSIP/9${i}`, 'NOT_INUSE');
-      h.fake.phones.set(`PJSIP/9${i}`, 'answer');
-      owners.push(agent);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-    const popAt = new Map<number, number>();
-    const tickets: Ticket[] = [];
-    for (const owner of owners) {
-      const res = await fetch(`${base}/login`, { method: 'POST', body: new URLSearchParams({ login: owner.login, password: 'password123' }), redirect: 'manual' });
-      const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
-      const socket = io(base, { extraHeaders: { cookie }, transports: ['websocket'], forceNew: true, reconnection: false });
-      sockets.push(socket);
-      await new Promise<void>((r) => socket.once('connect', () => r()));
-      const { ticket } = await h.hotline.tickets.create({ queueId: h.queues.billing.id, title: `bench ${owner.login}`, ownerId: owner.id, article: { kind: 'note', text: '' } });
-      tickets.push(ticket);
-      socket.on('call.incoming', (pop: { ticket: { ttn: string } }, ack?: () => void) => {
-        popAt.set(tickets.findIndex((t) => t.ttn === pop.ticket.ttn), performance.now());
-        ack?.();
-      });
-    }
-    const calls: FakeCall[] = tickets.map(() => h.fake.placeCall({ number: '0301234567' }));
-    await Promise.all(calls.map((c) => c.waitFor('stasis-start', 30_000)));
-    // Callers key their numbers at once (no #: entry ends at the usual length).
-    await Promise.all(calls.map((c, i) => c.press(tickets[i]!.ttn, 10)));
-    let errors = 0;
-    await Promise.all(calls.map((c) => c.waitFor('continue', 30_000).catch(() => errors++)));
-    await new Promise((r) => setTimeout(r, 500));
-    const decision: number[] = [];
-    const pop: number[] = [];
-    let misrouted = 0;
-    calls.forEach((c, i) => {
-      const last = c.timeOf('dtmf');
-      const cont = c.timeOf('continue');
-      if (last === undefined || cont === undefined) return;
-      decision.push(cont - last);
-      const p = popAt.get(i);
-      if (p === undefined) errors++;
-      else pop.push(p - last);
-      if (c.vars.get('HOTLINE_TARGET') !== owners[i]!.dialString || c.vars.get('HOTLINE_TTN') !== tickets[i]!.ttn) misrouted++;
-    });
-    for (const c of calls) c.hangup();
-    return { concurrency, decision: stats(decision), pop: stats(pop), errors, misrouted };
-  } finally {
-    for (const s of sockets) s.disconnect();
-    await server.close();
-    await h.close();
+/** A seeded PRNG (mulberry32): the same pacing in every run. */
+function prng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Hotline's CPU time so far (user + system, ms), read from /proc. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+const BIN = fileURLToPath(new URL('../bin/hotline.js', import.meta.url));
+
+/**
+ * A Hotline process with N agents (each owning one Billing ticket, each with an open browser),
+ * connected to a fake Asterisk in this process. `run()` places one round of N calls.
+ */
+export async function ivrBench(concurrency: number) {
+  const fake = createFakeAsterisk({ queues: LAB_QUEUES, timing: { playbackMs: 3000, ringMs: 50 } });
+  await fake.start();
+  const { dir, cleanup } = tempDir('hotline-bench-');
+  const env = {
+    HOTLINE_DATA_DIR: dir,
+    HOTLINE_HTTP_PORT: '0',
+    HOTLINE_SMTP_ENABLED: 'false',
+    HOTLINE_ARI_URL: fake.ariUrl,
+    HOTLINE_AMI_PORT: String(fake.amiPort),
+    HOTLINE_LOG_LEVEL: 'warn',
+  };
+
+  // Seeded before the service starts, on the same file. Agents are inserted directly: hashing
+  // hundreds of passwords measures nothing here; their browsers authenticate with API tokens.
+  const seedHotline = await createHotline(loadConfig({ env, cwd: dir }), { log: pino({ level: 'silent' }) });
+  await seedHotline.directory.createQueue({ name: 'Support', asteriskQueue: 'support', isDefault: true });
+  const billing = await seedHotline.directory.createQueue({ name: 'Billing', asteriskQueue: 'billing' });
+  const insert = seedHotline.db.prepare("INSERT INTO agents (login, name, password_hash, role, dial_string, device_interface, created_at) VALUES (?, ?, 'none', 'agent', ?, ?, ?) RETURNING id").pluck();
+  const owners: Array<{ id: number; dial: string; token: string; ttn: string }> = [];
+  for (let i = 0; i < concurrency; i++) {
+    const dial = `PJSIP/9${String(i).padStart(3, '0')}`;
+    const id = insert.get(`bench${i}`, `Bench ${i}`, dial, dial, new Date().toISOString()) as number;
+    await seedHotline.directory.setAccess(id, billing.id, 'rw');
+    const { ticket } = await seedHotline.tickets.create({ queueId: billing.id, title: `bench ${i}`, ownerId: id, article: { kind: 'note', text: 'bench' } });
+    owners.push({ id, dial, token: await seedHotline.auth.createApiToken(id, 'bench'), ttn: ticket.ttn });
+    fake.setDeviceState(dial, 'NOT_INUSE');
+    fake.phones.set(dial, 'answer');
   }
+  seedHotline.close();
+
+  // BENCH_PROFILE=<dir>: Hotline writes a CPU profile there when it stops (open it in Chrome's DevTools).
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const child: ChildProcess = spawn(process.execPath, [...profile, BIN, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const base = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.once('exit', (code) => reject(new Error(`hotline serve exited (${code}): ${out}`)));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /listening on (http:\/\/[\d.:]+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+  });
+  for (let deadline = Date.now() + 20_000; ; await sleep(50)) {
+    const health = (await (await fetch(`${base}/healthz`)).json()) as { pbx?: { ari: string; ami: string } };
+    if (health.pbx?.ari === 'connected' && health.pbx.ami === 'connected') break;
+    if (Date.now() > deadline) throw new Error(`Hotline never connected to the fake Asterisk: ${JSON.stringify(health)}`);
+  }
+  await fake.waitForApp();
+
+  // The owners' browsers: one socket each, acknowledging pops as pops.js does.
+  const popAt = new Map<string, number>();
+  const sockets: Socket[] = owners.map((o) => {
+    const socket = io(base, { auth: { token: o.token }, transports: ['websocket'], forceNew: true, reconnection: false });
+    socket.on('call.incoming', (pop: { ticket: { ttn: string } | null }, ack?: () => void) => {
+      if (pop.ticket) popAt.set(`${o.id}:${pop.ticket.ttn}`, performance.now());
+      ack?.();
+    });
+    return socket;
+  });
+  await Promise.all(sockets.map((s) => (s.connected ? Promise.resolve() : new Promise<void>((r) => s.once('connect', () => r())))));
+  await sleep(500);
+
+  return {
+    async run(model: LoadModel): Promise<IvrRun> {
+      popAt.clear();
+      const random = prng(concurrency);
+      const cpuBefore = cpuMs(child.pid!);
+      const lag = monitorEventLoopDelay({ resolution: 1 });
+      lag.enable();
+      let inIvr = 0;
+      let peakInIvr = 0;
+      const rampMs = 3000;
+      const calls: FakeCall[] = [];
+      const keyed = owners.map(async (owner, i) => {
+        if (model === 'paced') await sleep((rampMs * i) / concurrency);
+        const call = fake.placeCall({ number: '0301234567' });
+        calls[i] = call;
+        await call.waitFor('stasis-start', 30_000);
+        inIvr++;
+        peakInIvr = Math.max(peakInIvr, inIvr);
+        void call.waitFor('continue', 60_000).then(
+          () => inIvr--,
+          () => inIvr--,
+        );
+        if (model === 'burst') return;
+        await sleep(300);
+        for (const digit of owner.ttn) {
+          await call.press(digit, 0);
+          await sleep(150 + 100 * random());
+        }
+      });
+      await Promise.all(keyed);
+      if (model === 'burst') await Promise.all(calls.map((c, i) => c.press(owners[i]!.ttn, 10)));
+
+      let errors = 0;
+      await Promise.all(calls.map((c) => c.waitFor('continue', 30_000).catch(() => errors++)));
+      lag.disable();
+      await sleep(500);
+      const cpuMsPerCall = (cpuMs(child.pid!) - cpuBefore) / concurrency;
+      const decision: number[] = [];
+      const pop: number[] = [];
+      let misrouted = 0;
+      calls.forEach((c, i) => {
+        const owner = owners[i]!;
+        const last = c.timeOf('dtmf');
+        const cont = c.timeOf('continue');
+        if (last === undefined || cont === undefined) return;
+        decision.push(cont - last);
+        const p = popAt.get(`${owner.id}:${owner.ttn}`);
+        if (p === undefined) errors++;
+        else pop.push(p - last);
+        if (c.vars.get('HOTLINE_TARGET') !== owner.dial || c.vars.get('HOTLINE_TTN') !== owner.ttn) misrouted++;
+      });
+      for (const c of calls) c.hangup();
+      await sleep(1000);
+      return { concurrency, model, decision: stats(decision), pop: stats(pop), errors, misrouted, peakInIvr, cpuMsPerCall, generatorLagP99: lag.percentile(99) / 1e6 };
+    },
+    async close(): Promise<void> {
+      for (const s of sockets) s.disconnect();
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+      await fake.stop();
+      cleanup();
+    },
+  };
 }

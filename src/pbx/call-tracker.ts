@@ -20,6 +20,13 @@ interface Tracked {
 export function createCallTracker(deps: { calls: CallService; agents: AgentService; presence: Presence; log: Logger }) {
   const { calls, agents, presence, log } = deps;
   const tracked = new Map<string, Tracked>();
+  // Every ring and answer is matched against all agents' dial strings: read them at most once a second.
+  let agentList: { at: number; list: ReturnType<AgentService['list']> } | undefined;
+  const allAgents = () => {
+    const now = Date.now();
+    if (!agentList || now - agentList.at > 1000) agentList = { at: now, list: agents.list() };
+    return agentList.list;
+  };
 
   async function handle(t: Tracked, e: AmiMessage, uniqueid: string): Promise<void> {
     const name = e.event?.toLowerCase();
@@ -27,33 +34,33 @@ export function createCallTracker(deps: { calls: CallService; agents: AgentServi
       case 'dialbegin': {
         // A queue's DialBegin follows its AgentCalled for the same leg: one ring, reported once.
         if (e.destuniqueid && t.dialled.has(e.destuniqueid)) return;
-        const agent = agentForChannel(e.destchannel ?? '', await agents.list());
+        const agent = agentForChannel(e.destchannel ?? '', await allAgents());
         if (!agent) return;
         if (e.destuniqueid) t.dialled.set(e.destuniqueid, agent.id);
         await calls.ringing(t.callId, agent.id);
         return;
       }
       case 'dialend': {
-        const agentId = (e.destuniqueid ? t.dialled.get(e.destuniqueid) : undefined) ?? agentForChannel(e.destchannel ?? '', await agents.list())?.id;
+        const agentId = (e.destuniqueid ? t.dialled.get(e.destuniqueid) : undefined) ?? agentForChannel(e.destchannel ?? '', await allAgents())?.id;
         if (agentId === undefined) return;
         if (e.dialstatus === 'ANSWER') await calls.answered(t.callId, agentId);
         else await calls.missed(t.callId, agentId, e.dialstatus ?? 'UNKNOWN');
         return;
       }
       case 'agentcalled': {
-        const agent = presence.agentForInterface(e.interface ?? '', await agents.list());
+        const agent = presence.agentForInterface(e.interface ?? '', await allAgents());
         if (!agent) return;
         if (e.destuniqueid) t.dialled.set(e.destuniqueid, agent.id);
         await calls.ringing(t.callId, agent.id);
         return;
       }
       case 'agentconnect': {
-        const agent = presence.agentForInterface(e.interface ?? '', await agents.list());
+        const agent = presence.agentForInterface(e.interface ?? '', await allAgents());
         if (agent) await calls.answered(t.callId, agent.id);
         return;
       }
       case 'agentringnoanswer': {
-        const agent = presence.agentForInterface(e.interface ?? '', await agents.list());
+        const agent = presence.agentForInterface(e.interface ?? '', await allAgents());
         if (agent) await calls.missed(t.callId, agent.id, 'NOANSWER');
         return;
       }

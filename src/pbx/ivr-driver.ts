@@ -53,6 +53,8 @@ interface Session {
   hungUp: boolean;
   /** Events for this channel run one after another. */
   chain: Promise<void>;
+  /** Digits keyed so far that the call record does not have yet. */
+  unsavedDigits: string | undefined;
 }
 
 // Longest wait for a closing prompt ("no input…") before the call is handed on anyway.
@@ -144,13 +146,16 @@ export function createIvrDriver(deps: IvrDriverDeps) {
         session.timer = undefined;
         return undefined;
       case 'digits':
-        await deps.calls.digits(session.callId, action.digits);
+        // Kept with the session and written once the entry ends (not a database write per key).
+        session.unsavedDigits = action.digits;
         return undefined;
       case 'lookup': {
+        await saveDigits(session);
         const ticket = await deps.tickets.findByTtn(action.ttn);
         return { type: 'lookup-result', ticketId: ticket?.id ?? null };
       }
       case 'create-ticket':
+        await saveDigits(session);
         try {
           const { ticket } = await createPhoneTicket(session);
           return { type: 'ticket-created', ttn: ticket.ttn, ticketId: ticket.id };
@@ -159,13 +164,22 @@ export function createIvrDriver(deps: IvrDriverDeps) {
           return { type: 'ticket-failed' };
         }
       case 'finish':
+        await saveDigits(session);
         await handOff(session, action.outcome, action.unverified);
         return undefined;
       case 'abandon':
         end(session);
+        await saveDigits(session);
         await deps.calls.ended(session.callId);
         return undefined;
     }
+  }
+
+  async function saveDigits(session: Session): Promise<void> {
+    const digits = session.unsavedDigits;
+    if (digits === undefined) return;
+    session.unsavedDigits = undefined;
+    await deps.calls.digits(session.callId, digits);
   }
 
   async function createPhoneTicket(session: Session) {
@@ -214,15 +228,20 @@ export function createIvrDriver(deps: IvrDriverDeps) {
     // The outcome kinds ticket / operator / new-ticket are call reasons of the same name.
     const reason: CallReason = outcome.kind === 'fallback' ? outcome.reason : outcome.kind;
     const { decision, ticket } = await decide(outcome);
-    const call = await deps.calls.routed(session.callId, { decision, reason, ticket, unverified });
+    // Recorded, and the screen-pop sent and acknowledged: awaited before the call moves on.
+    const routed = deps.calls.routed(session.callId, { decision, reason, ticket, unverified });
     // "no input" and the new-ticket read-back already told the caller what happens next.
     const announce: PromptName | null =
       reason === 'no-input' || reason === 'new-ticket' ? null : reason === 'operator' ? 'operator' : decision.route === 'agent' ? 'connecting-agent' : 'connecting-queue';
-    await continueCall(session.channelId, call.id, decision, ticket?.ttn ?? '', unverified, announce, session.language);
+    await continueCall(session.channelId, session.callId, decision, ticket?.ttn ?? '', unverified, announce, session.language, routed);
   }
 
-  /** Sets the route variables and hands the channel back to the dialplan. */
-  async function continueCall(channelId: string, callId: number, decision: RouteDecision, ttn: string, unverified: boolean, announce: PromptName | null, language: string): Promise<void> {
+  /**
+   * Sets the route variables and hands the channel back to the dialplan once `routed` (the call
+   * record and the screen-pop) is done. The variables go to Asterisk while the pop is on its way:
+   * nothing rings before `continue`, so the pop still comes first.
+   */
+  async function continueCall(channelId: string, callId: number, decision: RouteDecision, ttn: string, unverified: boolean, announce: PromptName | null, language: string, routed: Promise<unknown>): Promise<void> {
     deps.onHandoff(channelId, callId);
     const ari = deps.ari();
     const vars: Array<[string, string]> = [
@@ -237,10 +256,17 @@ export function createIvrDriver(deps: IvrDriverDeps) {
       // Played by the dialplan before it rings (Playback takes the file without `sound:`).
       [VARS.announce, announce ? settings.promptMedia(announce, language).replace(/^sound:/, '') : ''],
     ];
+    const presetting = setVariables(ari, channelId, vars).then(
+      () => true,
+      () => false,
+    );
+    // A failed record or pop must not keep the caller from a human.
+    await routed.catch((error: unknown) => log.error({ err: error, channel: channelId }, 'call record or screen-pop failed; routing anyway'));
+    let preset = await presetting;
     for (let attempt = 1; ; attempt++) {
       try {
-        // Independent requests: sent together, all confirmed before the call moves on.
-        await Promise.all(vars.map(([name, value]) => ari.setVariable(channelId, name, value)));
+        if (!preset) await setVariables(ari, channelId, vars);
+        preset = false;
         await ari.continueInDialplan(channelId, ROUTE_CONTEXT, ROUTE_EXTENSIONS[decision.route]);
         return;
       } catch (error) {
@@ -263,6 +289,22 @@ export function createIvrDriver(deps: IvrDriverDeps) {
     }
   }
 
+  /**
+   * Sets the variables in one request where it can: Asterisk writes a dialplan function given as
+   * the name, and ARRAY(a,b,…) splits its value on commas. A value ARRAY would split or unquote
+   * differently (a comma, quote, backslash or bracket in it) is set in a request of its own.
+   * All requests go out together and are confirmed before the call moves on.
+   */
+  async function setVariables(ari: AriConnection, channelId: string, vars: Array<[string, string]>): Promise<void> {
+    const packable = vars.filter(([, value]) => !/[,"\\()[\]{}]/.test(value));
+    const single = vars.filter((v) => !packable.includes(v));
+    const requests = single.map(([name, value]) => ari.setVariable(channelId, name, value));
+    if (packable.length > 0) {
+      requests.push(ari.setVariable(channelId, `ARRAY(${packable.map(([name]) => name).join(',')})`, packable.map(([, value]) => value).join(',')));
+    }
+    await Promise.all(requests);
+  }
+
   /** Sends a channel whose IVR state was lost straight to the default queue. */
   async function rescue(channelId: string): Promise<void> {
     const call =
@@ -270,8 +312,8 @@ export function createIvrDriver(deps: IvrDriverDeps) {
       (await deps.calls.started({ channelId, callerNumber: null, callerName: null, language: null }));
     const defaultQueue = await deps.directory.defaultQueue();
     const decision = decideRoute({ owner: null, presence: null, ticketQueue: defaultQueue, defaultQueue });
-    await deps.calls.routed(call.id, { decision, reason: 'recovered', ticket: null, unverified: true });
-    await continueCall(channelId, call.id, decision, '', true, 'connecting-queue', call.language ?? 'en');
+    const routed = deps.calls.routed(call.id, { decision, reason: 'recovered', ticket: null, unverified: true });
+    await continueCall(channelId, call.id, decision, '', true, 'connecting-queue', call.language ?? 'en', routed);
   }
 
   return {
@@ -295,6 +337,7 @@ export function createIvrDriver(deps: IvrDriverDeps) {
             promptsDrained: undefined,
             hungUp: false,
             chain: Promise.resolve(),
+            unsavedDigits: undefined,
           };
           sessions.set(channelId, fresh);
           fresh.chain = deps.calls

@@ -73,6 +73,28 @@ interface Leg {
 }
 
 const STATE_CODES: Record<Channel['state'], number> = { Down: 0, Ring: 4, Up: 6 };
+
+/**
+ * Asterisk's argument split (ast_app_separate_args, as ARRAY uses it): commas separate, except
+ * inside double quotes or brackets; quotes and backslash escapes are removed.
+ */
+function splitArgs(text: string): string[] {
+  const out: string[] = [];
+  let field = '';
+  let quoted = false;
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '\\' && i + 1 < text.length) field += text[++i];
+    else if (c === '"') quoted = !quoted;
+    else if (!quoted && (c === '(' || c === '[' || c === '{')) (depth++, (field += c));
+    else if (!quoted && (c === ')' || c === ']' || c === '}') && depth > 0) (depth--, (field += c));
+    else if (c === ',' && !quoted && depth === 0) (out.push(field), (field = ''));
+    else field += c;
+  }
+  out.push(field);
+  return out;
+}
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The part of a call a test drives and watches. */
@@ -440,11 +462,20 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
         startNextPlayback(ch);
         return { status: 201, body: { id, media_uri: params.media, target_uri: `channel:${ch.id}`, language, state: 'queued' } };
       }
-      case 'POST variable':
+      case 'POST variable': {
         if (!params.variable) return { status: 400, body: { message: 'Variable name is required' } };
-        ch.vars.set(params.variable, params.value ?? '');
-        emitAri(ch, { variable: params.variable, value: params.value ?? '', type: 'ChannelVarset', channel: channelJson(ch) });
+        // A name ending in `)` is a dialplan function; Asterisk writes it (pbx_builtin_setvar_helper).
+        // ARRAY(a,b,…) sets each variable to the matching comma-separated field of the value.
+        const array = /^ARRAY\(([^()]*)\)$/.exec(params.variable);
+        if (params.variable.endsWith(')') && !array) return { status: 400, body: { message: 'Unable to set variable' } };
+        const names = array ? array[1]!.split(',').map((n) => n.trim()) : [params.variable];
+        const values = array ? splitArgs(params.value ?? '') : [params.value ?? ''];
+        names.forEach((name, i) => {
+          ch.vars.set(name, values[i] ?? '');
+          emitAri(ch, { variable: name, value: values[i] ?? '', type: 'ChannelVarset', channel: channelJson(ch) });
+        });
         return { status: 204 };
+      }
       case 'GET variable': {
         if (params.variable === 'CALLERID(num)') return { status: 200, body: { value: ch.caller.number } };
         const value = ch.vars.get(params.variable ?? '');
