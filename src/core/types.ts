@@ -93,6 +93,10 @@ export interface ArticleInput {
   messageId?: string | null;
   inReplyTo?: string | null;
   authorAgentId?: number | null;
+  /** Message-IDs of the mail's References header, for matching replies to it. */
+  references?: string[];
+  /** The stored raw message an incoming mail article was made from. */
+  rawMessageId?: number | null;
 }
 
 /** Why a call went where it did. */

@@ -40,10 +40,16 @@ export function createOutbox(deps: { repo: MailRepository; clock: Clock; log: Lo
       await transport.sendMail({ envelope: { from: item.envelopeFrom, to: item.envelopeTo }, raw: item.raw });
       return;
     }
-    mkdirSync(folder, { recursive: true });
     const name = `${String(item.id).padStart(8, '0')}.eml`;
     // Written whole, then renamed: a reader never sees half a message.
-    writeFileSync(join(folder, `.${name}.tmp`), item.raw);
+    try {
+      writeFileSync(join(folder, `.${name}.tmp`), item.raw);
+    } catch (error) {
+      // First message, or the folder was removed: make it and write again.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      mkdirSync(folder, { recursive: true });
+      writeFileSync(join(folder, `.${name}.tmp`), item.raw);
+    }
     renameSync(join(folder, `.${name}.tmp`), join(folder, name));
   }
 

@@ -37,8 +37,9 @@ function headerText(parsed: ParsedMail): Map<string, string> {
 }
 
 /** Finds the returned message's Message-ID and the status in a delivery report. */
-function bounceOf(parsed: ParsedMail, headers: Map<string, string>, raw: string): MailMessage['bounce'] {
+function bounceOf(parsed: ParsedMail, headers: Map<string, string>, bytes: Buffer): MailMessage['bounce'] {
   if (!/^multipart\/report/i.test(headers.get('content-type') ?? '')) return null;
+  const raw = bytes.toString('latin1');
   let originalMessageId: string | null = null;
   let status: string | null = null;
   let recipient: string | null = null;
@@ -81,6 +82,6 @@ export async function parseMail(raw: Buffer): Promise<MailMessage> {
       contentId: a.cid ?? null,
       related: a.related === true,
     })),
-    bounce: bounceOf(parsed, headers, raw.toString('latin1')),
+    bounce: bounceOf(parsed, headers, raw),
   };
 }

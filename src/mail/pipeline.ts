@@ -88,7 +88,7 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
     }
   }
 
-  function articleOf(mail: MailMessage) {
+  function articleOf(mail: MailMessage, rawId: number) {
     return {
       kind: 'email-in' as const,
       from: mail.from ? (mail.from.name ? `${mail.from.name} <${mail.from.address}>` : mail.from.address) : (mail.headers.get('from') ?? null),
@@ -99,16 +99,17 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
       html: mail.html ? sanitizeMailHtml(mail.html, undefined, { keepCid: true }) : null,
       messageId: mail.messageId,
       inReplyTo: mail.inReplyTo,
+      references: mail.references,
+      rawMessageId: rawId,
     };
   }
 
   async function addMailArticle(ticketId: number, mail: MailMessage, rawId: number): Promise<void> {
-    const { article: stored } = await hotline.tickets.addArticle(ticketId, articleOf(mail));
-    await finishArticle(stored.id, mail, rawId);
+    const { article: stored } = await hotline.tickets.addArticle(ticketId, articleOf(mail, rawId));
+    await attachAll(stored.id, mail);
   }
 
-  async function finishArticle(articleId: number, mail: MailMessage, rawId: number): Promise<void> {
-    repo.setArticleMail(articleId, mail.references, rawId);
+  async function attachAll(articleId: number, mail: MailMessage): Promise<void> {
     for (const a of mail.attachments) {
       await hotline.tickets.attach(articleId, { filename: a.filename, contentType: a.contentType, content: a.content, contentId: a.contentId });
       // Faxes come as TIFF, which browsers do not show: a PNG of the first page is shown inline beside it.
@@ -180,10 +181,9 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
     const raw = await composeMail({ from: m.from, to: m.to, subject: m.subject, text: m.text, inReplyTo: m.inReplyTo, references: m.references, headers: m.headers }, messageId);
     const { article } = await hotline.tickets.addArticle(
       m.ticket.id,
-      { kind: 'email-out', from: m.from, to: m.to, subject: m.subject, text: m.text, messageId, inReplyTo: m.inReplyTo, authorAgentId: m.agent?.id ?? null },
+      { kind: 'email-out', from: m.from, to: m.to, subject: m.subject, text: m.text, messageId, inReplyTo: m.inReplyTo, authorAgentId: m.agent?.id ?? null, references: m.references },
       m.agent ? { agentId: m.agent.id } : 'system',
     );
-    repo.setArticleMail(article.id, m.references, null);
     repo.enqueue({ articleId: article.id, kind: m.kind, envelopeFrom: m.from, envelopeTo: [m.to], messageId, raw, now: now() });
     deps.onOutbox?.();
     return article.id;
@@ -196,14 +196,15 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
       return 'failed';
     }
     repo.setDelivery(original.articleId, 'failed');
-    const { article } = await hotline.tickets.addArticle(original.ticketId, {
+    await hotline.tickets.addArticle(original.ticketId, {
       kind: 'email-in',
       from: mail.from?.address ?? 'MAILER-DAEMON',
       subject: mail.subject || 'Delivery failed',
       text: `Delivery failed${mail.bounce?.recipient ? ` to ${mail.bounce.recipient}` : ''}${mail.bounce?.status ? ` (status ${mail.bounce.status})` : ''}.\n\n${mail.text}`,
       messageId: mail.messageId,
+      references: mail.references,
+      rawMessageId: rawId,
     });
-    repo.setArticleMail(article.id, mail.references, rawId);
     repo.markRaw(rawId, { status: 'done', outcome: 'bounce', ticketId: original.ticketId, messageId: mail.messageId, now: now() });
     return 'bounce';
   }
@@ -258,10 +259,10 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
       queueId: queue.id,
       title: stripReplyPrefixes(mail.subject).replace(/\[Ticket#\s*\d+\]\s*/gi, '') || '(no subject)',
       customerId: customer?.id ?? null,
-      article: articleOf(mail),
+      article: articleOf(mail, rawId),
     });
     if (linkedTo) await hotline.tickets.change(ticket.id, { linkedTicketId: linkedTo.id });
-    await finishArticle(first.id, mail, rawId);
+    await attachAll(first.id, mail);
     const blocked = await autoReply(ticket, queue, customer, mail);
     if (blocked) hotline.log.info({ ttn: ticket.ttn, reason: blocked }, 'no auto-reply');
     repo.markRaw(rawId, { status: 'done', outcome: 'ticket', ticketId: ticket.id, messageId: mail.messageId, now: now() });

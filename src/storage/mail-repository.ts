@@ -67,20 +67,29 @@ export function createMailRepository(db: Database) {
   const statement = createStatementCache(db);
   const articleForMessageId = db.prepare('SELECT id AS articleId, ticket_id AS ticketId FROM articles WHERE message_id = ? ORDER BY id DESC LIMIT 1');
   const insertRaw = db.prepare(
-    `INSERT INTO raw_messages (source, envelope_from, envelope_to, message_id, sha256, size, raw, received_at)
-     VALUES (@source, @envelopeFrom, @envelopeTo, @messageId, @sha256, @size, @raw, @now)
+    `INSERT INTO raw_messages (source, envelope_from, envelope_to, message_id, sha256, size, received_at)
+     VALUES (@source, @envelopeFrom, @envelopeTo, @messageId, @sha256, @size, @now)
      ON CONFLICT (sha256) DO NOTHING RETURNING id`,
   );
+  const insertContents = db.prepare('INSERT INTO raw_message_contents (id, raw) VALUES (?, ?)');
   const bySha = db.prepare('SELECT id FROM raw_messages WHERE sha256 = ?').pluck();
   const rawById = db.prepare(`SELECT ${RAW_COLUMNS} FROM raw_messages WHERE id = ?`);
-  const rawBytes = db.prepare('SELECT raw FROM raw_messages WHERE id = ?').pluck();
+  const rawBytes = db.prepare('SELECT raw FROM raw_message_contents WHERE id = ?').pluck();
+  // Prepared once: storing a message switches to synchronous=FULL for its one commit, then back.
+  const syncFull = db.prepare('PRAGMA synchronous = FULL');
+  const syncNormal = db.prepare('PRAGMA synchronous = NORMAL');
+  const insertMessage = db.transaction((input: { source: string; envelopeFrom: string | null; envelopeTo: string[]; messageId: string | null; sha256: string; raw: Buffer; now: string }) => {
+    const row = insertRaw.get({ ...input, envelopeTo: JSON.stringify(input.envelopeTo), size: input.raw.length }) as { id: number } | undefined;
+    if (!row) return { id: bySha.get(input.sha256) as number, duplicate: true };
+    insertContents.run(row.id, input.raw);
+    return { id: row.id, duplicate: false };
+  });
   const markRaw = db.prepare(
     'UPDATE raw_messages SET status = @status, outcome = @outcome, error = @error, ticket_id = @ticketId, message_id = coalesce(@messageId, message_id), processed_at = @now WHERE id = @id',
   );
   const doneWithMessageId = db.prepare("SELECT id FROM raw_messages WHERE message_id = ? AND status = 'done' AND id <> ? LIMIT 1").pluck();
   const listRaw = db.prepare(`SELECT ${RAW_COLUMNS} FROM raw_messages WHERE status = ? ORDER BY id DESC LIMIT ?`);
   const countRaw = db.prepare('SELECT status, count(*) AS n FROM raw_messages GROUP BY status');
-  const setArticleMail = db.prepare('UPDATE articles SET references_header = ?, raw_message_id = ? WHERE id = ?');
   const setDelivery = db.prepare('UPDATE articles SET delivery_status = ? WHERE id = ?');
   const deliveryOf = db.prepare('SELECT delivery_status FROM articles WHERE id = ?').pluck();
   const insertOutbox = db.prepare(
@@ -101,13 +110,11 @@ export function createMailRepository(db: Database) {
      * "250 OK" only after it). Returns the id, and whether identical bytes were already stored.
      */
     storeRaw(input: { source: string; envelopeFrom: string | null; envelopeTo: string[]; messageId: string | null; sha256: string; raw: Buffer; now: string }): { id: number; duplicate: boolean } {
-      db.pragma('synchronous = FULL');
+      syncFull.run();
       try {
-        const row = insertRaw.get({ ...input, envelopeTo: JSON.stringify(input.envelopeTo), size: input.raw.length }) as { id: number } | undefined;
-        if (row) return { id: row.id, duplicate: false };
-        return { id: bySha.get(input.sha256) as number, duplicate: true };
+        return insertMessage.immediate(input);
       } finally {
-        db.pragma('synchronous = NORMAL');
+        syncNormal.run();
       }
     },
     raw: (id: number): RawMessage | null => {
@@ -133,7 +140,6 @@ export function createMailRepository(db: Database) {
     articleForMessageId(id: string): { articleId: number; ticketId: number } | null {
       return (articleForMessageId.get(id) as { articleId: number; ticketId: number } | undefined) ?? null;
     },
-    setArticleMail: (articleId: number, references: string[], rawMessageId: number | null) => void setArticleMail.run(references.join(' ') || null, rawMessageId, articleId),
     setDelivery: (articleId: number, status: 'sent' | 'failed') => void setDelivery.run(status, articleId),
     delivery: (articleId: number): string | null => (deliveryOf.get(articleId) as string | null | undefined) ?? null,
     enqueue(item: { articleId: number | null; kind: OutboxItem['kind']; envelopeFrom: string; envelopeTo: string[]; messageId: string; raw: Buffer; now: string }): number {

@@ -74,8 +74,8 @@ export function createTicketRepository(db: Database): TicketStore {
      VALUES (@ttn, @title, @queueId, @state, @priority, @ownerId, @customerId, @now, @now) RETURNING *`,
   );
   const insertArticle = db.prepare(
-    `INSERT INTO articles (ticket_id, kind, from_addr, to_addr, subject, body_text, body_html, message_id, in_reply_to, author_agent_id, created_at)
-     VALUES (@ticketId, @kind, @from, @to, @subject, @text, @html, @messageId, @inReplyTo, @authorAgentId, @now) RETURNING *`,
+    `INSERT INTO articles (ticket_id, kind, from_addr, to_addr, subject, body_text, body_html, message_id, in_reply_to, author_agent_id, references_header, raw_message_id, created_at)
+     VALUES (@ticketId, @kind, @from, @to, @subject, @text, @html, @messageId, @inReplyTo, @authorAgentId, @references, @rawMessageId, @now) RETURNING *`,
   );
   const statement = createStatementCache(db);
   const byId = db.prepare('SELECT * FROM tickets WHERE id = ?');
@@ -98,6 +98,8 @@ export function createTicketRepository(db: Database): TicketStore {
     messageId: a.messageId ?? null,
     inReplyTo: a.inReplyTo ?? null,
     authorAgentId: a.authorAgentId ?? null,
+    references: a.references?.join(' ') || null,
+    rawMessageId: a.rawMessageId ?? null,
     now,
   });
 

@@ -39,6 +39,23 @@ describe('openDatabase', () => {
     db.close();
   });
 
+  it('moves stored raw mail into its own table without losing a byte', async () => {
+    const file = dbFile();
+    const migrations = loadMigrations();
+    const v4 = openDatabase(file, migrations.slice(0, 4));
+    const bytes = Buffer.from('Subject: kept\r\n\r\n\u00e9\u0000binary', 'latin1');
+    v4.prepare("INSERT INTO raw_messages (source, sha256, size, raw, received_at) VALUES ('smtp', 'abc', ?, ?, '2026-11-28T00:00:00Z')").run(bytes.length, bytes);
+    v4.close();
+    const db = openDatabase(file, migrations);
+    const { createMailRepository } = await import('../../src/storage/mail-repository.js');
+    const repo = createMailRepository(db);
+    const [id] = db.prepare('SELECT id FROM raw_messages').pluck().all() as number[];
+    expect(repo.rawBytes(id!)?.equals(bytes)).toBe(true);
+    expect(repo.raw(id!)).toMatchObject({ sha256: 'abc', size: bytes.length, status: 'new' });
+    expect(db.prepare("SELECT count(*) FROM pragma_table_info('raw_messages') WHERE name = 'raw'").pluck().get()).toBe(0);
+    db.close();
+  });
+
   it('rolls a failing migration back completely', () => {
     const file = dbFile();
     const [first] = loadMigrations();
