@@ -80,6 +80,9 @@ export interface IvrRun {
   cpuMsPerCall: number;
   /** p99 event-loop delay of this process (fake Asterisk and browsers): how late it may notice what Hotline sent. */
   generatorLagP99: number;
+  /** CPU use of Hotline and of this process over the round, in % of one core. */
+  hotlineCpuPct: number;
+  generatorCpuPct: number;
 }
 
 /** A seeded PRNG (mulberry32): the same pacing in every run. */
@@ -137,6 +140,8 @@ export async function ivrBench(concurrency: number) {
 
   // BENCH_PROFILE=<dir>: Hotline writes a CPU profile there when it stops (open it in Chrome's DevTools).
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  // BENCH_HOTLINE_FLAGS: more node flags for Hotline, e.g. --trace-gc.
+  profile.push(...(process.env.BENCH_HOTLINE_FLAGS?.split(' ').filter(Boolean) ?? []));
   const child: ChildProcess = spawn(process.execPath, [...profile, BIN, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   const base = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -172,6 +177,8 @@ export async function ivrBench(concurrency: number) {
       popAt.clear();
       const random = prng(concurrency);
       const cpuBefore = cpuMs(child.pid!);
+      const ownBefore = process.cpuUsage();
+      const startedAt = performance.now();
       const lag = monitorEventLoopDelay({ resolution: 1 });
       lag.enable();
       let inIvr = 0;
@@ -202,6 +209,10 @@ export async function ivrBench(concurrency: number) {
       let errors = 0;
       await Promise.all(calls.map((c) => c.waitFor('continue', 30_000).catch(() => errors++)));
       lag.disable();
+      const elapsed = performance.now() - startedAt;
+      const own = process.cpuUsage(ownBefore);
+      const generatorCpuPct = (100 * (own.user + own.system)) / 1000 / elapsed;
+      const hotlineCpuPct = (100 * (cpuMs(child.pid!) - cpuBefore)) / elapsed;
       await sleep(500);
       const cpuMsPerCall = (cpuMs(child.pid!) - cpuBefore) / concurrency;
       const decision: number[] = [];
@@ -220,7 +231,7 @@ export async function ivrBench(concurrency: number) {
       });
       for (const c of calls) c.hangup();
       await sleep(1000);
-      return { concurrency, model, decision: stats(decision), pop: stats(pop), errors, misrouted, peakInIvr, cpuMsPerCall, generatorLagP99: lag.percentile(99) / 1e6 };
+      return { concurrency, model, decision: stats(decision), pop: stats(pop), errors, misrouted, peakInIvr, cpuMsPerCall, generatorLagP99: lag.percentile(99) / 1e6, hotlineCpuPct, generatorCpuPct };
     },
     async close(): Promise<void> {
       for (const s of sockets) s.disconnect();

@@ -1,7 +1,9 @@
+import http from 'node:http';
+import https from 'node:https';
 import ari from 'ari-client';
 import type { AriClient } from 'ari-client';
 import type { Logger } from '../logger.js';
-import { backoffDelay, PbxUnavailableError, withTimeout } from './with-timeout.js';
+import { backoffDelay, PbxTimeoutError, PbxUnavailableError, withTimeout } from './with-timeout.js';
 
 /** An ARI event as Asterisk sends it (JSON from the websocket). */
 export interface AriEvent {
@@ -55,6 +57,67 @@ export interface AriConnection {
 
 /** The events the IVR acts on; Asterisk sends many more. */
 const EVENTS = new Set(['StasisStart', 'StasisEnd', 'ChannelDtmfReceived', 'PlaybackFinished', 'ChannelHangupRequest', 'ChannelDestroyed']);
+
+/** Asterisk refused an ARI request (4xx/5xx), with its reason. */
+export class AriRequestError extends Error {
+  override name = 'AriRequestError';
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * ARI's REST calls over plain HTTP with kept-alive connections, to the base ari-client uses
+ * (`<protocol>//<host>/ari`). ari-client sends each request through swagger-client 2, which
+ * rebuilds it from the API model every time: about a millisecond of CPU per request, and under
+ * load the stalls that made up the IVR's slowest decisions (see bench/RESULTS.md). ari-client
+ * still connects, loads the API and keeps the event websocket.
+ */
+function createAriRequester(url: string, user: string, password: string) {
+  const base = new URL(url);
+  const transport = base.protocol === 'https:' ? https : http;
+  const agent = new transport.Agent({ keepAlive: true, maxSockets: 64 });
+  const authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  const request = (what: string, method: string, path: string, query: Record<string, string | number | undefined>, timeoutMs: number): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      const params = new URLSearchParams();
+      for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
+      const search = params.size > 0 ? `?${params.toString()}` : '';
+      const req = transport.request({ host: base.hostname, port: base.port, method, path: `/ari${path}${search}`, agent, headers: { authorization, accept: 'application/json' } });
+      // Unlike ari-client's, a request to an Asterisk that went away does not hang: it is abandoned.
+      const timer = setTimeout(() => req.destroy(new PbxTimeoutError(`${what}: no answer from Asterisk within ${timeoutMs} ms`)), timeoutMs);
+      req.on('error', (error) => {
+        clearTimeout(timer);
+        reject(error instanceof PbxTimeoutError ? error : new PbxUnavailableError(`${what}: ${error.message}`));
+      });
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', (error) => {
+          clearTimeout(timer);
+          reject(new PbxUnavailableError(`${what}: ${error.message}`));
+        });
+        res.on('end', () => {
+          clearTimeout(timer);
+          const text = Buffer.concat(chunks).toString('utf8');
+          let body: unknown;
+          try {
+            body = text ? JSON.parse(text) : undefined;
+          } catch {
+            body = text;
+          }
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) resolve(body);
+          else reject(new AriRequestError(`${what}: Asterisk answered ${status}${(body as { message?: string } | undefined)?.message ? ` (${(body as { message: string }).message})` : ''}`, status));
+        });
+      });
+      req.end();
+    });
+  return { request, close: () => agent.destroy() };
+}
 
 /** Connects to ARI in the background; use `state()` to see whether calls can be made. */
 export function connectAri(options: AriOptions): AriConnection {
@@ -161,28 +224,31 @@ export function connectAri(options: AriOptions): AriConnection {
     }
   }
 
-  function rest<T>(what: string, call: (c: AriClient) => PromiseLike<T>): Promise<T> {
-    const c = client;
-    if (!c || state !== 'connected') return Promise.reject(new PbxUnavailableError(`${what}: ARI is ${state}`));
-    return withTimeout(call(c), timeoutMs, what);
+  const requester = createAriRequester(options.url, options.user, options.password);
+
+  /** One ARI REST request, while connected; fails at once otherwise, and after `timeoutMs` at the latest. */
+  function rest(what: string, method: 'GET' | 'POST' | 'DELETE', path: string, query: Record<string, string | number | undefined> = {}): Promise<unknown> {
+    if (!client || state !== 'connected') return Promise.reject(new PbxUnavailableError(`${what}: ARI is ${state}`));
+    return requester.request(what, method, path, query, timeoutMs);
   }
 
+  const id = encodeURIComponent;
   void connect();
 
   return {
     state: () => state,
-    answer: (channelId) => rest('answer', (c) => c.channels.answer!({ channelId })).then(() => undefined),
-    play: (channelId, media, playbackId, language) =>
-      rest('play', (c) => c.channels.play!({ channelId, media, playbackId, ...(language ? { lang: language } : {}) })).then(() => undefined),
-    stopPlayback: (playbackId) => rest('stop playback', (c) => c.playbacks.stop!({ playbackId })).then(() => undefined),
-    setVariable: (channelId, variable, value) => rest('set variable', (c) => c.channels.setChannelVar!({ channelId, variable, value })).then(() => undefined),
+    answer: (channelId) => rest('answer', 'POST', `/channels/${id(channelId)}/answer`).then(() => undefined),
+    play: (channelId, media, playbackId, language) => rest('play', 'POST', `/channels/${id(channelId)}/play`, { media, playbackId, lang: language }).then(() => undefined),
+    stopPlayback: (playbackId) => rest('stop playback', 'DELETE', `/playbacks/${id(playbackId)}`).then(() => undefined),
+    setVariable: (channelId, variable, value) => rest('set variable', 'POST', `/channels/${id(channelId)}/variable`, { variable, value }).then(() => undefined),
     continueInDialplan: (channelId, context, extension, priority = 1) =>
-      rest('continue', (c) => c.channels.continueInDialplan!({ channelId, context, extension, priority })).then(() => undefined),
-    hangup: (channelId) => rest('hangup', (c) => c.channels.hangup!({ channelId })).then(() => undefined),
-    appChannelIds: () => rest('application', (c) => c.applications.get!({ applicationName: app })).then((a) => (a as { channel_ids?: string[] }).channel_ids ?? []),
+      rest('continue', 'POST', `/channels/${id(channelId)}/continue`, { context, extension, priority }).then(() => undefined),
+    hangup: (channelId) => rest('hangup', 'DELETE', `/channels/${id(channelId)}`).then(() => undefined),
+    appChannelIds: () => rest('application', 'GET', `/applications/${id(app)}`).then((a) => (a as { channel_ids?: string[] }).channel_ids ?? []),
     async close() {
       closed = true;
       clearTimeout(retryTimer);
+      requester.close();
       const c = client;
       client = null;
       setState('disconnected');

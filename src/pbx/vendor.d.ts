@@ -15,7 +15,6 @@ declare module 'ari-client' {
     /** Internal: the current websocket, replaced on every reconnect. */
     _ws?: EventEmitter & { close(): void; terminate?(): void };
     /** Internal: the loaded swagger description (event models by type). */
-    _swagger?: { apis: { events: { models: Record<string, unknown> } } };
   }
   const ari: { connect(url: string, user: string, password: string): PromiseLike<AriClient> };
   export type { AriClient };
