@@ -91,14 +91,16 @@ function createAriRequester(url: string, user: string, password: string) {
       const timer = setTimeout(() => req.destroy(new PbxTimeoutError(`${what}: no answer from Asterisk within ${timeoutMs} ms`)), timeoutMs);
       req.on('error', (error) => {
         clearTimeout(timer);
-        reject(error instanceof PbxTimeoutError ? error : new PbxUnavailableError(`${what}: ${error.message}`));
+        // A refused or reset connection while the websocket is up is worth a retry; if Asterisk is
+        // really gone the websocket closes too, and later requests fail fast as unavailable.
+        reject(error instanceof PbxTimeoutError ? error : new Error(`${what}: ${error.message}`));
       });
       req.on('response', (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('error', (error) => {
           clearTimeout(timer);
-          reject(new PbxUnavailableError(`${what}: ${error.message}`));
+          reject(new Error(`${what}: ${error.message}`));
         });
         res.on('end', () => {
           clearTimeout(timer);
