@@ -86,7 +86,7 @@ function createAriRequester(url: string, user: string, password: string) {
       const params = new URLSearchParams();
       for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
       const search = params.size > 0 ? `?${params.toString()}` : '';
-      const req = transport.request({ host: base.hostname, port: base.port, method, path: `/ari${path}${search}`, agent, headers: { authorization, accept: 'application/json' } });
+      const req = transport.request({ host: base.hostname.replace(/^\[(.*)\]$/, '$1'), port: base.port, method, path: `/ari${path}${search}`, agent, headers: { authorization, accept: 'application/json' } });
       // Unlike ari-client's, a request to an Asterisk that went away does not hang: it is abandoned.
       const timer = setTimeout(() => req.destroy(new PbxTimeoutError(`${what}: no answer from Asterisk within ${timeoutMs} ms`)), timeoutMs);
       req.on('error', (error) => {
