@@ -58,17 +58,6 @@ export interface AriConnection {
 /** The events the IVR acts on; Asterisk sends many more. */
 const EVENTS = new Set(['StasisStart', 'StasisEnd', 'ChannelDtmfReceived', 'PlaybackFinished', 'ChannelHangupRequest', 'ChannelDestroyed']);
 
-/** Asterisk refused an ARI request (4xx/5xx), with its reason. */
-export class AriRequestError extends Error {
-  override name = 'AriRequestError';
-  constructor(
-    message: string,
-    readonly status: number,
-  ) {
-    super(message);
-  }
-}
-
 /**
  * ARI's REST calls over plain HTTP with kept-alive connections, to the base ari-client uses
  * (`<protocol>//<host>/ari`). ari-client sends each request through swagger-client 2, which
@@ -105,15 +94,16 @@ function createAriRequester(url: string, user: string, password: string) {
         res.on('end', () => {
           clearTimeout(timer);
           const text = Buffer.concat(chunks).toString('utf8');
-          let body: unknown;
+          let body: { message?: string } | undefined;
           try {
-            body = text ? JSON.parse(text) : undefined;
+            body = text ? (JSON.parse(text) as { message?: string }) : undefined;
           } catch {
-            body = text;
+            body = { message: text };
           }
           const status = res.statusCode ?? 0;
+          // Asterisk refused it (4xx/5xx): its reason, when it gave one.
           if (status >= 200 && status < 300) resolve(body);
-          else reject(new AriRequestError(`${what}: Asterisk answered ${status}${(body as { message?: string } | undefined)?.message ? ` (${(body as { message: string }).message})` : ''}`, status));
+          else reject(new Error(`${what}: Asterisk answered ${status}${body?.message ? ` (${body.message})` : ''}`));
         });
       });
       req.end();
