@@ -70,12 +70,14 @@ function createAriRequester(url: string, user: string, password: string) {
   const transport = base.protocol === 'https:' ? https : http;
   const agent = new transport.Agent({ keepAlive: true, maxSockets: 64 });
   const authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  // An IPv6 address comes bracketed in a URL ([::1]) and is dialled without the brackets.
+  const host = base.hostname.replace(/^\[(.*)\]$/, '$1');
   const request = (what: string, method: string, path: string, query: Record<string, string | number | undefined>, timeoutMs: number): Promise<unknown> =>
     new Promise((resolve, reject) => {
       const params = new URLSearchParams();
       for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
       const search = params.size > 0 ? `?${params.toString()}` : '';
-      const req = transport.request({ host: base.hostname.replace(/^\[(.*)\]$/, '$1'), port: base.port, method, path: `/ari${path}${search}`, agent, headers: { authorization, accept: 'application/json' } });
+      const req = transport.request({ host, port: base.port, method, path: `/ari${path}${search}`, agent, headers: { authorization, accept: 'application/json' } });
       // Unlike ari-client's, a request to an Asterisk that went away does not hang: it is abandoned.
       const timer = setTimeout(() => req.destroy(new PbxTimeoutError(`${what}: no answer from Asterisk within ${timeoutMs} ms`)), timeoutMs);
       req.on('error', (error) => {
