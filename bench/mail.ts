@@ -6,7 +6,9 @@ import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
 import type { Stats } from './ivr-pops.js';
 import { stats } from './ivr-pops.js';
-import { mailHarness } from '../test/helpers/mail.js';
+import pino from 'pino';
+import type { ConfigInput } from '../src/config.js';
+import { tempDir } from '../test/helpers/hotline.js';
 
 export interface MailRun {
   messages: number;
@@ -43,6 +45,32 @@ const sizeOf = (i: number) => 2 + ((i * 37) % 49);
 /** Message `i` of a run; made when needed, so the benchmark's own memory does not count as the service's. */
 const messageAt = (i: number, ttn: string | null) => makeMessage(i, sizeOf(i), ttn, i % 10 === 0);
 
+/**
+ * The built service (dist/, as `npm start` runs it) with its e-mail channel, on a fresh SQLite file:
+ * so the memory and the mail thread measured are the service's, not tsx's.
+ */
+async function builtService(overrides: ConfigInput) {
+  const dist = new URL('../dist/', import.meta.url);
+  const { createHotline } = (await import(new URL('app.js', dist).href)) as typeof import('../src/app.js');
+  const { loadConfig } = (await import(new URL('config.js', dist).href)) as typeof import('../src/config.js');
+  const { startMail } = (await import(new URL('mail/mail.js', dist).href)) as typeof import('../src/mail/mail.js');
+  const { dir, cleanup } = tempDir('hotline-bench-');
+  const config = loadConfig({ env: {}, cwd: dir, overrides: { dataDir: dir, logLevel: 'silent', smtpPort: 0, mailFrom: 'hotline@hotline.example', ...overrides } });
+  const hotline = await createHotline(config, { log: pino({ level: 'silent' }) });
+  await hotline.directory.createQueue({ name: 'Support', email: 'support@hotline.example', isDefault: true });
+  const mail = await startMail(hotline, config, { listen: true });
+  return {
+    hotline,
+    mail,
+    ingest: (raw: Buffer) => mail.pipeline.ingest(raw, { source: 'test', from: null, to: ['support@hotline.example'] }),
+    async close() {
+      await mail.close();
+      hotline.close();
+      cleanup();
+    },
+  };
+}
+
 function rssSampler() {
   let peak = process.memoryUsage().rss;
   const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
@@ -61,37 +89,43 @@ export async function parserFloor(count: number): Promise<number> {
   return count / (parsing / 1000);
 }
 
-/** In-process: half new tickets, then half follow-ups to them (by TTN in the subject). */
-export async function inProcess(count: number): Promise<MailRun> {
-  const h = await mailHarness({ smtpEnabled: false, logLevel: 'silent' });
+/**
+ * In-process: half new tickets, then half follow-ups to them (by TTN in the subject), with
+ * `concurrency` deliveries under way at once (as from several SMTP connections or an IMAP batch).
+ */
+export async function inProcess(count: number, concurrency = 1): Promise<MailRun> {
+  const h = await builtService({ smtpEnabled: false });
   try {
+    // One unrecorded message first: the mail thread starts (a service that has been running a while).
+    await h.ingest(makeMessage(-1, 2, null, false));
     const half = Math.floor(count / 2);
     const times: number[] = [];
     const outcomes: Record<string, number> = {};
     const rss = rssSampler();
-    let busy = 0;
-    const ttns: string[] = [];
-    for (let i = 0; i < half; i++) {
-      const m = messageAt(i, null);
-      const s = performance.now();
-      const { id, outcome } = await h.ingest(m);
-      const took = performance.now() - s;
-      times.push(took);
-      busy += took;
-      outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
-      ttns.push((await h.hotline.tickets.findById(h.mail.repo.raw(id)!.ticketId!))!.ttn);
-    }
-    for (let i = half; i < count; i++) {
-      const m = messageAt(i, ttns[(i - half) % ttns.length]!);
-      const s = performance.now();
-      const { outcome } = await h.ingest(m);
-      const took = performance.now() - s;
-      times.push(took);
-      busy += took;
-      outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
-    }
-    // Throughput over the time spent ingesting (message generation and the TTN lookups above excluded).
-    return { messages: count, perSecond: count / (busy / 1000), perMessage: stats(times), peakRssMb: rss.stop(), outcomes };
+    let ttns: string[] = [];
+    let next = 0;
+    const lane = async (end: number) => {
+      while (next < end) {
+        const i = next++;
+        const m = messageAt(i, i < half ? null : ttns[(i - half) % ttns.length]!);
+        const s = performance.now();
+        const { outcome } = await h.ingest(m);
+        times.push(performance.now() - s);
+        outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+      }
+    };
+    /** Wall time for messages up to `end`, including sending the auto-replies they caused. */
+    const phase = async (end: number) => {
+      const t0 = performance.now();
+      await Promise.all(Array.from({ length: concurrency }, () => lane(end)));
+      await h.mail.outbox.flush();
+      return performance.now() - t0;
+    };
+    let took = await phase(half);
+    // The TTNs the follow-ups quote (looked up outside the timed phases).
+    ttns = h.hotline.db.prepare("SELECT ttn FROM tickets WHERE title LIKE 'Request number %' ORDER BY id").pluck().all() as string[];
+    took += await phase(count);
+    return { messages: count, perSecond: count / (took / 1000), perMessage: stats(times), peakRssMb: rss.stop(), outcomes };
   } finally {
     await h.close();
   }
@@ -99,7 +133,7 @@ export async function inProcess(count: number): Promise<MailRun> {
 
 /** Over SMTP on loopback: a pooled nodemailer transport, the listener storing and the pipeline filing. */
 export async function overSmtp(count: number): Promise<MailRun> {
-  const h = await mailHarness({ logLevel: 'silent' });
+  const h = await builtService({});
   const transport = nodemailer.createTransport({ host: '127.0.0.1', port: h.mail.smtpPort()!, pool: true, maxConnections: 4, ignoreTLS: true });
   try {
     const times: number[] = [];

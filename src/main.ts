@@ -230,7 +230,7 @@ async function ingest(args: string[], io: Out): Promise<number> {
     const mail = await startMail(hotline, hotline.config, { listen: false });
     let stored: { id: number; duplicate: boolean };
     try {
-      stored = mail.pipeline.store(raw, { source: 'pipe', from: process.env.SENDER ?? null, to: process.env.RECIPIENT ? [process.env.RECIPIENT] : [] });
+      stored = await mail.pipeline.store(raw, { source: 'pipe', from: process.env.SENDER ?? null, to: process.env.RECIPIENT ? [process.env.RECIPIENT] : [] });
     } catch (error) {
       io.err(`hotline ingest: cannot store the message now, try again later: ${(error as Error).message}`);
       return EX_TEMPFAIL;

@@ -9,7 +9,7 @@ export interface ImapPollerOptions {
   /** Move stored messages here; empty: mark them \Seen and leave them. */
   doneMailbox: string;
   log: Logger;
-  store(raw: Buffer, envelope: Envelope): { id: number; duplicate: boolean };
+  store(raw: Buffer, envelope: Envelope): Promise<{ id: number; duplicate: boolean }>;
   onStored(id: number, duplicate: boolean): void;
 }
 
@@ -52,7 +52,7 @@ export function startImapPoller(options: ImapPollerOptions) {
           const message = await client.fetchOne(String(uid), { source: true, envelope: true }, { uid: true });
           if (!message || !message.source) continue;
           const envelope: Envelope = { source: 'imap', from: message.envelope?.from?.[0]?.address ?? null, to: (message.envelope?.to ?? []).map((a) => a.address ?? '').filter(Boolean) };
-          const result = options.store(message.source, envelope);
+          const result = await options.store(message.source, envelope);
           // Only now, with the bytes stored, may the server forget it is new.
           if (options.doneMailbox) await client.messageMove(String(uid), options.doneMailbox, { uid: true });
           else await client.messageFlagsAdd(String(uid), ['\\Seen'], { uid: true });

@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { createMailRepository } from '../storage/mail-repository.js';
 import { startImapPoller } from './imap-poller.js';
+import { createMailWorker } from './mail-worker.js';
 import { createOutbox } from './outbox.js';
 import { createMailPipeline } from './pipeline.js';
 import type { SmtpListener } from './smtp-listener.js';
@@ -13,15 +14,39 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
   const log = options.log ?? hotline.log;
   const repo = createMailRepository(hotline.db);
   const outbox = createOutbox({ repo, clock: hotline.clock, log, options: { relayUrl: config.relayUrl, dataDir: config.dataDir } });
-  const pipeline = createMailPipeline({ hotline, repo, settings: { mailFrom: config.mailFrom, autoReplyLimit: config.autoReplyLimit }, onOutbox: () => void outbox.flush() });
+  const worker = createMailWorker({ log });
+  const pipeline = createMailPipeline({ hotline, repo, worker, settings: { mailFrom: config.mailFrom, autoReplyLimit: config.autoReplyLimit }, onOutbox: () => void outbox.flush() });
+  // Messages being filed by this process, so none is filed twice and stopping can wait for them.
+  const filing = new Map<number, Promise<unknown>>();
+  function file(id: number): void {
+    if (filing.has(id)) return;
+    const done = pipeline
+      .process(id)
+      .catch((error) => log.error({ err: error, rawId: id }, 'processing a stored message failed; it stays stored and is tried again'))
+      .finally(() => filing.delete(id));
+    filing.set(id, done);
+  }
   const afterStore = (id: number, duplicate: boolean) => {
-    if (!duplicate) pipeline.process(id).catch((error) => log.error({ err: error, rawId: id }, 'processing a stored message failed'));
+    if (!duplicate) file(id);
   };
+  /**
+   * Files what was stored (and acknowledged) but never filed: the service stopped in between.
+   * Only messages older than a minute, so one that `hotline ingest` is filing right now is left to it.
+   */
+  function resume(): number {
+    const ids = repo.unfiled(new Date(hotline.clock.now().getTime() - 60_000).toISOString());
+    ids.forEach(file);
+    return ids.length;
+  }
+  let resumeTimer: NodeJS.Timeout | undefined;
   let smtp: SmtpListener | null = null;
   let imap: ReturnType<typeof startImapPoller> | null = null;
   if (options.listen) {
     outbox.start();
     void outbox.flush();
+    resume();
+    resumeTimer = setInterval(resume, 60_000);
+    resumeTimer.unref();
     if (config.smtpEnabled) {
       smtp = await startSmtpListener({
         host: config.smtpHost,
@@ -53,10 +78,17 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
       ];
       return parts.join('; ');
     },
+    resume,
     async close(): Promise<void> {
+      clearInterval(resumeTimer);
       imap?.stop();
       await smtp?.close();
+      // Messages being filed are finished (for up to 10 s); any left are filed at the next start.
+      let waited: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled(filing.values()), new Promise((r) => (waited = setTimeout(r, 10_000)))]);
+      clearTimeout(waited);
       await outbox.stop();
+      await worker.close();
     },
   };
 }

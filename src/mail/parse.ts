@@ -1,5 +1,6 @@
 import { simpleParser } from 'mailparser';
 import type { AddressObject, ParsedMail } from 'mailparser';
+import { sanitizeMailHtml } from '../http/sanitize.js';
 
 /** A parsed message, reduced to what the pipeline needs; header names lower-case. */
 export interface MailMessage {
@@ -11,7 +12,7 @@ export interface MailMessage {
   cc: string[];
   subject: string;
   text: string;
-  /** As the sender wrote it; sanitised before it is stored or shown. */
+  /** As the sender wrote it from `parseMail`; sanitised (inline `cid:` images kept) from `readMail`. */
   html: string | null;
   headers: Map<string, string>;
   attachments: Array<{ filename: string; contentType: string; content: Buffer; contentId: string | null; related: boolean }>;
@@ -84,4 +85,10 @@ export async function parseMail(raw: Buffer): Promise<MailMessage> {
     })),
     bounce: bounceOf(parsed, headers, raw),
   };
+}
+
+/** What the pipeline files: the parsed message with its HTML already made safe to store and show. */
+export async function readMail(raw: Buffer): Promise<MailMessage> {
+  const mail = await parseMail(raw);
+  return mail.html ? { ...mail, html: sanitizeMailHtml(mail.html, undefined, { keepCid: true }) } : mail;
 }

@@ -3,12 +3,12 @@ import type { Hotline } from '../app.js';
 import { ensureDefaultQueue } from '../bootstrap.js';
 import { autoReplyBlocked, stripReplyPrefixes, ticketSubject } from '../core/mail-rules.js';
 import type { Agent, Customer, Queue, Ticket } from '../core/types.js';
-import { sanitizeMailHtml } from '../http/sanitize.js';
 import type { MailRepository } from '../storage/mail-repository.js';
-import { composeMail, newMessageId } from './compose.js';
+import { newMessageId } from './compose.js';
 import { tiffToPng } from './fax-preview.js';
+import type { MailWorker } from './mail-worker.js';
+import { MailThreadClosedError } from './mail-worker.js';
 import type { MailMessage } from './parse.js';
-import { parseMail } from './parse.js';
 
 export interface MailSettings {
   /** Sender of auto-replies for queues without an address. */
@@ -45,8 +45,8 @@ const sameBody = (a: Buffer, b: Buffer | null) => b !== null && bodyHash(a) === 
  * acknowledged), then parsed into a new ticket, a follow-up or a bounce — or kept and flagged
  * when they cannot be read. Auto-replies and agent replies go to the outbox.
  */
-export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepository; settings: MailSettings; onOutbox?: () => void }) {
-  const { hotline, repo, settings } = deps;
+export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepository; worker: Pick<MailWorker, 'read' | 'compose'>; settings: MailSettings; onOutbox?: () => void }) {
+  const { hotline, repo, worker, settings } = deps;
   const now = () => hotline.clock.now().toISOString();
 
   async function ownAddresses(): Promise<Set<string>> {
@@ -54,8 +54,8 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
     return new Set([settings.mailFrom.toLowerCase(), ...queues.map((q) => q.email).filter((e): e is string => !!e)]);
   }
 
-  /** Durably stores the bytes; throws when storage fails (the sender must retry). */
-  function store(raw: Buffer, envelope: Envelope): { id: number; duplicate: boolean } {
+  /** Durably stores the bytes; rejects when storage fails (the sender must retry). */
+  function store(raw: Buffer, envelope: Envelope): Promise<{ id: number; duplicate: boolean }> {
     const head = raw.subarray(0, 64 * 1024).toString('latin1');
     const messageId = /^message-id:\s*(<[^>\r\n]+>)/im.exec(head)?.[1] ?? null;
     return repo.storeRaw({
@@ -95,8 +95,8 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
       to: [...mail.to, ...mail.cc].join(', ') || null,
       subject: mail.subject || null,
       text: mail.text,
-      // Sanitised before it is stored; inline cid: images stay as references to this mail's own parts.
-      html: mail.html ? sanitizeMailHtml(mail.html, undefined, { keepCid: true }) : null,
+      // Already sanitised (readMail); inline cid: images stay as references to this mail's own parts.
+      html: mail.html,
       messageId: mail.messageId,
       inReplyTo: mail.inReplyTo,
       references: mail.references,
@@ -178,7 +178,7 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
     agent: Agent | null;
   }): Promise<number> {
     const messageId = newMessageId(m.from);
-    const raw = await composeMail({ from: m.from, to: m.to, subject: m.subject, text: m.text, inReplyTo: m.inReplyTo, references: m.references, headers: m.headers }, messageId);
+    const raw = await worker.compose({ from: m.from, to: m.to, subject: m.subject, text: m.text, inReplyTo: m.inReplyTo, references: m.references, headers: m.headers }, messageId);
     const { article } = await hotline.tickets.addArticle(
       m.ticket.id,
       { kind: 'email-out', from: m.from, to: m.to, subject: m.subject, text: m.text, messageId, inReplyTo: m.inReplyTo, authorAgentId: m.agent?.id ?? null, references: m.references },
@@ -219,8 +219,10 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
     if (!raw || !bytes) throw new Error(`no raw message ${rawId}`);
     let mail: MailMessage;
     try {
-      mail = await parseMail(bytes);
+      mail = await worker.read(bytes);
     } catch (error) {
+      // Stopping: left as it is, to be filed at the next start.
+      if (error instanceof MailThreadClosedError) throw error;
       repo.markRaw(rawId, { status: 'failed', outcome: 'unreadable', error: `cannot parse: ${(error as Error).message}`, now: now() });
       return 'failed';
     }
@@ -274,7 +276,7 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
     process,
     /** Stores, then processes: for the pipe and for tests. */
     async ingest(raw: Buffer, envelope: Envelope): Promise<{ id: number; outcome: MailOutcome }> {
-      const { id, duplicate } = store(raw, envelope);
+      const { id, duplicate } = await store(raw, envelope);
       if (duplicate) return { id, outcome: 'duplicate' };
       return { id, outcome: await process(id) };
     },

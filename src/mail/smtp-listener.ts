@@ -12,8 +12,8 @@ export interface SmtpListenerOptions {
   /** Domains mail is accepted for; empty: any (the listener is on loopback by default). */
   domains: string[];
   log: Logger;
-  /** Stores the raw message durably; throws when it cannot (the sender gets 451 and retries). */
-  store(raw: Buffer, envelope: Envelope): { id: number; duplicate: boolean };
+  /** Stores the raw message durably; rejects when it cannot (the sender gets 451 and retries). */
+  store(raw: Buffer, envelope: Envelope): Promise<{ id: number; duplicate: boolean }>;
   /** Called after a message was stored and acknowledged. */
   onStored(id: number, duplicate: boolean): void;
 }
@@ -49,15 +49,19 @@ export async function startSmtpListener(options: SmtpListenerOptions) {
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : null,
           to: session.envelope.rcptTo.map((r) => r.address),
         };
-        let stored: { id: number; duplicate: boolean };
-        try {
-          stored = options.store(Buffer.concat(chunks), envelope);
-        } catch (error) {
-          options.log.error({ err: (error as Error).message }, 'could not store an incoming message; the sender was told to retry');
-          return callback(smtpError('4.3.0 cannot store the message right now, please try again later', 451));
-        }
-        callback(null, `2.0.0 stored as ${stored.id}`);
-        options.onStored(stored.id, stored.duplicate);
+        // A store that throws before its promise counts as one that failed.
+        Promise.resolve()
+          .then(() => options.store(Buffer.concat(chunks), envelope))
+          .then(
+            (stored) => {
+              callback(null, `2.0.0 stored as ${stored.id}`);
+              options.onStored(stored.id, stored.duplicate);
+            },
+            (error: Error) => {
+              options.log.error({ err: error.message }, 'could not store an incoming message; the sender was told to retry');
+              callback(smtpError('4.3.0 cannot store the message right now, please try again later', 451));
+            },
+          );
       });
     },
   });

@@ -60,6 +60,22 @@ export interface OutboxItem {
   attempts: number;
 }
 
+/** A message as received, to be stored before anything else happens to it. */
+export interface RawInput {
+  source: string;
+  envelopeFrom: string | null;
+  envelopeTo: string[];
+  messageId: string | null;
+  sha256: string;
+  raw: Buffer;
+  now: string;
+}
+
+export interface StoredRaw {
+  id: number;
+  duplicate: boolean;
+}
+
 const RAW_COLUMNS = 'id, source, envelope_from, envelope_to, message_id, sha256, size, status, outcome, error, ticket_id, received_at, processed_at';
 
 /** Raw messages, the outbox, and the mail details of articles, in SQLite. */
@@ -75,19 +91,42 @@ export function createMailRepository(db: Database) {
   const bySha = db.prepare('SELECT id FROM raw_messages WHERE sha256 = ?').pluck();
   const rawById = db.prepare(`SELECT ${RAW_COLUMNS} FROM raw_messages WHERE id = ?`);
   const rawBytes = db.prepare('SELECT raw FROM raw_message_contents WHERE id = ?').pluck();
-  // Prepared once: storing a message switches to synchronous=FULL for its one commit, then back.
+  // Prepared once: storing messages switches to synchronous=FULL for their one commit, then back.
   const syncFull = db.prepare('PRAGMA synchronous = FULL');
   const syncNormal = db.prepare('PRAGMA synchronous = NORMAL');
-  const insertMessage = db.transaction((input: { source: string; envelopeFrom: string | null; envelopeTo: string[]; messageId: string | null; sha256: string; raw: Buffer; now: string }) => {
-    const row = insertRaw.get({ ...input, envelopeTo: JSON.stringify(input.envelopeTo), size: input.raw.length }) as { id: number } | undefined;
-    if (!row) return { id: bySha.get(input.sha256) as number, duplicate: true };
-    insertContents.run(row.id, input.raw);
-    return { id: row.id, duplicate: false };
-  });
+  const insertMessages = db.transaction((inputs: RawInput[]) =>
+    inputs.map((input) => {
+      const row = insertRaw.get({ ...input, envelopeTo: JSON.stringify(input.envelopeTo), size: input.raw.length }) as { id: number } | undefined;
+      // Identical bytes stored before (or earlier in this same commit).
+      if (!row) return { id: bySha.get(input.sha256) as number, duplicate: true };
+      insertContents.run(row.id, input.raw);
+      return { id: row.id, duplicate: false };
+    }),
+  );
+  // Group commit: messages arriving in the same turn of the event loop (several SMTP connections,
+  // an IMAP batch) share one transaction and one fsync; each sender is answered after it.
+  let waiting: Array<{ input: RawInput; resolve(stored: StoredRaw): void; reject(error: Error): void }> = [];
+  function commitWaiting(): void {
+    const batch = waiting;
+    waiting = [];
+    try {
+      syncFull.run();
+      try {
+        const stored = insertMessages.immediate(batch.map((w) => w.input));
+        batch.forEach((w, i) => w.resolve(stored[i]!));
+      } finally {
+        syncNormal.run();
+      }
+    } catch (error) {
+      // Nothing of this commit was stored: every sender in it is told to retry.
+      for (const w of batch) w.reject(error as Error);
+    }
+  }
   const markRaw = db.prepare(
     'UPDATE raw_messages SET status = @status, outcome = @outcome, error = @error, ticket_id = @ticketId, message_id = coalesce(@messageId, message_id), processed_at = @now WHERE id = @id',
   );
   const doneWithMessageId = db.prepare("SELECT id FROM raw_messages WHERE message_id = ? AND status = 'done' AND id <> ? LIMIT 1").pluck();
+  const unfiled = db.prepare("SELECT id FROM raw_messages WHERE status = 'new' AND received_at <= ? ORDER BY id LIMIT ?").pluck();
   const listRaw = db.prepare(`SELECT ${RAW_COLUMNS} FROM raw_messages WHERE status = ? ORDER BY id DESC LIMIT ?`);
   const countRaw = db.prepare('SELECT status, count(*) AS n FROM raw_messages GROUP BY status');
   const setDelivery = db.prepare('UPDATE articles SET delivery_status = ? WHERE id = ?');
@@ -106,16 +145,15 @@ export function createMailRepository(db: Database) {
 
   return {
     /**
-     * Stores the raw bytes, fsynced (synchronous=FULL for this one write: the sender is told
-     * "250 OK" only after it). Returns the id, and whether identical bytes were already stored.
+     * Stores the raw bytes, fsynced (synchronous=FULL for this write: the sender is told "250 OK"
+     * only after it). Resolves to the id, and whether identical bytes were already stored; rejects
+     * when they could not be stored.
      */
-    storeRaw(input: { source: string; envelopeFrom: string | null; envelopeTo: string[]; messageId: string | null; sha256: string; raw: Buffer; now: string }): { id: number; duplicate: boolean } {
-      syncFull.run();
-      try {
-        return insertMessage.immediate(input);
-      } finally {
-        syncNormal.run();
-      }
+    storeRaw(input: RawInput): Promise<StoredRaw> {
+      return new Promise((resolve, reject) => {
+        waiting.push({ input, resolve, reject });
+        if (waiting.length === 1) setImmediate(commitWaiting);
+      });
     },
     raw: (id: number): RawMessage | null => {
       const row = rawById.get(id) as RawRow | undefined;
@@ -127,6 +165,8 @@ export function createMailRepository(db: Database) {
     },
     /** Another raw message with this Message-ID that already became a ticket or follow-up. */
     processedWithMessageId: (messageId: string, exceptId: number): number | null => (doneWithMessageId.get(messageId, exceptId) as number | undefined) ?? null,
+    /** Stored before `before` and still not filed (oldest first). */
+    unfiled: (before: string, limit = 500): number[] => unfiled.all(before, limit) as number[],
     listRaw: (status: RawMessage['status'], limit = 200): RawMessage[] => (listRaw.all(status, limit) as RawRow[]).map(toRaw),
     rawCounts: (): Record<string, number> => Object.fromEntries((countRaw.all() as Array<{ status: string; n: number }>).map((r) => [r.status, r.n])),
     /** The ticket an article with one of these Message-IDs belongs to (newest first). */

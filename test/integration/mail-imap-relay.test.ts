@@ -54,7 +54,7 @@ describe('IMAP polling against a real Dovecot', () => {
   });
 
   it('keeps retrying while the mailbox refuses the login, and says so', async () => {
-    const poller = startImapPoller({ url: 'imap://nobody:wrong@127.0.0.1:1/INBOX', intervalMs: 60_000, doneMailbox: '', log, store: () => ({ id: 0, duplicate: false }), onStored: () => {} });
+    const poller = startImapPoller({ url: 'imap://nobody:wrong@127.0.0.1:1/INBOX', intervalMs: 60_000, doneMailbox: '', log, store: async () => ({ id: 0, duplicate: false }), onStored: () => {} });
     cleanups.push(() => poller.stop());
     await expect.poll(() => poller.status(), { timeout: 10_000 }).toMatch(/^error: /);
   });
