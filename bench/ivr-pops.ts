@@ -229,6 +229,16 @@ export async function ivrBench(concurrency: number) {
         else pop.push(p - last);
         if (c.vars.get('HOTLINE_TARGET') !== owner.dial || c.vars.get('HOTLINE_TTN') !== owner.ttn) misrouted++;
       });
+      if (process.env.BENCH_TRACE) {
+        const slow = calls.map((c, i) => ({ c, i, d: (c.timeOf('continue') ?? 0) - (c.timeOf('dtmf') ?? 0) })).sort((a, b) => b.d - a.d).slice(0, 6);
+        for (const { c, i, d } of slow) {
+          const last = c.timeOf('dtmf')!;
+          const times = (c as unknown as { log: string[] }).log;
+          const idx = times.findLastIndex((l) => l.startsWith('dtmf'));
+          const p = popAt.get(`${owners[i]!.id}:${owners[i]!.ttn}`);
+          console.error(`slow ${d.toFixed(1)} pop ${p === undefined ? '-' : (p - last).toFixed(1)}`, times.slice(idx).map((l) => `${l.slice(0, 24)}@${(c.timeOf(l)! - last).toFixed(1)}`).join(' | '));
+        }
+      }
       for (const c of calls) c.hangup();
       await sleep(1000);
       return { concurrency, model, decision: stats(decision), pop: stats(pop), errors, misrouted, peakInIvr, cpuMsPerCall, generatorLagP99: lag.percentile(99) / 1e6, hotlineCpuPct, generatorCpuPct };

@@ -52,7 +52,13 @@ export interface TicketStore {
   update(id: number, change: TicketChange, now: string): Promise<Ticket>;
   addArticle(ticketId: number, article: ArticleInput, now: string): Promise<{ ticket: Ticket; article: Article }>;
   articles(ticketId: number): Promise<Article[]>;
+  /** The newest `limit` articles, newest first, with only the start of their text: what a screen-pop shows, however long the ticket's history. */
+  latestArticles(ticketId: number, limit: number): Promise<ArticleStart[]>;
 }
+
+/** An article in short: its first {@link ARTICLE_START_CHARS} characters of text. */
+export type ArticleStart = Pick<Article, 'kind' | 'from' | 'subject' | 'createdAt'> & { textStart: string };
+export const ARTICLE_START_CHARS = 400;
 
 export interface CounterStore {
   /** Atomically increments `key` (starting at 1) and returns the new value, across processes. */

@@ -182,6 +182,7 @@ export function createTicketService(deps: TicketServiceDeps) {
     /** Tickets matching the filter in any queue: for system use (the caller-ID lookup); filter per agent before showing. */
     listAll: (filter: TicketFilter): Promise<Ticket[]> => tickets.listAll(filter),
     articles: (ticketId: number): Promise<Article[]> => tickets.articles(ticketId),
+    latestArticles: (ticketId: number, limit: number) => tickets.latestArticles(ticketId, limit),
   };
 }
 

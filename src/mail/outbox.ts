@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import type { Transporter } from 'nodemailer';
@@ -41,16 +41,17 @@ export function createOutbox(deps: { repo: MailRepository; clock: Clock; log: Lo
       return;
     }
     const name = `${String(item.id).padStart(8, '0')}.eml`;
-    // Written whole, then renamed: a reader never sees half a message.
+    // Written whole, then renamed: a reader never sees half a message. Off the main thread: creating
+    // a file can take a millisecond while the disk is busy, and calls must not wait for it.
     try {
-      writeFileSync(join(folder, `.${name}.tmp`), item.raw);
+      await writeFile(join(folder, `.${name}.tmp`), item.raw);
     } catch (error) {
       // First message, or the folder was removed: make it and write again.
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      mkdirSync(folder, { recursive: true });
-      writeFileSync(join(folder, `.${name}.tmp`), item.raw);
+      await mkdir(folder, { recursive: true });
+      await writeFile(join(folder, `.${name}.tmp`), item.raw);
     }
-    renameSync(join(folder, `.${name}.tmp`), join(folder, name));
+    await rename(join(folder, `.${name}.tmp`), join(folder, name));
   }
 
   async function drain(): Promise<number> {

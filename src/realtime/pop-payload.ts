@@ -37,7 +37,7 @@ export async function buildPop(hotline: Hotline, call: Call, ticket: Ticket | nu
     const [queue, customer, articles] = await Promise.all([
       hotline.directory.findQueue(ticket.queueId),
       ticket.customerId !== null ? hotline.directory.findCustomer(ticket.customerId) : null,
-      hotline.tickets.articles(ticket.id),
+      hotline.tickets.latestArticles(ticket.id, 3),
     ]);
     let warning: string | null = null;
     if (customer && !(callerE164 && customer.phones.includes(callerE164))) {
@@ -48,7 +48,7 @@ export async function buildPop(hotline: Hotline, call: Call, ticket: Ticket | nu
       ticket: { ttn: ticket.ttn, title: ticket.title, state: ticket.state, url: `/tickets/${ticket.ttn}` },
       queue: queue ? { id: queue.id, name: queue.name } : null,
       customer: customer ? { id: customer.id, name: customer.name, emails: customer.emails, phones: customer.phones } : null,
-      lastArticles: articles.slice(-3).reverse().map((a) => ({ kind: a.kind, from: a.from, subject: a.subject, excerpt: excerpt(a.text), createdAt: a.createdAt })),
+      lastArticles: articles.map((a) => ({ kind: a.kind, from: a.from, subject: a.subject, excerpt: excerpt(a.textStart), createdAt: a.createdAt })),
       warning,
       lookup: null,
     };

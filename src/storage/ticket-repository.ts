@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { DuplicateTtnError, NotFoundError } from '../core/errors.js';
-import type { TicketChange, TicketFilter, TicketStore } from '../core/ports.js';
+import type { ArticleStart, TicketChange, TicketFilter, TicketStore } from '../core/ports.js';
+import { ARTICLE_START_CHARS } from '../core/ports.js';
 import type { Article, ArticleInput, Ticket, TicketState } from '../core/types.js';
 import { createStatementCache } from './statement-cache.js';
 
@@ -82,6 +83,10 @@ export function createTicketRepository(db: Database): TicketStore {
   const byTtn = db.prepare('SELECT * FROM tickets WHERE ttn = ?');
   const touch = db.prepare('UPDATE tickets SET updated_at = ? WHERE id = ? RETURNING *');
   const articlesOf = db.prepare('SELECT * FROM articles WHERE ticket_id = ? ORDER BY id');
+  const latestOf = db.prepare(
+    `SELECT kind, from_addr AS "from", subject, substr(body_text, 1, ${ARTICLE_START_CHARS}) AS textStart, created_at AS createdAt
+     FROM articles WHERE ticket_id = ? ORDER BY id DESC LIMIT ?`,
+  );
   const counts = db.prepare(
     `SELECT queue_id AS queueId, state, count(*) AS count FROM tickets
      WHERE queue_id IN (${VISIBLE_QUEUES}) GROUP BY queue_id, state`,
@@ -197,6 +202,9 @@ export function createTicketRepository(db: Database): TicketStore {
     },
     async articles(ticketId) {
       return (articlesOf.all(ticketId) as ArticleRow[]).map(toArticle);
+    },
+    async latestArticles(ticketId, limit) {
+      return latestOf.all(ticketId, limit) as ArticleStart[];
     },
   };
 }

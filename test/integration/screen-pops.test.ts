@@ -36,6 +36,17 @@ describe('screen-pops', () => {
     expect(carol.received).toEqual([]);
   });
 
+  it('shows the newest three articles of a long history, newest first, each in short', async () => {
+    const { ticket } = await h.hotline.tickets.create({ queueId: h.queues.billing.id, title: 'Long story', ownerId: h.agents.alice.id, article: { kind: 'email-in', subject: 'First', text: 'The beginning.' } });
+    for (let i = 2; i <= 40; i++) await h.hotline.tickets.addArticle(ticket.id, { kind: 'email-in', subject: `Mail ${i}`, text: `Mail number ${i}.\n\n${'Quoted history. '.repeat(5000)}` });
+    const alice = await h.connect('alice');
+    await h.call(`${ticket.ttn}#`);
+    await expect.poll(() => alice.events()).toContain('call.incoming');
+    const shown = alice.received.find((r) => r.event === 'call.incoming')!.payload.lastArticles as Array<{ subject: string; excerpt: string }>;
+    expect(shown.map((a) => a.subject)).toEqual(['Mail 40', 'Mail 39', 'Mail 38']);
+    expect(shown[0]!.excerpt).toBe(`Mail number 40. ${'Quoted history. '.repeat(10).slice(0, 157 - 'Mail number 40.\n\n'.length)}`.trim() + '…');
+  });
+
   it('warns when the caller\'s number is not on file for the ticket\'s customer', async () => {
     const customer = await h.hotline.directory.createCustomer({ name: 'Dora', phones: ['+49 89 999999'] });
     const { ticket } = await h.hotline.tickets.create({ queueId: h.queues.billing.id, title: 'x', ownerId: h.agents.alice.id, customerId: customer.id, article: { kind: 'note', text: '' } });
