@@ -89,6 +89,7 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
       clearTimeout(waited);
       await outbox.stop();
       await worker.close();
+      await repo.close();
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { createStatementCache } from './statement-cache.js';
+import { walSync } from './wal-sync.js';
 
 export interface RawMessage {
   id: number;
@@ -91,37 +92,13 @@ export function createMailRepository(db: Database) {
   const bySha = db.prepare('SELECT id FROM raw_messages WHERE sha256 = ?').pluck();
   const rawById = db.prepare(`SELECT ${RAW_COLUMNS} FROM raw_messages WHERE id = ?`);
   const rawBytes = db.prepare('SELECT raw FROM raw_message_contents WHERE id = ?').pluck();
-  // Prepared once: storing messages switches to synchronous=FULL for their one commit, then back.
-  const syncFull = db.prepare('PRAGMA synchronous = FULL');
-  const syncNormal = db.prepare('PRAGMA synchronous = NORMAL');
-  const insertMessages = db.transaction((inputs: RawInput[]) =>
-    inputs.map((input) => {
-      const row = insertRaw.get({ ...input, envelopeTo: JSON.stringify(input.envelopeTo), size: input.raw.length }) as { id: number } | undefined;
-      // Identical bytes stored before (or earlier in this same commit).
-      if (!row) return { id: bySha.get(input.sha256) as number, duplicate: true };
-      insertContents.run(row.id, input.raw);
-      return { id: row.id, duplicate: false };
-    }),
-  );
-  // Group commit: messages arriving in the same turn of the event loop (several SMTP connections,
-  // an IMAP batch) share one transaction and one fsync; each sender is answered after it.
-  let waiting: Array<{ input: RawInput; resolve(stored: StoredRaw): void; reject(error: Error): void }> = [];
-  function commitWaiting(): void {
-    const batch = waiting;
-    waiting = [];
-    try {
-      syncFull.run();
-      try {
-        const stored = insertMessages.immediate(batch.map((w) => w.input));
-        batch.forEach((w, i) => w.resolve(stored[i]!));
-      } finally {
-        syncNormal.run();
-      }
-    } catch (error) {
-      // Nothing of this commit was stored: every sender in it is told to retry.
-      for (const w of batch) w.reject(error as Error);
-    }
-  }
+  const insertMessage = db.transaction((input: RawInput): StoredRaw => {
+    const row = insertRaw.get({ ...input, envelopeTo: JSON.stringify(input.envelopeTo), size: input.raw.length }) as { id: number } | undefined;
+    if (!row) return { id: bySha.get(input.sha256) as number, duplicate: true };
+    insertContents.run(row.id, input.raw);
+    return { id: row.id, duplicate: false };
+  });
+  const wal = walSync(db);
   const markRaw = db.prepare(
     'UPDATE raw_messages SET status = @status, outcome = @outcome, error = @error, ticket_id = @ticketId, message_id = coalesce(@messageId, message_id), processed_at = @now WHERE id = @id',
   );
@@ -145,16 +122,19 @@ export function createMailRepository(db: Database) {
 
   return {
     /**
-     * Stores the raw bytes, fsynced (synchronous=FULL for this write: the sender is told "250 OK"
-     * only after it). Resolves to the id, and whether identical bytes were already stored; rejects
-     * when they could not be stored.
+     * Stores the raw bytes, on disk before it resolves (the sender is told "250 OK" only after it).
+     * Resolves to the id, and whether identical bytes were already stored; rejects when they could
+     * not be stored or synced (a message committed but not synced is filed by `unfiled` later, and
+     * the sender's retry is recognised as the same bytes).
      */
-    storeRaw(input: RawInput): Promise<StoredRaw> {
-      return new Promise((resolve, reject) => {
-        waiting.push({ input, resolve, reject });
-        if (waiting.length === 1) setImmediate(commitWaiting);
-      });
+    async storeRaw(input: RawInput): Promise<StoredRaw> {
+      const stored = insertMessage.immediate(input);
+      // On disk before the sender is told: messages arriving together share one fdatasync, off the event loop.
+      await wal.sync();
+      return stored;
     },
+    /** Lets go of the WAL file (the service is stopping). */
+    close: () => wal.close(),
     raw: (id: number): RawMessage | null => {
       const row = rawById.get(id) as RawRow | undefined;
       return row ? toRaw(row) : null;
