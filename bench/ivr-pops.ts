@@ -80,6 +80,8 @@ export interface IvrRun {
   cpuMsPerCall: number;
   /** p99 event-loop delay of this process (fake Asterisk and browsers): how late it may notice what Hotline sent. */
   generatorLagP99: number;
+  /** Its longest stall. */
+  generatorLagMax: number;
   /** CPU use of Hotline and of this process over the round, in % of one core. */
   hotlineCpuPct: number;
   generatorCpuPct: number;
@@ -229,19 +231,20 @@ export async function ivrBench(concurrency: number) {
         else pop.push(p - last);
         if (c.vars.get('HOTLINE_TARGET') !== owner.dial || c.vars.get('HOTLINE_TTN') !== owner.ttn) misrouted++;
       });
+      // BENCH_TRACE=1: the six slowest decisions of the round, each as its call's timeline after the
+      // last digit (ms), with the moment its pop reached the owner's socket.
       if (process.env.BENCH_TRACE) {
-        const slow = calls.map((c, i) => ({ c, i, d: (c.timeOf('continue') ?? 0) - (c.timeOf('dtmf') ?? 0) })).sort((a, b) => b.d - a.d).slice(0, 6);
-        for (const { c, i, d } of slow) {
+        const slowest = calls.map((c, i) => ({ c, owner: owners[i]!, d: (c.timeOf('continue') ?? 0) - (c.timeOf('dtmf') ?? 0) })).sort((a, b) => b.d - a.d).slice(0, 6);
+        for (const { c, owner, d } of slowest) {
           const last = c.timeOf('dtmf')!;
-          const times = (c as unknown as { log: string[] }).log;
-          const idx = times.findLastIndex((l) => l.startsWith('dtmf'));
-          const p = popAt.get(`${owners[i]!.id}:${owners[i]!.ttn}`);
-          console.error(`slow ${d.toFixed(1)} pop ${p === undefined ? '-' : (p - last).toFixed(1)}`, times.slice(idx).map((l) => `${l.slice(0, 24)}@${(c.timeOf(l)! - last).toFixed(1)}`).join(' | '));
+          const after = c.log.slice(c.log.findLastIndex((l) => l.startsWith('dtmf')));
+          const p = popAt.get(`${owner.id}:${owner.ttn}`);
+          console.error(`decision ${d.toFixed(1)}, pop ${p === undefined ? '-' : (p - last).toFixed(1)}: ${after.map((l) => `${l.slice(0, 24)} @${(c.timeOf(l)! - last).toFixed(1)}`).join(' | ')}`);
         }
       }
       for (const c of calls) c.hangup();
       await sleep(1000);
-      return { concurrency, model, decision: stats(decision), pop: stats(pop), errors, misrouted, peakInIvr, cpuMsPerCall, generatorLagP99: lag.percentile(99) / 1e6, hotlineCpuPct, generatorCpuPct };
+      return { concurrency, model, decision: stats(decision), pop: stats(pop), errors, misrouted, peakInIvr, cpuMsPerCall, generatorLagP99: lag.percentile(99) / 1e6, generatorLagMax: lag.max / 1e6, hotlineCpuPct, generatorCpuPct };
     },
     async close(): Promise<void> {
       for (const s of sockets) s.disconnect();
