@@ -9,6 +9,9 @@ import { createMailPipeline } from './pipeline.js';
 import type { SmtpListener } from './smtp-listener.js';
 import { startSmtpListener } from './smtp-listener.js';
 
+/** Stored messages filed at once; more only add memory, the work shares two threads. */
+const FILING_AT_ONCE = 8;
+
 /** The e-mail channel's parts, built from the config; listeners start only with `listen: true`. */
 export async function startMail(hotline: Hotline, config: Config, options: { listen: boolean; log?: Logger }) {
   const log = options.log ?? hotline.log;
@@ -16,15 +19,30 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
   const outbox = createOutbox({ repo, clock: hotline.clock, log, options: { relayUrl: config.relayUrl, dataDir: config.dataDir } });
   const worker = createMailWorker({ log });
   const pipeline = createMailPipeline({ hotline, repo, worker, settings: { mailFrom: config.mailFrom, autoReplyLimit: config.autoReplyLimit }, onOutbox: () => void outbox.flush() });
-  // Messages being filed by this process, so none is filed twice and stopping can wait for them.
+  // Messages being filed by this process (so none is filed twice, and stopping can wait for them),
+  // a few at a time: senders are answered as soon as a message is stored, and a flood of stored
+  // messages must wait here as ids, not as parsed messages in memory.
   const filing = new Map<number, Promise<unknown>>();
+  const toFile = new Set<number>();
+  let stopping = false;
   function file(id: number): void {
     if (filing.has(id)) return;
-    const done = pipeline
-      .process(id)
-      .catch((error) => log.error({ err: error, rawId: id }, 'processing a stored message failed; it stays stored and is tried again'))
-      .finally(() => filing.delete(id));
-    filing.set(id, done);
+    toFile.add(id);
+    fileNext();
+  }
+  function fileNext(): void {
+    while (!stopping && filing.size < FILING_AT_ONCE && toFile.size > 0) {
+      const id = toFile.values().next().value as number;
+      toFile.delete(id);
+      const done = pipeline
+        .process(id)
+        .catch((error) => log.error({ err: error, rawId: id }, 'processing a stored message failed; it stays stored and is tried again'))
+        .finally(() => {
+          filing.delete(id);
+          fileNext();
+        });
+      filing.set(id, done);
+    }
   }
   const afterStore = (id: number, duplicate: boolean) => {
     if (!duplicate) file(id);
@@ -83,6 +101,8 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
       clearInterval(resumeTimer);
       imap?.stop();
       await smtp?.close();
+      // Messages still waiting to be filed stay stored, to be filed at the next start.
+      stopping = true;
       // Messages being filed are finished (for up to 10 s); any left are filed at the next start.
       let waited: NodeJS.Timeout | undefined;
       await Promise.race([Promise.allSettled(filing.values()), new Promise((r) => (waited = setTimeout(r, 10_000)))]);

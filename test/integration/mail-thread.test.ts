@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import nodemailer from 'nodemailer';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startMail } from '../../src/mail/mail.js';
@@ -99,6 +100,31 @@ describe('mail stored but not yet filed', () => {
     cleanups.push(() => next.close());
     await expect.poll(() => m!.mail.repo.raw(id)!.status, { timeout: 15_000 }).toBe('done');
     expect((await m.hotline.tickets.listAll({})).map((t) => t.title)).toEqual(['Huge']);
+  });
+});
+
+describe('a flood of mail', () => {
+  it('is answered as it is stored, and filed a few messages at a time, every one', async () => {
+    m = await mailHarness();
+    const pipeline = m.mail.pipeline;
+    const process = pipeline.process;
+    let running = 0;
+    let most = 0;
+    pipeline.process = async (id, options) => {
+      most = Math.max(most, ++running);
+      try {
+        return await process(id, options);
+      } finally {
+        running--;
+      }
+    };
+    const pool = nodemailer.createTransport({ host: '127.0.0.1', port: m.mail.smtpPort()!, pool: true, maxConnections: 5, ignoreTLS: true });
+    cleanups.push(() => pool.close());
+    await Promise.all(Array.from({ length: 40 }, (_, i) => pool.sendMail({ from: `c${i}@customer.example`, to: 'support@hotline.example', subject: `Flood ${i}`, text: 'x'.repeat(20_000) })));
+    await expect.poll(() => m!.mail.repo.rawCounts(), { timeout: 30_000 }).toEqual({ done: 40 });
+    expect(m.ticketCount()).toBe(40);
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(8);
   });
 });
 
