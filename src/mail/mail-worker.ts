@@ -116,10 +116,10 @@ export function createMailWorker(options: { log: Logger; deadlineMs?: number }) 
   }
 
   return {
-    /** The message parsed, its HTML sanitised; rejects when it cannot be read. */
+    /** The message parsed, its HTML sanitised, faxes previewed; rejects when it cannot be read. */
     async read(raw: Buffer): Promise<MailMessage> {
       const mail = (await run({ kind: 'read', raw })) as MailMessage;
-      return { ...mail, attachments: mail.attachments.map((a) => ({ ...a, content: asBuffer(a.content) })) };
+      return { ...mail, attachments: mail.attachments.map((a) => ({ ...a, content: asBuffer(a.content), preview: a.preview ? asBuffer(a.preview) : a.preview })) };
     },
     /** The complete outgoing message (nodemailer's composer). */
     async compose(mail: OutgoingMail, messageId: string): Promise<Buffer> {

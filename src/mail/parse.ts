@@ -1,6 +1,7 @@
 import { simpleParser } from 'mailparser';
 import type { AddressObject, ParsedMail } from 'mailparser';
 import { sanitizeMailHtml } from '../http/sanitize.js';
+import { tiffToPng } from './fax-preview.js';
 
 /** A parsed message, reduced to what the pipeline needs; header names lower-case. */
 export interface MailMessage {
@@ -15,7 +16,8 @@ export interface MailMessage {
   /** As the sender wrote it from `parseMail`; sanitised (inline `cid:` images kept) from `readMail`. */
   html: string | null;
   headers: Map<string, string>;
-  attachments: Array<{ filename: string; contentType: string; content: Buffer; contentId: string | null; related: boolean }>;
+  /** `preview`: for a TIFF (a fax), a PNG of its first page to show inline (from `readMail`). */
+  attachments: Array<{ filename: string; contentType: string; content: Buffer; contentId: string | null; related: boolean; preview?: Buffer | null }>;
   /** For a delivery report (multipart/report): the Message-ID of the returned message, and the failure. */
   bounce: { originalMessageId: string | null; status: string | null; recipient: string | null } | null;
 }
@@ -87,8 +89,15 @@ export async function parseMail(raw: Buffer): Promise<MailMessage> {
   };
 }
 
-/** What the pipeline files: the parsed message with its HTML already made safe to store and show. */
+/**
+ * What the pipeline files: the parsed message with its HTML already made safe to store and show,
+ * and a PNG preview of each TIFF (faxes), which browsers do not show.
+ */
 export async function readMail(raw: Buffer): Promise<MailMessage> {
   const mail = await parseMail(raw);
-  return mail.html ? { ...mail, html: sanitizeMailHtml(mail.html, undefined, { keepCid: true }) } : mail;
+  return {
+    ...mail,
+    html: mail.html ? sanitizeMailHtml(mail.html, undefined, { keepCid: true }) : null,
+    attachments: mail.attachments.map((a) => (/^image\/tiff?$/i.test(a.contentType) ? { ...a, preview: tiffToPng(a.content) } : a)),
+  };
 }

@@ -5,7 +5,6 @@ import { autoReplyBlocked, stripReplyPrefixes, ticketSubject } from '../core/mai
 import type { Agent, Customer, Queue, Ticket } from '../core/types.js';
 import type { MailRepository } from '../storage/mail-repository.js';
 import { newMessageId } from './compose.js';
-import { tiffToPng } from './fax-preview.js';
 import type { MailWorker } from './mail-worker.js';
 import { MailThreadClosedError } from './mail-worker.js';
 import type { MailMessage } from './parse.js';
@@ -113,10 +112,7 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
     for (const a of mail.attachments) {
       await hotline.tickets.attach(articleId, { filename: a.filename, contentType: a.contentType, content: a.content, contentId: a.contentId });
       // Faxes come as TIFF, which browsers do not show: a PNG of the first page is shown inline beside it.
-      if (/^image\/tiff?$/i.test(a.contentType)) {
-        const png = tiffToPng(a.content);
-        if (png) await hotline.tickets.attach(articleId, { filename: `${a.filename.replace(/\.tiff?$/i, '')}.png`, contentType: 'image/png', content: png });
-      }
+      if (a.preview) await hotline.tickets.attach(articleId, { filename: `${a.filename.replace(/\.tiff?$/i, '')}.png`, contentType: 'image/png', content: a.preview });
     }
   }
 

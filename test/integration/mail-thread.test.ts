@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import pino from 'pino';
+import UTIF from 'utif2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startMail } from '../../src/mail/mail.js';
 import { createMailWorker, MailThreadClosedError } from '../../src/mail/mail-worker.js';
@@ -38,6 +39,23 @@ describe('the mail thread', () => {
     expect(mail.html).toBe('<p>Hello</p>');
     expect(Buffer.isBuffer(mail.attachments[0]!.content)).toBe(true);
     expect(mail.attachments[0]!.content.toString()).toBe('%PDF-');
+  });
+
+  it('previews a fax as PNG, and does not try to draw a TIFF that claims to be enormous', async () => {
+    const worker = createMailWorker({ log });
+    cleanups.push(() => worker.close());
+    const white = new Uint8Array(4 * 3 * 4).fill(255);
+    const part = (name: string, bytes: ArrayBuffer) =>
+      `--b\r\nContent-Type: image/tiff; name="${name}"\r\nContent-Disposition: attachment; filename="${name}"\r\nContent-Transfer-Encoding: base64\r\n\r\n${Buffer.from(bytes).toString('base64')}\r\n`;
+    const mail = await worker.read(
+      Buffer.from(
+        `From: fax@customer.example\r\nSubject: Faxes\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n${part('fax.tif', UTIF.encodeImage(white, 4, 3))}${part('bomb.tif', UTIF.encodeImage(white, 4, 3, { t256: [20_000], t257: [20_000] } as unknown as UTIF.IFD))}--b--\r\n`,
+      ),
+    );
+    expect(mail.attachments.map((a) => [a.filename, a.preview ? a.preview.subarray(1, 4).toString() : null])).toEqual([
+      ['fax.tif', 'PNG'],
+      ['bomb.tif', null],
+    ]);
   });
 
   it('fails only the job that outlives its deadline; a new thread does the ones behind it', async () => {
