@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
+import { afterEach } from 'vitest';
 import type { ConfigInput } from '../../src/config.js';
 import { startMail } from '../../src/mail/mail.js';
 import { parseMail } from '../../src/mail/parse.js';
@@ -49,3 +50,21 @@ export async function mailHarness(config: ConfigInput = {}) {
 }
 
 export type MailHarness = Awaited<ReturnType<typeof mailHarness>>;
+
+/**
+ * For a test file that uses the mail harness: `harness()` gives a test its own, and `cleanups`
+ * takes what else it set up. After each test the clean-ups run, last first, then the harness closes.
+ */
+export function mailTestScope() {
+  let current: MailHarness | undefined;
+  const cleanups: Array<() => unknown> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+    await current?.close();
+    current = undefined;
+  });
+  return {
+    cleanups,
+    harness: async (config: ConfigInput = {}) => (current = await mailHarness(config)),
+  };
+}

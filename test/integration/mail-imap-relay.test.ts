@@ -1,29 +1,22 @@
 import { ImapFlow } from 'imapflow';
 import pino from 'pino';
 import { SMTPServer } from 'smtp-server';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createOutbox, retryDelayMs } from '../../src/mail/outbox.js';
 import { startImapPoller } from '../../src/mail/imap-poller.js';
 import { createMailRepository } from '../../src/storage/mail-repository.js';
 import { startDovecot } from '../helpers/dovecot.js';
 import { fixedClock } from '../helpers/hotline.js';
-import type { MailHarness } from '../helpers/mail.js';
-import { mailHarness } from '../helpers/mail.js';
+import { mailTestScope } from '../helpers/mail.js';
 
 const log = pino({ level: 'silent' });
-const cleanups: Array<() => void | Promise<void>> = [];
-let m: MailHarness | undefined;
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-  await m?.close();
-  m = undefined;
-});
+const { cleanups, harness } = mailTestScope();
 
 describe('IMAP polling against a real Dovecot', () => {
   it('files unseen messages, flags them \\Seen only after they are stored, and leaves seen ones alone', async () => {
     const dovecot = await startDovecot();
     cleanups.push(() => dovecot.stop());
-    m = await mailHarness();
+    const m = await harness();
     const client = new ImapFlow({ host: '127.0.0.1', port: dovecot.port, secure: false, auth: { user: 'support', pass: 'secret' }, logger: false });
     await client.connect();
     cleanups.push(() => client.logout().then(() => undefined, () => undefined));
@@ -36,7 +29,7 @@ describe('IMAP polling against a real Dovecot', () => {
       intervalMs: 60_000,
       doneMailbox: '',
       log,
-      store: (raw, envelope) => m!.mail.pipeline.store(raw, envelope),
+      store: (raw, envelope) => m.mail.pipeline.store(raw, envelope),
       onStored: (id) => stored.push(id),
     });
     cleanups.push(() => poller.stop());
@@ -62,7 +55,7 @@ describe('IMAP polling against a real Dovecot', () => {
 
 describe('outbox through a relay', () => {
   it('retries with backoff until the relay takes the message, and sends the exact stored bytes', async () => {
-    m = await mailHarness();
+    const m = await harness();
     let refuse = true;
     const received: Buffer[] = [];
     const relay = new SMTPServer({

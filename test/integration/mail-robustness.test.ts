@@ -5,26 +5,19 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import nodemailer from 'nodemailer';
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startSmtpListener } from '../../src/mail/smtp-listener.js';
 import { buildServer } from '../../src/http/server.js';
-import type { MailHarness } from '../helpers/mail.js';
-import { mailHarness } from '../helpers/mail.js';
+import { mailTestScope } from '../helpers/mail.js';
 import { tempDir } from '../helpers/hotline.js';
 
 const CORPUS = fileURLToPath(new URL('../../../shared/mail-corpus/znuny/', import.meta.url));
 const BIN = fileURLToPath(new URL('../../bin/hotline.js', import.meta.url));
-let m: MailHarness | undefined;
-const cleanups: Array<() => void | Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-  await m?.close();
-  m = undefined;
-});
+const { cleanups, harness } = mailTestScope();
 
 describe('the sample corpus', () => {
   it('ingests every message without a crash: each a ticket, a follow-up or a flagged raw message, none lost', async () => {
-    m = await mailHarness();
+    const m = await harness();
     const files = ['PostMaster', 'EmailParser'].flatMap((dir) => readdirSync(join(CORPUS, dir)).map((f) => join(CORPUS, dir, f)));
     expect(files).toHaveLength(35);
     const outcomes: Record<string, number> = {};
@@ -51,7 +44,7 @@ describe('the sample corpus', () => {
   });
 
   it('keeps a flagged message for admins, who may file it anyway', async () => {
-    m = await mailHarness();
+    const m = await harness();
     const raw = m.message({ From: 'carl@customer.example', Subject: 'twice', 'Message-ID': '<same@customer.example>' });
     await m.ingest(raw);
     const again = await m.ingest(Buffer.concat([Buffer.from('Received: from elsewhere\r\n'), raw]));
@@ -73,7 +66,7 @@ describe('the sample corpus', () => {
 
 describe('durability', () => {
   it('answers 4xx when the message cannot be stored, and loses nothing when the sender retries', async () => {
-    m = await mailHarness({ smtpEnabled: false });
+    const m = await harness({ smtpEnabled: false });
     let failNext = true;
     const stored: number[] = [];
     const listener = await startSmtpListener({
@@ -87,11 +80,11 @@ describe('durability', () => {
           failNext = false;
           throw new Error('SQLITE_FULL: database or disk is full');
         }
-        return m!.mail.pipeline.store(raw, envelope);
+        return m.mail.pipeline.store(raw, envelope);
       },
       onStored: (id) => {
         stored.push(id);
-        void m!.mail.pipeline.process(id);
+        void m.mail.pipeline.process(id);
       },
     });
     cleanups.push(() => listener.close());
@@ -103,7 +96,7 @@ describe('durability', () => {
     expect(m.hotline.db.prepare('SELECT count(*) FROM raw_messages').pluck().get()).toBe(0);
     const retry = await transport.sendMail(message);
     expect(retry.response).toMatch(/^250/);
-    await expect.poll(() => m!.ticketCount()).toBe(1);
+    await expect.poll(() => m.ticketCount()).toBe(1);
     expect(stored).toHaveLength(1);
   });
 

@@ -2,20 +2,13 @@ import { createHash } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import pino from 'pino';
 import UTIF from 'utif2';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startMail } from '../../src/mail/mail.js';
 import { createMailWorker, MailThreadClosedError } from '../../src/mail/mail-worker.js';
-import type { MailHarness } from '../helpers/mail.js';
-import { mailHarness } from '../helpers/mail.js';
+import { mailTestScope } from '../helpers/mail.js';
 
 const log = pino({ level: 'silent' });
-let m: MailHarness | undefined;
-const cleanups: Array<() => void | Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-  await m?.close();
-  m = undefined;
-});
+const { cleanups, harness } = mailTestScope();
 
 /** About `mb` megabytes of plain text: seconds for mailparser. */
 const huge = (mb: number) => Buffer.from(`From: carl@customer.example\r\nSubject: Huge\r\n\r\n${`${'y'.repeat(76)}\r\n`.repeat(Math.ceil((mb * 2 ** 20) / 78))}`);
@@ -69,12 +62,12 @@ describe('the mail thread', () => {
 
   it('keeps a message that crashes mailparser flagged, and goes on filing the next one', async () => {
     // On the main thread this message would stop the whole service, calls and all.
-    m = await mailHarness();
+    const m = await harness();
     await m.transport.sendMail({ envelope: { from: 'mallory@customer.example', to: ['support@hotline.example'] }, raw: manyParts(1100) });
     await m.transport.sendMail({ from: 'Carl <carl@customer.example>', to: 'support@hotline.example', subject: 'Still there?', text: 'Hello.' });
-    await expect.poll(() => m!.ticketCount(), { timeout: 15_000 }).toBe(1);
+    await expect.poll(() => m.ticketCount(), { timeout: 15_000 }).toBe(1);
     expect((await m.hotline.tickets.listAll({})).map((t) => t.title)).toEqual(['Still there?']);
-    await expect.poll(() => m!.mail.repo.listRaw('failed').map((r) => [r.outcome, r.error]), { timeout: 15_000 }).toEqual([['unreadable', 'cannot parse: Max allowed child nodes exceeded']]);
+    await expect.poll(() => m.mail.repo.listRaw('failed').map((r) => [r.outcome, r.error]), { timeout: 15_000 }).toEqual([['unreadable', 'cannot parse: Max allowed child nodes exceeded']]);
     // Kept whole, for an admin to look at.
     const [flagged] = m.mail.repo.listRaw('failed');
     expect(m.mail.repo.rawBytes(flagged!.id)!.equals(manyParts(1100))).toBe(true);
@@ -83,9 +76,9 @@ describe('the mail thread', () => {
 
 describe('mail stored but not yet filed', () => {
   it('is filed at the next start when the service stopped in between; a fresh one is left to whoever is filing it', async () => {
-    m = await mailHarness({ smtpEnabled: false });
+    const m = await harness({ smtpEnabled: false });
     const store = (raw: Buffer, minutesAgo: number) =>
-      m!.mail.repo.storeRaw({
+      m.mail.repo.storeRaw({
         source: 'smtp',
         envelopeFrom: 'carl@customer.example',
         envelopeTo: ['support@hotline.example'],
@@ -100,12 +93,12 @@ describe('mail stored but not yet filed', () => {
 
     const again = await startMail(m.hotline, m.hotline.config, { listen: true });
     cleanups.push(() => again.close());
-    await expect.poll(() => m!.mail.repo.rawCounts()).toEqual({ done: 1, new: 1 });
+    await expect.poll(() => m.mail.repo.rawCounts()).toEqual({ done: 1, new: 1 });
     expect((await m.hotline.tickets.listAll({})).map((t) => t.title)).toEqual(['Left behind']);
   });
 
   it('is left unfiled, not flagged, when the service stops while it is being read, and filed at the next start', async () => {
-    m = await mailHarness({ smtpEnabled: false });
+    const m = await harness({ smtpEnabled: false });
     const first = await startMail(m.hotline, m.hotline.config, { listen: false });
     const { id } = await first.pipeline.store(huge(20), { source: 'smtp', from: 'carl@customer.example', to: ['support@hotline.example'] });
     const filing = first.pipeline.process(id).catch((error: unknown) => error);
@@ -116,14 +109,14 @@ describe('mail stored but not yet filed', () => {
     m.hotline.db.prepare('UPDATE raw_messages SET received_at = ? WHERE id = ?').run(new Date(Date.now() - 120_000).toISOString(), id);
     const next = await startMail(m.hotline, m.hotline.config, { listen: true });
     cleanups.push(() => next.close());
-    await expect.poll(() => m!.mail.repo.raw(id)!.status, { timeout: 15_000 }).toBe('done');
+    await expect.poll(() => m.mail.repo.raw(id)!.status, { timeout: 15_000 }).toBe('done');
     expect((await m.hotline.tickets.listAll({})).map((t) => t.title)).toEqual(['Huge']);
   });
 });
 
 describe('a flood of mail', () => {
   it('is answered as it is stored, and filed a few messages at a time, every one', async () => {
-    m = await mailHarness();
+    const m = await harness();
     const pipeline = m.mail.pipeline;
     const process = pipeline.process;
     let running = 0;
@@ -139,7 +132,7 @@ describe('a flood of mail', () => {
     const pool = nodemailer.createTransport({ host: '127.0.0.1', port: m.mail.smtpPort()!, pool: true, maxConnections: 5, ignoreTLS: true });
     cleanups.push(() => pool.close());
     await Promise.all(Array.from({ length: 40 }, (_, i) => pool.sendMail({ from: `c${i}@customer.example`, to: 'support@hotline.example', subject: `Flood ${i}`, text: 'x'.repeat(20_000) })));
-    await expect.poll(() => m!.mail.repo.rawCounts(), { timeout: 30_000 }).toEqual({ done: 40 });
+    await expect.poll(() => m.mail.repo.rawCounts(), { timeout: 30_000 }).toEqual({ done: 40 });
     expect(m.ticketCount()).toBe(40);
     expect(most).toBeGreaterThan(1);
     expect(most).toBeLessThanOrEqual(8);
@@ -148,7 +141,7 @@ describe('a flood of mail', () => {
 
 describe('storing', () => {
   it('stores messages that arrive together in one commit, each with its own id, and knows a repeat within it', async () => {
-    m = await mailHarness({ smtpEnabled: false });
+    const m = await harness({ smtpEnabled: false });
     const envelope = { source: 'smtp' as const, from: null, to: ['support@hotline.example'] };
     const a = m.message({ From: 'a@customer.example', Subject: 'A' });
     const b = m.message({ From: 'b@customer.example', Subject: 'B' });
