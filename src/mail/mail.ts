@@ -51,10 +51,8 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
    * Files what was stored (and acknowledged) but never filed: the service stopped in between.
    * Only messages older than a minute, so one that `hotline ingest` is filing right now is left to it.
    */
-  function resume(): number {
-    const ids = repo.unfiled(new Date(hotline.clock.now().getTime() - 60_000).toISOString());
-    ids.forEach(file);
-    return ids.length;
+  function resume(): void {
+    repo.unfiled(new Date(hotline.clock.now().getTime() - 60_000).toISOString()).forEach(file);
   }
   let resumeTimer: NodeJS.Timeout | undefined;
   let smtp: SmtpListener | null = null;
@@ -96,7 +94,6 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
       ];
       return parts.join('; ');
     },
-    resume,
     async close(): Promise<void> {
       clearInterval(resumeTimer);
       imap?.stop();

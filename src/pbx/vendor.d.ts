@@ -14,7 +14,6 @@ declare module 'ari-client' {
     stop(): void;
     /** Internal: the current websocket, replaced on every reconnect. */
     _ws?: EventEmitter & { close(): void; terminate?(): void };
-    /** Internal: the loaded swagger description (event models by type). */
   }
   const ari: { connect(url: string, user: string, password: string): PromiseLike<AriClient> };
   export type { AriClient };
