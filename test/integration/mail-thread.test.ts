@@ -140,7 +140,7 @@ describe('a flood of mail', () => {
 });
 
 describe('storing', () => {
-  it('stores messages that arrive together in one commit, each with its own id, and knows a repeat within it', async () => {
+  it('stores messages that arrive together, each with its own id and bytes, and knows a repeat among them', async () => {
     const m = await harness({ smtpEnabled: false });
     const envelope = { source: 'smtp' as const, from: null, to: ['support@hotline.example'] };
     const a = m.message({ From: 'a@customer.example', Subject: 'A' });
