@@ -16,7 +16,21 @@ export interface MailRun {
   perMessage: Stats;
   peakRssMb: number;
   outcomes: Record<string, number>;
+  /** CPU time of the whole process (every thread: main, mail thread, GC, thread pool) per message; in-process runs only. */
+  cpuMsPerMessage?: number;
 }
+
+/** The floor: mailparser's throughput, and its CPU time per message (parsing only). */
+export interface FloorRun {
+  perSecond: number;
+  cpuMsPerMessage: number;
+}
+
+/** CPU time (user + system, all threads) used since `since`, in ms. */
+const cpuMsSince = (since: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1000;
+};
 
 const filler = 'Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore. ';
 
@@ -78,15 +92,18 @@ function rssSampler() {
 }
 
 /** The floor: mailparser alone, on the same messages (follow-ups with a TTN of the same shape). */
-export async function parserFloor(count: number): Promise<number> {
+export async function parserFloor(count: number): Promise<FloorRun> {
   let parsing = 0;
+  let cpu = 0;
   for (let i = 0; i < count; i++) {
     const m = messageAt(i, i < count / 2 ? null : '20261128000019');
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     await simpleParser(m, { skipImageLinks: true, skipTextToHtml: true });
+    cpu += cpuMsSince(c0);
     parsing += performance.now() - t0;
   }
-  return count / (parsing / 1000);
+  return { perSecond: count / (parsing / 1000), cpuMsPerMessage: cpu / count };
 }
 
 /**
@@ -121,11 +138,13 @@ export async function inProcess(count: number, concurrency = 1): Promise<MailRun
       await h.mail.outbox.flush();
       return performance.now() - t0;
     };
+    const cpu0 = process.cpuUsage();
     let took = await phase(half);
     // The TTNs the follow-ups quote (looked up outside the timed phases).
     ttns = h.hotline.db.prepare("SELECT ttn FROM tickets WHERE title LIKE 'Request number %' ORDER BY id").pluck().all() as string[];
     took += await phase(count);
-    return { messages: count, perSecond: count / (took / 1000), perMessage: stats(times), peakRssMb: rss.stop(), outcomes };
+    const cpuMsPerMessage = cpuMsSince(cpu0) / count;
+    return { messages: count, perSecond: count / (took / 1000), perMessage: stats(times), peakRssMb: rss.stop(), outcomes, cpuMsPerMessage };
   } finally {
     await h.close();
   }
