@@ -97,6 +97,12 @@ function prng(seed: number): () => number {
   };
 }
 
+/** This process's CPU time (user + system, every thread) since `since`, in ms. */
+export function cpuMsSince(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1000;
+}
+
 /** Hotline's CPU time so far (user + system, ms), read from /proc. */
 function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -212,8 +218,7 @@ export async function ivrBench(concurrency: number) {
       await Promise.all(calls.map((c) => c.waitFor('continue', 30_000).catch(() => errors++)));
       lag.disable();
       const elapsed = performance.now() - startedAt;
-      const own = process.cpuUsage(ownBefore);
-      const generatorCpuPct = (100 * (own.user + own.system)) / 1000 / elapsed;
+      const generatorCpuPct = (100 * cpuMsSince(ownBefore)) / elapsed;
       const hotlineCpuPct = (100 * (cpuMs(child.pid!) - cpuBefore)) / elapsed;
       await sleep(500);
       const cpuMsPerCall = (cpuMs(child.pid!) - cpuBefore) / concurrency;

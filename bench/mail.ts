@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
 import type { Stats } from './ivr-pops.js';
-import { stats } from './ivr-pops.js';
+import { cpuMsSince, stats } from './ivr-pops.js';
 import pino from 'pino';
 import type { ConfigInput } from '../src/config.js';
 import { tempDir } from '../test/helpers/hotline.js';
@@ -25,12 +25,6 @@ export interface FloorRun {
   perSecond: number;
   cpuMsPerMessage: number;
 }
-
-/** CPU time (user + system, all threads) used since `since`, in ms. */
-const cpuMsSince = (since: NodeJS.CpuUsage) => {
-  const used = process.cpuUsage(since);
-  return (used.user + used.system) / 1000;
-};
 
 const filler = 'Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore. ';
 

@@ -65,11 +65,10 @@ const mailRuns: Array<{ inProcess: MailRun; concurrent: MailRun; floor: number; 
 for (let i = 0; i < RUNS; i++) {
   const run = (await inChild('in-process', MAIL)) as MailRun;
   const concurrent = (await inChild('in-process', MAIL, MAIL_CONCURRENCY)) as MailRun;
-  const floorRun = (await inChild('floor', MAIL)) as FloorRun;
-  const floorRate = floorRun.perSecond;
+  const parser = (await inChild('floor', MAIL)) as FloorRun;
   const smtp = (await inChild('smtp', MAIL)) as MailRun;
-  console.log(`mail run ${i + 1}: in-process ${run.perSecond.toFixed(0)}/s, ${MAIL_CONCURRENCY} at once ${concurrent.perSecond.toFixed(0)}/s (floor ${floorRate.toFixed(0)}/s), SMTP ${smtp.perSecond.toFixed(0)}/s, peak RSS ${run.peakRssMb.toFixed(0)} / ${concurrent.peakRssMb.toFixed(0)} / ${smtp.peakRssMb.toFixed(0)} MB`);
-  mailRuns.push({ inProcess: run, concurrent, floor: floorRate, floorCpu: floorRun.cpuMsPerMessage, smtp });
+  console.log(`mail run ${i + 1}: in-process ${run.perSecond.toFixed(0)}/s, ${MAIL_CONCURRENCY} at once ${concurrent.perSecond.toFixed(0)}/s (floor ${parser.perSecond.toFixed(0)}/s), SMTP ${smtp.perSecond.toFixed(0)}/s, peak RSS ${run.peakRssMb.toFixed(0)} / ${concurrent.peakRssMb.toFixed(0)} / ${smtp.peakRssMb.toFixed(0)} MB`);
+  mailRuns.push({ inProcess: run, concurrent, floor: parser.perSecond, floorCpu: parser.cpuMsPerMessage, smtp });
 }
 const fanRuns = [];
 for (let i = 0; i < RUNS; i++) {
