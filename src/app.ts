@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { createAgentService } from './core/agent-service.js';
 import { createAuthService } from './core/auth-service.js';
 import { createCallService } from './core/call-service.js';
@@ -40,6 +41,9 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
   const log = overrides.log ?? createLogger(config.logLevel);
   const clock = overrides.clock ?? systemClock;
   const extraGenerators: TtnGenerator[] = config.ttnGeneratorModule ? [await loadTtnGeneratorModule(config.ttnGeneratorModule)] : [];
+  // The data folder may be entered but not listed by others: Asterisk must reach the prompts in it
+  // (prompts/ is world-readable audio), while the database and the outbox inside are the service's own.
+  if (config.database !== ':memory:') mkdirSync(config.dataDir, { recursive: true, mode: 0o711 });
   const db = openDatabase(config.database);
   try {
     const events = createEventBus((name, error) => log.error({ err: error, event: name }, 'event handler failed'));

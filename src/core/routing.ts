@@ -15,7 +15,10 @@ export interface RouteDecision {
 
 /** Availability of an agent's phone, as seen on AMI. */
 export interface PhonePresence {
-  /** Asterisk device state (`NOT_INUSE`, `INUSE`, `UNAVAILABLE`, …); undefined when unknown (AMI down). */
+  /**
+   * Asterisk device state (`NOT_INUSE`, `INUSE`, `UNAVAILABLE`, …); undefined when Asterisk does not
+   * report this device (its DeviceStateList leaves out `Local/` channels, for one).
+   */
   deviceState: string | undefined;
   /** Paused as a queue member. */
   paused: boolean;
@@ -28,8 +31,9 @@ export function queueIsRoutable(queue: Queue | null | undefined): queue is Queue
 
 /**
  * The routing rule: the owner's phone when the owner is active, not away, the
- * phone idle (NOT_INUSE) and not paused; otherwise the ticket's queue through
- * the queue → extension map; otherwise the default queue.
+ * phone idle (NOT_INUSE, or a device Asterisk reports no state for) and not paused;
+ * otherwise the ticket's queue through the queue → extension map; otherwise the default queue.
+ * `presence` null means AMI is away: nothing is known, so the queue takes the call.
  */
 export function decideRoute(input: {
   owner: Agent | null;
@@ -40,7 +44,14 @@ export function decideRoute(input: {
   const { owner, presence, ticketQueue, defaultQueue } = input;
   const queue = queueIsRoutable(ticketQueue) ? ticketQueue : queueIsRoutable(defaultQueue) ? defaultQueue : null;
   const ownerAvailable =
-    !!owner && owner.active && !owner.away && !!owner.dialString && presence?.deviceState === 'NOT_INUSE' && !presence.paused;
+    !!owner &&
+    owner.active &&
+    !owner.away &&
+    !!owner.dialString &&
+    !!presence &&
+    // An untracked device is rung: a busy or silent phone makes the dialplan go on to the queue.
+    (presence.deviceState === 'NOT_INUSE' || presence.deviceState === undefined) &&
+    !presence.paused;
   if (ownerAvailable) {
     return { route: 'agent', agentTarget: owner.dialString, agentId: owner.id, queue, why: 'owner-available' };
   }

@@ -234,7 +234,7 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
       // Asterisk rings the agent's phone first, then dials the customer.
       const { result } = await opts.pbx.originate({ channel: agent.dialString, context: DIAL_CONTEXT, exten: number, callerId: `"${ticket.ttn}" <${number}>`, variables: { HOTLINE_TTN: ticket.ttn } });
       result.then(
-        () => log('connected'),
+        (outcome) => log(outcome.text),
         (error: Error) => log(`failed — ${error.message}`),
       ).catch((error) => request.log.error({ err: error }, 'logging a click-to-dial call failed'));
     } catch (error) {

@@ -6,6 +6,7 @@ import { startImapPoller } from './imap-poller.js';
 import { createMailWorker } from './mail-worker.js';
 import { createOutbox } from './outbox.js';
 import { createMailPipeline } from './pipeline.js';
+import { ListenError } from '../listen-error.js';
 import type { SmtpListener } from './smtp-listener.js';
 import { startSmtpListener } from './smtp-listener.js';
 
@@ -64,15 +65,24 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
     resumeTimer = setInterval(resume, 60_000);
     resumeTimer.unref();
     if (config.smtpEnabled) {
-      smtp = await startSmtpListener({
-        host: config.smtpHost,
-        port: config.smtpPort,
-        maxBytes: config.mailMaxBytes,
-        domains: config.mailDomains.split(',').map((d) => d.trim().toLowerCase()).filter(Boolean),
-        log,
-        store: (raw, envelope) => pipeline.store(raw, envelope),
-        onStored: afterStore,
-      });
+      try {
+        smtp = await startSmtpListener({
+          host: config.smtpHost,
+          port: config.smtpPort,
+          maxBytes: config.mailMaxBytes,
+          domains: config.mailDomains.split(',').map((d) => d.trim().toLowerCase()).filter(Boolean),
+          log,
+          store: (raw, envelope) => pipeline.store(raw, envelope),
+          onStored: afterStore,
+        });
+      } catch (error) {
+        // Nothing half-started may keep the process alive: stop what runs, then say why.
+        clearInterval(resumeTimer);
+        await outbox.stop();
+        await worker.close();
+        await repo.close();
+        throw new ListenError('the SMTP listener', 'smtpHost / smtpPort', config.smtpHost, config.smtpPort, error as NodeJS.ErrnoException);
+      }
     }
     if (config.imapUrl) {
       imap = startImapPoller({ url: config.imapUrl, intervalMs: config.imapPollSeconds * 1000, doneMailbox: config.imapDoneMailbox, log, store: (raw, envelope) => pipeline.store(raw, envelope), onStored: afterStore });

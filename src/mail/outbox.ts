@@ -48,7 +48,7 @@ export function createOutbox(deps: { repo: MailRepository; clock: Clock; log: Lo
     } catch (error) {
       // First message, or the folder was removed: make it and write again.
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      await mkdir(folder, { recursive: true });
+      await mkdir(folder, { recursive: true, mode: 0o700 });
       await writeFile(join(folder, `.${name}.tmp`), item.raw);
     }
     await rename(join(folder, `.${name}.tmp`), join(folder, name));

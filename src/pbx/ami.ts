@@ -85,6 +85,9 @@ export function connectAmi(options: AmiOptions): AmiConnection {
       }
     });
     m.connect(options.port, options.host, () => {
+      // The socket may already be gone again (a port that accepts and closes); asterisk-manager's
+      // login would then print "There is no connection yet" to the console.
+      if (manager !== m || !m.isConnected()) return;
       m.login((error) => {
         if (manager !== m) return;
         if (error) {

@@ -121,6 +121,11 @@ export function connectAri(options: AriOptions): AriConnection {
   let client: AriClient | null = null;
   let state: ConnectionState = 'connecting';
   let closed = false;
+  // Settles an attempt still under way when the connection is closed, so that its deadline's
+  // timer does not hold a stopping process for seconds.
+  let abandon: (error: Error) => void = () => {};
+  const abandoned = new Promise<never>((_resolve, reject) => (abandon = reject));
+  abandoned.catch(() => {});
   let attempt = 0;
   let retryTimer: NodeJS.Timeout | undefined;
 
@@ -175,8 +180,9 @@ export function connectAri(options: AriOptions): AriConnection {
       if (!String(args[0]).includes('deprecated version of Swagger')) print(...args);
     };
     try {
-      c = await withTimeout(ari.connect(options.url, options.user, options.password), timeoutMs * 2, 'ARI connect');
+      c = await withTimeout(Promise.race([ari.connect(options.url, options.user, options.password), abandoned]), timeoutMs * 2, 'ARI connect');
     } catch (error) {
+      if (closed) return;
       log.warn({ err: (error as Error).message, url: options.url }, 'ARI not reachable; retrying');
       scheduleConnect();
       return;
@@ -204,7 +210,7 @@ export function connectAri(options: AriOptions): AriConnection {
     });
     client = c;
     try {
-      await withTimeout(c.start(app), timeoutMs * 2, 'ARI websocket');
+      await withTimeout(Promise.race([c.start(app), abandoned]), timeoutMs * 2, 'ARI websocket');
     } catch (error) {
       log.warn({ err: (error as Error).message }, 'ARI websocket failed; retrying');
       try {
@@ -241,6 +247,7 @@ export function connectAri(options: AriOptions): AriConnection {
     appChannelIds: () => rest('application', 'GET', `/applications/${id(app)}`).then((a) => (a as { channel_ids?: string[] }).channel_ids ?? []),
     async close() {
       closed = true;
+      abandon(new PbxUnavailableError('ARI connection closed'));
       clearTimeout(retryTimer);
       requester.close();
       const c = client;

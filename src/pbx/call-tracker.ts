@@ -9,6 +9,8 @@ interface Tracked {
   callId: number;
   /** Dialled channel's Uniqueid → agent, to tell whose DialEnd it is. */
   dialled: Map<string, number>;
+  /** Dialled legs whose DialEnd was handled: Asterisk sends a losing queue member's CANCEL twice. */
+  ended: Set<string>;
   /** Events for this call run one after another (AMI events arrive faster than storage answers). */
   chain: Promise<void>;
 }
@@ -41,6 +43,10 @@ export function createCallTracker(deps: { calls: CallService; agents: AgentServi
         return;
       }
       case 'dialend': {
+        if (e.destuniqueid) {
+          if (t.ended.has(e.destuniqueid)) return;
+          t.ended.add(e.destuniqueid);
+        }
         const agentId = (e.destuniqueid ? t.dialled.get(e.destuniqueid) : undefined) ?? agentForChannel(e.destchannel ?? '', await allAgents())?.id;
         if (agentId === undefined) return;
         if (e.dialstatus === 'ANSWER') await calls.answered(t.callId, agentId);
@@ -74,7 +80,7 @@ export function createCallTracker(deps: { calls: CallService; agents: AgentServi
   return {
     /** Starts following a call the IVR handed back to the dialplan. */
     track(channelId: string, callId: number): void {
-      tracked.set(channelId, { callId, dialled: new Map(), chain: Promise.resolve() });
+      tracked.set(channelId, { callId, dialled: new Map(), ended: new Set(), chain: Promise.resolve() });
     },
     /** Feeds one AMI event. */
     handle(e: AmiMessage): void {

@@ -11,9 +11,9 @@ import type { TtnService } from '../core/ttn/ttn-service.js';
 import type { CallReason, Ticket } from '../core/types.js';
 import type { Logger } from '../logger.js';
 import type { AriConnection, AriEvent } from './ari.js';
-import { ROUTE_CONTEXT, ROUTE_EXTENSIONS, VARS } from './names.js';
+import { ABSOLUTE_TIMEOUT, FALLBACK_CONTEXT, ROUTE_CONTEXT, ROUTE_EXTENSIONS, STASIS_GUARD_RENEW_MS, STASIS_GUARD_SECONDS, VARS } from './names.js';
 import type { Presence } from './presence.js';
-import { backoffDelay, PbxUnavailableError } from './with-timeout.js';
+import { backoffDelay, PbxUnavailableError, withTimeout } from './with-timeout.js';
 
 /** IVR settings from the config. */
 export interface IvrSettings {
@@ -47,6 +47,8 @@ interface Session {
   language: string;
   state: IvrState;
   timer: NodeJS.Timeout | undefined;
+  /** Renews the dialplan's absolute timeout while the IVR runs (see STASIS_GUARD_SECONDS). */
+  guard: NodeJS.Timeout | undefined;
   playbacks: Set<string>;
   promptsDrained: (() => void) | undefined;
   /** The caller hung up after the IVR finished but before the call was handed on. */
@@ -196,7 +198,20 @@ export function createIvrDriver(deps: IvrDriverDeps) {
 
   function end(session: Session): void {
     clearTimeout(session.timer);
+    clearInterval(session.guard);
     sessions.delete(session.channelId);
+  }
+
+  /**
+   * Pushes the dialplan's `TIMEOUT(absolute)` out again. Asterisk holds a caller inside Stasis() when
+   * Hotline dies; this timer is what then takes them to the default queue, so it must keep running
+   * out — and be renewed only while this process is alive and driving the call.
+   */
+  function renewGuard(session: Session): void {
+    deps
+      .ari()
+      .setVariable(session.channelId, ABSOLUTE_TIMEOUT, String(STASIS_GUARD_SECONDS))
+      .catch((error: Error) => log.debug({ err: error.message, channel: session.channelId }, 'Stasis guard not renewed'));
   }
 
   async function decide(outcome: IvrOutcome): Promise<{ decision: RouteDecision; ticket: Ticket | null }> {
@@ -333,6 +348,7 @@ export function createIvrDriver(deps: IvrDriverDeps) {
             language: channel.language || 'en',
             state: initialIvrState,
             timer: undefined,
+            guard: undefined,
             playbacks: new Set(),
             promptsDrained: undefined,
             hungUp: false,
@@ -340,6 +356,7 @@ export function createIvrDriver(deps: IvrDriverDeps) {
             unsavedDigits: undefined,
           };
           sessions.set(channelId, fresh);
+          fresh.guard = setInterval(() => renewGuard(fresh), STASIS_GUARD_RENEW_MS);
           fresh.chain = deps.calls
             .started({ channelId, callerNumber: fresh.callerNumber, callerName: channel.caller?.name || null, language: fresh.language })
             .then((call) => {
@@ -400,10 +417,22 @@ export function createIvrDriver(deps: IvrDriverDeps) {
 
     activeCalls: () => sessions.size,
 
-    /** Stops every timer (shutdown). */
-    stop(): void {
-      for (const session of sessions.values()) clearTimeout(session.timer);
-      sessions.clear();
+    /**
+     * Shutdown: every caller still in the IVR is continued into the default queue (rather than left
+     * for the Stasis guard to release), then every timer stops. Bounded: a slow Asterisk cannot hold
+     * the shutdown, and the guard still releases whoever could not be handed on.
+     */
+    async stop(): Promise<void> {
+      const open = [...sessions.values()];
+      for (const session of open) end(session);
+      await Promise.all(
+        open.map((session) =>
+          withTimeout(deps.ari().continueInDialplan(session.channelId, FALLBACK_CONTEXT, 's'), 2000, 'hand-off at shutdown').then(
+            () => log.info({ channel: session.channelId }, 'shutting down: caller continued to the default queue'),
+            (error: Error) => log.warn({ err: error.message, channel: session.channelId }, 'shutting down: caller left to the Stasis guard'),
+          ),
+        ),
+      );
     },
   };
 }

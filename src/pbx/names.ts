@@ -5,6 +5,17 @@
 
 /** Context callers enter; it runs `Stasis(<app>)` and falls back to the default queue. */
 export const IVR_CONTEXT = 'hotline-ivr';
+/** Context that puts a call into the default queue (service down, died, too slow, shutting down). */
+export const FALLBACK_CONTEXT = 'hotline-fallback';
+/**
+ * Seconds of `TIMEOUT(absolute)` the dialplan sets before `Stasis()`. Asterisk keeps a channel inside
+ * `Stasis()` when the app's websocket dies, so this timer is what brings the caller of a dead Hotline to
+ * the default queue; the IVR renews it every STASIS_GUARD_RENEW_MS while it runs.
+ */
+export const STASIS_GUARD_SECONDS = 8;
+export const STASIS_GUARD_RENEW_MS = 2500;
+/** The dialplan function the guard is set through. */
+export const ABSOLUTE_TIMEOUT = 'TIMEOUT(absolute)';
 /** Context the service `continue`s a call into once the route is chosen. */
 export const ROUTE_CONTEXT = 'hotline-route';
 /** Extensions of ROUTE_CONTEXT. */

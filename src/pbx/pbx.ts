@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Hotline } from '../app.js';
 import type { Logger } from '../logger.js';
 import type { AmiConnection, AmiMessage } from './ami.js';
@@ -18,6 +19,28 @@ const ORIGINATE_REASONS: Record<string, string> = {
   '5': 'the phone is busy (reason 5)',
   '8': 'the line is congested (reason 8)',
 };
+
+/** What became of the customer's leg of a click-to-dial call (its `DialEnd`), in words for the ticket. */
+const DIAL_OUTCOMES: Record<string, string> = {
+  ANSWER: 'connected: the customer answered',
+  BUSY: "the customer's line was busy",
+  NOANSWER: 'the customer did not answer',
+  CANCEL: 'the agent hung up before the customer answered',
+  CONGESTION: 'the line to the customer is congested',
+  CHANUNAVAIL: "the customer's number could not be reached",
+};
+
+/** The outcome of a click-to-dial call once the customer's line has answered or failed. */
+export interface DialOutcome {
+  /** Asterisk's DIALSTATUS of the customer's leg, or `NOTDIALLED` when the agent's leg hung up without dialling. */
+  status: string;
+  connected: boolean;
+  /** For the call log on the ticket. */
+  text: string;
+}
+
+// Longest wait for the customer's leg to answer or fail after the agent picked up.
+const CUSTOMER_LEG_MS = 5 * 60_000;
 
 /** Where Asterisk is and how the IVR behaves. */
 export interface PbxOptions {
@@ -60,6 +83,8 @@ export function startPbx(hotline: Hotline, options: PbxOptions, log: Logger = ho
   let ami!: AmiConnection;
   // Actions answered later by an event (Originate → OriginateResponse), by ActionID.
   const waiters = new Map<string, (event: AmiMessage) => void>();
+  // Originated channels whose DialEnd / Hangup tells what the customer's line did, by Uniqueid.
+  const dialWatches = new Map<string, (event: AmiMessage) => void>();
   let originates = 0;
 
   const driver = createIvrDriver({
@@ -114,7 +139,9 @@ export function startPbx(hotline: Hotline, options: PbxOptions, log: Logger = ho
     actionTimeoutMs: options.requestTimeoutMs,
     maxBackoffMs: options.maxBackoffMs,
     onEvent: (event) => {
-      if (event.actionid && event.event?.toLowerCase() === 'originateresponse') waiters.get(event.actionid)?.(event);
+      const name = event.event?.toLowerCase();
+      if (event.actionid && name === 'originateresponse') waiters.get(event.actionid)?.(event);
+      if (event.uniqueid && (name === 'dialend' || name === 'hangup')) dialWatches.get(event.uniqueid)?.(event);
       presence.apply(event);
       tracker.handle(event);
     },
@@ -129,18 +156,34 @@ export function startPbx(hotline: Hotline, options: PbxOptions, log: Logger = ho
     /**
      * Rings `channel` and, once answered, connects it to `context,exten` (click-to-dial).
      * Resolves once Asterisk has accepted the request (rejects at once, with a clear message,
-     * when AMI is down or Asterisk refuses); `result` settles when the first leg answers or fails.
+     * when AMI is down or Asterisk refuses). `result` rejects when the first leg (the agent's
+     * phone) is not answered, and otherwise resolves with what the dialled customer's line did:
+     * the channel gets an id of ours (`ChannelId`), whose own `DialEnd` carries that status.
      */
-    async originate(request: OriginateRequest): Promise<{ result: Promise<AmiMessage> }> {
+    async originate(request: OriginateRequest): Promise<{ result: Promise<DialOutcome> }> {
       const timeout = request.timeoutMs ?? 30_000;
       const variables = Object.entries(request.variables ?? {}).map(([k, v]) => `${k}=${v}`);
       const actionid = `hotline-originate-${++originates}`;
+      const channelId = `hotline-dial-${randomUUID()}`;
       const answer = new Promise<AmiMessage>((resolve) => waiters.set(actionid, resolve));
+      // Watched before the action goes out: a line that is busy at once may report before the OriginateResponse.
+      const customerLeg = new Promise<AmiMessage>((resolve) => {
+        dialWatches.set(channelId, (event) => {
+          // The first DialEnd is the customer's; a Hangup without one means nobody was dialled.
+          if (event.event?.toLowerCase() === 'dialend' && !event.dialstatus) return;
+          resolve(event);
+        });
+      });
+      const forget = () => {
+        waiters.delete(actionid);
+        dialWatches.delete(channelId);
+      };
       try {
         await ami.action({
           action: 'Originate',
           actionid,
           channel: request.channel,
+          channelid: channelId,
           context: request.context,
           exten: request.exten,
           priority: request.priority ?? 1,
@@ -150,21 +193,26 @@ export function startPbx(hotline: Hotline, options: PbxOptions, log: Logger = ho
           async: 'true',
         });
       } catch (error) {
-        waiters.delete(actionid);
+        forget();
         throw error;
       }
       const result = withTimeout(answer, timeout + 5000, 'AMI Originate')
-        .then((response) => {
+        .then(async (response) => {
           if (response.response?.toLowerCase() !== 'success') {
             throw new AmiActionError(`Asterisk could not place the call to ${request.channel}: ${ORIGINATE_REASONS[response.reason ?? ''] ?? `reason ${response.reason ?? 'unknown'}`}`);
           }
-          return response;
+          const leg = await withTimeout(customerLeg, CUSTOMER_LEG_MS, "the customer's line");
+          const status = leg.event?.toLowerCase() === 'dialend' ? (leg.dialstatus ?? 'UNKNOWN').toUpperCase() : 'NOTDIALLED';
+          const text =
+            DIAL_OUTCOMES[status] ??
+            (status === 'NOTDIALLED' ? 'the customer was not dialled: the call ended first (is HOTLINE_OUTBOUND_CONTEXT set in the dialplan?)' : `the call to the customer ended with ${status}`);
+          return { status, connected: status === 'ANSWER', text };
         })
-        .finally(() => waiters.delete(actionid));
+        .finally(forget);
       return { result };
     },
     async close(): Promise<void> {
-      driver.stop();
+      await driver.stop();
       await Promise.all([ari.close(), ami.close()]);
     },
   };

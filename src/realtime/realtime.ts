@@ -178,10 +178,13 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
     io,
     /** Calls whose pops are held. */
     pendingCalls: () => pending.size,
-    /** Stops listening to events and disconnects every socket; the HTTP server is closed by its owner. */
+    /**
+     * Stops listening to events and closes every connection; the HTTP server is closed by its owner.
+     * The connections are closed at the transport, not with socket.io's server-side disconnect: after
+     * that a client never reconnects, and agent pages would miss every pop once the service is back.
+     */
     close(): void {
       for (const off of handlers) off();
-      io.disconnectSockets(true);
       io.engine.close();
     },
   };

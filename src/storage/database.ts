@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -33,7 +33,12 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
  * @param file a path, or `:memory:` for tests
  */
 export function openDatabase(file: string, migrations: Migration[] = loadMigrations()): Db {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  if (file !== ':memory:') {
+    // Tickets, customers and sessions: readable by the service's user only. SQLite gives the WAL
+    // and shared-memory files the database file's permissions.
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    closeSync(openSync(file, 'a', 0o600));
+  }
   const db = new Database(file);
   try {
     // The one place the connection is tuned:

@@ -1,8 +1,6 @@
-import { readFileSync, readdirSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { join } from 'node:path';
 import type { WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
 
@@ -22,12 +20,11 @@ export type AriHandler = (request: AriRequest) => AriReply;
 export type AriFault = { delayMs?: number; until?: Promise<unknown>; drop?: boolean } | undefined;
 
 /**
- * ARI over HTTP and a websocket, as Asterisk serves it: the real swagger files
- * (basePath rewritten from the Host header), basic auth, `/ari/events?app=…&api_key=user:pass`.
+ * ARI over HTTP and a websocket, as Asterisk serves it: swagger files by name (basePath
+ * rewritten from the Host header), basic auth, `/ari/events?app=…&api_key=user:pass`.
  */
-export function createAriServer(options: { apiDocsDir: string; user: string; password: string; onRequest: AriHandler; onAppsChanged(): void }) {
-  const docs = new Map<string, string>();
-  for (const file of readdirSync(options.apiDocsDir)) docs.set(file, readFileSync(join(options.apiDocsDir, file), 'utf8'));
+export function createAriServer(options: { apiDocs: Map<string, string>; user: string; password: string; onRequest: AriHandler; onAppsChanged(): void }) {
+  const docs = options.apiDocs;
   const sockets = new Set<Socket>();
   const clients = new Map<WebSocket, string[]>();
   const exchanges: Array<{ method: string; path: string; params: Record<string, string>; status: number }> = [];

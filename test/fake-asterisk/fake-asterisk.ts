@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { fileURLToPath } from 'node:url';
+import { ABSOLUTE_TIMEOUT, FALLBACK_CONTEXT, STASIS_GUARD_SECONDS } from '../../src/pbx/names.js';
+import { ariApiDocs } from './ari-description.js';
 import type { AmiFields } from './ami-server.js';
 import { createAmiServer } from './ami-server.js';
 import type { AriReply, AriRequest } from './ari-server.js';
@@ -16,22 +17,29 @@ export interface QueueMemberDef {
 }
 
 export interface FakeAsteriskOptions {
-  apiDocsDir?: string;
+  /** The swagger files served at `/ari/api-docs/` (default: the project's own, ari-description.ts). */
+  apiDocs?: Map<string, string>;
   ariUser?: string;
   ariPassword?: string;
   amiUser?: string;
   amiSecret?: string;
   /** queues.conf: queue name → members (strategy ringall). */
   queues?: Record<string, QueueMemberDef[]>;
+  /**
+   * queues.conf `ringinuse` per queue. Asterisk's default is yes: app_queue rings a member whose
+   * device is INUSE; dialplan/README.md tells sites to set `ringinuse = no`.
+   */
+  ringInUse?: Record<string, boolean>;
   /** `HOTLINE_DEFAULT_QUEUE` of the dialplan. */
   defaultQueue?: string;
-  /** Phones by dial string (`PJSIP/201`, `Local/201@phones`); unknown phones are unavailable. */
+  /**
+   * Phones by dial string (`PJSIP/201`, `Local/201@phones`); unknown phones are unavailable. Also
+   * customers' numbers (`+4930123456`) for click-to-dial, where an unknown number answers.
+   */
   phones?: Record<string, PhoneBehaviour>;
   /** Milliseconds for a prompt to play, a phone to ring before answering / refusing, and one dialplan second. */
   timing?: { playbackMs?: number; ringMs?: number; secondMs?: number };
 }
-
-const API_DOCS = fileURLToPath(new URL('../../../shared/asterisk/api-docs/', import.meta.url));
 
 interface Channel {
   id: string;
@@ -56,6 +64,8 @@ interface Channel {
   /** The queue member who answered, for AgentComplete at hang-up. */
   member: { queue: string; def: QueueMemberDef; dest: Leg } | null;
   timers: Set<NodeJS.Timeout>;
+  /** The dialplan's `TIMEOUT(absolute)`: when it fires in Stasis, the channel leaves to the `T` extension. */
+  guard: NodeJS.Timeout | undefined;
 }
 
 /** A dialled leg (agent phone), only as far as AMI events need it. */
@@ -141,7 +151,7 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
 
   const ami = createAmiServer({ user: options.amiUser ?? 'hotline', secret: options.amiSecret ?? 'hotline', onAction: amiAction });
   const ari = createAriServer({
-    apiDocsDir: options.apiDocsDir ?? API_DOCS,
+    apiDocs: options.apiDocs ?? ariApiDocs(),
     user: options.ariUser ?? 'hotline',
     password: options.ariPassword ?? 'hotline',
     onRequest: ariRequest,
@@ -237,10 +247,30 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
 
   // ---- the dialplan ---------------------------------------------------------------------------
 
+  /**
+   * `TIMEOUT(absolute)` in real seconds (it is the wall clock that rescues a caller, not a dialplan
+   * step): firing while the channel is in Stasis takes it out of the app, dead or alive, to `T`.
+   */
+  function setGuard(ch: Channel, seconds: number): void {
+    clearTimeout(ch.guard);
+    ch.guard = undefined;
+    if (!(seconds > 0)) return;
+    ch.guard = setTimeout(() => {
+      ch.guard = undefined;
+      if (ch.hungUp || !ch.app) return;
+      log(ch, 'absolute-timeout');
+      emitAri(ch, { type: 'StasisEnd', channel: channelJson(ch) });
+      ch.app = null;
+      void fallback(ch);
+    }, seconds * 1000);
+  }
+
   function enterIvr(ch: Channel, app: string): void {
     ch.context = 'hotline-ivr';
     ch.exten = 's';
-    ch.priority = 2;
+    // Set(TIMEOUT(absolute)=8), then Stasis(hotline).
+    setGuard(ch, STASIS_GUARD_SECONDS);
+    ch.priority = 3;
     if (!ari.registeredApps().has(app)) {
       ch.vars.set('STASISSTATUS', 'FAILED');
       log(ch, 'stasis-failed');
@@ -253,6 +283,7 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
   }
 
   async function fallback(ch: Channel): Promise<void> {
+    setGuard(ch, 0);
     ch.vars.set('HOTLINE_UNVERIFIED', '1');
     log(ch, `fallback ${defaultQueue}`);
     await runQueue(ch, defaultQueue);
@@ -262,6 +293,9 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
     ch.context = context;
     ch.exten = exten;
     ch.priority = 1;
+    if (context === FALLBACK_CONTEXT) return fallback(ch);
+    // Set(TIMEOUT(absolute)=0) first in both route extensions.
+    if (context === 'hotline-route') setGuard(ch, 0);
     // ExecIf($["${HOTLINE_ANNOUNCE}" != ""]?Playback(${HOTLINE_ANNOUNCE})) at the top of both route extensions.
     const announce = ch.vars.get('HOTLINE_ANNOUNCE');
     if (context === 'hotline-route' && label === 'start' && announce) {
@@ -336,8 +370,9 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
     ch.queue = name;
     log(ch, `queue ${name}`);
     amiEvent('QueueCallerJoin', 'agent,all', block(ch), [['Queue', name], ['Position', 1], ['Count', 1]]);
+    const ringInUse = options.ringInUse?.[name] ?? true;
     const ringing = members
-      .filter((m) => behaviourOf(m.iface) !== 'unavailable' && deviceStates.get(m.stateInterface ?? '') !== 'INUSE')
+      .filter((m) => behaviourOf(m.iface) !== 'unavailable' && (ringInUse || deviceStates.get(m.stateInterface ?? '') !== 'INUSE'))
       .map((m) => ({ member: m, dest: leg(ch, m.iface), behaviour: behaviourOf(m.iface) }));
     for (const r of ringing) {
       amiEvent('AgentCalled', 'agent,all', block(ch), block(r.dest, 'Dest'), [['Queue', name], ['Interface', r.member.iface], ['MemberName', r.member.name]]);
@@ -355,6 +390,8 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
       if (r === winner) continue;
       const status = r.behaviour === 'busy' ? 'BUSY' : winner ? 'CANCEL' : undefined;
       if (status) amiEvent('DialEnd', 'call,all', block(ch), block(r.dest, 'Dest'), [['DialStatus', status]]);
+      // A real Asterisk reports a losing member's CANCEL twice (ringall).
+      if (status === 'CANCEL') amiEvent('DialEnd', 'call,all', block(ch), block(r.dest, 'Dest'), [['DialStatus', status]]);
     }
     if (!winner) {
       log(ch, `queue-waiting ${name}`);
@@ -370,6 +407,7 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
   function hangup(ch: Channel): void {
     if (ch.hungUp) return;
     ch.hungUp = true;
+    setGuard(ch, 0);
     for (const t of ch.timers) clearTimeout(t);
     ch.timers.clear();
     for (const p of ch.playbacks) clearTimeout(p.timer);
@@ -467,6 +505,10 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
         // A name ending in `)` is a dialplan function; Asterisk writes it (pbx_builtin_setvar_helper).
         // ARRAY(a,b,…) sets each variable to the matching comma-separated field of the value.
         const array = /^ARRAY\(([^()]*)\)$/.exec(params.variable);
+        if (params.variable === ABSOLUTE_TIMEOUT) {
+          setGuard(ch, Number(params.value ?? 0));
+          return { status: 204 };
+        }
         if (params.variable.endsWith(')') && !array) return { status: 400, body: { message: 'Unable to set variable' } };
         const names = array ? array[1]!.split(',').map((n) => n.trim()) : [params.variable];
         const values = array ? splitArgs(params.value ?? '') : [params.value ?? ''];
@@ -505,7 +547,8 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
       case 'ping':
         return { response: [['Response', 'Success'], ['Ping', 'Pong'], ['Timestamp', (Date.now() / 1000).toFixed(6)]] as AmiFields };
       case 'devicestatelist': {
-        const events: AmiFields[] = [...deviceStates].map(([device, state]) => [['Event', 'DeviceStateChange'], ...idField, ['Device', device], ['State', state]]);
+        // A real Asterisk leaves Local/ devices out of the list.
+        const events: AmiFields[] = [...deviceStates].filter(([device]) => !device.startsWith('Local/')).map(([device, state]) => [['Event', 'DeviceStateChange'], ...idField, ['Device', device], ['State', state]]);
         events.push([['Event', 'DeviceStateListComplete'], ...idField, ['EventList', 'Complete'], ['ListItems', events.length]]);
         return { response: [['Response', 'Success'], ['EventList', 'start'], ['Message', 'Device State Changes will follow']] as AmiFields, events };
       }
@@ -527,11 +570,14 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
       }
       case 'originate': {
         const channel = action.get('channel') ?? '';
+        const exten = action.get('exten') ?? '';
         const behaviour = behaviourOf(channel);
         const reason = { answer: 4, busy: 5, noanswer: 3, unavailable: 0 }[behaviour];
-        originated.push({ channel, context: action.get('context') ?? '', exten: action.get('exten') ?? '', behaviour });
+        const id = action.get('channelid') || uniqueid();
+        originated.push({ channel, context: action.get('context') ?? '', exten, behaviour });
         setTimeout(() => {
-          ami.broadcast([['Event', 'OriginateResponse'], ['Privilege', 'call,all'], ...idField, ['Response', behaviour === 'answer' ? 'Success' : 'Failure'], ['Channel', channel], ['Context', action.get('context') ?? ''], ['Exten', action.get('exten') ?? ''], ['Reason', reason], ['Uniqueid', behaviour === 'answer' ? uniqueid() : '<null>'], ['CallerIDNum', '<unknown>'], ['CallerIDName', '<unknown>']]);
+          ami.broadcast([['Event', 'OriginateResponse'], ['Privilege', 'call,all'], ...idField, ['Response', behaviour === 'answer' ? 'Success' : 'Failure'], ['Channel', channel], ['Context', action.get('context') ?? ''], ['Exten', exten], ['Reason', reason], ['Uniqueid', behaviour === 'answer' ? id : '<null>'], ['CallerIDNum', '<unknown>'], ['CallerIDName', '<unknown>']]);
+          if (behaviour === 'answer') dialCustomer(id, channel, exten);
         }, timing.ringMs);
         return { response: [['Response', 'Success'], ['Message', 'Originate successfully queued']] as AmiFields };
       }
@@ -541,6 +587,20 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
   }
 
   const originated: Array<{ channel: string; context: string; exten: string; behaviour: PhoneBehaviour }> = [];
+
+  /** hotline-dial → the site's outbound context: the answered agent leg (`id`) dials the customer. */
+  function dialCustomer(id: string, agentPhone: string, number: string): void {
+    const agentLeg = { id, linkedid: id, name: `${agentPhone}-${String(nextChannel++).padStart(8, '0')}${agentPhone.startsWith('Local/') ? ';1' : ''}`, state: 'Up' as const, caller: { name: '', number }, language: 'en', context: 'hotline-dial', exten: number, priority: 1 };
+    const customer = { ...agentLeg, id: uniqueid(), name: `Local/${number}@outbound-${String(nextChannel++).padStart(8, '0')};1`, state: 'Down' as Channel['state'], context: 'outbound' };
+    const behaviour = phones.get(number) ?? 'answer';
+    amiEvent('DialBegin', 'call,all', block(agentLeg), block(customer, 'Dest'), [['DialString', number]]);
+    setTimeout(() => {
+      const status = behaviour === 'answer' ? 'ANSWER' : behaviour === 'busy' ? 'BUSY' : behaviour === 'noanswer' ? 'NOANSWER' : 'CHANUNAVAIL';
+      amiEvent('DialEnd', 'call,all', block(agentLeg), block(customer, 'Dest'), [['DialStatus', status]]);
+      amiEvent('Hangup', 'call,all', block(customer), [['Cause', 16], ['Cause-txt', 'Normal Clearing']]);
+      amiEvent('Hangup', 'call,all', block(agentLeg), [['Cause', 16], ['Cause-txt', 'Normal Clearing']]);
+    }, timing.ringMs);
+  }
 
   function setDeviceState(device: string, state: string): void {
     deviceStates.set(device, state);
@@ -658,6 +718,7 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
         queue: null,
         member: null,
         timers: new Set(),
+        guard: undefined,
       };
       channels.set(id, ch);
       amiEvent('Newchannel', 'call,all', block(ch));

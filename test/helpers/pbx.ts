@@ -25,6 +25,8 @@ export async function pbxHarness(options: { fake?: FakeAsteriskOptions; config?:
   const fake: FakeAsterisk = createFakeAsterisk({
     queues: LAB_QUEUES,
     phones: { 'Local/201@phones': 'answer', 'Local/202@phones': 'busy', 'Local/203@phones': 'answer' },
+    // As dialplan/README.md tells sites to configure their queues.
+    ringInUse: { support: false, billing: false },
     ...options.fake,
   });
   await fake.start();

@@ -1,15 +1,14 @@
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { luhnCheckDigit } from '../../src/core/ttn/check-digit.js';
 import { dateStamp } from '../../src/core/ttn/generator.js';
 import { isValidTtn } from '../../src/core/ttn/ttn-text.js';
 import { tempDir } from '../helpers/hotline.js';
+import { BIN, deadPort, startServe } from '../helpers/serve.js';
 
-const BIN = fileURLToPath(new URL('../../bin/hotline.js', import.meta.url));
 const exec = promisify(execFile);
 const cleanups: Array<() => void> = [];
 afterEach(() => cleanups.splice(0).forEach((c) => c()));
@@ -101,20 +100,35 @@ describe('hotline CLI', () => {
 describe('hotline serve', () => {
   it('starts on an empty folder, creates the admin once, answers /healthz and stops on SIGTERM', async () => {
     const dir = freshDir();
-    const { spawn } = await import('node:child_process');
-    const child = spawn(process.execPath, [BIN, 'serve'], { cwd: dir, env: { PATH: process.env.PATH, HOTLINE_HTTP_PORT: '0', HOTLINE_SMTP_PORT: '0', HOTLINE_LOG_LEVEL: 'warn' } });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await expect.poll(() => out, { timeout: 10_000 }).toMatch(/created admin login "admin" with password "\S+"/);
-    const url = /listening on (http:\/\/\S+)/.exec(out)![1]!;
-    const health = await fetch(`${url}/healthz`);
+    const pbx = await deadPort();
+    cleanups.push(() => void pbx.close());
+    // ARI and AMI at a port of this test's that refuses them: never an Asterisk that happens to run here.
+    const serve = await startServe(dir, { HOTLINE_ARI_URL: `http://127.0.0.1:${pbx.port}`, HOTLINE_AMI_PORT: String(pbx.port) });
+    await serve.waitForOutput(/created admin login "admin" with password "\S+"/);
+    const health = await fetch(`${serve.url}/healthz`);
     expect(health.status).toBe(200);
-    // No Asterisk on this machine: the service runs, says the PBX is away, and keeps retrying.
+    // No Asterisk: the service runs, says the PBX is away, and keeps retrying.
     expect(await health.json()).toMatchObject({ status: 'degraded', db: 'ok', pbx: { ari: expect.not.stringMatching(/^connected$/), ami: expect.not.stringMatching(/^connected$/) } });
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await serve.stop('SIGTERM')).toBe(0);
     const again = await hotline(dir, ['ticket', 'create', '--title', 'after restart']);
     expect(again.code).toBe(0);
+    // The data is the service user's own: the folder can be entered (Asterisk plays the prompts in
+    // it) but not listed, and the database is readable by nobody else.
+    expect(statSync(join(dir, 'data')).mode & 0o777).toBe(0o711);
+    expect(statSync(join(dir, 'data', 'hotline.db')).mode & 0o777).toBe(0o600);
+  });
+
+  it('stops with a clear message and exit 1 when its web or SMTP port is taken, instead of running half-started', async () => {
+    const dir = freshDir();
+    const pbx = await deadPort();
+    const taken = await deadPort();
+    cleanups.push(() => void pbx.close(), () => void taken.close());
+    const env = { PATH: process.env.PATH!, HOTLINE_ARI_URL: `http://127.0.0.1:${pbx.port}`, HOTLINE_AMI_PORT: String(pbx.port), HOTLINE_LOG_LEVEL: 'warn' };
+    const web = await hotline(dir, ['serve'], { ...env, HOTLINE_HTTP_PORT: String(taken.port), HOTLINE_SMTP_PORT: '0' });
+    expect(web.code).toBe(1);
+    expect(web.stderr).toContain(`hotline: cannot start the web UI on 127.0.0.1:${taken.port}: the port is already in use (is another Hotline running?); choose another with httpHost / httpPort`);
+    const smtp = await hotline(dir, ['serve'], { ...env, HOTLINE_HTTP_PORT: '0', HOTLINE_SMTP_PORT: String(taken.port) });
+    expect(smtp.code).toBe(1);
+    expect(smtp.stderr).toContain(`cannot start the SMTP listener on 127.0.0.1:${taken.port}: the port is already in use`);
   });
 });

@@ -102,7 +102,7 @@ describe('the service with the fake PBX', () => {
   it('originates a call for click-to-dial and reports a refusal in words', async () => {
     h = await pbxHarness();
     const ok = await (await h.pbx.originate({ channel: 'Local/201@phones', context: 'hotline-dial', exten: '+491712345678' })).result;
-    expect(ok).toMatchObject({ response: 'Success', reason: '4' });
+    expect(ok).toEqual({ status: 'ANSWER', connected: true, text: 'connected: the customer answered' });
     expect(h.fake.originated.at(-1)).toMatchObject({ channel: 'Local/201@phones', exten: '+491712345678' });
     const busy = await h.pbx.originate({ channel: 'Local/202@phones', context: 'hotline-dial', exten: '123' });
     await expect(busy.result).rejects.toThrow(/could not place the call to Local\/202@phones: the phone is busy \(reason 5\)/);

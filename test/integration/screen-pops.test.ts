@@ -165,7 +165,15 @@ describe('click-to-dial', () => {
     const res = await dial('alice', ticket.ttn, '+491712345678');
     expect(res.status).toBe(303);
     expect(h.fake.originated.at(-1)).toMatchObject({ channel: 'Local/201@phones', context: 'hotline-dial', exten: '+491712345678' });
-    await expect.poll(async () => (await h.hotline.tickets.articles(ticket.id)).at(-1)?.text).toBe('Alice called +491712345678 from Local/201@phones: connected');
+    await expect.poll(async () => (await h.hotline.tickets.articles(ticket.id)).at(-1)?.text).toBe('Alice called +491712345678 from Local/201@phones: connected: the customer answered');
+  });
+
+  it('logs a busy customer line as busy, not as connected', async () => {
+    h.fake.phones.set('+4940999', 'busy');
+    const customer = await h.hotline.directory.createCustomer({ name: 'Hal', phones: ['040 999'] });
+    const { ticket } = await h.hotline.tickets.create({ queueId: h.queues.billing.id, title: 'Callback', customerId: customer.id, article: { kind: 'note', text: '' } });
+    expect((await dial('alice', ticket.ttn, '+4940999')).status).toBe(303);
+    await expect.poll(async () => (await h.hotline.tickets.articles(ticket.id)).at(-1)?.text).toBe("Alice called +4940999 from Local/201@phones: the customer's line was busy");
   });
 
   it('says clearly when the phone is busy or the PBX is away', async () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_QUEUE_GLOBAL, DIAL_CONTEXT, IVR_CONTEXT, OUTBOUND_CONTEXT_GLOBAL, ROUTE_CONTEXT, ROUTE_EXTENSIONS, STASIS_STATUS, VARS } from '../../src/pbx/names.js';
+import { ABSOLUTE_TIMEOUT, DEFAULT_QUEUE_GLOBAL, DIAL_CONTEXT, FALLBACK_CONTEXT, IVR_CONTEXT, OUTBOUND_CONTEXT_GLOBAL, ROUTE_CONTEXT, ROUTE_EXTENSIONS, STASIS_GUARD_RENEW_MS, STASIS_GUARD_SECONDS, STASIS_STATUS, VARS } from '../../src/pbx/names.js';
 
 const dialplan = readFileSync(new URL('../../dialplan/extensions.conf', import.meta.url), 'utf8');
 const code = dialplan
@@ -11,7 +11,7 @@ const code = dialplan
 describe('dialplan/extensions.conf', () => {
   it('has the contexts and extensions the service continues into', () => {
     const contexts = [...code.matchAll(/^\[([\w-]+)\]/gm)].map((m) => m[1]);
-    expect(contexts).toEqual(expect.arrayContaining([IVR_CONTEXT, ROUTE_CONTEXT, DIAL_CONTEXT]));
+    expect(contexts).toEqual(expect.arrayContaining([IVR_CONTEXT, ROUTE_CONTEXT, DIAL_CONTEXT, FALLBACK_CONTEXT]));
     const routeSection = code.slice(code.indexOf(`[${ROUTE_CONTEXT}]`));
     for (const exten of Object.values(ROUTE_EXTENSIONS)) expect(routeSection).toMatch(new RegExp(`^exten => ${exten},1,`, 'm'));
   });
@@ -25,9 +25,37 @@ describe('dialplan/extensions.conf', () => {
 
   it('runs Stasis for the default app and falls back on STASISSTATUS=FAILED and on a missing route', () => {
     expect(code).toMatch(/Stasis\(hotline\)/);
-    expect(code).toContain(`"\${${STASIS_STATUS}}" = "FAILED"`);
-    expect(code).toContain(`"\${${VARS.route}}" = ""`);
-    expect(code).toMatch(/\(fallback\),[^\n]*\n[^\n]*\n same => n,Queue\(\$\{HOTLINE_DEFAULT_QUEUE\}\)/);
+    expect(code).toContain(`"\${${STASIS_STATUS}}" = "FAILED"]?${FALLBACK_CONTEXT},s,1`);
+    expect(code).toContain(`"\${${VARS.route}}" = ""]?${FALLBACK_CONTEXT},s,1`);
+    const fallback = code.slice(code.indexOf(`[${FALLBACK_CONTEXT}]`));
+    expect(fallback).toMatch(/^ same => n,Queue\(\$\{IF\(\$\["\$\{HOTLINE_DEFAULT_QUEUE\}" = ""\]\?support:\$\{HOTLINE_DEFAULT_QUEUE\}\)\}\)$/m);
+  });
+
+  it('bounds the stay in Stasis with the absolute timeout the service renews, and clears it once the call is handed on', () => {
+    const ivr = code.slice(code.indexOf(`[${IVR_CONTEXT}]`), code.indexOf(`[${FALLBACK_CONTEXT}]`));
+    const guard = ivr.indexOf(`Set(${ABSOLUTE_TIMEOUT}=${STASIS_GUARD_SECONDS})`);
+    expect(guard).toBeGreaterThan(0);
+    expect(guard).toBeLessThan(ivr.indexOf('Stasis(hotline)'));
+    expect(ivr).toMatch(new RegExp(`^exten => T,1,[^\\n]*\\n same => n,Goto\\(${FALLBACK_CONTEXT},s,1\\)`, 'm'));
+    // Renewed often enough that one late renewal does not cut a healthy IVR short.
+    expect(STASIS_GUARD_RENEW_MS * 2).toBeLessThan(STASIS_GUARD_SECONDS * 1000);
+    for (const context of [ROUTE_CONTEXT, FALLBACK_CONTEXT]) {
+      const section = code.slice(code.indexOf(`[${context}]`));
+      for (const exten of context === ROUTE_CONTEXT ? Object.values(ROUTE_EXTENSIONS) : ['s']) {
+        expect(section).toMatch(new RegExp(`^exten => ${exten},1,Set\\(TIMEOUT\\(absolute\\)=0\\)$`, 'm'));
+      }
+    }
+  });
+
+  it('sets no [globals] (a later include would override the site\'s own) and sends click-to-dial to the site\'s outbound context', () => {
+    expect(code).not.toMatch(/^\[globals\]/m);
+    expect(code).not.toContain('from-internal');
+    expect(code).toContain(`Goto(\${${OUTBOUND_CONTEXT_GLOBAL}},\${EXTEN},1)`);
+    const readme = readFileSync(new URL('../../dialplan/README.md', import.meta.url), 'utf8');
+    // The README and the file's header give the same include instructions and name both globals.
+    expect(readme).toContain('#include hotline/extensions.conf');
+    expect(dialplan).toContain('#include hotline/extensions.conf');
+    for (const name of [DEFAULT_QUEUE_GLOBAL, OUTBOUND_CONTEXT_GLOBAL]) expect(readme).toContain(name);
   });
 
   it('binds the sample ARI and AMI configs to loopback', () => {

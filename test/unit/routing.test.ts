@@ -17,6 +17,11 @@ describe('decideRoute', () => {
     });
   });
 
+  it('rings an owner whose device Asterisk reports no state for (a Local/ dial string without a state interface)', () => {
+    const owner = agent({ dialString: 'Local/201@phones', deviceInterface: null });
+    expect(decideRoute({ owner, presence: { deviceState: undefined, paused: false }, ticketQueue: queue(), defaultQueue })).toMatchObject({ route: 'agent', agentTarget: 'Local/201@phones', why: 'owner-available' });
+  });
+
   it.each([
     ['in use', agent(), { deviceState: 'INUSE', paused: false }],
     ['ringing', agent(), { deviceState: 'RINGING', paused: false }],

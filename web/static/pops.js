@@ -78,7 +78,34 @@
     }
   }
 
+  // The live connection, visible: an agent must know when pops cannot arrive.
+  var live = document.getElementById('live-status');
+  var everConnected = false;
+  var restoredTimer = null;
+  function liveStatus(text, ok) {
+    if (!live) return;
+    clearTimeout(restoredTimer);
+    live.textContent = text;
+    live.className = ok ? 'ok' : '';
+    live.hidden = false;
+    if (ok) restoredTimer = setTimeout(function () { live.hidden = true; }, 4000);
+  }
+
   var socket = io({ transports: ['websocket', 'polling'] });
+  socket.on('connect', function () {
+    if (everConnected) liveStatus('Live updates restored: call pops arrive again.', true);
+    everConnected = true;
+  });
+  socket.on('disconnect', function (reason) {
+    liveStatus('Live updates lost: call pops cannot arrive. Reconnecting…', false);
+    // A disconnect the server asked for is not retried by socket.io itself; a restarting
+    // server, or one that shed this connection, is worth asking again.
+    if (reason === 'io server disconnect') setTimeout(function () { socket.connect(); }, 1000);
+  });
+  socket.on('connect_error', function (error) {
+    if (error && /unauthorized/.test(error.message)) liveStatus('Live updates stopped: your session has ended. Reload the page to log in again.', false);
+    else if (everConnected) liveStatus('Live updates lost: call pops cannot arrive. Reconnecting…', false);
+  });
   socket.on('call.incoming', function (pop, ack) { render(pop, 'Incoming call — your phone rings next'); if (typeof ack === 'function') ack('shown'); });
   socket.on('call.ringing', function (pop) {
     if (pop.update) { if (cards[pop.callId]) status(cards[pop.callId], 'Ringing'); return; }

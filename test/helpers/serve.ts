@@ -1,0 +1,86 @@
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+export const BIN = fileURLToPath(new URL('../../bin/hotline.js', import.meta.url));
+
+/**
+ * A TCP port that refuses to talk: it accepts and closes at once. Point ARI/AMI settings here
+ * for a service that must not find any Asterisk (never a default port someone else may use).
+ */
+export async function deadPort(): Promise<{ port: number; close(): Promise<void> }> {
+  const server: Server = createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return { port: (server.address() as AddressInfo).port, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+/** A running `hotline serve` child process. */
+export interface ServeProcess {
+  child: ChildProcess;
+  /** The web UI's base URL, e.g. `http://127.0.0.1:40123`. */
+  url: string;
+  /** Everything the process printed so far (stdout and stderr). */
+  output(): string;
+  /** Resolves with the exit code (or the signal's name). */
+  exited: Promise<number | string | null>;
+  /** Resolves once the output matches `pattern` (the process's own lines, not a poll). */
+  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+  stop(signal?: NodeJS.Signals): Promise<number | string | null>;
+}
+
+/**
+ * Starts the built `hotline serve` in `cwd` with only the given HOTLINE_* settings (HTTP and SMTP
+ * on free ports unless set), and resolves once it listens. Rejects with its output if it exits first.
+ */
+export async function startServe(cwd: string, env: Record<string, string>, timeoutMs = 30_000): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [BIN, 'serve'], {
+    cwd,
+    env: { PATH: process.env.PATH, HOTLINE_HTTP_PORT: '0', HOTLINE_SMTP_PORT: '0', HOTLINE_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const watchers = new Set<() => void>();
+  const onData = (d: Buffer) => {
+    out += d.toString();
+    for (const w of watchers) w();
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exited = new Promise<number | string | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
+  let ended = false;
+  void exited.then(() => {
+    ended = true;
+    for (const w of watchers) w();
+  });
+
+  const waitForOutput = (pattern: RegExp, ms = timeoutMs) =>
+    new Promise<RegExpExecArray>((resolve, reject) => {
+      const check = () => {
+        const m = pattern.exec(out);
+        if (m) finish(() => resolve(m));
+        else if (ended) finish(() => reject(new Error(`hotline serve exited before printing ${pattern}; output:\n${out}`)));
+      };
+      const timer = setTimeout(() => finish(() => reject(new Error(`hotline serve did not print ${pattern} within ${ms} ms; output:\n${out}`))), ms);
+      const finish = (settle: () => void) => {
+        clearTimeout(timer);
+        watchers.delete(check);
+        settle();
+      };
+      watchers.add(check);
+      check();
+    });
+
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (!ended) child.kill(signal);
+    return exited;
+  };
+  try {
+    const url = (await waitForOutput(/listening on (http:\/\/\S+)/))[1]!;
+    return { child, url, output: () => out, exited, waitForOutput, stop };
+  } catch (error) {
+    await stop('SIGKILL');
+    throw error;
+  }
+}
