@@ -11,7 +11,7 @@ import type { TtnService } from '../core/ttn/ttn-service.js';
 import type { CallReason, Ticket } from '../core/types.js';
 import type { Logger } from '../logger.js';
 import type { AriConnection, AriEvent } from './ari.js';
-import { ABSOLUTE_TIMEOUT, FALLBACK_CONTEXT, ROUTE_CONTEXT, ROUTE_EXTENSIONS, STASIS_GUARD_RENEW_MS, STASIS_GUARD_SECONDS, VARS } from './names.js';
+import { FALLBACK_CONTEXT, ROUTE_CONTEXT, ROUTE_EXTENSIONS, STASIS_GUARD_RENEW_MS, VARS } from './names.js';
 import type { Presence } from './presence.js';
 import { backoffDelay, PbxUnavailableError, withTimeout } from './with-timeout.js';
 
@@ -38,10 +38,14 @@ export interface IvrDriverDeps {
   log: Logger;
   /** Told when a call is handed back to the dialplan, so AMI events can be joined to it. */
   onHandoff(channelId: string, callId: number): void;
+  /** Pushes the channel's `TIMEOUT(absolute)` out to STASIS_GUARD_SECONDS from now (see `renewGuard`). */
+  renewGuard(channelId: string, channelName: string): Promise<void>;
 }
 
 interface Session {
   channelId: string;
+  /** Asterisk's channel name (`PJSIP/trunk-0000002a`), which AMI actions address. */
+  channelName: string;
   callId: number;
   callerNumber: string | null;
   language: string;
@@ -208,10 +212,7 @@ export function createIvrDriver(deps: IvrDriverDeps) {
    * out — and be renewed only while this process is alive and driving the call.
    */
   function renewGuard(session: Session): void {
-    deps
-      .ari()
-      .setVariable(session.channelId, ABSOLUTE_TIMEOUT, String(STASIS_GUARD_SECONDS))
-      .catch((error: Error) => log.debug({ err: error.message, channel: session.channelId }, 'Stasis guard not renewed'));
+    deps.renewGuard(session.channelId, session.channelName).catch((error: Error) => log.debug({ err: error.message, channel: session.channelId }, 'Stasis guard not renewed'));
   }
 
   async function decide(outcome: IvrOutcome): Promise<{ decision: RouteDecision; ticket: Ticket | null }> {
@@ -343,6 +344,7 @@ export function createIvrDriver(deps: IvrDriverDeps) {
           const channel = event.channel;
           const fresh: Session = {
             channelId,
+            channelName: channel.name,
             callId: 0,
             callerNumber: channel.caller?.number || null,
             language: channel.language || 'en',

@@ -8,6 +8,7 @@ import { connectAri } from './ari.js';
 import { createCallTracker } from './call-tracker.js';
 import type { IvrSettings } from './ivr-driver.js';
 import { createIvrDriver } from './ivr-driver.js';
+import { ABSOLUTE_TIMEOUT, STASIS_GUARD_SECONDS } from './names.js';
 import { createPresence } from './presence.js';
 import { withTimeout } from './with-timeout.js';
 
@@ -98,6 +99,13 @@ export function startPbx(hotline: Hotline, options: PbxOptions, log: Logger = ho
     settings: options.ivr,
     log,
     onHandoff: (channelId, callId) => tracker.track(channelId, callId),
+    // Over AMI: an ARI request on a channel waits in the channel's queue behind a prompt that is
+    // playing (seen on Asterisk 22: renewals ran only once a 10 s read-back had ended, after the
+    // timer had cut it), while AMI's Setvar writes the channel at once. ARI when AMI is away.
+    renewGuard: (channelId, channelName) =>
+      ami.state() === 'connected'
+        ? ami.action({ action: 'Setvar', channel: channelName, variable: ABSOLUTE_TIMEOUT, value: String(STASIS_GUARD_SECONDS) }).then(() => undefined)
+        : ari.setVariable(channelId, ABSOLUTE_TIMEOUT, String(STASIS_GUARD_SECONDS)),
   });
 
   ari = connectAri({

@@ -25,8 +25,8 @@ describe('screen-pop in Chromium', () => {
     await page.getByLabel('Password').fill('password123');
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.waitForURL(`${h.base}/queues`);
-    await page.waitForFunction('typeof window.io === "function"');
-    await new Promise((r) => setTimeout(r, 300));
+    // pops.js marks the page once its live connection is up.
+    await page.waitForSelector('html[data-live="on"]', { timeout: 10_000 });
 
     const call = await h.call(`${ticket.ttn}#`, '030 1234567');
     const pop = page.locator('#pops .pop');

@@ -566,6 +566,11 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
       case 'setvar': {
         const m = /^DEVICE_STATE\((.+)\)$/.exec(action.get('variable') ?? '');
         if (m) setDeviceState(m[1]!, action.get('value') ?? 'UNKNOWN');
+        if (action.get('variable') === ABSOLUTE_TIMEOUT) {
+          const ch = [...channels.values()].find((c) => c.name === action.get('channel'));
+          if (!ch) return { response: [['Response', 'Error'], ['Message', 'No such channel']] as AmiFields };
+          setGuard(ch, Number(action.get('value') ?? 0));
+        }
         return { response: [['Response', 'Success'], ['Message', 'Variable Set']] as AmiFields };
       }
       case 'originate': {

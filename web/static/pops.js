@@ -93,10 +93,12 @@
 
   var socket = io({ transports: ['websocket', 'polling'] });
   socket.on('connect', function () {
+    document.documentElement.setAttribute('data-live', 'on');
     if (everConnected) liveStatus('Live updates restored: call pops arrive again.', true);
     everConnected = true;
   });
   socket.on('disconnect', function (reason) {
+    document.documentElement.setAttribute('data-live', 'off');
     liveStatus('Live updates lost: call pops cannot arrive. Reconnecting…', false);
     // A disconnect the server asked for is not retried by socket.io itself; a restarting
     // server, or one that shed this connection, is worth asking again.
