@@ -7,5 +7,7 @@ export default defineConfig({
     globalSetup: ['test/helpers/build.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // Waits for what a test expects to see, with room for a busy machine: a poll ends as soon as it holds.
+    expect: { poll: { timeout: 10_000, interval: 20 } },
   },
 });

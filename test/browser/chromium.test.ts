@@ -108,7 +108,12 @@ describe('IVR prompts in Chromium', () => {
       const audio = el as unknown as { play(): Promise<void>; duration: number; currentTime: number; paused: boolean; error: unknown; load(): void };
       audio.load();
       await audio.play();
-      await new Promise((r) => setTimeout(r, 400));
+      // Until the browser reports a tenth of a second played (its own timeupdate events).
+      await new Promise<void>((resolve) => {
+        const played = () => audio.currentTime > 0.1 && resolve();
+        (el as unknown as { addEventListener(type: string, fn: () => void): void }).addEventListener('timeupdate', played);
+        played();
+      });
       return { duration: audio.duration, currentTime: audio.currentTime, paused: audio.paused, error: audio.error };
     });
     expect(played.error).toBeNull();

@@ -27,7 +27,8 @@ export function createAriServer(options: { apiDocs: Map<string, string>; user: s
   const docs = options.apiDocs;
   const sockets = new Set<Socket>();
   const clients = new Map<WebSocket, string[]>();
-  const exchanges: Array<{ method: string; path: string; params: Record<string, string>; status: number }> = [];
+  /** Every request carried out, with `replied` set once its answer has been sent. */
+  const exchanges: Array<{ method: string; path: string; params: Record<string, string>; status: number; replied: boolean }> = [];
   const wss = new WebSocketServer({ noServer: true });
   let server: Server | null = null;
   let port = 0;
@@ -80,10 +81,12 @@ export function createAriServer(options: { apiDocs: Map<string, string>; user: s
     const trouble = fault(request);
     if (trouble?.drop) return;
     const reply = options.onRequest(request);
-    exchanges.push({ ...request, status: reply.status });
+    const exchange = { ...request, status: reply.status, replied: false };
+    exchanges.push(exchange);
     if (trouble?.delayMs) await new Promise((r) => setTimeout(r, trouble.delayMs));
     if (trouble?.until) await trouble.until;
     send(res, reply.status, reply.body);
+    exchange.replied = true;
   }
 
   function upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {

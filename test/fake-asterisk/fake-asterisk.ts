@@ -647,7 +647,7 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
         const i = ch.log.findLastIndex((l) => l.startsWith(prefix));
         return i < 0 ? undefined : ch.logTimes[i];
       },
-      waitFor(prefix, timeoutMs = 5000) {
+      waitFor(prefix, timeoutMs = 10_000) {
         const found = ch.log.find((l) => l.startsWith(prefix));
         if (found) return Promise.resolve(found);
         return new Promise((resolve, reject) => {

@@ -86,7 +86,7 @@ export async function pbxHarness(options: { fake?: FakeAsteriskOptions; config?:
     },
     /** The call record of a fake call, once `until` holds. */
     async callRecord(channelId: string, until: (c: NonNullable<Awaited<ReturnType<typeof hotline.calls.findByChannel>>>) => boolean = () => true) {
-      const deadline = Date.now() + 5000;
+      const deadline = Date.now() + 10_000;
       for (;;) {
         const call = await hotline.calls.findByChannel(channelId);
         if (call && until(call)) return call;

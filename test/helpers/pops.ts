@@ -16,7 +16,7 @@ export interface Received {
 /** The PBX harness plus the HTTP server (pages + socket.io) listening on loopback. */
 export async function popHarness() {
   const h: PbxHarness = await pbxHarness();
-  const server = await buildServer(h.hotline, { pbx: h.pbx });
+  let server = await buildServer(h.hotline, { pbx: h.pbx });
   const base = await server.listen({ host: '127.0.0.1', port: 0 });
   const sockets: Socket[] = [];
   const dialBegins = () => h.fake.ami.frames.filter((f) => f.dir === 'in' && f.raw.startsWith('Event: DialBegin')).length;
@@ -45,8 +45,16 @@ export async function popHarness() {
 
   return {
     ...h,
-    server,
+    get server() {
+      return server;
+    },
     base,
+    /** Closes the HTTP server (pages and sockets) as a graceful stop does, and starts it again on `port`. */
+    async restartServer(port: number) {
+      await server.close();
+      server = await buildServer(h.hotline, { pbx: h.pbx });
+      await server.listen({ host: '127.0.0.1', port });
+    },
     cookieFor,
     connect,
     /** Places a call that keys `digits` once the IVR listens. */

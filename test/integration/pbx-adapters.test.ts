@@ -55,7 +55,8 @@ describe('AMI adapter', () => {
     cleanups.push(() => fake.stop());
     const ami = connectAmi({ host: '127.0.0.1', port: fake.amiPort, user: 'hotline', secret: 'wrong', log, maxBackoffMs: 100, onEvent() {}, onConnected() {} });
     cleanups.push(() => ami.close());
-    await new Promise((r) => setTimeout(r, 400));
+    // Refused, and tried again: still not connected.
+    await expect.poll(() => fake.ami.frames.filter((f) => f.dir === 'out' && /^Action: Login/im.test(f.raw)).length, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
     expect(ami.state()).not.toBe('connected');
     const good = connectAmi({ host: '127.0.0.1', port: fake.amiPort, user: 'hotline', secret: 'right', log, onEvent() {}, onConnected() {} });
     cleanups.push(() => good.close());
@@ -76,7 +77,8 @@ describe('ARI adapter', () => {
     const ari = connectAri({ url, user: 'hotline', password: 'hotline', app: 'hotline', log, maxBackoffMs: 200, requestTimeoutMs: 1000, onEvent() {}, onConnected: () => connectedCount++ });
     cleanups.push(() => ari.close());
     await expect(ari.answer('x')).rejects.toThrow(PbxUnavailableError);
-    await new Promise((r) => setTimeout(r, 500));
+    // It has failed and is trying again before Asterisk comes up.
+    await expect.poll(() => ari.state(), { timeout: 10_000 }).toBe('reconnecting');
     await fake.start();
     await expect.poll(() => ari.state(), { timeout: 8000 }).toBe('connected');
     expect(connectedCount).toBe(1);

@@ -187,4 +187,30 @@ describe.skipIf(!bundle)('calls on a real Asterisk 22', () => {
     }
     await Promise.all(calls.map((c) => c.hangup()));
   }, 120_000);
+
+  it.each([
+    ['answers', '030 111', "connected: the customer answered"],
+    ['is busy', '030 222', "the customer's line was busy"],
+  ])('click-to-dial rings the agent, then a customer who %s, and logs that truly on the ticket', async (_what, phone, outcome) => {
+    const { alice } = lab.agents;
+    const customer = await lab.hotline.directory.createCustomer({ name: 'Callback Customer', phones: [phone] });
+    const ticket = (await lab.hotline.tickets.create({ queueId: lab.queues.billing.id, title: 'Please call back', customerId: customer.id, article: { kind: 'note', text: '' } })).ticket;
+    const login = await fetch(`${lab.serve.url}/login`, { method: 'POST', body: new URLSearchParams({ login: 'alice', password: 'password123' }), redirect: 'manual' });
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const pageHtml = await (await fetch(`${lab.serve.url}/tickets/${ticket.ttn}`, { headers: { cookie } })).text();
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(pageHtml)![1]!;
+    const number = lab.hotline.directory.normalisePhone(phone)!;
+    const res = await fetch(`${lab.serve.url}/tickets/${ticket.ttn}/dial`, { method: 'POST', headers: { cookie }, body: new URLSearchParams({ _csrf: csrf, phone: number }), redirect: 'manual' });
+    expect(res.status).toBe(303);
+    // The agent's phone first, then the customer's number through the site's outbound context.
+    await lab.ami.waitFor((e) => e.Event === 'DialBegin' && (e.DestChannel ?? '').startsWith(`Local/${number.slice(1)}@lab-customers-`), 'the customer dialled');
+    const deadline = Date.now() + 30_000;
+    let last: string | undefined;
+    while (Date.now() < deadline) {
+      last = (await lab.hotline.tickets.articles(ticket.id)).find((a) => a.subject === 'Click-to-dial')?.text;
+      if (last) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(last).toBe(`Alice called ${number} from ${alice.dialString}: ${outcome}`);
+  }, 60_000);
 });
