@@ -1,19 +1,43 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { tempDir } from './hotline.js';
+import { freePort } from './ports.js';
 
-const TEMPLATE = fileURLToPath(new URL('../../../shared/testing/dovecot.conf.template', import.meta.url));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+/**
+ * A throw-away Dovecot on loopback: any user with password `secret`, Maildir under `DIR/mail/<user>`.
+ * The login processes refuse to run as root, hence the `dovecot` / `dovenull` users.
+ */
+const TEMPLATE = `protocols = imap
+listen = 127.0.0.1
+base_dir = @DIR@/run
+state_dir = @DIR@/state
+log_path = @DIR@/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:@DIR@/mail/%u
+passdb {
+  driver = static
+  args = password=secret
 }
+userdb {
+  driver = static
+  args = uid=dovecot gid=dovecot home=@DIR@/mail/%u
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = @PORT@
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+first_valid_uid = 0
+default_internal_user = dovecot
+default_login_user = dovenull
+`;
 
 /** A throw-away Dovecot IMAP server on loopback (Debian's dovecot-imapd); any user, password `secret`. */
 export async function startDovecot() {
@@ -24,7 +48,7 @@ export async function startDovecot() {
   chmodSync(dir, 0o755);
   mkdirSync(join(dir, 'mail'), { recursive: true });
   const config = join(dir, 'dovecot.conf');
-  writeFileSync(config, readFileSync(TEMPLATE, 'utf8').replaceAll('@DIR@', dir).replaceAll('@PORT@', String(port)));
+  writeFileSync(config, TEMPLATE.replaceAll('@DIR@', dir).replaceAll('@PORT@', String(port)));
   execFileSync('chown', ['-R', 'dovecot:dovecot', join(dir, 'mail')]);
   // The daemon keeps inherited pipes open: give it none, or this call would wait for it to exit.
   execFileSync('dovecot', ['-c', config], { stdio: 'ignore' });

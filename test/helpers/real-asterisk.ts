@@ -1,12 +1,13 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
-import type { AddressInfo, Socket } from 'node:net';
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import WebSocket from 'ws';
+import { freePort } from './ports.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const run = promisify(execFile);
@@ -30,15 +31,6 @@ export function realAsteriskTier(file: string): string | null {
   if (process.env.HOTLINE_REQUIRE_ASTERISK === '1') throw new Error(`real-Asterisk tier required (HOTLINE_REQUIRE_ASTERISK=1) but ${found.missing}`);
   console.warn(`[real-Asterisk tier SKIPPED] ${file}: ${found.missing}`);
   return null;
-}
-
-/** A free TCP port on loopback (the kernel's pick). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
 }
 
 /** The lab: phones as Local channels, queues with members, the project's dialplan included as its README says. */

@@ -18,6 +18,9 @@ export interface AgentEvent {
   at: number;
 }
 
+/** The TTN of the ticket a pop carries, if any. */
+export const ttnOf = (payload: Record<string, unknown>): string | undefined => (payload.ticket as { ttn: string } | null)?.ttn;
+
 /** IVR timings for the lab: short, so that scenarios that wait for silence do not take long. */
 const LAB_SETTINGS = {
   HOTLINE_SMTP_ENABLED: 'false',

@@ -1,20 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import type { AddressInfo, Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
-export const BIN = fileURLToPath(new URL('../../bin/hotline.js', import.meta.url));
+export { deadPort } from './ports.js';
 
-/**
- * A TCP port that refuses to talk: it accepts and closes at once. Point ARI/AMI settings here
- * for a service that must not find any Asterisk (never a default port someone else may use).
- */
-export async function deadPort(): Promise<{ port: number; close(): Promise<void> }> {
-  const server: Server = createServer((socket) => socket.destroy());
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return { port: (server.address() as AddressInfo).port, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
+export const BIN = fileURLToPath(new URL('../../bin/hotline.js', import.meta.url));
 
 /** A running `hotline serve` child process. */
 export interface ServeProcess {

@@ -3,6 +3,7 @@ import { luhnCheckDigit } from '../../src/core/ttn/check-digit.js';
 import type { Ticket } from '../../src/core/types.js';
 import type { PbxHarness } from '../helpers/pbx.js';
 import { pbxHarness } from '../helpers/pbx.js';
+import { mistyped } from '../helpers/ttn.js';
 
 let h: PbxHarness;
 beforeEach(async () => {
@@ -15,8 +16,6 @@ afterEach(async () => {
 /** What Asterisk is told to play for a prompt: the prompt file in the caller's language. */
 const prompt = (name: string, lang = 'en') => `sound:${h.hotline.config.promptsPbxDir}/${lang}/${name}`;
 
-/** A TTN with a wrong check digit: the right one's last digit, plus one. */
-const mistyped = (ttn: string) => ttn.slice(0, -1) + String((Number(ttn.at(-1)) + 1) % 10);
 
 describe('call with a TTN', () => {
   it('continues the call to the owner\'s phone when the owner is free, and records who answered', async () => {

@@ -104,6 +104,7 @@ describe('hotline serve', () => {
     cleanups.push(() => void pbx.close());
     // ARI and AMI at a port of this test's that refuses them: never an Asterisk that happens to run here.
     const serve = await startServe(dir, { HOTLINE_ARI_URL: `http://127.0.0.1:${pbx.port}`, HOTLINE_AMI_PORT: String(pbx.port) });
+    cleanups.push(() => void serve.stop('SIGKILL'));
     await serve.waitForOutput(/created admin login "admin" with password "\S+"/);
     const health = await fetch(`${serve.url}/healthz`);
     expect(health.status).toBe(200);

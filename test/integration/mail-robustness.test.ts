@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -12,11 +12,14 @@ import { mailTestScope } from '../helpers/mail.js';
 import { tempDir } from '../helpers/hotline.js';
 
 const CORPUS = fileURLToPath(new URL('../../../shared/mail-corpus/znuny/', import.meta.url));
+/** The sample corpus is beside the project only where ../shared is (not in a newcomer's clone). */
+const HAVE_CORPUS = existsSync(CORPUS);
+if (!HAVE_CORPUS) console.warn(`mail-robustness: no sample corpus at ${CORPUS}; its test is skipped`);
 const BIN = fileURLToPath(new URL('../../bin/hotline.js', import.meta.url));
 const { cleanups, harness } = mailTestScope();
 
 describe('the sample corpus', () => {
-  it('ingests every message without a crash: each a ticket, a follow-up or a flagged raw message, none lost', async () => {
+  it.skipIf(!HAVE_CORPUS)('ingests every message without a crash: each a ticket, a follow-up or a flagged raw message, none lost', async () => {
     const m = await harness();
     const files = ['PostMaster', 'EmailParser'].flatMap((dir) => readdirSync(join(CORPUS, dir)).map((f) => join(CORPUS, dir, f)));
     expect(files).toHaveLength(35);

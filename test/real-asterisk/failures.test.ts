@@ -3,10 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { launchChromium } from '../helpers/browser.js';
 import { realAsteriskTier } from '../helpers/real-asterisk.js';
 import type { RealLab } from '../helpers/real-lab.js';
-import { realLab } from '../helpers/real-lab.js';
+import { realLab, ttnOf } from '../helpers/real-lab.js';
 
 const bundle = realAsteriskTier('failures');
-const ttnOf = (p: Record<string, unknown>) => (p.ticket as { ttn: string } | null)?.ttn;
 
 /** Each scenario breaks something: a lab of its own. */
 let lab: RealLab | undefined;
