@@ -11,7 +11,12 @@ export interface AriRequest {
   params: Record<string, string>;
 }
 
-export type AriReply = { status: number; body?: unknown };
+/**
+ * The answer to a request; or, for a request Asterisk runs on the channel's own thread, the
+ * moment it gets its turn (`after`) and what it does then (`run`): such requests wait behind a
+ * prompt that is playing, and are answered only once they ran.
+ */
+export type AriReply = { status: number; body?: unknown } | { after: Promise<void>; run(): { status: number; body?: unknown } };
 export type AriHandler = (request: AriRequest) => AriReply;
 /**
  * How an overloaded or lossy Asterisk treats a request: `delayMs` / `until` answer late (the
@@ -80,7 +85,8 @@ export function createAriServer(options: { apiDocs: Map<string, string>; user: s
     const request = { method: req.method ?? 'GET', path, params };
     const trouble = fault(request);
     if (trouble?.drop) return;
-    const reply = options.onRequest(request);
+    const answer = options.onRequest(request);
+    const reply = 'after' in answer ? await answer.after.then(() => answer.run()) : answer;
     const exchange = { ...request, status: reply.status, replied: false };
     exchanges.push(exchange);
     if (trouble?.delayMs) await new Promise((r) => setTimeout(r, trouble.delayMs));

@@ -412,6 +412,7 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
     ch.timers.clear();
     for (const p of ch.playbacks) clearTimeout(p.timer);
     ch.playbacks = [];
+    changes.emit('drained', ch);
     if (ch.app) {
       emitAri(ch, { type: 'ChannelHangupRequest', cause: 16, channel: channelJson(ch) });
       emitAri(ch, { type: 'StasisEnd', channel: channelJson(ch) });
@@ -440,7 +441,21 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
       ch.playbacks.shift();
       emitAri(ch, { type: 'PlaybackFinished', playback: json('done') });
       startNextPlayback(ch);
+      if (ch.playbacks.length === 0) changes.emit('drained', ch);
     }, timing.playbackMs);
+  }
+
+  /** Resolves once no prompt plays on the channel (at once when none does). */
+  function drained(ch: Channel): Promise<void> {
+    if (ch.playbacks.length === 0 || ch.hungUp) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (c: Channel) => {
+        if (c !== ch) return;
+        changes.off('drained', done);
+        resolve();
+      };
+      changes.on('drained', done);
+    });
   }
 
   // ---- ARI ------------------------------------------------------------------------------------
@@ -470,6 +485,7 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
           emitAri(ch, { type: 'PlaybackFinished', playback: { id, media_uri: p!.media, target_uri: `channel:${ch.id}`, language: p!.language, state: 'done' } });
           startNextPlayback(ch);
         }
+        if (ch.playbacks.length === 0) changes.emit('drained', ch);
         return { status: 204 };
       }
       return notFound('Playback');
@@ -485,6 +501,15 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
       return { status: 204 };
     }
     if (!ch.app) return { status: 412, body: { message: 'Channel not in Stasis application' } };
+    // Like Asterisk's, these run on the channel's thread: behind a prompt that is playing.
+    if (ch.playbacks.length > 0 && ['POST answer', 'POST variable', 'GET variable', 'POST continue'].includes(`${method} ${op}`)) {
+      return { after: drained(ch), run: () => (ch.app ? channelOp(ch, method, op, m![3], params) : { status: 412, body: { message: 'Channel not in Stasis application' } }) };
+    }
+    return channelOp(ch, method, op, m[3], params);
+  }
+
+  /** A REST operation on a channel in the app, carried out now. */
+  function channelOp(ch: Channel, method: string, op: string | undefined, extra: string | undefined, params: Record<string, string>): { status: number; body?: unknown } {
     switch (`${method} ${op}`) {
       case 'POST answer':
         if (ch.state !== 'Up') {
@@ -494,7 +519,7 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
         return { status: 204 };
       case 'POST play': {
         if (!params.media) return { status: 400, body: { message: 'media is required' } };
-        const id = m[3] ? decodeURIComponent(m[3]) : params.playbackId ?? `pb-${nextBridge++}`;
+        const id = extra ? decodeURIComponent(extra) : params.playbackId ?? `pb-${nextBridge++}`;
         const language = params.lang ?? ch.language;
         ch.playbacks.push({ id, media: params.media, language });
         startNextPlayback(ch);
