@@ -34,6 +34,7 @@ export function createOutbox(deps: { repo: MailRepository; clock: Clock; log: Lo
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<number> | null = null;
   let again = false;
+  let stopped = false;
 
   async function deliver(item: OutboxItem): Promise<void> {
     if (transport) {
@@ -72,19 +73,29 @@ export function createOutbox(deps: { repo: MailRepository; clock: Clock; log: Lo
     return sent;
   }
 
-  /** Sends everything due now; concurrent calls share one run (and trigger one more after it). */
+  /**
+   * Sends everything due now; concurrent calls share one run (and trigger one more after it).
+   * Never rejects: a run that fails (the database went away) is logged and retried by the timer,
+   * and after `stop()` nothing runs again — an unhandled rejection would stop the whole service.
+   */
   function flush(): Promise<number> {
+    if (stopped) return Promise.resolve(0);
     if (running) {
       again = true;
       return running;
     }
-    running = drain().finally(() => {
-      running = null;
-      if (again) {
-        again = false;
-        void flush();
-      }
-    });
+    running = drain()
+      .catch((error: unknown) => {
+        log.error({ err: error }, 'outbox run failed; it is tried again later');
+        return 0;
+      })
+      .finally(() => {
+        running = null;
+        if (again && !stopped) {
+          again = false;
+          void flush();
+        }
+      });
     return running;
   }
 
@@ -95,6 +106,7 @@ export function createOutbox(deps: { repo: MailRepository; clock: Clock; log: Lo
       timer.unref();
     },
     async stop(): Promise<void> {
+      stopped = true;
       clearInterval(timer);
       await running;
       transport?.close();
