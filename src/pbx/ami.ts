@@ -20,6 +20,8 @@ export interface AmiOptions {
   log: Logger;
   actionTimeoutMs?: number;
   maxBackoffMs?: number;
+  /** A `Ping` goes out this often; a connection silent for three times as long is taken for dead. */
+  keepAliveMs?: number;
   onEvent(event: AmiMessage): void;
   /** After every (re)connection and login: time to load device states and queue members. */
   onConnected(): void;
@@ -34,6 +36,22 @@ export interface AmiConnection {
   close(): Promise<void>;
 }
 
+/**
+ * An event as the handlers may rely on it: every field a string. A header Asterisk (or anything
+ * else on the socket) sent twice arrives from asterisk-manager as an array; the first value counts.
+ * `variable` / `chanvariable` objects are left out (Hotline reads none). Null without an event name.
+ */
+export function amiMessage(raw: unknown): AmiMessage | null {
+  if (typeof raw !== 'object' || raw === null) return null;
+  const out: AmiMessage = {};
+  for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
+    const first = Array.isArray(value) ? value[0] : value;
+    if (typeof first === 'string') out[key] = first;
+    else if (typeof first === 'number') out[key] = String(first);
+  }
+  return typeof out.event === 'string' && out.event.length > 0 ? out : null;
+}
+
 /** Connects to AMI in the background, logs in, and reconnects forever with capped backoff. */
 export function connectAmi(options: AmiOptions): AmiConnection {
   const { log } = options;
@@ -45,6 +63,10 @@ export function connectAmi(options: AmiOptions): AmiConnection {
   let attempt = 0;
   let retryTimer: NodeJS.Timeout | undefined;
   let nextId = 0;
+  const keepAliveMs = options.keepAliveMs ?? 10_000;
+  let keepAlive: NodeJS.Timeout | undefined;
+  // When the current connection last delivered anything (an event or a response).
+  let lastHeard = 0;
   // Actions in flight, failed at once when the connection drops (asterisk-manager would keep them forever).
   const pending = new Map<string, (error: Error) => void>();
 
@@ -56,6 +78,7 @@ export function connectAmi(options: AmiOptions): AmiConnection {
   function dropConnection(m: Manager): void {
     if (manager !== m) return;
     manager = null;
+    clearInterval(keepAlive);
     m.removeAllListeners();
     m.on('error', () => {});
     try {
@@ -77,7 +100,18 @@ export function connectAmi(options: AmiOptions): AmiConnection {
     manager = m;
     m.on('error', (error: unknown) => log.debug({ err: (error as Error)?.message }, 'AMI socket error'));
     m.on('close', () => dropConnection(m));
-    m.on('managerevent', (event: AmiMessage) => {
+    // Frames asterisk-manager could not read (our patch reports them instead of throwing or stalling).
+    m.on('parseerror', (error: Error) => log.warn({ err: error.message }, 'AMI frame dropped: not what Asterisk sends'));
+    const heard = () => (lastHeard = Date.now());
+    m.on('response', heard);
+    m.on('asterisk', heard);
+    m.on('managerevent', (raw: unknown) => {
+      heard();
+      const event = amiMessage(raw);
+      if (!event) {
+        log.warn({ sample: JSON.stringify(raw)?.slice(0, 200) }, 'AMI event dropped: no event name');
+        return;
+      }
       try {
         options.onEvent(event);
       } catch (error) {
@@ -97,6 +131,19 @@ export function connectAmi(options: AmiOptions): AmiConnection {
         }
         attempt = 0;
         setState('connected');
+        heard();
+        // Asterisk that stops answering (hung, or a link that silently died) looks connected for
+        // ever: ask every keepAliveMs, and start over when nothing came for three rounds.
+        clearInterval(keepAlive);
+        keepAlive = setInterval(() => {
+          if (Date.now() - lastHeard > keepAliveMs * 3) {
+            log.warn({ silentMs: Date.now() - lastHeard }, 'AMI silent: reconnecting');
+            dropConnection(m);
+            return;
+          }
+          send({ action: 'Ping' }).catch(() => {});
+        }, keepAliveMs);
+        keepAlive.unref();
         // asterisk-manager logs in with `Event: on`, which Asterisk ignores (it reads `Events`): ask explicitly.
         send({ action: 'Events', eventmask: 'on' }).catch(() => {});
         try {
@@ -159,6 +206,7 @@ export function connectAmi(options: AmiOptions): AmiConnection {
     async close() {
       closed = true;
       clearTimeout(retryTimer);
+      clearInterval(keepAlive);
       const m = manager;
       if (m) {
         try {

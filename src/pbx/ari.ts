@@ -3,6 +3,7 @@ import https from 'node:https';
 import ari from 'ari-client';
 import type { AriClient } from 'ari-client';
 import type { Logger } from '../logger.js';
+import { readAriEvent } from './ari-events.js';
 import { backoffDelay, PbxTimeoutError, PbxUnavailableError, withTimeout } from './with-timeout.js';
 
 /** An ARI event as Asterisk sends it (JSON from the websocket). */
@@ -55,8 +56,6 @@ export interface AriConnection {
   close(): Promise<void>;
 }
 
-/** The events the IVR acts on; Asterisk sends many more. */
-const EVENTS = new Set(['StasisStart', 'StasisEnd', 'ChannelDtmfReceived', 'PlaybackFinished', 'ChannelHangupRequest', 'ChannelDestroyed']);
 
 /**
  * ARI's REST calls over plain HTTP with kept-alive connections, to the base ari-client uses
@@ -145,21 +144,16 @@ export function connectAri(options: AriOptions): AriConnection {
     if (!ws) return;
     ws.removeAllListeners('message');
     ws.on('message', (data: unknown) => {
-      let event: AriEvent;
-      try {
-        event = JSON.parse(String(data)) as AriEvent;
-      } catch (error) {
-        log.warn({ err: error }, 'ARI event could not be read');
-        return;
-      }
-      if (!EVENTS.has(event.type)) {
-        log.debug({ type: event.type }, 'ARI event not used');
+      const read = readAriEvent(data);
+      if ('ignored' in read) return;
+      if ('invalid' in read) {
+        log.warn({ reason: read.invalid, sample: String(data).slice(0, 200) }, 'ARI event dropped: not what Asterisk sends');
         return;
       }
       try {
-        options.onEvent(event);
+        options.onEvent(read.event);
       } catch (error) {
-        log.error({ err: error, type: event.type }, 'ARI event handler failed');
+        log.error({ err: error, type: read.event.type }, 'ARI event handler failed');
       }
     });
   }

@@ -59,6 +59,10 @@ interface Session {
   hungUp: boolean;
   /** Events for this channel run one after another. */
   chain: Promise<void>;
+  /** Fires when the IVR has shown no sign of progress for too long (see `watchdogMs`). */
+  watchdog: NodeJS.Timeout | undefined;
+  /** Continued into the dialplan (the route, or the default queue): nothing more to do for the caller. */
+  handedOn: boolean;
   /** Digits keyed so far that the call record does not have yet. */
   unsavedDigits: string | undefined;
 }
@@ -69,6 +73,13 @@ const CLOSING_PROMPT_MS = 10_000;
 const HANDOFF_ATTEMPTS = 6;
 // How long a channel listed in the app may go without its StasisStart before it counts as stranded.
 const ORPHAN_GRACE_MS = 300;
+// Beyond the IVR's own timeouts, how long a call may show no progress (no key, no prompt starting or
+// ending, no step) before the watchdog sends the caller to the default queue. The longest silence a
+// healthy IVR has is one prompt playing: the read-back of a new ticket number is about 12 s.
+const WATCHDOG_SLACK_MS = 20_000;
+// Tries, and the pause between them, to continue a caller to the default queue after a failure.
+const FAILSAFE_ATTEMPTS = 3;
+const FAILSAFE_PAUSE_MS = 300;
 
 /**
  * Drives the IVR state machine from ARI events: one session per channel in the
@@ -88,12 +99,54 @@ export function createIvrDriver(deps: IvrDriverDeps) {
   });
 
   function enqueue(session: Session, event: IvrEvent): void {
-    session.chain = session.chain.then(() => run(session, event)).catch((error) => log.error({ err: error, channel: session.channelId }, 'IVR step failed'));
+    session.chain = session.chain.then(() => run(session, event)).catch((error) => failSafe(session, 'IVR step failed', error));
+  }
+
+  const watchdogMs = () => Math.max(settings.firstDigitTimeoutMs, settings.interDigitTimeoutMs) + WATCHDOG_SLACK_MS;
+
+  /** A sign of progress: the watchdog starts counting again. */
+  function touch(session: Session): void {
+    clearTimeout(session.watchdog);
+    if (session.handedOn) return;
+    session.watchdog = setTimeout(() => void failSafe(session, 'IVR made no progress', new Error(`no progress for ${watchdogMs()} ms`)), watchdogMs());
+  }
+
+  /**
+   * Whatever went wrong for this caller — a failed read, an ARI error, a stuck step — they go to
+   * the default queue (`hotline-fallback` marks them unverified), now. No database is needed for
+   * that; the call record is brought up to date afterwards where the database allows.
+   */
+  async function failSafe(session: Session, why: string, error: unknown): Promise<void> {
+    if (session.handedOn) return;
+    session.handedOn = true;
+    end(session);
+    clearTimeout(session.watchdog);
+    log.error({ err: error, channel: session.channelId }, `${why}: the caller goes to the default queue`);
+    for (let attempt = 1; attempt <= FAILSAFE_ATTEMPTS; attempt++) {
+      try {
+        await deps.ari().continueInDialplan(session.channelId, FALLBACK_CONTEXT, 's');
+        break;
+      } catch (failure) {
+        const message = (failure as Error).message;
+        // Gone, or Asterisk away: the dialplan's absolute timeout (or the hang-up) ends the stay.
+        if (failure instanceof PbxUnavailableError || /\b(404|412)\b/.test(message) || attempt === FAILSAFE_ATTEMPTS) {
+          log.warn({ err: message, channel: session.channelId }, 'could not continue the caller to the default queue; the dialplan\'s timeout will');
+          break;
+        }
+        await new Promise((r) => setTimeout(r, FAILSAFE_PAUSE_MS));
+      }
+    }
+    if (session.callId) {
+      const defaultQueue = await deps.directory.defaultQueue().catch(() => null);
+      const decision = decideRoute({ owner: null, presence: null, ticketQueue: defaultQueue, defaultQueue });
+      await deps.calls.routed(session.callId, { decision, reason: 'error', ticket: null, unverified: true }).catch((e: Error) => log.warn({ err: e.message, channel: session.channelId }, 'call record not updated after the fail-safe'));
+    }
   }
 
   async function run(session: Session, event: IvrEvent): Promise<void> {
     let next: IvrEvent | undefined = event;
-    while (next) {
+    touch(session);
+    while (next && !session.handedOn) {
       const step = ivrStep(session.state, next, options());
       if (traced) log.debug({ channel: session.channelId, event: next.type, phase: step.state.phase, actions: step.actions.map((a) => a.type) }, 'IVR step');
       session.state = step.state;
@@ -175,17 +228,20 @@ export function createIvrDriver(deps: IvrDriverDeps) {
         return undefined;
       case 'abandon':
         end(session);
+        session.handedOn = true;
+        clearTimeout(session.watchdog);
         await saveDigits(session);
-        await deps.calls.ended(session.callId);
+        if (session.callId) await deps.calls.ended(session.callId).catch((error: Error) => log.warn({ err: error.message, channel: session.channelId }, 'call end not recorded'));
         return undefined;
     }
   }
 
+  /** Bookkeeping: a failed write (database full, read-only, locked) is logged; the caller goes on. */
   async function saveDigits(session: Session): Promise<void> {
     const digits = session.unsavedDigits;
-    if (digits === undefined) return;
+    if (digits === undefined || !session.callId) return;
     session.unsavedDigits = undefined;
-    await deps.calls.digits(session.callId, digits);
+    await deps.calls.digits(session.callId, digits).catch((error: Error) => log.warn({ err: error.message, channel: session.channelId }, 'digits not recorded'));
   }
 
   async function createPhoneTicket(session: Session) {
@@ -238,18 +294,22 @@ export function createIvrDriver(deps: IvrDriverDeps) {
     }
     end(session);
     if (session.hungUp) {
-      await deps.calls.ended(session.callId);
+      session.handedOn = true;
+      if (session.callId) await deps.calls.ended(session.callId).catch((error: Error) => log.warn({ err: error.message, channel: session.channelId }, 'call end not recorded'));
       return;
     }
     // The outcome kinds ticket / operator / new-ticket are call reasons of the same name.
     const reason: CallReason = outcome.kind === 'fallback' ? outcome.reason : outcome.kind;
     const { decision, ticket } = await decide(outcome);
     // Recorded, and the screen-pop sent and acknowledged: awaited before the call moves on.
-    const routed = deps.calls.routed(session.callId, { decision, reason, ticket, unverified });
+    // Without a call record (it could not be written) the caller is routed all the same.
+    const routed = session.callId ? deps.calls.routed(session.callId, { decision, reason, ticket, unverified }) : Promise.reject(new Error('no call record'));
     // "no input" and the new-ticket read-back already told the caller what happens next.
     const announce: PromptName | null =
       reason === 'no-input' || reason === 'new-ticket' ? null : reason === 'operator' ? 'operator' : decision.route === 'agent' ? 'connecting-agent' : 'connecting-queue';
     await continueCall(session.channelId, session.callId, decision, ticket?.ttn ?? '', unverified, announce, session.language, routed);
+    session.handedOn = true;
+    clearTimeout(session.watchdog);
   }
 
   /**
@@ -292,10 +352,7 @@ export function createIvrDriver(deps: IvrDriverDeps) {
           log.warn({ err, channel: channelId }, 'could not hand the call back to the dialplan; it is continued on reconnect');
           return;
         }
-        if (attempt >= HANDOFF_ATTEMPTS) {
-          log.error({ err, channel: channelId, attempts: attempt }, 'could not hand the call back to the dialplan');
-          return;
-        }
+        if (attempt >= HANDOFF_ATTEMPTS) throw new Error(`could not hand the call back to the dialplan after ${attempt} attempts: ${err}`);
         // A request that timed out may still have gone through: retry only while the channel is still in the app.
         const stillHere = await ari.appChannelIds().then((ids) => ids.includes(channelId), () => true);
         if (!stillHere) return;
@@ -355,23 +412,34 @@ export function createIvrDriver(deps: IvrDriverDeps) {
             promptsDrained: undefined,
             hungUp: false,
             chain: Promise.resolve(),
+            watchdog: undefined,
+            handedOn: false,
             unsavedDigits: undefined,
           };
           sessions.set(channelId, fresh);
           fresh.guard = setInterval(() => renewGuard(fresh), STASIS_GUARD_RENEW_MS);
+          touch(fresh);
           fresh.chain = deps.calls
             .started({ channelId, callerNumber: fresh.callerNumber, callerName: channel.caller?.name || null, language: fresh.language })
-            .then((call) => {
-              fresh.callId = call.id;
-              return run(fresh, { type: 'start' });
-            })
-            .catch((error) => log.error({ err: error, channel: channelId }, 'IVR start failed'));
+            .then(
+              (call) => {
+                fresh.callId = call.id;
+              },
+              // No call record (database full, read-only, locked): the caller is served all the same.
+              (error: Error) => log.warn({ err: error.message, channel: channelId }, 'call record not created; the IVR runs without it'),
+            )
+            .then(() => run(fresh, { type: 'start' }))
+            .catch((error) => failSafe(fresh, 'IVR start failed', error));
           return;
         }
+        case 'PlaybackStarted':
+          if (session) touch(session);
+          return;
         case 'ChannelDtmfReceived':
           if (session && event.digit) enqueue(session, { type: 'dtmf', digit: event.digit });
           return;
         case 'PlaybackFinished':
+          if (session) touch(session);
           if (session && event.playback && session.playbacks.delete(event.playback.id) && session.playbacks.size === 0) promptsDone(session);
           return;
         case 'ChannelHangupRequest':

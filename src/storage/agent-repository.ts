@@ -59,7 +59,7 @@ export function createAgentRepository(db: Database): AgentStore {
 
   return {
     async create(a, now) {
-      const row = insert.get({
+      const row = insert.all({
         login: a.login,
         name: a.name,
         email: a.email ?? null,
@@ -69,7 +69,7 @@ export function createAgentRepository(db: Database): AgentStore {
         deviceInterface: a.deviceInterface ?? a.dialString ?? null,
         language: a.language ?? 'en',
         now,
-      }) as AgentRow;
+      })[0] as AgentRow;
       return toAgent(row);
     },
     async findById(id) {
@@ -97,7 +97,7 @@ export function createAgentRepository(db: Database): AgentStore {
         }
       }
       const row = (sets.length
-        ? statement(`UPDATE agents SET ${sets.join(', ')} WHERE id = @id RETURNING *`).get(params)
+        ? statement(`UPDATE agents SET ${sets.join(', ')} WHERE id = @id RETURNING *`).all(params)[0]
         : byId.get(id)) as AgentRow | undefined;
       if (!row) throw new NotFoundError(`no agent with id ${id}`);
       return toAgent(row);

@@ -16,7 +16,7 @@ export function createAttachmentRepository(db: Database): AttachmentStore {
   const content = db.prepare('SELECT content FROM attachments WHERE id = ?').pluck();
   return {
     add: async (articleId, a) =>
-      insert.get({ articleId, filename: a.filename, contentType: a.contentType, size: a.size, sha256: a.sha256, contentId: a.contentId ?? null, content: a.content }) as Attachment,
+      insert.all({ articleId, filename: a.filename, contentType: a.contentType, size: a.size, sha256: a.sha256, contentId: a.contentId ?? null, content: a.content })[0] as Attachment,
     forTicket: async (ticketId) => forTicket.all(ticketId) as Attachment[],
     find: async (id) => (find.get(id) as (Attachment & { ticketId: number }) | undefined) ?? null,
     content: async (id) => (content.get(id) as Buffer | undefined) ?? null,

@@ -84,7 +84,7 @@ export function createCallRepository(db: Database): CallStore {
 
   return {
     async create(call) {
-      return toCall(insert.get({ linkedId: null, ...call }) as CallRow);
+      return toCall(insert.all({ linkedId: null, ...call })[0] as CallRow);
     },
     async update(id, change) {
       const keys = (Object.keys(change) as Array<keyof CallChange>).filter((k) => change[k] !== undefined).sort();
@@ -94,7 +94,7 @@ export function createCallRepository(db: Database): CallStore {
         const v = change[k];
         params[k] = k === 'agentsRung' ? JSON.stringify(v) : typeof v === 'boolean' ? Number(v) : v;
       }
-      const row = statement(sql).get(params) as CallRow | undefined;
+      const row = statement(sql).all(params)[0] as CallRow | undefined;
       if (!row) throw new NotFoundError(`no call with id ${id}`);
       return toCall(row);
     },

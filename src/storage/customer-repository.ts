@@ -40,7 +40,7 @@ export function createCustomerRepository(db: Database): CustomerStore {
       : null;
 
   const create = db.transaction((c: NewCustomer, now: string) => {
-    const row = insert.get(c.name, c.language ?? null, now) as CustomerRow;
+    const row = insert.all(c.name, c.language ?? null, now)[0] as CustomerRow;
     for (const e of c.emails ?? []) insertEmail.run(row.id, e);
     for (const p of c.phones ?? []) insertPhone.run(row.id, p);
     return hydrate(row)!;

@@ -27,6 +27,10 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
 }
 
 /**
+ * Statements with `RETURNING` are read with `.all()` throughout, never `.get()`: `.get()` stops at
+ * the first row, before SQLite has finished the statement and committed it, so a commit that fails
+ * (a full disk) would hand back a row that was never stored.
+ *
  * Opens (creating if needed) the SQLite file, sets the connection's PRAGMAs
  * and brings the schema up to date.
  *

@@ -93,7 +93,7 @@ export function createMailRepository(db: Database) {
   const rawById = db.prepare(`SELECT ${RAW_COLUMNS} FROM raw_messages WHERE id = ?`);
   const rawBytes = db.prepare('SELECT raw FROM raw_message_contents WHERE id = ?').pluck();
   const insertMessage = db.transaction((input: RawInput): StoredRaw => {
-    const row = insertRaw.get({ ...input, envelopeTo: JSON.stringify(input.envelopeTo), size: input.raw.length }) as { id: number } | undefined;
+    const row = insertRaw.all({ ...input, envelopeTo: JSON.stringify(input.envelopeTo), size: input.raw.length })[0] as { id: number } | undefined;
     if (!row) return { id: bySha.get(input.sha256) as number, duplicate: true };
     insertContents.run(row.id, input.raw);
     return { id: row.id, duplicate: false };
@@ -163,7 +163,7 @@ export function createMailRepository(db: Database) {
     setDelivery: (articleId: number, status: 'sent' | 'failed') => void setDelivery.run(status, articleId),
     delivery: (articleId: number): string | null => (deliveryOf.get(articleId) as string | null | undefined) ?? null,
     enqueue(item: { articleId: number | null; kind: OutboxItem['kind']; envelopeFrom: string; envelopeTo: string[]; messageId: string; raw: Buffer; now: string }): number {
-      return (insertOutbox.get({ ...item, envelopeTo: JSON.stringify(item.envelopeTo) }) as { id: number }).id;
+      return (insertOutbox.all({ ...item, envelopeTo: JSON.stringify(item.envelopeTo) })[0] as { id: number }).id;
     },
     due: (now: string, limit = 50): OutboxItem[] =>
       (due.all(now, limit) as Array<Omit<OutboxItem, 'envelopeTo'> & { envelopeTo: string }>).map((r) => ({ ...r, envelopeTo: JSON.parse(r.envelopeTo) as string[] })),

@@ -61,7 +61,7 @@ export function createQueueRepository(db: Database): QueueStore {
   const create = db.transaction((q: NewQueue, now: string) => {
     if (q.isDefault) clearDefault.run();
     return toQueue(
-      insert.get({
+      insert.all({
         name: q.name,
         email: q.email ?? null,
         dialTarget: q.dialTarget ?? null,
@@ -70,7 +70,7 @@ export function createQueueRepository(db: Database): QueueStore {
         reopenPolicy: q.reopenPolicy ?? 'reopen',
         autoReply: q.autoReply ? JSON.stringify(q.autoReply) : null,
         now,
-      }) as QueueRow,
+      })[0] as QueueRow,
     );
   });
 
@@ -86,7 +86,7 @@ export function createQueueRepository(db: Database): QueueStore {
       }
     }
     if (change.isDefault) clearDefault.run();
-    const row = (sets.length ? db.prepare(`UPDATE queues SET ${sets.join(', ')} WHERE id = @id RETURNING *`).get(params) : byId.get(id)) as
+    const row = (sets.length ? db.prepare(`UPDATE queues SET ${sets.join(', ')} WHERE id = @id RETURNING *`).all(params)[0] : byId.get(id)) as
       | QueueRow
       | undefined;
     if (!row) throw new NotFoundError(`no queue with id ${id}`);

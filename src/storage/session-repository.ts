@@ -36,8 +36,8 @@ export function createApiTokenRepository(db: Database): ApiTokenStore {
   const list = db.prepare('SELECT id, name, created_at AS createdAt, last_used_at AS lastUsedAt FROM api_tokens WHERE agent_id = ? ORDER BY id');
   const remove = db.prepare('DELETE FROM api_tokens WHERE id = ? AND agent_id = ?');
   return {
-    create: async (agentId, name, hash, now) => insert.get(agentId, name, hash, now) as { id: number },
-    use: async (hash, now) => (use.get(now, hash) as number | undefined) ?? null,
+    create: async (agentId, name, hash, now) => insert.all(agentId, name, hash, now)[0] as { id: number },
+    use: async (hash, now) => (use.all(now, hash)[0] as number | undefined) ?? null,
     list: async (agentId) => list.all(agentId) as Array<{ id: number; name: string; createdAt: string; lastUsedAt: string | null }>,
     async delete(id, agentId) {
       remove.run(id, agentId);

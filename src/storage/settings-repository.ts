@@ -23,7 +23,7 @@ export function createCounterRepository(db: Database): CounterStore {
     .pluck();
   return {
     async next(key) {
-      return next.get(key) as number;
+      return next.all(key)[0] as number;
     },
   };
 }

@@ -110,15 +110,15 @@ export function createTicketRepository(db: Database): TicketStore {
 
   const create = db.transaction((r: Parameters<TicketStore['create']>[0]) => {
     const { article: first, ...fields } = r;
-    const ticket = toTicket(insertTicket.get(fields) as TicketRow);
-    const article = toArticle(insertArticle.get(articleParams(ticket.id, first, r.now)) as ArticleRow);
+    const ticket = toTicket(insertTicket.all(fields)[0] as TicketRow);
+    const article = toArticle(insertArticle.all(articleParams(ticket.id, first, r.now))[0] as ArticleRow);
     return { ticket, article };
   });
 
   const addArticle = db.transaction((ticketId: number, a: ArticleInput, now: string) => {
-    const row = touch.get(now, ticketId) as TicketRow | undefined;
+    const row = touch.all(now, ticketId)[0] as TicketRow | undefined;
     if (!row) throw new NotFoundError(`no ticket with id ${ticketId}`);
-    return { ticket: toTicket(row), article: toArticle(insertArticle.get(articleParams(ticketId, a, now)) as ArticleRow) };
+    return { ticket: toTicket(row), article: toArticle(insertArticle.all(articleParams(ticketId, a, now))[0] as ArticleRow) };
   });
 
   async function list(agentId: number | null, filter: TicketFilter): Promise<Ticket[]> {
@@ -193,7 +193,7 @@ export function createTicketRepository(db: Database): TicketStore {
         }
       }
       if (change.state !== undefined) sets.push(`closed_at = CASE WHEN @state = 'closed' THEN coalesce(closed_at, @now) ELSE NULL END`);
-      const row = statement(`UPDATE tickets SET ${sets.join(', ')} WHERE id = @id RETURNING *`).get(params) as TicketRow | undefined;
+      const row = statement(`UPDATE tickets SET ${sets.join(', ')} WHERE id = @id RETURNING *`).all(params)[0] as TicketRow | undefined;
       if (!row) throw new NotFoundError(`no ticket with id ${id}`);
       return toTicket(row);
     },

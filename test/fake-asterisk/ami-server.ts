@@ -114,6 +114,10 @@ export function createAmiServer(options: { user: string; secret: string; onActio
     broadcast(fields: AmiFields): void {
       for (const session of sessions) if (session.authenticated && session.events) write(session, fields);
     },
+    /** Sends bytes as they are — malformed frames, for the fuzz tests — to every logged-in connection. */
+    broadcastRaw(raw: string | Buffer): void {
+      for (const session of sessions) if (session.authenticated && !session.socket.destroyed) session.socket.write(raw);
+    },
     connections: () => [...sessions].filter((s) => s.authenticated).length,
     async listen(): Promise<void> {
       server = createServer(accept);

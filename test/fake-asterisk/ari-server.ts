@@ -125,6 +125,10 @@ export function createAriServer(options: { apiDocs: Map<string, string>; user: s
     registeredApps(): Set<string> {
       return new Set([...clients.values()].flat());
     },
+    /** Sends a message as it is (not JSON, `null`, a malformed event…) to the websockets subscribed to `app`. */
+    emitRaw(app: string, data: string | Buffer): void {
+      for (const [ws, apps] of clients) if (apps.includes(app) && ws.readyState === ws.OPEN) ws.send(data);
+    },
     /** Sends an event to the websockets subscribed to `app`. */
     emit(app: string, event: Record<string, unknown>): void {
       const text = JSON.stringify({ ...event, asterisk_id: '02:fc:00:00:00:01', application: app });
