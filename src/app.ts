@@ -18,6 +18,7 @@ import { createAgentRepository } from './storage/agent-repository.js';
 import { createAttachmentRepository } from './storage/attachment-repository.js';
 import { createApiTokenRepository, createSessionRepository } from './storage/session-repository.js';
 import { createCallRepository } from './storage/call-repository.js';
+import { createWriteGuard, databaseProblems } from './storage/db-health.js';
 import { createCustomerRepository } from './storage/customer-repository.js';
 import { openDatabase } from './storage/database.js';
 import { createQueueRepository } from './storage/queue-repository.js';
@@ -28,6 +29,11 @@ import { loadTtnGeneratorModule } from './ttn-generator-module.js';
 /** Replaceable parts, for tests. */
 export interface HotlineOverrides {
   clock?: Clock;
+  /**
+   * How long a write waits for a lock held by another process. The service sets a short one (its
+   * writes run on the event loop, beside the calls); the CLI and `hotline ingest` keep 5 s.
+   */
+  busyTimeoutMs?: number;
   log?: Logger;
 }
 
@@ -44,7 +50,8 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
   // The data folder may be entered but not listed by others: Asterisk must reach the prompts in it
   // (prompts/ is world-readable audio), while the database and the outbox inside are the service's own.
   if (config.database !== ':memory:') mkdirSync(config.dataDir, { recursive: true, mode: 0o711 });
-  const db = openDatabase(config.database);
+  const db = openDatabase(config.database, undefined, { busyTimeoutMs: overrides.busyTimeoutMs });
+  const writes = createWriteGuard();
   try {
     const events = createEventBus((name, error) => log.error({ err: error, event: name }, 'event handler failed'));
     const queues = createQueueRepository(db);
@@ -57,7 +64,7 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
     const prompts = createPromptStore({ dir: config.promptsDir });
     prompts.install();
     const auth = createAuthService({ agents, sessions: createSessionRepository(db), tokens: createApiTokenRepository(db), clock });
-    const calls = createCallService({ calls: createCallRepository(db), tickets, agents: agentStore, queues, events, clock });
+    const calls = createCallService({ calls: createCallRepository(db, writes), tickets, agents: agentStore, queues, events, clock });
     const directory = createDirectoryService({ queues, customers: createCustomerRepository(db), clock, countryCode: config.countryCode });
     return {
       config,
@@ -73,6 +80,8 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
       calls,
       auth,
       prompts,
+      /** What keeps the database from being written, in words; empty when it can be. */
+      databaseProblems: () => databaseProblems(db, writes),
       /** Closes the database; call once everything using it has stopped. */
       close(): void {
         if (db.open) db.close();

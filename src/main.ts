@@ -183,8 +183,11 @@ async function showTicket(hotline: Hotline, ttn: string, io: Out): Promise<numbe
   return 0;
 }
 
+/** The service's own wait for a lock held by another process (see HotlineOverrides.busyTimeoutMs). */
+const SERVE_BUSY_TIMEOUT_MS = 50;
+
 async function serve(config: Config, io: Out): Promise<number> {
-  const hotline = await createHotline(config);
+  const hotline = await createHotline(config, { busyTimeoutMs: SERVE_BUSY_TIMEOUT_MS });
   let pbx: Pbx | undefined;
   let mail: Mail | undefined;
   let server: Awaited<ReturnType<typeof buildServer>> | undefined;

@@ -12,6 +12,7 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '.
 import type { Mail } from '../mail/mail.js';
 import type { Pbx } from '../pbx/pbx.js';
 import { PbxTimeoutError, PbxUnavailableError } from '../pbx/with-timeout.js';
+import { DatabaseBusyError } from '../storage/db-health.js';
 import { adminPages } from './admin-pages.js';
 import { agentPages } from './agent-pages.js';
 import { apiRoutes } from './api.js';
@@ -38,6 +39,8 @@ function statusOf(error: unknown): number {
   if (error instanceof NotLoggedInError) return 401;
   if (error instanceof TooManyAttemptsError) return 429;
   if (error instanceof PbxUnavailableError || error instanceof PbxTimeoutError) return 503;
+  // The database cannot take the write now (locked by another process, full, read-only): try again later.
+  if (error instanceof DatabaseBusyError || /^SQLITE_(BUSY|FULL|READONLY|IOERR)/.test((error as { code?: string }).code ?? '')) return 503;
   const status = (error as FastifyError).statusCode;
   return typeof status === 'number' && status >= 400 && status < 500 ? status : 500;
 }
@@ -86,7 +89,13 @@ export async function buildServer(hotline: Hotline, parts: ServerParts = {}) {
 
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const status = statusOf(error);
-    const message = status === 500 ? 'Something went wrong on the server; it has been logged.' : (error as Error).message;
+    const storage = status === 503 && !(error instanceof PbxUnavailableError || error instanceof PbxTimeoutError);
+    const message =
+      status === 500 ? 'Something went wrong on the server; it has been logged.' : storage ? 'The database cannot take changes right now (busy, full or read-only); please try again shortly. Nothing was changed.' : (error as Error).message;
+    if (storage) {
+      request.log.warn({ err: error }, 'write refused by the database');
+      void reply.header('retry-after', '5');
+    }
     if (status === 500) request.log.error({ err: error }, 'request failed');
     if (request.url.startsWith('/api/')) return reply.code(status).send({ error: message });
     if (error instanceof NotLoggedInError) return reply.redirect(`/login?next=${encodeURIComponent(request.url)}`, 303);
@@ -100,22 +109,22 @@ export async function buildServer(hotline: Hotline, parts: ServerParts = {}) {
   });
 
   const dbStatus = (): string => {
-    try {
-      hotline.db.prepare('SELECT 1').get();
-      return 'ok';
-    } catch (error) {
-      return `error: ${(error as Error).message}`;
-    }
+    const problems = hotline.databaseProblems();
+    return problems.length === 0 ? 'ok' : problems.join('; ');
   };
 
   app.get('/healthz', async (_request, reply) => {
-    const db = dbStatus();
+    const problems = hotline.databaseProblems();
     const pbx = parts.pbx?.status();
     // The service is useful without the PBX (mail, web), and callers still reach the dialplan's
     // fallback queue: a PBX that is away degrades the status but is not a failure of the service.
-    const healthy = db === 'ok';
+    // A database that cannot be read is a failure; one that cannot be written (full, read-only,
+    // locked) degrades: calls are still routed, their records are what is lost.
+    const unreadable = problems.some((p) => p.startsWith('cannot be read'));
     const pbxUp = !pbx || (pbx.ari === 'connected' && pbx.ami === 'connected');
-    return reply.code(healthy ? 200 : 503).send({ status: healthy ? (pbxUp ? 'ok' : 'degraded') : 'error', db, ...(pbx ? { pbx } : {}), ...(parts.mail ? { mail: parts.mail.pipeline.status() } : {}) });
+    const reasons = [...problems.map((p) => `database: ${p}`), ...(pbxUp ? [] : [`PBX: ARI ${pbx?.ari}, AMI ${pbx?.ami}`])];
+    const status = unreadable ? 'error' : reasons.length ? 'degraded' : 'ok';
+    return reply.code(unreadable ? 503 : 200).send({ status, ...(reasons.length ? { reasons } : {}), db: problems.length ? problems.join('; ') : 'ok', ...(pbx ? { pbx } : {}), ...(parts.mail ? { mail: parts.mail.pipeline.status() } : {}) });
   });
 
   await app.register(agentPages, { hotline, views, pbx: parts.pbx, mail: parts.mail });

@@ -2,6 +2,8 @@ import type { Database } from 'better-sqlite3';
 import { NotFoundError } from '../core/errors.js';
 import type { CallChange, CallStore } from '../core/ports.js';
 import type { Call } from '../core/types.js';
+import type { WriteGuard } from './db-health.js';
+import { createWriteGuard } from './db-health.js';
 import { createStatementCache } from './statement-cache.js';
 
 interface CallRow {
@@ -71,7 +73,7 @@ const COLUMNS: Record<keyof CallChange, string> = {
 };
 
 /** SQLite implementation of {@link CallStore}. */
-export function createCallRepository(db: Database): CallStore {
+export function createCallRepository(db: Database, writes: WriteGuard = createWriteGuard()): CallStore {
   const insert = db.prepare(
     `INSERT INTO calls (channel_id, linked_id, caller_number, caller_name, language, started_at)
      VALUES (@channelId, @linkedId, @callerNumber, @callerName, @language, @startedAt)
@@ -84,7 +86,7 @@ export function createCallRepository(db: Database): CallStore {
 
   return {
     async create(call) {
-      return toCall(insert.all({ linkedId: null, ...call })[0] as CallRow);
+      return toCall(writes.run(() => insert.all({ linkedId: null, ...call })[0]) as CallRow);
     },
     async update(id, change) {
       const keys = (Object.keys(change) as Array<keyof CallChange>).filter((k) => change[k] !== undefined).sort();
@@ -94,7 +96,7 @@ export function createCallRepository(db: Database): CallStore {
         const v = change[k];
         params[k] = k === 'agentsRung' ? JSON.stringify(v) : typeof v === 'boolean' ? Number(v) : v;
       }
-      const row = statement(sql).all(params)[0] as CallRow | undefined;
+      const row = writes.run(() => statement(sql).all(params)[0]) as CallRow | undefined;
       if (!row) throw new NotFoundError(`no call with id ${id}`);
       return toCall(row);
     },

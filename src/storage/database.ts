@@ -36,7 +36,7 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
  *
  * @param file a path, or `:memory:` for tests
  */
-export function openDatabase(file: string, migrations: Migration[] = loadMigrations()): Db {
+export function openDatabase(file: string, migrations: Migration[] = loadMigrations(), options: { busyTimeoutMs?: number } = {}): Db {
   if (file !== ':memory:') {
     // Tickets, customers and sessions: readable by the service's user only. SQLite gives the WAL
     // and shared-memory files the database file's permissions.
@@ -52,9 +52,12 @@ export function openDatabase(file: string, migrations: Migration[] = loadMigrati
     db.pragma('synchronous = NORMAL');
     // - SQLite does not enforce foreign keys unless asked, per connection.
     db.pragma('foreign_keys = ON');
-    // - Several processes (service, `hotline ingest` from the MTA, CLI) share the file: wait for a lock rather than fail.
+    // - Several processes (service, `hotline ingest` from the MTA, CLI) share the file: wait for a lock
+    //   rather than fail — 5 s for the start-up and for the CLI; the service then waits only briefly
+    //   (`busyTimeoutMs`): the driver waits on the event loop, where calls must not wait with it.
     db.pragma('busy_timeout = 5000');
     migrate(db, migrations);
+    if (options.busyTimeoutMs !== undefined) db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs))}`);
     return db;
   } catch (error) {
     db.close();

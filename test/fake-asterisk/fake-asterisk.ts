@@ -124,6 +124,8 @@ export interface FakeCall {
   waitFor(prefix: string, timeoutMs?: number): Promise<string>;
   /** performance.now() when the last log line starting with `prefix` was written (for benchmarks). */
   timeOf(prefix: string): number | undefined;
+  /** Milliseconds from the caller's last key in the IVR to the call leaving it (`continue`), or undefined. */
+  handOffMs(): number | undefined;
 }
 
 /**
@@ -671,6 +673,11 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
       timeOf(prefix) {
         const i = ch.log.findLastIndex((l) => l.startsWith(prefix));
         return i < 0 ? undefined : ch.logTimes[i];
+      },
+      handOffMs() {
+        const left = ch.log.findIndex((l) => l.startsWith('continue'));
+        const lastKey = ch.log.slice(0, left).findLastIndex((l) => l.startsWith('dtmf '));
+        return left < 0 || lastKey < 0 ? undefined : ch.logTimes[left]! - ch.logTimes[lastKey]!;
       },
       waitFor(prefix, timeoutMs = 10_000) {
         const found = ch.log.find((l) => l.startsWith(prefix));

@@ -21,7 +21,7 @@ export const LAB_QUEUES: FakeAsteriskOptions['queues'] = {
  * Hotline with its Asterisk bridge connected to a fake Asterisk over real sockets,
  * seeded like the lab: queues Support (default) and Billing, agents alice (201), bob (202), carol (203).
  */
-export async function pbxHarness(options: { fake?: FakeAsteriskOptions; config?: ConfigInput } = {}) {
+export async function pbxHarness(options: { fake?: FakeAsteriskOptions; config?: ConfigInput; busyTimeoutMs?: number } = {}) {
   const fake: FakeAsterisk = createFakeAsterisk({
     queues: LAB_QUEUES,
     phones: { 'Local/201@phones': 'answer', 'Local/202@phones': 'busy', 'Local/203@phones': 'answer' },
@@ -31,6 +31,7 @@ export async function pbxHarness(options: { fake?: FakeAsteriskOptions; config?:
   });
   await fake.start();
   const hotline = await testHotline({
+    busyTimeoutMs: options.busyTimeoutMs,
     config: {
       ariUrl: fake.ariUrl,
       amiPort: fake.amiPort,

@@ -1,0 +1,112 @@
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { buildServer } from '../../src/http/server.js';
+import { lockHolder, smallFileSystem } from '../helpers/faults.js';
+import type { PbxHarness } from '../helpers/pbx.js';
+import { pbxHarness } from '../helpers/pbx.js';
+import { mistyped } from '../helpers/ttn.js';
+
+const fs = smallFileSystem();
+if ('unavailable' in fs) console.warn(`storage-faults: ${fs.unavailable}; the full-disk tests are skipped`);
+const disk = 'dir' in fs ? fs : null;
+
+afterAll(() => disk?.dispose());
+
+let h: PbxHarness | undefined;
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+  await h?.close();
+  h = undefined;
+});
+
+let runs = 0;
+/** A data folder of its own on the small file system, for each test. */
+const onDisk = () => `${disk!.dir}/run-${++runs}`;
+
+describe.skipIf(!disk)('a full disk', () => {
+  it('never hands back a call record whose commit failed', async () => {
+    h = await pbxHarness({ config: { dataDir: onDisk() } });
+    disk!.fill();
+    cleanups.push(() => disk!.free());
+    const channelId = 'never-stored';
+    await expect(h.hotline.calls.started({ channelId, callerNumber: '0301234567', callerName: null, language: 'en' })).rejects.toThrow(/SQLITE_FULL|full/i);
+    expect(await h.hotline.calls.findByChannel(channelId)).toBeNull();
+  });
+
+  it('still puts callers through within 2 s — to the owner by the ticket they key, else the default queue — and /healthz says why it is degraded', async () => {
+    h = await pbxHarness({ config: { dataDir: onDisk() } });
+    const server = await buildServer(h.hotline, { pbx: h.pbx });
+    cleanups.push(() => server.close());
+    const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
+    disk!.fill();
+    cleanups.push(() => disk!.free());
+
+    const call = h.fake.placeCall({ number: '0301234567' });
+    await call.waitFor('stasis-start');
+    await call.press(`${ticket.ttn}#`);
+    await call.waitFor('answered Local/201@phones');
+    expect(call.handOffMs()).toBeLessThan(2000);
+
+    const wrong = h.fake.placeCall({ number: '0301234567' });
+    await wrong.waitFor('stasis-start');
+    for (let i = 1; i <= 3; i++) {
+      await wrong.press(`${mistyped(ticket.ttn)}#`);
+      if (i < 3) await expect.poll(() => wrong.played.filter((m) => m.endsWith('/invalid-ttn')).length).toBe(i);
+    }
+    await wrong.waitFor('queue support');
+    expect(wrong.vars.get('HOTLINE_UNVERIFIED')).toBe('1');
+
+    const health = (await server.inject('/healthz')).json() as { status: string; reasons: string[] };
+    expect(health.status).toBe('degraded');
+    expect(health.reasons.join(' ')).toMatch(/database: (disk nearly full|a write failed)/);
+
+    // Space again: the next call is recorded as before.
+    disk!.free();
+    const next = h.fake.placeCall({ number: '0301234567' });
+    await next.waitFor('stasis-start');
+    await next.press(`${ticket.ttn}#`);
+    await next.waitFor('answered Local/201@phones');
+    expect((await h.callRecord(next.id, (c) => c.answeredBy !== null)).ticketId).toBe(ticket.id);
+  });
+});
+
+describe('another process holding the write lock', () => {
+  it('delays neither the callers nor /healthz, which says the database is locked', async () => {
+    h = await pbxHarness({ busyTimeoutMs: 50 });
+    const server = await buildServer(h.hotline, { pbx: h.pbx });
+    cleanups.push(() => server.close());
+    const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
+    const lock = await lockHolder(h.hotline.config.database);
+    cleanups.push(() => lock.release());
+
+    const calls = await Promise.all(
+      [0, 1, 2].map(async () => {
+        const call = h!.fake.placeCall({ number: '0301234567' });
+        await call.waitFor('stasis-start');
+        await call.press(`${ticket.ttn}#`);
+        await call.waitFor('answered Local/201@phones');
+        return call;
+      }),
+    );
+    for (const call of calls) expect(call.handOffMs()).toBeLessThan(2000);
+
+    const asked = performance.now();
+    const health = (await server.inject('/healthz')).json() as { status: string; reasons: string[] };
+    expect(performance.now() - asked).toBeLessThan(1000);
+    expect(health).toMatchObject({ status: 'degraded', reasons: expect.arrayContaining(['database: locked by another process']) });
+
+    await lock.release();
+    // Writes resume once the lock is gone (after a moment of failing fast): calls are recorded again.
+    await expect
+      .poll(async () => {
+        const next = h!.fake.placeCall({ number: '0301234567' });
+        await next.waitFor('stasis-start');
+        await next.press(`${ticket.ttn}#`);
+        await next.waitFor('answered Local/201@phones');
+        next.hangup();
+        return (await h!.hotline.calls.findByChannel(next.id))?.ticketId;
+      })
+      .toBe(ticket.id);
+    expect(((await server.inject('/healthz')).json() as { status: string }).status).toBe('ok');
+  });
+});
