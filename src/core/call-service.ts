@@ -45,6 +45,8 @@ export function createCallService(deps: CallServiceDeps) {
       calls.create({ ...input, startedAt: now() }),
 
     findByChannel: (channelId: string) => calls.findByChannel(channelId),
+    /** Calls whose end was not recorded (still running — or ended while Hotline could not see it). */
+    open: () => calls.open(),
     findById: (id: number) => calls.findById(id),
     forTicket: (ticketId: number) => calls.forTicket(ticketId),
 

@@ -144,6 +144,8 @@ export interface CallStore {
   findByChannel(channelId: string): Promise<Call | null>;
   /** Calls on a ticket, oldest first. */
   forTicket(ticketId: number): Promise<Call[]>;
+  /** Calls not ended yet, oldest first. */
+  open(): Promise<Call[]>;
 }
 
 export interface SessionRecord {

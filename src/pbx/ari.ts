@@ -53,6 +53,8 @@ export interface AriConnection {
   hangup(channelId: string): Promise<void>;
   /** Ids of the channels Asterisk holds in the app right now. */
   appChannelIds(): Promise<string[]>;
+  /** Ids of every channel Asterisk has right now. */
+  channelIds(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -239,6 +241,11 @@ export function connectAri(options: AriOptions): AriConnection {
       rest('continue', 'POST', `/channels/${id(channelId)}/continue`, { context, extension, priority }).then(() => undefined),
     hangup: (channelId) => rest('hangup', 'DELETE', `/channels/${id(channelId)}`).then(() => undefined),
     appChannelIds: () => rest('application', 'GET', `/applications/${id(app)}`).then((a) => (a as { channel_ids?: string[] }).channel_ids ?? []),
+    channelIds: () =>
+      rest('channels', 'GET', '/channels').then((list) => {
+        if (!Array.isArray(list)) throw new Error('channels: Asterisk answered something other than a list');
+        return list.map((c) => (c as { id?: unknown }).id).filter((x): x is string => typeof x === 'string');
+      }),
     async close() {
       closed = true;
       abandon(new PbxUnavailableError('ARI connection closed'));

@@ -486,6 +486,8 @@ export function createIvrDriver(deps: IvrDriverDeps) {
     },
 
     activeCalls: () => sessions.size,
+    /** A caller is in this process's IVR on the channel. */
+    isInIvr: (channelId: string) => sessions.has(channelId),
 
     /**
      * Shutdown: every caller still in the IVR is continued into the default queue (rather than left

@@ -119,6 +119,7 @@ export function startPbx(hotline: Hotline, options: PbxOptions, log: Logger = ho
     onEvent: (event) => driver.handle(event),
     onConnected: () => {
       driver.recover().catch((error) => log.error({ err: error }, 'ARI channel recovery failed'));
+      reconcile();
     },
   });
 
@@ -155,8 +156,37 @@ export function startPbx(hotline: Hotline, options: PbxOptions, log: Logger = ho
     },
     onConnected: () => {
       loadPresence().catch((error) => log.error({ err: error }, 'loading device states failed'));
+      // Hang-ups while AMI was away were never seen.
+      reconcile();
     },
   });
+
+  /**
+   * After an outage (AMI or ARI back, or a restart of Hotline): calls still open in the records whose
+   * channel Asterisk no longer has ended meanwhile. They are closed — the record gets its end, and
+   * their pops are withdrawn (`call.ended`) instead of being shown again on every page load.
+   */
+  let reconciling = false;
+  function reconcile(): void {
+    if (reconciling || ari.state() !== 'connected') return;
+    reconciling = true;
+    void (async () => {
+      try {
+        const [existing, open] = await Promise.all([ari.channelIds(), calls.open()]);
+        const alive = new Set(existing);
+        for (const call of open) {
+          if (alive.has(call.channelId) || driver.isInIvr(call.channelId)) continue;
+          tracker.forget(call.channelId);
+          await calls.ended(call.id);
+          log.info({ channel: call.channelId, call: call.id }, 'call ended while Hotline could not see it: closed');
+        }
+      } catch (error) {
+        log.warn({ err: (error as Error).message }, 'could not check which calls ended during the outage');
+      } finally {
+        reconciling = false;
+      }
+    })();
+  }
 
   return {
     presence,

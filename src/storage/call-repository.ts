@@ -82,6 +82,7 @@ export function createCallRepository(db: Database, writes: WriteGuard = createWr
   const byId = db.prepare('SELECT * FROM calls WHERE id = ?');
   const byChannel = db.prepare('SELECT * FROM calls WHERE channel_id = ?');
   const forTicket = db.prepare('SELECT * FROM calls WHERE ticket_id = ? ORDER BY id');
+  const open = db.prepare('SELECT * FROM calls WHERE ended_at IS NULL ORDER BY id');
   const statement = createStatementCache(db);
 
   return {
@@ -109,5 +110,6 @@ export function createCallRepository(db: Database, writes: WriteGuard = createWr
       return row ? toCall(row) : null;
     },
     forTicket: async (ticketId) => (forTicket.all(ticketId) as CallRow[]).map(toCall),
+    open: async () => (open.all() as CallRow[]).map(toCall),
   };
 }

@@ -468,6 +468,7 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
     if (method === 'GET' && path === '/asterisk/info') {
       return { status: 200, body: { build: { os: 'Linux', machine: 'x86_64' }, system: { version: '22.10.1', entity_id: '02:fc:00:00:00:01' }, config: { name: '', default_language: 'en' }, status: {} } };
     }
+    if (method === 'GET' && path === '/channels') return { status: 200, body: [...channels.values()].map(channelJson) };
     let m = /^\/applications\/([^/]+)$/.exec(path);
     if (m && method === 'GET') {
       const app = decodeURIComponent(m[1]!);

@@ -138,6 +138,24 @@ describe('screen-pops', () => {
     nextCall.hangup();
   });
 
+  it('closes a call that ended while AMI was away: the record gets its end and the pop is withdrawn, not shown again', async () => {
+    const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
+    const alice = await h.connect('alice');
+    const call = await h.call(`${ticket.ttn}#`);
+    await call.waitFor('answered Local/201@phones');
+    await expect.poll(() => alice.events()).toContain('call.answered');
+    await h.fake.ami.close();
+    await expect.poll(() => h.pbx.status().ami).not.toBe('connected');
+    // The caller hangs up; the Hangup event goes nowhere.
+    call.hangup();
+    await h.fake.ami.listen();
+    await expect.poll(() => h.pbx.status().ami).toBe('connected');
+    const ended = await h.callRecord(call.id, (c) => c.endedAt !== null);
+    expect(ended.answeredBy).toBe(h.agents.alice.id);
+    await expect.poll(() => alice.events()).toContain('call.ended');
+    expect(h.server.realtime.pendingCalls()).toBe(0);
+  });
+
   it('gets pops again on a page whose connection the service closed by restarting', async () => {
     const cookie = await h.cookieFor('alice');
     const port = Number(new URL(h.base).port);
