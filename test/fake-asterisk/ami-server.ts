@@ -24,6 +24,8 @@ interface Session {
   authenticated: boolean;
   events: boolean;
   buffer: string;
+  /** A hung Asterisk or a link that died without closing: nothing read, nothing written. */
+  silent?: boolean;
 }
 
 /** Answers one action: the response fields plus any events that follow it (list actions). */
@@ -40,12 +42,14 @@ export function createAmiServer(options: { user: string; secret: string; onActio
   let port = 0;
 
   const write = (session: Session, fields: AmiFields) => {
+    if (session.silent) return;
     const raw = renderFrame(fields);
     frames.push({ dir: 'in', raw });
     if (!session.socket.destroyed) session.socket.write(raw);
   };
 
   function handle(session: Session, raw: string): void {
+    if (session.silent) return;
     frames.push({ dir: 'out', raw });
     const action = parseFrame(raw);
     const name = (action.get('action') ?? '').toLowerCase();
@@ -119,6 +123,10 @@ export function createAmiServer(options: { user: string; secret: string; onActio
       for (const session of sessions) if (session.authenticated && !session.socket.destroyed) session.socket.write(raw);
     },
     connections: () => [...sessions].filter((s) => s.authenticated).length,
+    /** The connections open now stop answering (and hear nothing) without closing; new ones are normal. */
+    silence(): void {
+      for (const session of sessions) session.silent = true;
+    },
     async listen(): Promise<void> {
       server = createServer(accept);
       await new Promise<void>((resolve, reject) => {

@@ -66,6 +66,24 @@ describe('AMI adapter', () => {
   });
 });
 
+describe('AMI keep-alive', () => {
+  it('takes an AMI connection that went silent for dead and connects again', async () => {
+    const fake = createFakeAsterisk();
+    await fake.start();
+    cleanups.push(() => fake.stop());
+    const ami = connectAmi({ host: '127.0.0.1', port: fake.amiPort, user: 'hotline', secret: 'hotline', log, maxBackoffMs: 100, keepAliveMs: 100, onEvent() {}, onConnected() {} });
+    cleanups.push(() => ami.close());
+    await expect.poll(() => ami.state()).toBe('connected');
+    const logins = () => fake.ami.frames.filter((f) => f.dir === 'out' && /^Action: Login/im.test(f.raw)).length;
+    expect(logins()).toBe(1);
+    // Connected as far as TCP knows, but nothing comes back any more.
+    fake.ami.silence();
+    await expect.poll(logins).toBe(2);
+    await expect.poll(() => ami.state()).toBe('connected');
+    expect(await ami.action({ action: 'Ping' })).toMatchObject({ response: 'Success' });
+  });
+});
+
 describe('ARI adapter', () => {
   it('fails REST calls fast while Asterisk is unreachable and connects once it is up', async () => {
     const fake = createFakeAsterisk();
