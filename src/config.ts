@@ -50,6 +50,10 @@ const schema = z
     smtpEnabled: z.preprocess((v) => (typeof v === 'string' ? v !== 'false' && v !== '0' : v), z.boolean()).default(true),
     smtpHost: nonEmpty.default('127.0.0.1'),
     smtpPort: port.default(2525),
+    /** Connections one address may hold open to the web UI / API at once (more are closed at once). */
+    httpMaxConnectionsPerAddress: z.coerce.number().int().min(1).default(256),
+    /** SMTP connections one address may hold open at once (more are refused with 421). */
+    smtpMaxConnectionsPerAddress: z.coerce.number().int().min(1).default(20),
     /** Largest incoming message, in bytes. */
     mailMaxBytes: z.coerce.number().int().min(1024).default(25 * 1024 * 1024),
     /** Comma-separated domains the SMTP listener accepts mail for; empty: any. */

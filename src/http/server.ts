@@ -4,6 +4,7 @@ import multipart from '@fastify/multipart';
 import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import Fastify from 'fastify';
+import { createServer } from 'node:http';
 import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { fileURLToPath } from 'node:url';
 import type { Hotline } from '../app.js';
@@ -45,7 +46,12 @@ function statusOf(error: unknown): number {
   return typeof status === 'number' && status >= 400 && status < 500 ? status : 500;
 }
 
+/** Deadlines for HTTP clients, in ms: headers, the whole request, an idle keep-alive, any idle socket. */
+const HTTP_TIMEOUTS = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 10_000, idleMs: 60_000 };
+
 export interface ServerParts {
+  /** Shorter HTTP deadlines (tests). */
+  timeouts?: Partial<typeof HTTP_TIMEOUTS>;
   pbx?: Pbx;
   /** A folder with templates replacing the built-in ones of the same name. */
   templatesDir?: string;
@@ -56,7 +62,39 @@ export interface ServerParts {
 
 /** The HTTP server: agent and admin pages, the JSON API, `/healthz`. */
 export async function buildServer(hotline: Hotline, parts: ServerParts = {}) {
-  const app = Fastify({ loggerInstance: hotline.log as FastifyBaseLogger, trustProxy: 'loopback', bodyLimit: 1024 * 1024 });
+  const limits = { ...HTTP_TIMEOUTS, ...parts.timeouts };
+  const app = Fastify({
+    loggerInstance: hotline.log as FastifyBaseLogger,
+    trustProxy: 'loopback',
+    bodyLimit: 1024 * 1024,
+    // Slow or greedy clients must not hold sockets (and the file descriptors calls need) for ever.
+    // Node checks these deadlines every `connectionsCheckingInterval` (30 s unless told).
+    serverFactory: (handler) => {
+      const server = createServer(
+        { requestTimeout: limits.requestMs, headersTimeout: limits.headersMs, keepAliveTimeout: limits.keepAliveMs, connectionsCheckingInterval: Math.min(1000, limits.headersMs) },
+        handler,
+      );
+      server.setTimeout(limits.idleMs);
+      return server;
+    },
+  });
+  // A cap on the connections one address may hold open.
+  const perAddress = new Map<string, number>();
+  const maxPerAddress = hotline.config.httpMaxConnectionsPerAddress;
+  app.server.on('connection', (socket: import('node:net').Socket) => {
+    const address = socket.remoteAddress ?? '';
+    const open = (perAddress.get(address) ?? 0) + 1;
+    if (open > maxPerAddress) {
+      socket.destroy();
+      return;
+    }
+    perAddress.set(address, open);
+    socket.once('close', () => {
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left > 0) perAddress.set(address, left);
+      else perAddress.delete(address);
+    });
+  });
   const views = createViews(parts.templatesDir);
 
   await app.register(helmet, {

@@ -71,6 +71,7 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
           port: config.smtpPort,
           maxBytes: config.mailMaxBytes,
           domains: config.mailDomains.split(',').map((d) => d.trim().toLowerCase()).filter(Boolean),
+          maxConnectionsPerAddress: config.smtpMaxConnectionsPerAddress,
           log,
           store: (raw, envelope) => pipeline.store(raw, envelope),
           onStored: afterStore,

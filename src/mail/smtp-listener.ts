@@ -11,6 +11,10 @@ export interface SmtpListenerOptions {
   maxBytes: number;
   /** Domains mail is accepted for; empty: any (the listener is on loopback by default). */
   domains: string[];
+  /** Connections one address may hold open at once; more get 421. */
+  maxConnectionsPerAddress?: number;
+  /** A connection idle this long is closed (a sender that stalls mid-message included). */
+  idleTimeoutMs?: number;
   log: Logger;
   /** Stores the raw message durably; rejects when it cannot (the sender gets 451 and retries). */
   store(raw: Buffer, envelope: Envelope): Promise<{ id: number; duplicate: boolean }>;
@@ -28,9 +32,26 @@ function smtpError(message: string, responseCode: number): Error {
  * 451 when it cannot be (the sender retries), 5xx only for policy (too large, domain not ours).
  */
 export async function startSmtpListener(options: SmtpListenerOptions) {
+  const perAddress = new Map<string, number>();
+  const maxPerAddress = options.maxConnectionsPerAddress ?? 20;
   const server = new SMTPServer({
     banner: 'Hotline',
     size: options.maxBytes,
+    // Slow senders: a connection silent for this long is closed; the whole of it is bounded too.
+    socketTimeout: options.idleTimeoutMs ?? 60_000,
+    closeTimeout: 10_000,
+    onConnect(session, callback) {
+      const address = session.remoteAddress;
+      const open = (perAddress.get(address) ?? 0) + 1;
+      if (open > maxPerAddress) return callback(smtpError(`4.7.0 too many connections from ${address}; try again later`, 421));
+      perAddress.set(address, open);
+      callback();
+    },
+    onClose(session) {
+      const open = (perAddress.get(session.remoteAddress) ?? 1) - 1;
+      if (open > 0) perAddress.set(session.remoteAddress, open);
+      else perAddress.delete(session.remoteAddress);
+    },
     authOptional: true,
     disabledCommands: ['AUTH', 'STARTTLS'],
     logger: false,
@@ -41,9 +62,21 @@ export async function startSmtpListener(options: SmtpListenerOptions) {
     },
     onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback) {
       const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      let size = 0;
+      let tooLarge = false;
+      // Past the limit nothing more is kept: the rest is read (the protocol wants it) and dropped.
+      stream.on('data', (chunk: Buffer) => {
+        if (tooLarge) return;
+        size += chunk.length;
+        if (size > options.maxBytes) {
+          tooLarge = true;
+          chunks.length = 0;
+          return;
+        }
+        chunks.push(chunk);
+      });
       stream.on('end', () => {
-        if (stream.sizeExceeded) return callback(smtpError(`5.3.4 message larger than ${options.maxBytes} bytes`, 552));
+        if (tooLarge || stream.sizeExceeded) return callback(smtpError(`5.3.4 message larger than ${options.maxBytes} bytes`, 552));
         const envelope: Envelope = {
           source: 'smtp',
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : null,

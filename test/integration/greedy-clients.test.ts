@@ -1,0 +1,153 @@
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildServer } from '../../src/http/server.js';
+import { startSmtpListener } from '../../src/mail/smtp-listener.js';
+import { testHotline } from '../helpers/hotline.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** A raw TCP client that records what it got and when the server closed it. */
+async function rawClient(port: number) {
+  const socket: Socket = connect(port, '127.0.0.1');
+  cleanups.push(() => void socket.destroy());
+  let received = '';
+  socket.on('data', (d) => (received += d.toString()));
+  socket.on('error', () => {});
+  const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(performance.now())));
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  return { socket, closed, received: () => received };
+}
+
+/** Reads SMTP replies line by line. */
+function replies(socket: Socket) {
+  let buffer = '';
+  const waiting: Array<(line: string) => void> = [];
+  const lines: string[] = [];
+  socket.on('data', (d) => {
+    buffer += d.toString();
+    for (let i = buffer.indexOf('\r\n'); i >= 0; i = buffer.indexOf('\r\n')) {
+      const line = buffer.slice(0, i);
+      buffer = buffer.slice(i + 2);
+      if (/^\d{3} /.test(line)) {
+        const w = waiting.shift();
+        if (w) w(line);
+        else lines.push(line);
+      }
+    }
+  });
+  return () => new Promise<string>((resolve) => (lines.length ? resolve(lines.shift()!) : waiting.push(resolve)));
+}
+
+describe('slow and greedy HTTP clients', () => {
+  it('closes a connection whose headers never end, and one that sends nothing, instead of keeping it for ever', async () => {
+    const hotline = await testHotline();
+    cleanups.push(() => hotline.dispose());
+    const server = await buildServer(hotline, { timeouts: { headersMs: 300, requestMs: 600, idleMs: 800 } });
+    cleanups.push(() => server.close());
+    await server.listen({ host: '127.0.0.1', port: 0 });
+    const port = (server.server.address() as { port: number }).port;
+    const slow = await rawClient(port);
+    const opened = performance.now();
+    slow.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ');
+    const silent = await rawClient(port);
+    expect((await slow.closed) - opened).toBeLessThan(5000);
+    expect(slow.received()).toMatch(/^HTTP\/1\.1 408|^$/);
+    expect((await silent.closed) - opened).toBeLessThan(5000);
+    // The service answers as before.
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+  });
+
+  it('caps the connections one address may hold open, and serves again once they close', async () => {
+    const hotline = await testHotline({ config: { httpMaxConnectionsPerAddress: 3 } });
+    cleanups.push(() => hotline.dispose());
+    const server = await buildServer(hotline);
+    cleanups.push(() => server.close());
+    await server.listen({ host: '127.0.0.1', port: 0 });
+    const port = (server.server.address() as { port: number }).port;
+    const held = await Promise.all([1, 2, 3].map(() => rawClient(port)));
+    const fourth = await rawClient(port);
+    await fourth.closed;
+    expect(fourth.received()).toBe('');
+    for (const c of held) c.socket.destroy();
+    await Promise.all(held.map((c) => c.closed));
+    await expect.poll(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => ({ status: 0 }))).status).toBe(200);
+  });
+});
+
+describe('greedy SMTP senders', () => {
+  async function listener(options: { maxBytes?: number; maxConnectionsPerAddress?: number } = {}) {
+    const stored: Buffer[] = [];
+    const smtp = await startSmtpListener({
+      host: '127.0.0.1',
+      port: 0,
+      maxBytes: options.maxBytes ?? 1 << 20,
+      maxConnectionsPerAddress: options.maxConnectionsPerAddress,
+      domains: [],
+      log: pino({ level: 'silent' }),
+      store: async (raw) => {
+        stored.push(raw);
+        return { id: stored.length, duplicate: false };
+      },
+      onStored() {},
+    });
+    cleanups.push(() => smtp.close());
+    return { smtp, stored };
+  }
+
+  it('answers 552 to a message past mailMaxBytes and keeps none of it in memory meanwhile', async () => {
+    const { smtp, stored } = await listener({ maxBytes: 1 << 20 });
+    const client = await rawClient(smtp.port);
+    const next = replies(client.socket);
+    expect(await next()).toMatch(/^220 /);
+    client.socket.write('EHLO test\r\n');
+    expect(await next()).toMatch(/^250 /);
+    client.socket.write('MAIL FROM:<a@example.org>\r\n');
+    expect(await next()).toMatch(/^250 /);
+    client.socket.write('RCPT TO:<b@example.org>\r\n');
+    expect(await next()).toMatch(/^250 /);
+    client.socket.write('DATA\r\n');
+    expect(await next()).toMatch(/^354 /);
+    const before = process.memoryUsage().arrayBuffers;
+    let peak = before;
+    const line = `${'x'.repeat(998)}\r\n`;
+    const block = line.repeat(1024);
+    // 120 MB, written as fast as the socket takes it.
+    for (let i = 0; i < 120; i++) {
+      if (!client.socket.write(block)) await new Promise((r) => client.socket.once('drain', r));
+      peak = Math.max(peak, process.memoryUsage().arrayBuffers);
+    }
+    client.socket.write('.\r\n');
+    expect(await next()).toMatch(/^552 5\.3\.4 message larger than 1048576 bytes/);
+    peak = Math.max(peak, process.memoryUsage().arrayBuffers);
+    expect(stored).toEqual([]);
+    // The listener held on to (almost) nothing of the 120 MB.
+    expect(peak - before).toBeLessThan(40 * 1024 * 1024);
+  }, 60_000);
+
+  it('refuses an address more connections than its share with 421, and takes it again later', async () => {
+    const { smtp } = await listener({ maxConnectionsPerAddress: 2 });
+    const open = await Promise.all([1, 2].map(async () => {
+      const c = await rawClient(smtp.port);
+      const next = replies(c.socket);
+      expect(await next()).toMatch(/^220 /);
+      return c;
+    }));
+    const third = await rawClient(smtp.port);
+    expect(await replies(third.socket)()).toMatch(/^421 /);
+    for (const c of open) c.socket.destroy();
+    await Promise.all(open.map((c) => c.closed));
+    await expect
+      .poll(async () => {
+        const c = await rawClient(smtp.port);
+        const line = await replies(c.socket)();
+        c.socket.destroy();
+        return line.slice(0, 3);
+      })
+      .toBe('220');
+  });
+});
