@@ -236,8 +236,11 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
 
   app.post<{ Params: { lang: string; name: string } }>('/admin/prompts/:lang/:name', async (request, reply) => {
     requireAdmin(request);
-    const file = (request.body as Record<string, unknown> | undefined)?.file;
-    if (!Buffer.isBuffer(file)) throw new ValidationError('choose a WAV file to upload');
+    if (!request.isMultipart()) throw new ValidationError('choose a WAV file to upload');
+    const part = await request.file();
+    if (!part || part.fieldname !== 'file') throw new ValidationError('choose a WAV file to upload');
+    // Over 20 MB: the multipart plugin answers 413.
+    const file = await part.toBuffer();
     hotline.prompts.upload(request.params.lang, request.params.name, file);
     return reply.redirect('/admin/prompts?done=prompt-saved', 303);
   });

@@ -49,7 +49,9 @@ export async function authPlugin(app: FastifyInstance, opts: { auth: AuthService
     request.agent = request.session?.agent ?? null;
     const unsafe = !['GET', 'HEAD', 'OPTIONS'].includes(request.method);
     if (unsafe && request.session && request.routeOptions.config?.csrf !== false) {
-      const submitted = (request.body as Record<string, unknown> | undefined)?._csrf ?? request.headers['x-csrf-token'];
+      // A multipart form's body is read only after this check: its token comes in the form's URL.
+      const fromUrl = request.isMultipart() ? (request.query as Record<string, unknown> | undefined)?._csrf : undefined;
+      const submitted = (request.body as Record<string, unknown> | undefined)?._csrf ?? request.headers['x-csrf-token'] ?? fromUrl;
       if (!auth.csrfValid(request.session, submitted)) throw new CsrfError('the form is out of date or did not come from Hotline; reload the page and try again');
     }
   });

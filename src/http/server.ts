@@ -119,8 +119,10 @@ export async function buildServer(hotline: Hotline, parts: ServerParts = {}) {
   });
   await app.register(cookie);
   await app.register(formbody);
-  // Uploads (IVR prompts): fields and the file arrive in request.body, so the CSRF check sees `_csrf`.
-  await app.register(multipart, { attachFieldsToBody: 'keyValues', limits: { fileSize: 20 * 1024 * 1024, files: 1, fields: 10 } });
+  // Uploads (IVR prompts): a multipart body is not read until the one route that takes files asks
+  // for it (`request.file()`), after the login and the CSRF token (in the form's URL) are checked —
+  // so no route parses an upload for someone who is not allowed to send it.
+  await app.register(multipart, { limits: { fileSize: 20 * 1024 * 1024, files: 1, fields: 10, parts: 11 } });
   await app.register(fastifyStatic, { root: STATIC_DIR, prefix: '/static/' });
   // Not registered as an encapsulated plugin: its hook must run for every route.
   await authPlugin(app, { auth: hotline.auth });

@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
+import { promisify } from 'node:util';
 import type { Socket } from 'node:net';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -76,6 +78,42 @@ describe('slow and greedy HTTP clients', () => {
     for (const c of held) c.socket.destroy();
     await Promise.all(held.map((c) => c.closed));
     await expect.poll(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => ({ status: 0 }))).status).toBe(200);
+  });
+});
+
+describe('uploads nobody asked for', () => {
+  it('reads no multipart body on a route that takes no files, nor before the login and the CSRF token are checked', async () => {
+    const hotline = await testHotline();
+    cleanups.push(() => hotline.dispose());
+    const server = await buildServer(hotline);
+    cleanups.push(() => server.close());
+    const base = await server.listen({ host: '127.0.0.1', port: 0 });
+    // The uploads come from another process, so that only the server's memory is measured here.
+    const sender = `
+      const http = require('node:http');
+      const chunk = Buffer.alloc(1 << 20, 7);
+      const one = (path) => new Promise((resolve) => {
+        const req = http.request(process.argv[1] + path, { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=b' } }, (res) => { res.resume(); resolve(res.statusCode); });
+        req.on('error', () => resolve(0));
+        req.write('--b\\r\\nContent-Disposition: form-data; name="file"; filename="a.wav"\\r\\nContent-Type: audio/wav\\r\\n\\r\\n');
+        for (let i = 0; i < 8; i++) req.write(chunk);
+        req.end('\\r\\n--b--\\r\\n');
+      });
+      Promise.all([...Array(12).keys()].map((i) => one(i % 2 ? '/login' : '/admin/prompts/en/goodbye'))).then((s) => console.log(JSON.stringify(s)));
+    `;
+    const before = process.memoryUsage().arrayBuffers;
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().arrayBuffers)), 5);
+    try {
+      const { stdout } = await promisify(execFile)(process.execPath, ['-e', sender, base]);
+      const answers = JSON.parse(stdout) as number[];
+      // Not logged in: the login form again (with its error), or off to it — nothing parsed, nothing stored.
+      for (const status of answers) expect([200, 303, 400, 401, 403]).toContain(status);
+    } finally {
+      clearInterval(sampler);
+    }
+    // 12 × 8 MB sent; the server kept next to none of it.
+    expect(peak - before).toBeLessThan(40 * 1024 * 1024);
   });
 });
 

@@ -13,9 +13,9 @@ afterEach(async () => w.close());
 
 async function upload(root: Awaited<ReturnType<WebHarness['login']>>, path: string, file: Buffer, name = 'prompt.wav') {
   const form = new FormData();
-  form.append('_csrf', root.csrf);
   form.append('file', new Blob([file]), name);
-  return w.server.inject({ method: 'POST', url: path, headers: { cookie: root.cookie }, payload: form });
+  // As the page's form sends it: the token in the URL, read before the upload is.
+  return w.server.inject({ method: 'POST', url: `${path}?_csrf=${encodeURIComponent(root.csrf)}`, headers: { cookie: root.cookie }, payload: form });
 }
 
 const current = (lang: string, name: string) => readFileSync(`${w.hotline.config.promptsDir}/${lang}/${name}.wav`);
