@@ -41,7 +41,12 @@ export function openDatabase(file: string, migrations: Migration[] = loadMigrati
     // Tickets, customers and sessions: readable by the service's user only. SQLite gives the WAL
     // and shared-memory files the database file's permissions.
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    closeSync(openSync(file, 'a', 0o600));
+    try {
+      closeSync(openSync(file, 'wx', 0o600));
+    } catch (error) {
+      // There already: left as it is (a file this user may only read is opened read-only below).
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
   }
   const db = new Database(file);
   try {

@@ -1,4 +1,4 @@
-import { statfsSync } from 'node:fs';
+import { accessSync, constants, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Db } from './database.js';
 
@@ -57,7 +57,16 @@ export function databaseProblems(db: Db, guard: WriteGuard): string[] {
   } catch (error) {
     return [`cannot be read: ${(error as Error).message}`];
   }
-  if (db.readonly) problems.push('opened read-only');
+  let writable = !db.readonly;
+  if (writable && db.name !== ':memory:') {
+    try {
+      // SQLite quietly opens a file it may not write read-only; every write then fails.
+      accessSync(db.name, constants.W_OK);
+    } catch {
+      writable = false;
+    }
+  }
+  if (!writable) problems.push('read-only: the service may not write the database file');
   else {
     try {
       db.exec('BEGIN IMMEDIATE');

@@ -1,8 +1,11 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { buildServer } from '../../src/http/server.js';
 import { lockHolder, smallFileSystem } from '../helpers/faults.js';
 import type { PbxHarness } from '../helpers/pbx.js';
 import { pbxHarness } from '../helpers/pbx.js';
+import { startServe } from '../helpers/serve.js';
 import { mistyped } from '../helpers/ttn.js';
 
 const fs = smallFileSystem();
@@ -67,6 +70,38 @@ describe.skipIf(!disk)('a full disk', () => {
     await next.press(`${ticket.ttn}#`);
     await next.waitFor('answered Local/201@phones');
     expect((await h.callRecord(next.id, (c) => c.answeredBy !== null)).ticketId).toBe(ticket.id);
+  });
+});
+
+describe('a database file the service may not write', () => {
+  it('still puts callers through within 2 s, and /healthz says the database is read-only', async () => {
+    h = await pbxHarness();
+    const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
+    await h.hotline.agents.create({ login: 'root', name: 'Root', role: 'admin', password: 'password123' });
+    await h.stopPbx();
+    // The service runs as an unprivileged user (root writes any file) for whom the file is read-only.
+    h.hotline.close();
+    const dir = h.hotline.dir;
+    execFileSync('chown', ['-R', 'nobody:nogroup', dir]);
+    chmodSync(h.hotline.config.database, 0o444);
+    const nobody = { uid: Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', 'nobody'], { encoding: 'utf8' })) };
+    const serve = await startServe(dir, { HOTLINE_DATA_DIR: dir, HOTLINE_ARI_URL: h.fake.ariUrl, HOTLINE_AMI_PORT: String(h.fake.amiPort), HOTLINE_SMTP_ENABLED: 'false' }, 30_000, nobody);
+    cleanups.push(() => void serve.stop('SIGKILL'));
+    await h.fake.waitForApp('hotline', true);
+
+    const call = h.fake.placeCall({ number: '0301234567' });
+    await call.waitFor('stasis-start');
+    await call.press(`${ticket.ttn}#`);
+    await call.waitFor('answered Local/201@phones');
+    expect(call.handOffMs()).toBeLessThan(2000);
+    const wrong = h.fake.placeCall({ number: '0301234567' });
+    await wrong.waitFor('stasis-start');
+    await wrong.press('0#');
+    await wrong.waitFor('queue support');
+
+    const health = (await (await fetch(`${serve.url}/healthz`)).json()) as { status: string; reasons: string[] };
+    expect(health.status).toBe('degraded');
+    expect(health.reasons).toContain('database: read-only: the service may not write the database file');
   });
 });
 
