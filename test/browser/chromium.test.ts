@@ -1,5 +1,5 @@
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { launchChromium } from '../helpers/browser.js';
 import type { WebHarness } from '../helpers/web.js';
 import { webHarness } from '../helpers/web.js';
@@ -8,13 +8,18 @@ let w: WebHarness;
 let browser: Browser;
 let base: string;
 
+// One browser for the file; every test gets a service and data of its own (no test sees another's changes).
 beforeAll(async () => {
-  w = await webHarness();
-  base = await w.server.listen({ host: '127.0.0.1', port: 0 });
   browser = await launchChromium();
 }, 60_000);
 afterAll(async () => {
   await browser?.close();
+});
+beforeEach(async () => {
+  w = await webHarness();
+  base = await w.server.listen({ host: '127.0.0.1', port: 0 });
+});
+afterEach(async () => {
   await w?.close();
 });
 

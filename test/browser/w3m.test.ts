@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { WebHarness } from '../helpers/web.js';
 import { webHarness } from '../helpers/web.js';
 
@@ -12,14 +12,18 @@ let w: WebHarness;
 let base: string;
 let dir: string;
 
-beforeAll(async () => {
+// Every test gets a service and data of its own (no test sees another's changes).
+beforeEach(async () => {
   if (!existsSync('/usr/bin/w3m')) throw new Error('/usr/bin/w3m is missing: install Debian\'s w3m (apt-get install -y w3m), as .ci/run does');
   w = await webHarness();
   base = await w.server.listen({ host: '127.0.0.1', port: 0 });
   dir = mkdtempSync(join(tmpdir(), 'hotline-w3m-'));
   writeFileSync(join(dir, 'config'), 'accept_cookie 1\naccept_bad_cookie 1\nuse_cookie 1\n');
 });
-afterAll(async () => w?.close());
+afterEach(async () => {
+  await w?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 /** Logs in with w3m's own form POST and prints the page it lands on (`next`), as a person reads it. */
 async function w3mAfterLogin(login: string, next: string): Promise<string> {
