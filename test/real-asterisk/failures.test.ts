@@ -37,6 +37,7 @@ describe.skipIf(!bundle)('a real Asterisk 22 when Hotline or Asterisk fails', ()
     const killedAt = performance.now();
     expect(await lab.serve.stop('SIGKILL')).toBe('SIGKILL');
     const joined = await lab.queueJoin(call.ivrId, 'support', 15_000);
+    console.info(`[real Asterisk] caller of a killed Hotline in the default queue after ${((joined.at - killedAt) / 1000).toFixed(1)} s`);
     expect(joined.at - killedAt).toBeLessThan(10_000);
     await lab.answeredBy(call.ivrId, 'Local/205@phones');
     await call.hangup();
@@ -85,6 +86,7 @@ describe.skipIf(!bundle)('a real Asterisk 22 when Hotline or Asterisk fails', ()
     const stoppedAt = performance.now();
     expect(await first.stop('SIGTERM')).toBe(0);
     const joined = await lab.queueJoin(waiting.ivrId, 'support', 10_000);
+    console.info(`[real Asterisk] caller in the IVR of a stopping Hotline in the default queue after ${((joined.at - stoppedAt) / 1000).toFixed(1)} s`);
     expect(joined.at - stoppedAt).toBeLessThan(3000);
     await page.waitForSelector('html[data-live="off"]', { timeout: 10_000 });
     expect(await page.locator('#live-status').textContent()).toContain('Live updates lost');
