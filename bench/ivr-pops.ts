@@ -126,6 +126,8 @@ export async function ivrBench(concurrency: number) {
     HOTLINE_ARI_URL: fake.ariUrl,
     HOTLINE_AMI_PORT: String(fake.amiPort),
     HOTLINE_LOG_LEVEL: 'warn',
+    // Every simulated agent's browser connects from loopback: more than one address's default share.
+    HOTLINE_HTTP_MAX_CONNECTIONS_PER_ADDRESS: '100000',
   };
 
   // Seeded before the service starts, on the same file. Agents are inserted directly: hashing

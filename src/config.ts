@@ -50,8 +50,12 @@ const schema = z
     smtpEnabled: z.preprocess((v) => (typeof v === 'string' ? v !== 'false' && v !== '0' : v), z.boolean()).default(true),
     smtpHost: nonEmpty.default('127.0.0.1'),
     smtpPort: port.default(2525),
-    /** Connections one address may hold open to the web UI / API at once (more are closed at once). */
-    httpMaxConnectionsPerAddress: z.coerce.number().int().min(1).default(256),
+    /**
+     * Connections one address may hold open to the web UI / API at once (more are closed at once).
+     * Behind a reverse proxy every agent comes from the proxy's address: raise it to the agents' tabs
+     * (each holds a websocket and a few HTTP connections), and let the proxy limit each client.
+     */
+    httpMaxConnectionsPerAddress: z.coerce.number().int().min(1).default(512),
     /** SMTP connections one address may hold open at once (more are refused with 421). */
     smtpMaxConnectionsPerAddress: z.coerce.number().int().min(1).default(20),
     /** Largest incoming message, in bytes. */

@@ -48,6 +48,7 @@ describe.skipIf(!disk)('a full disk', () => {
     await call.waitFor('stasis-start');
     await call.press(`${ticket.ttn}#`);
     await call.waitFor('answered Local/201@phones');
+    console.info(`[fault] ${expect.getState().currentTestName}: last key to hand-off ${call.handOffMs()?.toFixed(0)} ms`);
     expect(call.handOffMs()).toBeLessThan(2000);
 
     const wrong = h.fake.placeCall({ number: '0301234567' });
@@ -93,6 +94,7 @@ describe('a database file the service may not write', () => {
     await call.waitFor('stasis-start');
     await call.press(`${ticket.ttn}#`);
     await call.waitFor('answered Local/201@phones');
+    console.info(`[fault] ${expect.getState().currentTestName}: last key to hand-off ${call.handOffMs()?.toFixed(0)} ms`);
     expect(call.handOffMs()).toBeLessThan(2000);
     const wrong = h.fake.placeCall({ number: '0301234567' });
     await wrong.waitFor('stasis-start');
@@ -123,10 +125,12 @@ describe('another process holding the write lock', () => {
         return call;
       }),
     );
+    console.info(`[fault] locked database: last key to hand-off ${calls.map((c) => c.handOffMs()?.toFixed(0)).join(', ')} ms; /healthz below`);
     for (const call of calls) expect(call.handOffMs()).toBeLessThan(2000);
 
     const asked = performance.now();
     const health = (await server.inject('/healthz')).json() as { status: string; reasons: string[] };
+    console.info(`[fault] locked database: /healthz answered in ${(performance.now() - asked).toFixed(0)} ms`);
     expect(performance.now() - asked).toBeLessThan(1000);
     expect(health).toMatchObject({ status: 'degraded', reasons: expect.arrayContaining(['database: locked by another process']) });
 
