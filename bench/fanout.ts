@@ -9,7 +9,8 @@ import type { Stats } from './ivr-pops.js';
 import { stats } from './ivr-pops.js';
 
 export async function fanOut(agents: number, pops: number): Promise<{ agents: number; pops: number; latency: Stats; wrongSocket: number }> {
-  const hotline = await testHotline({ config: { logLevel: 'silent' } });
+  // Every simulated browser connects from loopback: more than one address's default share.
+  const hotline = await testHotline({ config: { logLevel: 'silent', httpMaxConnectionsPerAddress: 100_000 } });
   const server = await buildServer(hotline);
   const base = await server.listen({ host: '127.0.0.1', port: 0 });
   const sockets: Socket[] = [];
