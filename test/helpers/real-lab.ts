@@ -6,7 +6,7 @@ import { createHotline } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { Agent } from '../../src/core/types.js';
 import { tempDir } from './hotline.js';
-import type { AmiEvent, RealAsterisk } from './real-asterisk.js';
+import type { AmiEvent, RealAsterisk, RealCall } from './real-asterisk.js';
 import { amiObserver, callerSim, startAsterisk } from './real-asterisk.js';
 import type { ServeProcess } from './serve.js';
 import { startServe } from './serve.js';
@@ -116,6 +116,12 @@ export async function realLab(bundle: string) {
         if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms; last /healthz: ${JSON.stringify(last)}`);
         await new Promise((r) => setTimeout(r, 100));
       }
+    },
+    /** A caller who dials in (5000, or 5049 as a German caller) and waits for the IVR to answer. */
+    async dialIn(options: { number?: string; exten?: string } = {}): Promise<RealCall> {
+      const call = await caller.place(options);
+      await call.answered();
+      return call;
     },
     /** A ticket in `queueId` owned by `owner`. */
     async ticket(queueId: number, owner: Agent | null, title = 'Printer on fire') {

@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RealCall } from '../helpers/real-asterisk.js';
 import { realAsteriskTier } from '../helpers/real-asterisk.js';
 import type { RealLab } from '../helpers/real-lab.js';
 import { realLab, ttnOf } from '../helpers/real-lab.js';
 
 const bundle = realAsteriskTier('call-routing');
-
 
 describe.skipIf(!bundle)('calls routed on a real Asterisk 22', () => {
   let lab: RealLab;
@@ -17,19 +15,13 @@ describe.skipIf(!bundle)('calls routed on a real Asterisk 22', () => {
     await lab?.close();
   }, 60_000);
 
-  /** A caller who dials in and waits for the IVR to answer. */
-  async function dialIn(options: { number?: string; exten?: string } = {}): Promise<RealCall> {
-    const call = await lab.caller.place(options);
-    await call.answered();
-    return call;
-  }
 
   it('puts the ticket on the owner\'s screen before her phone rings, then she answers', async () => {
     const { alice } = lab.agents;
     const page = await lab.agentSocket(alice);
     const other = await lab.agentSocket(lab.agents.erin);
     const ticket = await lab.ticket(lab.queues.billing.id, alice);
-    const call = await dialIn({ number: '0301234567' });
+    const call = await lab.dialIn({ number: '0301234567' });
     await call.keys(`${ticket.ttn}#`);
     const dial = await lab.ami.waitFor((e) => e.Event === 'DialBegin' && e.Uniqueid === call.ivrId, 'DialBegin to the owner');
     expect(dial.DestChannel).toMatch(/^Local\/201@phones-/);
@@ -68,7 +60,7 @@ describe.skipIf(!bundle)('calls routed on a real Asterisk 22', () => {
     await before();
     try {
       const ticket = await lab.ticket(lab.queues.billing.id, owner);
-      const call = await dialIn({ number: '0407654321' });
+      const call = await lab.dialIn({ number: '0407654321' });
       await call.keys(`${ticket.ttn}#`);
       await lab.queueJoin(call.ivrId, 'billing', 30_000);
       await lab.answeredBy(call.ivrId, 'Local/203@phones');
@@ -99,7 +91,7 @@ describe.skipIf(!bundle)('calls routed on a real Asterisk 22', () => {
     const { frank } = lab.agents;
     const page = await lab.agentSocket(frank);
     const ticket = await lab.ticket(lab.queues.billing.id, frank);
-    const call = await dialIn();
+    const call = await lab.dialIn();
     await call.keys(`${ticket.ttn}#`);
     await page.waitFor('call.incoming', (p) => ttnOf(p) === ticket.ttn);
     await lab.answeredBy(call.ivrId, 'Local/206@phones');

@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RealCall } from '../helpers/real-asterisk.js';
 import { realAsteriskTier } from '../helpers/real-asterisk.js';
 import type { RealLab } from '../helpers/real-lab.js';
 import { realLab } from '../helpers/real-lab.js';
 import { mistyped, unknownTtn } from '../helpers/ttn.js';
 
 const bundle = realAsteriskTier('ivr-entry');
-
 
 describe.skipIf(!bundle)('touch-tone entry and click-to-dial on a real Asterisk 22', () => {
   let lab: RealLab;
@@ -18,19 +16,13 @@ describe.skipIf(!bundle)('touch-tone entry and click-to-dial on a real Asterisk 
     await lab?.close();
   }, 60_000);
 
-  /** A caller who dials in and waits for the IVR to answer. */
-  async function dialIn(options: { number?: string; exten?: string } = {}): Promise<RealCall> {
-    const call = await lab.caller.place(options);
-    await call.answered();
-    return call;
-  }
 
   it.each([
     ['a wrong check digit', 'invalid', (ttn: string) => mistyped(ttn)],
     ['an unknown ticket number', 'unknown', () => unknownTtn()],
   ])('sends a caller who keys %s three times to the default queue, unverified', async (_what, reason, wrong) => {
     const ticket = await lab.ticket(lab.queues.billing.id, lab.agents.alice);
-    const call = await dialIn();
+    const call = await lab.dialIn();
     await call.keys(`${wrong(ticket.ttn)}#${wrong(ticket.ttn)}#${wrong(ticket.ttn)}#`);
     await lab.queueJoin(call.ivrId, 'support', 30_000);
     await lab.answeredBy(call.ivrId, 'Local/205@phones');
@@ -41,13 +33,13 @@ describe.skipIf(!bundle)('touch-tone entry and click-to-dial on a real Asterisk 
   it('starts over on *, and puts a caller through to the operator on 0', async () => {
     const { alice } = lab.agents;
     const ticket = await lab.ticket(lab.queues.billing.id, alice);
-    const restart = await dialIn();
+    const restart = await lab.dialIn();
     await restart.keys(`999*${ticket.ttn}#`);
     await lab.answeredBy(restart.ivrId, 'Local/201@phones');
     expect(await lab.callRecord(restart.ivrId, (c) => c.answeredBy !== null)).toMatchObject({ ticketId: ticket.id, answeredBy: alice.id });
     await restart.hangup();
 
-    const operator = await dialIn();
+    const operator = await lab.dialIn();
     await operator.keys('0#');
     await lab.queueJoin(operator.ivrId, 'support', 30_000);
     expect(await lab.callRecord(operator.ivrId, (c) => c.route !== null)).toMatchObject({ reason: 'operator', route: 'queue' });
@@ -55,7 +47,7 @@ describe.skipIf(!bundle)('touch-tone entry and click-to-dial on a real Asterisk 
   }, 60_000);
 
   it('opens a new ticket on # alone, reads its number back and puts the caller through to the default queue', async () => {
-    const call = await dialIn({ number: '0891112222' });
+    const call = await lab.dialIn({ number: '0891112222' });
     await call.keys('#');
     await lab.queueJoin(call.ivrId, 'support', 60_000);
     const record = await lab.callRecord(call.ivrId, (c) => c.route !== null);
@@ -72,7 +64,7 @@ describe.skipIf(!bundle)('touch-tone entry and click-to-dial on a real Asterisk 
   it('plays a German caller the German prompts, and no prompt is missing', async () => {
     const before = lab.asterisk.fullLog().length;
     const ticket = await lab.ticket(lab.queues.billing.id, lab.agents.alice);
-    const call = await dialIn({ exten: '5049' });
+    const call = await lab.dialIn({ exten: '5049' });
     await call.keys(`${ticket.ttn}#`);
     await lab.answeredBy(call.ivrId, 'Local/201@phones');
     await call.hangup();
