@@ -13,6 +13,7 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '.
 import type { Mail } from '../mail/mail.js';
 import type { Pbx } from '../pbx/pbx.js';
 import { PbxTimeoutError, PbxUnavailableError } from '../pbx/with-timeout.js';
+import { createConnectionLimit } from '../connection-limit.js';
 import { DatabaseBusyError } from '../storage/db-health.js';
 import { adminPages } from './admin-pages.js';
 import { agentPages } from './agent-pages.js';
@@ -79,21 +80,14 @@ export async function buildServer(hotline: Hotline, parts: ServerParts = {}) {
     },
   });
   // A cap on the connections one address may hold open.
-  const perAddress = new Map<string, number>();
-  const maxPerAddress = hotline.config.httpMaxConnectionsPerAddress;
+  const connections = createConnectionLimit(hotline.config.httpMaxConnectionsPerAddress);
   app.server.on('connection', (socket: import('node:net').Socket) => {
     const address = socket.remoteAddress ?? '';
-    const open = (perAddress.get(address) ?? 0) + 1;
-    if (open > maxPerAddress) {
+    if (!connections.admit(address)) {
       socket.destroy();
       return;
     }
-    perAddress.set(address, open);
-    socket.once('close', () => {
-      const left = (perAddress.get(address) ?? 1) - 1;
-      if (left > 0) perAddress.set(address, left);
-      else perAddress.delete(address);
-    });
+    socket.once('close', () => connections.release(address));
   });
   const views = createViews(parts.templatesDir);
 

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import { createConnectionLimit } from '../connection-limit.js';
 import type { Logger } from '../logger.js';
 import type { Envelope } from './pipeline.js';
 
@@ -32,8 +33,7 @@ function smtpError(message: string, responseCode: number): Error {
  * 451 when it cannot be (the sender retries), 5xx only for policy (too large, domain not ours).
  */
 export async function startSmtpListener(options: SmtpListenerOptions) {
-  const perAddress = new Map<string, number>();
-  const maxPerAddress = options.maxConnectionsPerAddress ?? 20;
+  const connections = createConnectionLimit(options.maxConnectionsPerAddress ?? 20);
   const server = new SMTPServer({
     banner: 'Hotline',
     size: options.maxBytes,
@@ -41,16 +41,12 @@ export async function startSmtpListener(options: SmtpListenerOptions) {
     socketTimeout: options.idleTimeoutMs ?? 60_000,
     closeTimeout: 10_000,
     onConnect(session, callback) {
-      const address = session.remoteAddress;
-      const open = (perAddress.get(address) ?? 0) + 1;
-      if (open > maxPerAddress) return callback(smtpError(`4.7.0 too many connections from ${address}; try again later`, 421));
-      perAddress.set(address, open);
+      if (!connections.admit(session.remoteAddress)) return callback(smtpError(`4.7.0 too many connections from ${session.remoteAddress}; try again later`, 421));
+      (session as SMTPServerSession & { counted?: boolean }).counted = true;
       callback();
     },
     onClose(session) {
-      const open = (perAddress.get(session.remoteAddress) ?? 1) - 1;
-      if (open > 0) perAddress.set(session.remoteAddress, open);
-      else perAddress.delete(session.remoteAddress);
+      if ((session as SMTPServerSession & { counted?: boolean }).counted) connections.release(session.remoteAddress);
     },
     authOptional: true,
     disabledCommands: ['AUTH', 'STARTTLS'],

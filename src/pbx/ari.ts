@@ -58,7 +58,6 @@ export interface AriConnection {
   close(): Promise<void>;
 }
 
-
 /**
  * ARI's REST calls over plain HTTP with kept-alive connections, to the base ari-client uses
  * (`<protocol>//<host>/ari`). ari-client sends each request through swagger-client 2, which

@@ -118,29 +118,47 @@ export function createIvrDriver(deps: IvrDriverDeps) {
    */
   async function failSafe(session: Session, why: string, error: unknown): Promise<void> {
     if (session.handedOn) return;
-    session.handedOn = true;
     end(session);
-    clearTimeout(session.watchdog);
+    finish(session);
     log.error({ err: error, channel: session.channelId }, `${why}: the caller goes to the default queue`);
-    for (let attempt = 1; attempt <= FAILSAFE_ATTEMPTS; attempt++) {
-      try {
-        await deps.ari().continueInDialplan(session.channelId, FALLBACK_CONTEXT, 's');
-        break;
-      } catch (failure) {
-        const message = (failure as Error).message;
-        // Gone, or Asterisk away: the dialplan's absolute timeout (or the hang-up) ends the stay.
-        if (failure instanceof PbxUnavailableError || /\b(404|412)\b/.test(message) || attempt === FAILSAFE_ATTEMPTS) {
-          log.warn({ err: message, channel: session.channelId }, 'could not continue the caller to the default queue; the dialplan\'s timeout will');
-          break;
-        }
-        await new Promise((r) => setTimeout(r, FAILSAFE_PAUSE_MS));
-      }
-    }
+    await continueToFallback(session.channelId, FAILSAFE_ATTEMPTS);
     if (session.callId) {
       const defaultQueue = await deps.directory.defaultQueue().catch(() => null);
       const decision = decideRoute({ owner: null, presence: null, ticketQueue: defaultQueue, defaultQueue });
       await deps.calls.routed(session.callId, { decision, reason: 'error', ticket: null, unverified: true }).catch((e: Error) => log.warn({ err: e.message, channel: session.channelId }, 'call record not updated after the fail-safe'));
     }
+  }
+
+  /**
+   * Continues a channel into `hotline-fallback` (the default queue), trying up to `attempts` times;
+   * false when it could not (the caller is gone, or Asterisk is away: then the dialplan's absolute
+   * timeout, or the hang-up, ends the stay).
+   */
+  async function continueToFallback(channelId: string, attempts: number): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await deps.ari().continueInDialplan(channelId, FALLBACK_CONTEXT, 's');
+        return true;
+      } catch (failure) {
+        const message = (failure as Error).message;
+        if (failure instanceof PbxUnavailableError || /\b(404|412)\b/.test(message) || attempt >= attempts) {
+          log.warn({ err: message, channel: channelId }, 'could not continue the caller to the default queue; the dialplan\'s timeout will');
+          return false;
+        }
+        await new Promise((r) => setTimeout(r, FAILSAFE_PAUSE_MS));
+      }
+    }
+  }
+
+  /** Nothing more to do for this caller: no step runs, the watchdog stops. */
+  function finish(session: Session): void {
+    session.handedOn = true;
+    clearTimeout(session.watchdog);
+  }
+
+  /** The call's end, in its record where the database allows (bookkeeping never stops a caller). */
+  async function recordEnd(session: Session): Promise<void> {
+    if (session.callId) await deps.calls.ended(session.callId).catch((error: Error) => log.warn({ err: error.message, channel: session.channelId }, 'call end not recorded'));
   }
 
   async function run(session: Session, event: IvrEvent): Promise<void> {
@@ -228,10 +246,9 @@ export function createIvrDriver(deps: IvrDriverDeps) {
         return undefined;
       case 'abandon':
         end(session);
-        session.handedOn = true;
-        clearTimeout(session.watchdog);
+        finish(session);
         await saveDigits(session);
-        if (session.callId) await deps.calls.ended(session.callId).catch((error: Error) => log.warn({ err: error.message, channel: session.channelId }, 'call end not recorded'));
+        await recordEnd(session);
         return undefined;
     }
   }
@@ -294,8 +311,8 @@ export function createIvrDriver(deps: IvrDriverDeps) {
     }
     end(session);
     if (session.hungUp) {
-      session.handedOn = true;
-      if (session.callId) await deps.calls.ended(session.callId).catch((error: Error) => log.warn({ err: error.message, channel: session.channelId }, 'call end not recorded'));
+      finish(session);
+      await recordEnd(session);
       return;
     }
     // The outcome kinds ticket / operator / new-ticket are call reasons of the same name.
@@ -308,8 +325,7 @@ export function createIvrDriver(deps: IvrDriverDeps) {
     const announce: PromptName | null =
       reason === 'no-input' || reason === 'new-ticket' ? null : reason === 'operator' ? 'operator' : decision.route === 'agent' ? 'connecting-agent' : 'connecting-queue';
     await continueCall(session.channelId, session.callId, decision, ticket?.ttn ?? '', unverified, announce, session.language, routed);
-    session.handedOn = true;
-    clearTimeout(session.watchdog);
+    finish(session);
   }
 
   /**
@@ -496,11 +512,14 @@ export function createIvrDriver(deps: IvrDriverDeps) {
      */
     async stop(): Promise<void> {
       const open = [...sessions.values()];
-      for (const session of open) end(session);
+      for (const session of open) {
+        end(session);
+        finish(session);
+      }
       await Promise.all(
         open.map((session) =>
-          withTimeout(deps.ari().continueInDialplan(session.channelId, FALLBACK_CONTEXT, 's'), 2000, 'hand-off at shutdown').then(
-            () => log.info({ channel: session.channelId }, 'shutting down: caller continued to the default queue'),
+          withTimeout(continueToFallback(session.channelId, 1), 2000, 'hand-off at shutdown').then(
+            (done) => done && log.info({ channel: session.channelId }, 'shutting down: caller continued to the default queue'),
             (error: Error) => log.warn({ err: error.message, channel: session.channelId }, 'shutting down: caller left to the Stasis guard'),
           ),
         ),
