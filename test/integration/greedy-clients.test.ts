@@ -177,6 +177,10 @@ describe('greedy SMTP senders', () => {
     }));
     const third = await rawClient(smtp.port);
     expect(await replies(third.socket)()).toMatch(/^421 /);
+    // A refused connection that closes frees no slot: the next one is refused too.
+    await third.closed;
+    const fourth = await rawClient(smtp.port);
+    expect(await replies(fourth.socket)()).toMatch(/^421 /);
     for (const c of open) c.socket.destroy();
     await Promise.all(open.map((c) => c.closed));
     await expect
