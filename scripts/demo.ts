@@ -62,7 +62,7 @@ const callers = ['030 1234567', '089 7654321', '040 5550100'];
 
 server.get('/demo', async (request, reply) => {
   requireAgent(request);
-  const tickets = await ticketRows(hotline, await hotline.tickets.listAll({ state: 'any-open', limit: 50 }));
+  const tickets = ticketRows(await hotline.tickets.listAll({ state: 'any-open', limit: 50 }));
   return page(views, request, reply, 'demo', { title: 'Demo', tickets, calls });
 });
 server.post('/demo/call', async (request, reply) => {

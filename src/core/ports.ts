@@ -25,9 +25,23 @@ export interface TicketFilter {
   customerId?: number;
   /** TTN prefix, customer name/e-mail/phone, title or article text. */
   search?: string;
+  /** At most this many (capped at {@link MAX_LIST_LIMIT}). */
   limit?: number;
-  offset?: number;
+  /** The next page: only tickets listed after this one (newest first: older `updatedAt`, then lower id). */
+  before?: ListCursor;
 }
+
+/** Where a page of a newest-first list ended: the last ticket's `updatedAt` and id. */
+export interface ListCursor {
+  updatedAt: string;
+  id: number;
+}
+
+/** The most tickets one list call returns. */
+export const MAX_LIST_LIMIT = 500;
+
+/** A ticket as lists show it: with the names of its queue, owner and customer. */
+export type TicketListItem = Ticket & { queueName: string; ownerName: string | null; customerName: string | null };
 
 export interface TicketChange {
   state?: TicketState;
@@ -44,9 +58,9 @@ export interface TicketStore {
   findById(id: number): Promise<Ticket | null>;
   findByTtn(ttn: string): Promise<Ticket | null>;
   /** Tickets in queues the agent may see (admins see all); the permission filter is part of the query. */
-  listVisible(agentId: number, filter: TicketFilter): Promise<Ticket[]>;
+  listVisible(agentId: number, filter: TicketFilter): Promise<TicketListItem[]>;
   /** Every ticket matching the filter, without a permission filter: for the system (pops, mail), never for an agent's listing. */
-  listAll(filter: TicketFilter): Promise<Ticket[]>;
+  listAll(filter: TicketFilter): Promise<TicketListItem[]>;
   /** Counts per queue and state, over the queues the agent may see. */
   countVisible(agentId: number): Promise<Array<{ queueId: number; state: TicketState; count: number }>>;
   update(id: number, change: TicketChange, now: string): Promise<Ticket>;

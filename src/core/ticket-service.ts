@@ -1,7 +1,7 @@
 import { DuplicateTtnError, ForbiddenError, NotFoundError, ValidationError } from './errors.js';
 import type { EventBus } from './events.js';
 import { createHash } from 'node:crypto';
-import type { AttachmentStore, QueueStore, TicketChange, TicketFilter, TicketStore } from './ports.js';
+import type { AttachmentStore, QueueStore, TicketChange, TicketFilter, TicketListItem, TicketStore } from './ports.js';
 import type { TtnService } from './ttn/ttn-service.js';
 import type { Access, Article, ArticleInput, Attachment, AttachmentInput, Ticket, TicketState } from './types.js';
 import { ARTICLE_KINDS, TICKET_STATES } from './types.js';
@@ -177,10 +177,10 @@ export function createTicketService(deps: TicketServiceDeps) {
     },
 
     /** Tickets the agent may see, filtered. */
-    listVisible: (agentId: number, filter: TicketFilter = {}): Promise<Ticket[]> => tickets.listVisible(agentId, filter),
+    listVisible: (agentId: number, filter: TicketFilter = {}): Promise<TicketListItem[]> => tickets.listVisible(agentId, filter),
     countVisible: (agentId: number) => tickets.countVisible(agentId),
     /** Tickets matching the filter in any queue: for system use (the caller-ID lookup); filter per agent before showing. */
-    listAll: (filter: TicketFilter): Promise<Ticket[]> => tickets.listAll(filter),
+    listAll: (filter: TicketFilter): Promise<TicketListItem[]> => tickets.listAll(filter),
     articles: (ticketId: number): Promise<Article[]> => tickets.articles(ticketId),
     latestArticles: (ticketId: number, limit: number) => tickets.latestArticles(ticketId, limit),
   };

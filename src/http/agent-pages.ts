@@ -7,7 +7,7 @@ import type { TicketFilter } from '../core/ports.js';
 import type { Article, Attachment, TicketState } from '../core/types.js';
 import { TICKET_STATES } from '../core/types.js';
 import { requireAgent, setSessionCookie, SESSION_COOKIE } from './auth.js';
-import { field, idField, page, ticketRows } from './page-helpers.js';
+import { cursorField, cursorOf, field, idField, page, ticketRows } from './page-helpers.js';
 import type { Mail } from '../mail/mail.js';
 import type { Pbx } from '../pbx/pbx.js';
 import { DIAL_CONTEXT } from '../pbx/names.js';
@@ -17,6 +17,9 @@ import type { Views } from './views.js';
 
 const INLINE_IMAGES = new Set(['image/png', 'image/gif', 'image/jpeg', 'image/webp']);
 const ARTICLE_LABELS: Record<Article['kind'], string> = { 'email-in': 'E-mail in', 'email-out': 'E-mail out', phone: 'Phone', note: 'Note', call: 'Call' };
+
+/** Tickets per list page. */
+const PAGE_SIZE = 50;
 
 /** Only same-site paths for `next`, so the login form cannot be used to send someone elsewhere. */
 const safeNext = (next: string) => (/^\/(?!\/)[\w\-./?=&%]*$/.test(next) ? next : '/queues');
@@ -67,7 +70,8 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
   app.get('/tickets', async (request, reply) => {
     const agent = requireAgent(request);
     const query = request.query as Record<string, string>;
-    const filter: TicketFilter = { limit: 200 };
+    // One row more than the page shows, to know whether there is an older page.
+    const filter: TicketFilter = { limit: PAGE_SIZE + 1, before: cursorField(query) };
     const queueId = idField(query, 'queue');
     let heading = 'Tickets';
     if (queueId !== null) {
@@ -90,10 +94,21 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
       heading = `Search: ${q}`;
       if (!query.state) delete filter.state;
     }
-    const tickets = await hotline.tickets.listVisible(agent.id, filter);
+    const found = await hotline.tickets.listVisible(agent.id, filter);
     // A search for a complete TTN goes straight to the ticket.
-    if (q && tickets.length === 1 && tickets[0]!.ttn === q) return reply.redirect(`/tickets/${q}`, 303);
-    return page(views, request, reply, 'tickets', { title: heading, heading, tickets: await ticketRows(hotline, tickets), filter: { queue: queueId, mine: !!query.mine, state }, q });
+    if (q && !filter.before && found.length === 1 && found[0]!.ttn === q) return reply.redirect(`/tickets/${q}`, 303);
+    const tickets = found.slice(0, PAGE_SIZE);
+    const keep = new URLSearchParams(Object.entries({ queue: queueId === null ? '' : String(queueId), mine: query.mine ? '1' : '', state, q }).filter(([, v]) => v));
+    const link = (before: string | null) => `/tickets${before || keep.size ? '?' : ''}${[keep.toString(), before ? `before=${encodeURIComponent(before)}` : ''].filter(Boolean).join('&')}`;
+    return page(views, request, reply, 'tickets', {
+      title: heading,
+      heading,
+      tickets: ticketRows(tickets),
+      filter: { queue: queueId, mine: !!query.mine, state },
+      q,
+      older: found.length > PAGE_SIZE ? link(cursorOf(tickets.at(-1)!)) : null,
+      newest: filter.before ? link(null) : null,
+    });
   });
 
   app.get('/tickets/new', async (request, reply) => {

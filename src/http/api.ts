@@ -2,10 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import type { Hotline } from '../app.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import type { TicketChange, TicketFilter } from '../core/ports.js';
+import { MAX_LIST_LIMIT } from '../core/ports.js';
 import type { TicketState } from '../core/types.js';
 import { TICKET_STATES } from '../core/types.js';
 import { sendAttachment } from './agent-pages.js';
 import { requireAgent } from './auth.js';
+import { cursorField, cursorOf } from './page-helpers.js';
 
 /**
  * The JSON API (`/api/v1`), for integrations: the same actions as the pages, through the same
@@ -33,10 +35,14 @@ export async function apiRoutes(app: FastifyInstance, opts: { hotline: Hotline }
     }));
   });
 
-  app.get('/api/v1/tickets', async (request) => {
+  // Newest first, a page at a time: the `Link: <…>; rel="next"` header (RFC 8288) points at the next page.
+  app.get('/api/v1/tickets', async (request, reply) => {
     const agent = requireAgent(request);
     const q = request.query as Record<string, string>;
-    const filter: TicketFilter = { limit: Math.min(Number(q.limit) || 100, 500), offset: Number(q.offset) || 0 };
+    if (q.offset !== undefined) throw new ValidationError('offset is not supported: follow the Link header\'s rel="next" (before=…) to page');
+    const limit = q.limit === undefined ? 100 : Number(q.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) throw new ValidationError(`limit must be a whole number from 1 to ${MAX_LIST_LIMIT}`);
+    const filter: TicketFilter = { limit: limit + 1, before: cursorField(q) };
     if (q.queue) filter.queueId = Number(q.queue);
     if (q.state) {
       if (!(TICKET_STATES as readonly string[]).includes(q.state)) throw new ValidationError(`state must be one of ${TICKET_STATES.join(', ')}`);
@@ -44,7 +50,13 @@ export async function apiRoutes(app: FastifyInstance, opts: { hotline: Hotline }
     }
     if (q.mine) filter.ownerId = agent.id;
     if (q.q) filter.search = q.q;
-    return hotline.tickets.listVisible(agent.id, filter);
+    const found = await hotline.tickets.listVisible(agent.id, filter);
+    const tickets = found.slice(0, limit);
+    if (found.length > limit) {
+      const next = new URLSearchParams({ ...q, before: cursorOf(tickets.at(-1)!) });
+      void reply.header('link', `</api/v1/tickets?${next.toString()}>; rel="next"`);
+    }
+    return tickets;
   });
 
   app.get<{ Params: { ttn: string } }>('/api/v1/tickets/:ttn', async (request) => {

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Hotline } from '../app.js';
-import type { Ticket } from '../core/types.js';
+import { ValidationError } from '../core/errors.js';
+import type { ListCursor, TicketListItem } from '../core/ports.js';
 import type { Views } from './views.js';
 
 /** Messages for `?done=` after a form succeeded (codes, so no text from the URL reaches the page). */
@@ -40,22 +40,22 @@ export function displayTime(iso: string | null | undefined): string {
   return iso ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : '-';
 }
 
-/** Ticket rows for lists: names instead of ids. */
-export async function ticketRows(hotline: Hotline, tickets: Ticket[]) {
-  const queues = new Map((await hotline.directory.listQueues()).map((q) => [q.id, q.name]));
-  const agents = new Map((await hotline.agents.list()).map((a) => [a.id, a.name]));
-  const customers = new Map<number, string>();
-  for (const t of tickets) {
-    if (t.customerId !== null && !customers.has(t.customerId)) customers.set(t.customerId, (await hotline.directory.findCustomer(t.customerId))?.name ?? '');
-  }
-  return tickets.map((t) => ({
-    ...t,
-    queueName: queues.get(t.queueId) ?? '',
-    ownerName: t.ownerId !== null ? agents.get(t.ownerId) : null,
-    customerName: t.customerId !== null ? customers.get(t.customerId) : null,
-    updated: displayTime(t.updatedAt),
-  }));
+/** Ticket rows for lists, with the time as pages show it. */
+export function ticketRows(tickets: TicketListItem[]) {
+  return tickets.map((t) => ({ ...t, updated: displayTime(t.updatedAt) }));
 }
+
+/** `before=2026-11-28T18:56:16.448Z_123`: where the previous page of a newest-first list ended. */
+export function cursorField(query: unknown, name = 'before'): ListCursor | undefined {
+  const v = field(query, name);
+  if (!v) return undefined;
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?Z)_(\d{1,15})$/.exec(v);
+  if (!m) throw new ValidationError(`"${name}" must be a list position like 2026-11-28T18:56:16.448Z_123, as the "older" link gives`);
+  return { updatedAt: m[1]!, id: Number(m[2]) };
+}
+
+/** The cursor for the page after one ending with `last`. */
+export const cursorOf = (last: { updatedAt: string; id: number }): string => `${last.updatedAt}_${last.id}`;
 
 /** A form field as a trimmed string ('' when absent). */
 export function field(body: unknown, name: string): string {

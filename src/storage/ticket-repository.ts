@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { DuplicateTtnError, NotFoundError } from '../core/errors.js';
-import type { ArticleStart, TicketChange, TicketFilter, TicketStore } from '../core/ports.js';
-import { ARTICLE_START_CHARS } from '../core/ports.js';
+import type { ArticleStart, TicketChange, TicketFilter, TicketListItem, TicketStore } from '../core/ports.js';
+import { ARTICLE_START_CHARS, MAX_LIST_LIMIT } from '../core/ports.js';
 import type { Article, ArticleInput, Ticket, TicketState } from '../core/types.js';
 import { createStatementCache } from './statement-cache.js';
 
@@ -63,6 +63,14 @@ const toArticle = (r: ArticleRow): Article => ({
   createdAt: r.created_at,
 });
 
+/** A {@link TicketListItem} as SQLite's json_object arguments, over `l` (tickets) and the joined q, a, c. */
+const LIST_ITEM_JSON = `'id', l.id, 'ttn', l.ttn, 'title', l.title, 'queueId', l.queue_id, 'state', l.state, 'priority', l.priority,
+  'ownerId', l.owner_id, 'customerId', l.customer_id, 'createdAt', l.created_at, 'updatedAt', l.updated_at, 'closedAt', l.closed_at,
+  'queueName', q.name, 'ownerName', a.name, 'customerName', c.name`;
+
+// Beyond this many visible queues a list is one query over all of them instead of a range per queue.
+const PER_QUEUE_RANGES = 64;
+
 // Queues an agent may see: admins see every queue, agents those with a permission row.
 const VISIBLE_QUEUES = `
   SELECT q.id FROM queues q, agents a WHERE a.id = @agentId AND a.role = 'admin'
@@ -88,8 +96,8 @@ export function createTicketRepository(db: Database): TicketStore {
      FROM articles WHERE ticket_id = ? ORDER BY id DESC LIMIT ?`,
   );
   const counts = db.prepare(
-    `SELECT queue_id AS queueId, state, count(*) AS count FROM tickets
-     WHERE queue_id IN (${VISIBLE_QUEUES}) GROUP BY queue_id, state`,
+    `SELECT queue_id AS queueId, state, n AS count FROM ticket_counts
+     WHERE queue_id IN (${VISIBLE_QUEUES}) AND n > 0`,
   );
 
   const articleParams = (ticketId: number, a: ArticleInput, now: string) => ({
@@ -121,41 +129,73 @@ export function createTicketRepository(db: Database): TicketStore {
     return { ticket: toTicket(row), article: toArticle(insertArticle.all(articleParams(ticketId, a, now))[0] as ArticleRow) };
   });
 
-  async function list(agentId: number | null, filter: TicketFilter): Promise<Ticket[]> {
-    const where = agentId === null ? ['1 = 1'] : [`t.queue_id IN (${VISIBLE_QUEUES})`];
-    const params: Record<string, unknown> = { ...(agentId === null ? {} : { agentId }), limit: Math.min(filter.limit ?? 100, 1000), offset: filter.offset ?? 0 };
-    if (filter.queueId !== undefined) {
-      where.push('t.queue_id = @queueId');
-      params.queueId = filter.queueId;
-    }
+  const allQueueIds = db.prepare('SELECT id FROM queues ORDER BY id').pluck();
+  const visibleQueueIds = db.prepare(`SELECT id FROM (${VISIBLE_QUEUES}) ORDER BY id`).pluck();
+
+  /**
+   * A page of a newest-first list. Without an owner, customer or search filter it is one indexed
+   * range per queue (queue, [state,] updated_at, id), each stopping after `limit` rows, merged by
+   * SQLite: a page costs its rows, not the size of the queues. With one of those filters, the
+   * owner's or customer's index (or, for a search, a scan) over the visible queues.
+   */
+  async function list(agentId: number | null, filter: TicketFilter): Promise<TicketListItem[]> {
+    let queues = (agentId === null ? allQueueIds.all() : visibleQueueIds.all({ agentId })) as number[];
+    if (filter.queueId !== undefined) queues = queues.filter((id) => id === filter.queueId);
+    if (queues.length === 0) return [];
+    const limit = Math.max(1, Math.min(Math.floor(filter.limit ?? 100), MAX_LIST_LIMIT));
+    const params: Record<string, unknown> = { limit };
+    const where: string[] = [];
     if (filter.state === 'any-open') where.push("t.state <> 'closed'");
     else if (filter.state !== undefined) {
       where.push('t.state = @state');
       params.state = filter.state;
     }
-    if (filter.ownerId !== undefined) {
-      where.push('t.owner_id = @ownerId');
-      params.ownerId = filter.ownerId;
+    if (filter.before) {
+      where.push('(t.updated_at, t.id) < (@beforeAt, @beforeId)');
+      params.beforeAt = filter.before.updatedAt;
+      params.beforeId = filter.before.id;
     }
-    if (filter.customerId !== undefined) {
-      where.push('t.customer_id = @customerId');
-      params.customerId = filter.customerId;
-    }
-    if (filter.search?.trim()) {
-      const s = filter.search.trim();
-      params.prefix = `${s.replace(/[%_\\]/g, '\\$&')}%`;
-      params.like = `%${s.replace(/[%_\\]/g, '\\$&')}%`;
-      // A phone number in any format: compare its digits (without trunk/international zeros) with the stored E.164.
-      const digits = /^[\d\s\-./()+]+$/.test(s) ? s.replace(/\D/g, '').replace(/^0+/, '') : '';
-      params.phoneLike = digits.length >= 3 ? `%${digits}%` : params.like;
-      where.push(`(t.ttn LIKE @prefix ESCAPE '\\' OR t.title LIKE @like ESCAPE '\\'
+    const perQueue = filter.ownerId === undefined && filter.customerId === undefined && !filter.search?.trim() && queues.length <= PER_QUEUE_RANGES;
+    let rows: string;
+    if (perQueue) {
+      rows = queues
+        .map((id, i) => {
+          params[`q${i}`] = id;
+          return `SELECT * FROM (SELECT t.* FROM tickets t WHERE ${[`t.queue_id = @q${i}`, ...where].join(' AND ')} ORDER BY t.updated_at DESC, t.id DESC LIMIT @limit)`;
+        })
+        .join(' UNION ALL ');
+    } else {
+      queues.forEach((id, i) => (params[`q${i}`] = id));
+      where.unshift(`t.queue_id IN (${queues.map((_, i) => `@q${i}`).join(', ')})`);
+      if (filter.ownerId !== undefined) {
+        where.push('t.owner_id = @ownerId');
+        params.ownerId = filter.ownerId;
+      }
+      if (filter.customerId !== undefined) {
+        where.push('t.customer_id = @customerId');
+        params.customerId = filter.customerId;
+      }
+      if (filter.search?.trim()) {
+        const s = filter.search.trim();
+        params.prefix = `${s.replace(/[%_\\]/g, '\\$&')}%`;
+        params.like = `%${s.replace(/[%_\\]/g, '\\$&')}%`;
+        // A phone number in any format: compare its digits (without trunk/international zeros) with the stored E.164.
+        const digits = /^[\d\s\-./()+]+$/.test(s) ? s.replace(/\D/g, '').replace(/^0+/, '') : '';
+        params.phoneLike = digits.length >= 3 ? `%${digits}%` : params.like;
+        where.push(`(t.ttn LIKE @prefix ESCAPE '\\' OR t.title LIKE @like ESCAPE '\\'
         OR t.customer_id IN (SELECT c.id FROM customers c WHERE c.name LIKE @like ESCAPE '\\'
           UNION SELECT customer_id FROM customer_emails WHERE email LIKE @like ESCAPE '\\'
           UNION SELECT customer_id FROM customer_phones WHERE phone LIKE @like ESCAPE '\\' OR phone LIKE @phoneLike ESCAPE '\\')
         OR t.id IN (SELECT ticket_id FROM articles WHERE body_text LIKE @like ESCAPE '\\' OR subject LIKE @like ESCAPE '\\'))`);
+      }
+      rows = `SELECT t.* FROM tickets t WHERE ${where.join(' AND ')}`;
     }
-    const rows = statement(`SELECT t.* FROM tickets t WHERE ${where.join(' AND ')} ORDER BY t.updated_at DESC, t.id DESC LIMIT @limit OFFSET @offset`).all(params) as TicketRow[];
-    return rows.map(toTicket);
+    // SQLite hands the page over as one JSON text (the list's shape, made here): for 50 rows that is
+    // several times faster than better-sqlite3 building 700 JavaScript values one by one.
+    const sql = `SELECT json_group_array(json_object(${LIST_ITEM_JSON}) ORDER BY l.updated_at DESC, l.id DESC)
+      FROM (SELECT * FROM (${rows}) ORDER BY updated_at DESC, id DESC LIMIT @limit) l
+      JOIN queues q ON q.id = l.queue_id LEFT JOIN agents a ON a.id = l.owner_id LEFT JOIN customers c ON c.id = l.customer_id`;
+    return JSON.parse(statement(sql).pluck().get(params) as string) as TicketListItem[];
   }
 
   return {
