@@ -35,6 +35,8 @@ export interface HotlineOverrides {
    */
   busyTimeoutMs?: number;
   log?: Logger;
+  /** false where another thread of the same service has already copied the shipped prompts (the web thread). */
+  installPrompts?: boolean;
 }
 
 const systemClock: Clock = { now: () => new Date() };
@@ -62,7 +64,7 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
     const agentStore = createAgentRepository(db);
     const agents = createAgentService({ agents: agentStore, clock });
     const prompts = createPromptStore({ dir: config.promptsDir });
-    prompts.install();
+    if (overrides.installPrompts !== false) prompts.install();
     const auth = createAuthService({ agents, sessions: createSessionRepository(db), tokens: createApiTokenRepository(db), clock });
     const calls = createCallService({ calls: createCallRepository(db, writes), tickets, agents: agentStore, queues, events, clock });
     const directory = createDirectoryService({ queues, customers: createCustomerRepository(db), clock, countryCode: config.countryCode });

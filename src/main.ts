@@ -6,12 +6,13 @@ import type { Config } from './config.js';
 import { ConfigError, loadConfig } from './config.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from './core/errors.js';
 import type { Role } from './core/types.js';
-import { buildServer } from './http/server.js';
 import { ListenError } from './listen-error.js';
 import type { Mail } from './mail/mail.js';
 import { startMail } from './mail/mail.js';
 import type { Pbx } from './pbx/pbx.js';
 import { startPbx } from './pbx/pbx.js';
+import type { WebFront } from './web/web-front.js';
+import { startWebFront } from './web/web-front.js';
 
 const USAGE = `Usage: hotline <command> [options]
 
@@ -190,42 +191,39 @@ async function serve(config: Config, io: Out): Promise<number> {
   const hotline = await createHotline(config, { busyTimeoutMs: SERVE_BUSY_TIMEOUT_MS });
   let pbx: Pbx | undefined;
   let mail: Mail | undefined;
-  let server: Awaited<ReturnType<typeof buildServer>> | undefined;
+  let web: WebFront | undefined;
   let address: string;
   let admin: Awaited<ReturnType<typeof ensureAdmin>>;
+  const stopAll = async () => {
+    await web?.close();
+    await mail?.close();
+    await pbx?.close();
+    hotline.close();
+  };
   try {
     await ensureDefaultQueue(hotline);
     admin = await ensureAdmin(hotline);
+    // The PBX connections open before the web listens: they are the call path's, and must not have
+    // to compete for file descriptors with a flood of web clients.
     pbx = startPbx(hotline, pbxOptionsFrom(config, hotline.prompts));
     mail = await startMail(hotline, config, { listen: true });
-    const started = { pbx, mail };
-    server = await buildServer(hotline, { pbx, mail, templatesDir: config.templatesDir || undefined });
-    server.addHook('onClose', async () => {
-      await started.mail.close();
-      await started.pbx.close();
-      hotline.close();
-    });
-    address = await server.listen({ host: config.httpHost, port: config.httpPort }).catch((error: NodeJS.ErrnoException) => {
+    web = startWebFront(hotline, { pbx, mail });
+    await web.ready();
+    address = await web.listen(config.httpHost, config.httpPort).catch((error: NodeJS.ErrnoException) => {
       throw new ListenError('the web UI', 'httpHost / httpPort', config.httpHost, config.httpPort, error);
     });
   } catch (error) {
     // A half-started service must not keep running (taking mail or calls): stop what was started.
-    if (server) await server.close();
-    else {
-      await mail?.close();
-      await pbx?.close();
-      hotline.close();
-    }
+    await stopAll();
     throw error;
   }
   io.out(`Hotline listening on ${address} (database ${config.database})`);
   io.out(`Mail: ${mail.status()}`);
   if (admin) io.out(`First start: created admin login "${admin.login}" with password "${admin.password}" (shown once; change it after logging in)`);
-  const running = server;
   return new Promise<number>((resolvePromise) => {
     const stop = (signal: string) => {
       hotline.log.info({ signal }, 'shutting down');
-      running.close().then(() => resolvePromise(0), () => resolvePromise(1));
+      stopAll().then(() => resolvePromise(0), () => resolvePromise(1));
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

@@ -5,10 +5,10 @@ import type { Access, Role } from '../core/types.js';
 import { requireAdmin } from './auth.js';
 import { field, page } from './page-helpers.js';
 import type { Views } from './views.js';
-import type { Mail } from '../mail/mail.js';
+import type { WebMail } from './ports.js';
 
 /** What the admin overview shows about the connections. */
-export type StatusProvider = () => { db: string; ari: string; ami: string; activeIvrCalls: number | string; mail: string };
+export type StatusProvider = () => Promise<{ db: string; ari: string; ami: string; activeIvrCalls: number | string; mail: string }>;
 
 const optional = (v: string) => (v === '' ? null : v);
 const numericId = (raw: string): number => {
@@ -17,13 +17,13 @@ const numericId = (raw: string): number => {
 };
 
 /** Agents, queues (and the queue → extension map), permissions, customers, TTN settings, status. */
-export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline; views: Views; status: StatusProvider; mail?: Mail }): Promise<void> {
+export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline; views: Views; status: StatusProvider; mail?: WebMail; settingsChanged?: () => Promise<void> }): Promise<void> {
   const { hotline, views } = opts;
   const { agents, directory, auth } = hotline;
 
   app.get('/admin', async (request, reply) => {
     requireAdmin(request);
-    return page(views, request, reply, 'admin/index', { title: 'Admin', status: opts.status() });
+    return page(views, request, reply, 'admin/index', { title: 'Admin', status: await opts.status() });
   });
 
   app.get('/admin/agents', async (request, reply) => {
@@ -199,12 +199,12 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
   app.get('/admin/mail', async (request, reply) => {
     requireAdmin(request);
     if (!opts.mail) throw new NotFoundError('the mail channel is not running');
-    return page(views, request, reply, 'admin/mail', { title: 'E-mail', status: opts.mail.status(), flagged: [...opts.mail.repo.listRaw('failed'), ...opts.mail.repo.listRaw('duplicate')].sort((a, b) => b.id - a.id) });
+    return page(views, request, reply, 'admin/mail', { title: 'E-mail', status: await opts.mail.status(), flagged: await opts.mail.flagged() });
   });
 
   app.get<{ Params: { id: string } }>('/admin/mail/:id/raw', async (request, reply) => {
     requireAdmin(request);
-    const bytes = opts.mail?.repo.rawBytes(numericId(request.params.id));
+    const bytes = await opts.mail?.rawBytes(numericId(request.params.id));
     if (!bytes) throw new NotFoundError('no such message');
     return reply
       .header('Content-Type', 'application/octet-stream')
@@ -214,8 +214,7 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
 
   app.post<{ Params: { id: string } }>('/admin/mail/:id/reprocess', async (request, reply) => {
     requireAdmin(request);
-    if (!opts.mail?.repo.raw(numericId(request.params.id))) throw new NotFoundError('no such message');
-    await opts.mail.pipeline.process(numericId(request.params.id), { force: true });
+    if (!(await opts.mail?.reprocess(numericId(request.params.id)))) throw new NotFoundError('no such message');
     return reply.redirect('/admin/mail?done=reprocessed', 303);
   });
 
@@ -266,6 +265,7 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
   app.post('/admin/ttn', async (request, reply) => {
     requireAdmin(request);
     await hotline.ttn.configure({ generator: field(request.body, 'generator'), checkDigit: field(request.body, 'checkDigit'), systemId: field(request.body, 'systemId') });
+    await opts.settingsChanged?.();
     return reply.redirect('/admin/ttn?done=ttn-saved', 303);
   });
 }

@@ -8,8 +8,7 @@ import type { Article, Attachment, TicketState } from '../core/types.js';
 import { TICKET_STATES } from '../core/types.js';
 import { requireAgent, setSessionCookie, SESSION_COOKIE } from './auth.js';
 import { cursorField, cursorOf, field, idField, page, ticketRows } from './page-helpers.js';
-import type { Mail } from '../mail/mail.js';
-import type { Pbx } from '../pbx/pbx.js';
+import type { WebMail, WebPbx } from './ports.js';
 import { DIAL_CONTEXT } from '../pbx/names.js';
 import { ticketSubject } from '../core/mail-rules.js';
 import { sanitizeMailHtml } from './sanitize.js';
@@ -25,7 +24,7 @@ const PAGE_SIZE = 50;
 const safeNext = (next: string) => (/^\/(?!\/)[\w\-./?=&%]*$/.test(next) ? next : '/queues');
 
 /** Login, queues, ticket lists and views, notes, replies, changes, phone tickets, attachments. */
-export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline; views: Views; pbx?: Pbx; mail?: Mail }): Promise<void> {
+export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline; views: Views; pbx?: WebPbx; mail?: WebMail }): Promise<void> {
   const { hotline, views } = opts;
 
   app.get('/', async (request, reply) => reply.redirect(request.agent ? '/queues' : '/login'));
@@ -207,7 +206,7 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
     const subject = field(request.body, 'subject') || ticket.title;
     if (opts.mail) {
       // Stored as the agent (rw on the queue checked there), then the outbox sends it with the TTN in the subject.
-      await opts.mail.pipeline.reply(ticket, agent, { to, subject, text });
+      await opts.mail.reply(ticket, agent, { to, subject, text });
       return reply.redirect(`/tickets/${ticket.ttn}?done=reply-queued`, 303);
     }
     // The TTN always travels in the subject, so the customer's answer finds its ticket.

@@ -4,7 +4,9 @@ import multipart from '@fastify/multipart';
 import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import Fastify from 'fastify';
+import type { RequestListener, Server } from 'node:http';
 import { createServer } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { fileURLToPath } from 'node:url';
 import type { Hotline } from '../app.js';
@@ -16,6 +18,8 @@ import { PbxTimeoutError, PbxUnavailableError } from '../pbx/with-timeout.js';
 import { createConnectionLimit } from '../connection-limit.js';
 import { DatabaseBusyError } from '../storage/db-health.js';
 import { adminPages } from './admin-pages.js';
+import type { WebMail, WebPbx } from './ports.js';
+import { localMail, localPbx } from './ports.js';
 import { agentPages } from './agent-pages.js';
 import { apiRoutes } from './api.js';
 import type { RealtimeOptions } from '../realtime/realtime.js';
@@ -48,46 +52,75 @@ function statusOf(error: unknown): number {
 }
 
 /** Deadlines for HTTP clients, in ms: headers, the whole request, an idle keep-alive, any idle socket. */
-const HTTP_TIMEOUTS = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 10_000, idleMs: 60_000 };
+export const HTTP_TIMEOUTS = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 10_000, idleMs: 60_000 };
+export type HttpTimeouts = typeof HTTP_TIMEOUTS;
 
-export interface ServerParts {
-  /** Shorter HTTP deadlines (tests). */
-  timeouts?: Partial<typeof HTTP_TIMEOUTS>;
-  pbx?: Pbx;
-  /** A folder with templates replacing the built-in ones of the same name. */
-  templatesDir?: string;
-  /** The e-mail channel: agent replies go to its outbox, its status shows on the admin page. */
-  mail?: Mail;
-  realtime?: RealtimeOptions;
+/**
+ * An HTTP server that slow or greedy clients cannot hold sockets on for ever (nor the file
+ * descriptors calls need). Node checks these deadlines every `connectionsCheckingInterval`.
+ */
+export function createHttpServer(handler: RequestListener, timeouts: Partial<HttpTimeouts> = {}): Server {
+  const limits = { ...HTTP_TIMEOUTS, ...timeouts };
+  const server = createServer(
+    { requestTimeout: limits.requestMs, headersTimeout: limits.headersMs, keepAliveTimeout: limits.keepAliveMs, connectionsCheckingInterval: Math.min(1000, limits.headersMs) },
+    handler,
+  );
+  server.setTimeout(limits.idleMs);
+  return server;
 }
 
-/** The HTTP server: agent and admin pages, the JSON API, `/healthz`. */
-export async function buildServer(hotline: Hotline, parts: ServerParts = {}) {
-  const limits = { ...HTTP_TIMEOUTS, ...parts.timeouts };
-  const app = Fastify({
-    loggerInstance: hotline.log as FastifyBaseLogger,
-    trustProxy: 'loopback',
-    bodyLimit: 1024 * 1024,
-    // Slow or greedy clients must not hold sockets (and the file descriptors calls need) for ever.
-    // Node checks these deadlines every `connectionsCheckingInterval` (30 s unless told).
-    serverFactory: (handler) => {
-      const server = createServer(
-        { requestTimeout: limits.requestMs, headersTimeout: limits.headersMs, keepAliveTimeout: limits.keepAliveMs, connectionsCheckingInterval: Math.min(1000, limits.headersMs) },
-        handler,
-      );
-      server.setTimeout(limits.idleMs);
-      return server;
-    },
-  });
-  // A cap on the connections one address may hold open.
-  const connections = createConnectionLimit(hotline.config.httpMaxConnectionsPerAddress);
-  app.server.on('connection', (socket: import('node:net').Socket) => {
+/** A cap on the connections one address may hold open: beyond it, new ones are closed at once. */
+export function limitConnectionsPerAddress(server: Server, max: number): void {
+  const connections = createConnectionLimit(max);
+  server.on('connection', (socket: Socket) => {
     const address = socket.remoteAddress ?? '';
     if (!connections.admit(address)) {
       socket.destroy();
       return;
     }
     socket.once('close', () => connections.release(address));
+  });
+}
+
+/** What the pages and the API use besides the core: the bridge and the e-mail channel, as ports. */
+export interface AppParts {
+  /** Shorter HTTP deadlines (tests). */
+  timeouts?: Partial<HttpTimeouts>;
+  pbx?: WebPbx;
+  mail?: WebMail;
+  /** A folder with templates replacing the built-in ones of the same name. */
+  templatesDir?: string;
+  /** Settings others keep in memory changed (the TTN scheme): tell them. */
+  settingsChanged?: () => Promise<void>;
+}
+
+export interface ServerParts extends Omit<AppParts, 'pbx' | 'mail'> {
+  pbx?: Pbx;
+  /** The e-mail channel: agent replies go to its outbox, its status shows on the admin page. */
+  mail?: Mail;
+  realtime?: RealtimeOptions;
+}
+
+/**
+ * Everything on one thread, listening itself: pages, API, `/healthz` and the socket.io screen-pops
+ * (tests, the demo). The service splits it: the pages on a thread of their own (`src/web/`).
+ */
+export async function buildServer(hotline: Hotline, parts: ServerParts = {}) {
+  const app = await buildApp(hotline, { ...parts, pbx: parts.pbx && localPbx(parts.pbx), mail: parts.mail && localMail(parts.mail) });
+  limitConnectionsPerAddress(app.server, hotline.config.httpMaxConnectionsPerAddress);
+  const realtime = attachRealtime(app.server, hotline, parts.realtime);
+  app.decorate('realtime', realtime);
+  app.addHook('preClose', async () => realtime.close());
+  return app;
+}
+
+/** The agent and admin pages, the JSON API and `/healthz`, as a fastify app. */
+export async function buildApp(hotline: Hotline, parts: AppParts = {}) {
+  const app = Fastify({
+    loggerInstance: hotline.log as FastifyBaseLogger,
+    trustProxy: 'loopback',
+    bodyLimit: 1024 * 1024,
+    serverFactory: (handler) => createHttpServer(handler, parts.timeouts),
   });
   const views = createViews(parts.templatesDir);
 
@@ -142,14 +175,21 @@ export async function buildServer(hotline: Hotline, parts: ServerParts = {}) {
     return reply.code(404).type('text/html; charset=utf-8').send(html);
   });
 
+  // The probe takes the write lock for an instant: however often /healthz is asked, at most once a
+  // second, so that asking cannot make the call path's writes wait.
+  let probed: { at: number; problems: string[] } | null = null;
+  const databaseProblems = (): string[] => {
+    if (!probed || Date.now() - probed.at >= 1000) probed = { at: Date.now(), problems: hotline.databaseProblems() };
+    return probed.problems;
+  };
   const dbStatus = (): string => {
-    const problems = hotline.databaseProblems();
+    const problems = databaseProblems();
     return problems.length === 0 ? 'ok' : problems.join('; ');
   };
 
   app.get('/healthz', async (_request, reply) => {
-    const problems = hotline.databaseProblems();
-    const pbx = parts.pbx?.status();
+    const problems = databaseProblems();
+    const [pbx, mail] = await Promise.all([parts.pbx?.status(), parts.mail?.counts()]);
     // The service is useful without the PBX (mail, web), and callers still reach the dialplan's
     // fallback queue: a PBX that is away degrades the status but is not a failure of the service.
     // A database that cannot be read is a failure; one that cannot be written (full, read-only,
@@ -158,7 +198,7 @@ export async function buildServer(hotline: Hotline, parts: ServerParts = {}) {
     const pbxUp = !pbx || (pbx.ari === 'connected' && pbx.ami === 'connected');
     const reasons = [...problems.map((p) => `database: ${p}`), ...(pbxUp ? [] : [`PBX: ARI ${pbx?.ari}, AMI ${pbx?.ami}`])];
     const status = unreadable ? 'error' : reasons.length ? 'degraded' : 'ok';
-    return reply.code(unreadable ? 503 : 200).send({ status, ...(reasons.length ? { reasons } : {}), db: problems.length ? problems.join('; ') : 'ok', ...(pbx ? { pbx } : {}), ...(parts.mail ? { mail: parts.mail.pipeline.status() } : {}) });
+    return reply.code(unreadable ? 503 : 200).send({ status, ...(reasons.length ? { reasons } : {}), db: problems.length ? problems.join('; ') : 'ok', ...(pbx ? { pbx } : {}), ...(mail ? { mail } : {}) });
   });
 
   await app.register(agentPages, { hotline, views, pbx: parts.pbx, mail: parts.mail });
@@ -166,14 +206,12 @@ export async function buildServer(hotline: Hotline, parts: ServerParts = {}) {
     hotline,
     views,
     mail: parts.mail,
-    status: () => {
-      const pbx = parts.pbx?.status();
-      return { db: dbStatus(), ari: pbx?.ari ?? 'not started', ami: pbx?.ami ?? 'not started', activeIvrCalls: pbx?.activeIvrCalls ?? '-', mail: parts.mail?.status() ?? 'not started' };
+    settingsChanged: parts.settingsChanged,
+    status: async () => {
+      const [pbx, mail] = await Promise.all([parts.pbx?.status(), parts.mail?.status()]);
+      return { db: dbStatus(), ari: pbx?.ari ?? 'not started', ami: pbx?.ami ?? 'not started', activeIvrCalls: pbx?.activeIvrCalls ?? '-', mail: mail ?? 'not started' };
     },
   });
   await app.register(apiRoutes, { hotline });
-  const realtime = attachRealtime(app.server, hotline, parts.realtime);
-  app.decorate('realtime', realtime);
-  app.addHook('preClose', async () => realtime.close());
   return app;
 }

@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleThread } from '../thread.js';
 import type { Logger } from '../logger.js';
 import type { OutgoingMail } from './compose.js';
 import type { MailJob, MailJobBody, MailJobResult } from './mail-thread.js';
@@ -21,14 +22,6 @@ export class MailThreadClosedError extends Error {
 /** Bytes that crossed a thread arrive as a plain Uint8Array. */
 const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
-/** The built service runs the compiled thread; the sources (tests, benchmarks) load the TypeScript one through tsx. */
-function startThread(): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./mail-thread.js', import.meta.url));
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const file = new URL('./mail-thread.ts', import.meta.url).href;
-  return new Worker(`import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(file)}); });`, { eval: true });
-}
-
 /**
  * Parsing (with HTML sanitising) and composing mail on a thread of its own. The IVR, the
  * screen-pops and the agents' pages share the main thread: mail, however large or hostile, must
@@ -48,7 +41,7 @@ export function createMailWorker(options: { log: Logger; deadlineMs?: number }) 
   let closed = false;
 
   function start(): Worker {
-    const w = startThread();
+    const w = startModuleThread(import.meta.url, 'mail-thread');
     ready = false;
     w.on('message', (answer: MailJobResult) => {
       if ('ready' in answer) {

@@ -1,0 +1,51 @@
+import type { Agent, Ticket } from '../core/types.js';
+import type { Mail } from '../mail/mail.js';
+import type { DialOutcome, OriginateRequest, Pbx } from '../pbx/pbx.js';
+import type { RawMessage } from '../storage/mail-repository.js';
+
+export type PbxStatus = ReturnType<Pbx['status']>;
+
+/**
+ * What the pages and the API need of the phone system. In the service they run on the web thread
+ * and reach the bridge on the main thread through messages (see `src/web/`), hence the promises.
+ */
+export interface WebPbx {
+  status(): Promise<PbxStatus>;
+  /** As {@link Pbx.originate}: resolves once Asterisk took the request; `result` once the customer's line answered or not. */
+  originate(request: OriginateRequest): Promise<{ result: Promise<DialOutcome> }>;
+}
+
+/** What the pages need of the e-mail channel. */
+export interface WebMail {
+  /** One line for the admin overview. */
+  status(): Promise<string>;
+  counts(): Promise<ReturnType<Mail['pipeline']['status']>>;
+  /** Stored messages that could not be filed, and duplicates, newest first. */
+  flagged(): Promise<RawMessage[]>;
+  rawBytes(id: number): Promise<Buffer | null>;
+  /** Files a stored message again (an admin's "process again"); false when there is no such message. */
+  reprocess(id: number): Promise<boolean>;
+  /** An agent's reply, queued for sending; the outgoing article's id. */
+  reply(ticket: Ticket, agent: Agent, input: { to: string; subject: string; text: string }): Promise<number>;
+}
+
+/** The bridge as the pages see it, in the same thread. */
+export function localPbx(pbx: Pbx): WebPbx {
+  return { status: async () => pbx.status(), originate: (request) => pbx.originate(request) };
+}
+
+/** The e-mail channel as the pages see it, in the same thread. */
+export function localMail(mail: Mail): WebMail {
+  return {
+    status: async () => mail.status(),
+    counts: async () => mail.pipeline.status(),
+    flagged: async () => [...mail.repo.listRaw('failed'), ...mail.repo.listRaw('duplicate')].sort((a, b) => b.id - a.id),
+    rawBytes: async (id) => mail.repo.rawBytes(id),
+    async reprocess(id) {
+      if (!mail.repo.raw(id)) return false;
+      await mail.pipeline.process(id, { force: true });
+      return true;
+    },
+    reply: (ticket, agent, input) => mail.pipeline.reply(ticket, agent, input),
+  };
+}

@@ -1,0 +1,157 @@
+// The web thread: agent and admin pages, the JSON API and /healthz, on a connection of its own to the
+// same SQLite file (WAL). The main thread accepts the HTTP connections and hands each request over
+// (see web-front.ts); rendering a list or counting tickets here never makes a call wait there.
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
+import { Readable } from 'node:stream';
+import { parentPort, workerData } from 'node:worker_threads';
+import { createHotline } from '../app.js';
+import type { Config } from '../config.js';
+import { buildApp } from '../http/server.js';
+import type { HttpTimeouts } from '../http/server.js';
+import type { WebMail, WebPbx } from '../http/ports.js';
+import type { DialOutcome, OriginateRequest } from '../pbx/pbx.js';
+import type { FromWeb, ServiceCall, ToWeb } from './protocol.js';
+import { fromWire } from './protocol.js';
+
+export interface WebThreadData {
+  config: Config;
+  timeouts?: Partial<HttpTimeouts>;
+  /** The thread's scheduling priority (nice value, Linux); 0 leaves it as the process's. */
+  nice: number;
+}
+
+// A write here may wait for a lock longer than one on the main thread may: it stalls only pages.
+const WEB_BUSY_TIMEOUT_MS = 2000;
+
+const port = parentPort;
+if (!port) throw new Error('web-thread.ts runs as a worker thread of `hotline serve`');
+const data = workerData as WebThreadData;
+const post = (message: FromWeb) => port.postMessage(message);
+
+/**
+ * On Linux a thread has a nice value of its own: the pages then give way to the call path whenever
+ * both want the same core, and take all that is left otherwise.
+ */
+function lowerPriority(nice: number): void {
+  if (nice <= 0) return;
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, nice);
+  } catch {
+    // Not Linux, or not permitted: the thread runs at the process's priority.
+  }
+}
+
+/** Calls into the main thread's services; a call that has a second answer (click-to-dial's outcome) gets `later`. */
+function serviceCalls() {
+  let next = 0;
+  const answers = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
+  const laters = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
+  const settle = (map: typeof answers, m: { call: number; value?: unknown; error?: import('./protocol.js').WireError }) => {
+    const waiter = map.get(m.call);
+    map.delete(m.call);
+    if (m.error) {
+      waiter?.reject(fromWire(m.error));
+      if (map === answers) laters.delete(m.call);
+    } else waiter?.resolve(m.value);
+  };
+  return {
+    call(method: ServiceCall, args: unknown[] = [], withLater = false): { answer: Promise<unknown>; later?: Promise<unknown> } {
+      const call = ++next;
+      const answer = new Promise((resolve, reject) => answers.set(call, { resolve, reject }));
+      const later = withLater ? new Promise((resolve, reject) => laters.set(call, { resolve, reject })) : undefined;
+      post({ type: 'call', call, method, args });
+      return { answer, later };
+    },
+    result: (m: { call: number; value?: unknown; error?: import('./protocol.js').WireError }) => settle(answers, m),
+    later: (m: { call: number; value?: unknown; error?: import('./protocol.js').WireError }) => settle(laters, m),
+  };
+}
+
+/** A request body that arrives as the route reads it: nothing is read from the client before a route asks. */
+class BodyStream extends Readable {
+  constructor(private readonly id: number) {
+    super();
+  }
+  override _read(): void {
+    post({ type: 'pull', id: this.id });
+  }
+}
+
+lowerPriority(data.nice);
+const services = serviceCalls();
+const ask = async (method: ServiceCall, ...args: unknown[]) => services.call(method, args).answer;
+const bytes = (value: unknown) => (value ? Buffer.from((value as Uint8Array).buffer, (value as Uint8Array).byteOffset, (value as Uint8Array).byteLength) : null);
+const pbx: WebPbx = {
+  status: () => ask('pbx.status') as ReturnType<WebPbx['status']>,
+  async originate(request: OriginateRequest) {
+    const { answer, later } = services.call('pbx.originate', [request], true);
+    await answer;
+    return { result: later as Promise<DialOutcome> };
+  },
+};
+const mail: WebMail = {
+  status: () => ask('mail.status') as Promise<string>,
+  counts: () => ask('mail.counts') as ReturnType<WebMail['counts']>,
+  flagged: () => ask('mail.flagged') as ReturnType<WebMail['flagged']>,
+  rawBytes: async (id) => bytes(await ask('mail.rawBytes', id)),
+  reprocess: (id) => ask('mail.reprocess', id) as Promise<boolean>,
+  reply: (ticket, agent, input) => ask('mail.reply', ticket, agent, input) as Promise<number>,
+};
+
+const hotline = await createHotline(data.config, { busyTimeoutMs: WEB_BUSY_TIMEOUT_MS, installPrompts: false });
+const app = await buildApp(hotline, {
+  pbx,
+  mail,
+  timeouts: data.timeouts,
+  templatesDir: data.config.templatesDir || undefined,
+  settingsChanged: async () => void (await ask('ttn.reload')),
+});
+await app.ready();
+const bodies = new Map<number, BodyStream>();
+
+async function handle(m: Extract<ToWeb, { type: 'request' }>): Promise<void> {
+  const body = m.body ? new BodyStream(m.id) : undefined;
+  if (body) bodies.set(m.id, body);
+  try {
+    const res = await app.inject({ method: m.method as 'GET', url: m.url, headers: m.headers, remoteAddress: m.remoteAddress, ...(body ? { payload: body } : {}) });
+    post({ type: 'response', id: m.id, status: res.statusCode, headers: res.headers, body: res.rawPayload });
+  } catch (error) {
+    hotline.log.error({ err: error, url: m.url }, 'the web thread could not answer a request');
+    post({ type: 'response', id: m.id, status: 500, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: Buffer.from('Something went wrong on the server; it has been logged.') });
+  } finally {
+    bodies.delete(m.id);
+    body?.destroy();
+  }
+}
+
+port.on('message', (m: ToWeb) => {
+  switch (m.type) {
+    case 'request':
+      void handle(m);
+      break;
+    case 'chunk':
+      bodies.get(m.id)?.push(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength));
+      break;
+    case 'end':
+      bodies.get(m.id)?.push(null);
+      break;
+    case 'aborted':
+      bodies.get(m.id)?.destroy(new Error('the client went away before sending the whole request'));
+      break;
+    case 'result':
+      services.result(m);
+      break;
+    case 'later':
+      services.later(m);
+      break;
+    case 'stop':
+      void app.close().finally(() => {
+        hotline.close();
+        port.close();
+      });
+      break;
+  }
+});
+post({ type: 'ready' });
