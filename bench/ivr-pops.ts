@@ -12,8 +12,8 @@ import pino from 'pino';
 import { io } from 'socket.io-client';
 import type { Socket } from 'socket.io-client';
 import { WebSocket, WebSocketServer } from 'ws';
-import { createHotline } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
+import type { createHotline as CreateHotline } from '../src/app.js';
+import type { loadConfig as LoadConfig } from '../src/config.js';
 import type { FakeCall } from '../test/fake-asterisk/fake-asterisk.js';
 import { createFakeAsterisk } from '../test/fake-asterisk/fake-asterisk.js';
 import { tempDir } from '../test/helpers/hotline.js';
@@ -109,13 +109,29 @@ function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
-const BIN = fileURLToPath(new URL('../bin/hotline.js', import.meta.url));
+/**
+ * The Hotline build measured: this checkout's, or BENCH_HOTLINE_ROOT's (another checkout, built, e.g. an
+ * earlier commit in a git worktree, for a before/after in one run). Seeding uses the same build, so the
+ * database has the schema that build expects.
+ */
+const ROOT = process.env.BENCH_HOTLINE_ROOT ?? fileURLToPath(new URL('..', import.meta.url));
+const BIN = `${ROOT}/bin/hotline.js`;
+const built = async () => ({
+  createHotline: ((await import(`${ROOT}/dist/app.js`)) as { createHotline: typeof CreateHotline }).createHotline,
+  loadConfig: ((await import(`${ROOT}/dist/config.js`)) as { loadConfig: typeof LoadConfig }).loadConfig,
+});
+
+export interface BenchOptions {
+  /** Tickets besides the owners' (for list pages at scale), spread over both queues, a quarter closed. */
+  tickets?: number;
+}
 
 /**
  * A Hotline process with N agents (each owning one Billing ticket, each with an open browser),
  * connected to a fake Asterisk in this process. `run()` places one round of N calls.
  */
-export async function ivrBench(concurrency: number) {
+export async function ivrBench(concurrency: number, options: BenchOptions = {}) {
+  const { createHotline, loadConfig } = await built();
   const fake = createFakeAsterisk({ queues: LAB_QUEUES, timing: { playbackMs: 3000, ringMs: 50 } });
   await fake.start();
   const { dir, cleanup } = tempDir('hotline-bench-');
@@ -145,6 +161,24 @@ export async function ivrBench(concurrency: number) {
     owners.push({ id, dial, token: await seedHotline.auth.createApiToken(id, 'bench'), ttn: ticket.ttn });
     fake.setDeviceState(dial, 'NOT_INUSE');
     fake.phones.set(dial, 'answer');
+  }
+  // An agent who sees both queues, logged in, for list pages over the extra tickets.
+  await seedHotline.agents.create({ login: 'lister', name: 'Lister', role: 'agent', password: 'lister-password' });
+  const lister = (await seedHotline.agents.findByLogin('lister'))!;
+  const support = (await seedHotline.directory.defaultQueue())!;
+  for (const q of [support, billing]) await seedHotline.directory.setAccess(lister.id, q.id, 'rw');
+  const session = await seedHotline.auth.login('lister', 'lister-password', '127.0.0.1');
+  if (options.tickets) {
+    const ticket = seedHotline.db.prepare(
+      "INSERT INTO tickets (ttn, title, queue_id, state, priority, created_at, updated_at) VALUES (?, ?, ?, ?, 3, ?, ?)",
+    );
+    const start = Date.now() - options.tickets * 60_000;
+    seedHotline.db.transaction(() => {
+      for (let i = 0; i < options.tickets!; i++) {
+        const at = new Date(start + i * 60_000).toISOString();
+        ticket.run(`8${String(i).padStart(12, '0')}`, `Seeded ticket ${i}: printer offline again`, i % 2 ? support.id : billing.id, ['new', 'open', 'pending', 'closed'][i % 4], at, at);
+      }
+    })();
   }
   seedHotline.close();
 
@@ -183,6 +217,8 @@ export async function ivrBench(concurrency: number) {
   await sleep(500);
 
   return {
+    /** Where an agent's browser loads pages, with the lister's session cookie. */
+    web: { base, cookie: `hotline_session=${session!.token}` },
     async run(model: LoadModel): Promise<IvrRun> {
       popAt.clear();
       const random = prng(concurrency);

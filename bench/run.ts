@@ -7,6 +7,7 @@ import { fanOut } from './fanout.js';
 import type { IvrRun, LoadModel, Stats } from './ivr-pops.js';
 import { ivrBench, websocketFloor } from './ivr-pops.js';
 import type { FloorRun, MailRun } from './mail.js';
+import { webLoadBench, webLoadSection } from './web-load.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const LEVELS = (process.env.BENCH_LEVELS ?? '1,50,200,500').split(',').map(Number);
@@ -164,6 +165,7 @@ lines.push(
   `Pops delivered to a wrong socket: ${fanRuns.reduce((a, r) => a + r.wrongSocket, 0)}.`,
   '',
 );
+lines.push('<!-- web-load -->', ...webLoadSection(await webLoadBench()), '<!-- /web-load -->');
 // The issue's targets (2-core machine), against this run's medians.
 const at200 = results.find((r) => r.level === 200 && r.model === 'paced');
 const decision200 = at200 ? mergeStats(at200.runs.map((r) => r.decision)).p99 : NaN;

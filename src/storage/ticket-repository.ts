@@ -134,8 +134,8 @@ export function createTicketRepository(db: Database): TicketStore {
 
   /**
    * A page of a newest-first list. Without an owner, customer or search filter it is one indexed
-   * range per queue (queue, [state,] updated_at, id), each stopping after `limit` rows, merged by
-   * SQLite: a page costs its rows, not the size of the queues. With one of those filters, the
+   * range per queue (queue, [state,] updated_at, id), merged by SQLite in that order: a page costs
+   * its rows, not the size of the queues. With one of those filters, the
    * owner's or customer's index (or, for a search, a scan) over the visible queues.
    */
   async function list(agentId: number | null, filter: TicketFilter): Promise<TicketListItem[]> {
@@ -161,7 +161,7 @@ export function createTicketRepository(db: Database): TicketStore {
       rows = queues
         .map((id, i) => {
           params[`q${i}`] = id;
-          return `SELECT * FROM (SELECT t.* FROM tickets t WHERE ${[`t.queue_id = @q${i}`, ...where].join(' AND ')} ORDER BY t.updated_at DESC, t.id DESC LIMIT @limit)`;
+          return `SELECT t.* FROM tickets t WHERE ${[`t.queue_id = @q${i}`, ...where].join(' AND ')}`;
         })
         .join(' UNION ALL ');
     } else {
@@ -191,11 +191,14 @@ export function createTicketRepository(db: Database): TicketStore {
       rows = `SELECT t.* FROM tickets t WHERE ${where.join(' AND ')}`;
     }
     // SQLite hands the page over as one JSON text (the list's shape, made here): for 50 rows that is
-    // several times faster than better-sqlite3 building 700 JavaScript values one by one.
-    const sql = `SELECT json_group_array(json_object(${LIST_ITEM_JSON}) ORDER BY l.updated_at DESC, l.id DESC)
-      FROM (SELECT * FROM (${rows}) ORDER BY updated_at DESC, id DESC LIMIT @limit) l
+    // several times faster than better-sqlite3 building 700 JavaScript values one by one. The ranges
+    // are merged in index order and read lazily: the LIMIT stops every one of them.
+    const sql = `SELECT json_group_array(json_object(${LIST_ITEM_JSON}))
+      FROM (${rows} ORDER BY updated_at DESC, id DESC LIMIT @limit) l
       JOIN queues q ON q.id = l.queue_id LEFT JOIN agents a ON a.id = l.owner_id LEFT JOIN customers c ON c.id = l.customer_id`;
-    return JSON.parse(statement(sql).pluck().get(params) as string) as TicketListItem[];
+    const items = JSON.parse(statement(sql).pluck().get(params) as string) as TicketListItem[];
+    // An aggregate's input order is SQLite's choice: put it back (sorting 50 rows here is cheaper than there).
+    return items.sort((a, b) => (a.updatedAt === b.updatedAt ? b.id - a.id : a.updatedAt < b.updatedAt ? 1 : -1));
   }
 
   return {

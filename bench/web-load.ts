@@ -1,0 +1,163 @@
+// Calls while the web UI is under load. One Hotline (`hotline serve`) with 200 ticket owners and 20,000
+// more tickets; wrk (Debian package `wrk`, a separate process) plays the agents' browsers, loading the
+// ticket list as fast as the answers come. Measured in one run: the IVR decision of 200 paced calls
+// without and with 1,000 parallel list clients, and the list page's throughput on its own.
+// `npm run bench:web` runs this part alone and puts its section into RESULTS.md.
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { IvrRun, Stats } from './ivr-pops.js';
+import { ivrBench } from './ivr-pops.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const CALLS = Number(process.env.BENCH_WEB_CALLS ?? 200);
+const TICKETS = Number(process.env.BENCH_WEB_TICKETS ?? 20_000);
+const CLIENTS = Number(process.env.BENCH_WEB_CLIENTS ?? 1000);
+
+export interface WrkResult {
+  requests: number;
+  perSecond: number;
+  latency: { p50: number; p90: number; p99: number };
+  /** Answers other than 2xx/3xx (503 past the web queue's bound, say). */
+  non2xx: number;
+  /** Connections refused, reset, or answers slower than wrk's timeout. */
+  socketErrors: number;
+}
+
+const hasWrk = () => spawnSync('wrk', ['--version']).error === undefined;
+
+function parseMs(value: string): number {
+  const m = /^([\d.]+)(us|ms|s|m)$/.exec(value.trim());
+  if (!m) return NaN;
+  return Number(m[1]) * { us: 0.001, ms: 1, s: 1000, m: 60_000 }[m[2] as 'us' | 'ms' | 's' | 'm'];
+}
+
+function parseWrk(out: string): WrkResult {
+  const pct = (p: string) => parseMs(new RegExp(`^\\s*${p}%\\s+(\\S+)`, 'm').exec(out)?.[1] ?? '');
+  const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  return {
+    requests: Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN),
+    perSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN),
+    latency: { p50: pct('50'), p90: pct('90'), p99: pct('99') },
+    non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0),
+    socketErrors: errors ? errors.slice(1).reduce((a, n) => a + Number(n), 0) : 0,
+  };
+}
+
+/** wrk on `url` with `connections`; runs until `stop()` (SIGINT: wrk then prints its figures) or `seconds`. */
+function wrk(url: string, cookie: string, connections: number, seconds: number) {
+  const child = spawn('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '--timeout', '30s', '--latency', '-H', `Cookie: ${cookie}`, url], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const done = new Promise<WrkResult>((resolve, reject) =>
+    child.once('exit', (code, signal) => (code === 0 || signal === 'SIGINT' || out.includes('Requests/sec') ? resolve(parseWrk(out)) : reject(new Error(`wrk exited ${code ?? signal}: ${out}`)))),
+  );
+  return { done, stop: () => child.kill('SIGINT') };
+}
+
+export interface WebLoadResult {
+  unloaded: IvrRun[];
+  loaded: Array<{ ivr: IvrRun; load: WrkResult }>;
+  page: WrkResult;
+  api: WrkResult;
+}
+
+export async function webLoadBench(): Promise<WebLoadResult | null> {
+  if (!hasWrk()) {
+    console.log('web load: skipped — wrk is not installed (Debian package wrk)');
+    return null;
+  }
+  const bench = await ivrBench(CALLS, { tickets: TICKETS });
+  const { base, cookie } = bench.web;
+  const page = `${base}/tickets`;
+  try {
+    await bench.run('paced');
+    const unloaded: IvrRun[] = [];
+    const loaded: WebLoadResult['loaded'] = [];
+    // Alternating, so both see the same machine.
+    for (let i = 0; i < RUNS; i++) {
+      const quiet = await bench.run('paced');
+      unloaded.push(quiet);
+      const load = wrk(page, cookie, CLIENTS, 300);
+      // The load settles (all connections open, the web queue full) before the calls come.
+      await new Promise((r) => setTimeout(r, 3000));
+      const ivr = await bench.run('paced');
+      load.stop();
+      const figures = await load.done;
+      loaded.push({ ivr, load: figures });
+      console.log(
+        `web run ${i + 1}: decision p99 ${quiet.decision.p99.toFixed(2)} ms unloaded, ${ivr.decision.p99.toFixed(2)} ms with ${CLIENTS} list clients (${figures.perSecond.toFixed(0)} pages/s, p99 ${figures.latency.p99.toFixed(0)} ms, non-2xx ${figures.non2xx}, socket errors ${figures.socketErrors}); errors ${ivr.errors}, misrouted ${ivr.misrouted}`,
+      );
+    }
+    const pageAlone = wrk(page, cookie, 50, 10);
+    const pageFigures = await pageAlone.done;
+    const api = wrk(`${base}/api/v1/tickets?limit=50`, cookie, 50, 10);
+    const apiFigures = await api.done;
+    console.log(`list page alone: ${pageFigures.perSecond.toFixed(0)}/s (p99 ${pageFigures.latency.p99} ms); API limit=50: ${apiFigures.perSecond.toFixed(0)}/s`);
+    return { unloaded, loaded, page: pageFigures, api: apiFigures };
+  } finally {
+    await bench.close();
+  }
+}
+
+const ms = (v: number) => v.toFixed(2);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const p = (stats: Stats[], k: keyof Stats) => median(stats.map((s) => s[k]));
+
+/** The section for RESULTS.md. */
+export function webLoadSection(r: WebLoadResult | null): string[] {
+  const lines = ['## Calls while the web UI is under load', ''];
+  if (!r) return [...lines, 'Not measured in this run: wrk (Debian package `wrk`) is not installed.', ''];
+  const quiet = r.unloaded.map((x) => x.decision);
+  const busy = r.loaded.map((x) => x.ivr.decision);
+  const ratio = p(busy, 'p99') / p(quiet, 'p99');
+  const rate = median(r.loaded.map((x) => x.load.perSecond));
+  lines.push(
+    `One \`hotline serve\` with ${CALLS} ticket owners and ${TICKETS.toLocaleString('en')} more tickets (both queues, a quarter closed). wrk, a`,
+    `separate process, plays the agents' browsers: ${CLIENTS} connections each loading the ticket list (\`/tickets\`, the open`,
+    'ones of both queues, 50 rows) again as soon as the last answer came, for the whole round. The calls are the paced',
+    `round of the table above (N=${CALLS}); rounds without and with the load alternate, ${RUNS} of each. Figures: medians over`,
+    'the rounds; max: the largest seen.',
+    '',
+    '| measure | p50 | p95 | p99 | max |',
+    '| --- | --- | --- | --- | --- |',
+    `| decision, no web load | ${ms(p(quiet, 'p50'))} | ${ms(p(quiet, 'p95'))} | ${ms(p(quiet, 'p99'))} | ${ms(Math.max(...quiet.map((s) => s.max)))} |`,
+    `| decision, ${CLIENTS} list clients | ${ms(p(busy, 'p50'))} | ${ms(p(busy, 'p95'))} | ${ms(p(busy, 'p99'))} | ${ms(Math.max(...busy.map((s) => s.max)))} |`,
+    `| pop, ${CLIENTS} list clients | ${ms(p(r.loaded.map((x) => x.ivr.pop), 'p50'))} | ${ms(p(r.loaded.map((x) => x.ivr.pop), 'p95'))} | ${ms(p(r.loaded.map((x) => x.ivr.pop), 'p99'))} | ${ms(Math.max(...r.loaded.map((x) => x.ivr.pop.max)))} |`,
+    '',
+    '| web load | pages/s | page p50 / p90 / p99 (ms) | non-2xx | socket errors | calls: errors / misrouted |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...r.loaded.map(
+      (x, i) =>
+        `| round ${i + 1}, ${CLIENTS} clients | ${x.load.perSecond.toFixed(0)} | ${x.load.latency.p50.toFixed(0)} / ${x.load.latency.p90.toFixed(0)} / ${x.load.latency.p99.toFixed(0)} | ${x.load.non2xx} | ${x.load.socketErrors} | ${x.ivr.errors} / ${x.ivr.misrouted} |`,
+    ),
+    `| list page alone, 50 clients, 10 s | ${r.page.perSecond.toFixed(0)} | ${r.page.latency.p50.toFixed(1)} / ${r.page.latency.p90.toFixed(1)} / ${r.page.latency.p99.toFixed(1)} | ${r.page.non2xx} | ${r.page.socketErrors} | – |`,
+    `| API \`/api/v1/tickets?limit=50\` alone, 50 clients, 10 s | ${r.api.perSecond.toFixed(0)} | ${r.api.latency.p50.toFixed(1)} / ${r.api.latency.p90.toFixed(1)} / ${r.api.latency.p99.toFixed(1)} | ${r.api.non2xx} | ${r.api.socketErrors} | – |`,
+    '',
+    '| target | this run | |',
+    '| --- | --- | --- |',
+    `| decision p99 with ${CLIENTS} list clients ≤ 2 × without | ${ms(p(busy, 'p99'))} vs ${ms(p(quiet, 'p99'))} ms (${ratio.toFixed(2)} ×) | ${ratio <= 2 ? 'met' : '**missed**'} |`,
+    `| 50-row list page ≥ 1,000 pages/s at ${TICKETS.toLocaleString('en')} tickets | ${r.page.perSecond.toFixed(0)} alone, ${rate.toFixed(0)} beside the calls | ${r.page.perSecond >= 1000 ? 'met' : '**missed**'} |`,
+    '',
+  );
+  return lines;
+}
+
+const START = '<!-- web-load -->';
+const END = '<!-- /web-load -->';
+
+/** RESULTS.md with this part's section replaced (or added before the targets). */
+export function spliceSection(results: string, section: string[]): string {
+  const block = `${START}\n${section.join('\n')}\n${END}`;
+  const at = results.indexOf(START);
+  if (at >= 0) return results.slice(0, at) + block + results.slice(results.indexOf(END) + END.length);
+  const notes = results.indexOf('\n## Targets');
+  return notes >= 0 ? `${results.slice(0, notes)}\n${block}\n${results.slice(notes)}` : `${results}\n${block}\n`;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const file = new URL('./RESULTS.md', import.meta.url);
+  const section = webLoadSection(await webLoadBench());
+  writeFileSync(file, spliceSection(readFileSync(file, 'utf8'), section));
+  console.log(section.join('\n'));
+  process.exit(0);
+}
