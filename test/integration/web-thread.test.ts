@@ -1,0 +1,99 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Pbx } from '../../src/pbx/pbx.js';
+import { startMail } from '../../src/mail/mail.js';
+import { startWebFront } from '../../src/web/web-front.js';
+import { testHotline } from '../helpers/hotline.js';
+import type { PbxHarness } from '../helpers/pbx.js';
+import { pbxHarness } from '../helpers/pbx.js';
+import { startServe } from '../helpers/serve.js';
+
+let h: PbxHarness | undefined;
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+  await h?.close();
+  h = undefined;
+});
+
+/** Tickets whose articles a search must read through: each search takes the pages' thread a while. */
+function searchableHistory(harness: PbxHarness, queueId: number, tickets: number) {
+  const db = harness.hotline.db;
+  const ticket = db.prepare("INSERT INTO tickets (ttn, title, queue_id, state, priority, created_at, updated_at) VALUES (?, ?, ?, 'open', 3, ?, ?) RETURNING id").pluck();
+  const article = db.prepare("INSERT INTO articles (ticket_id, kind, body_text, created_at) VALUES (?, 'note', ?, ?)");
+  const text = 'The printer on the second floor prints blank pages again. '.repeat(60);
+  db.transaction(() => {
+    for (let i = 0; i < tickets; i++) {
+      const at = new Date(Date.UTC(2025, 0, 1) + i * 60_000).toISOString();
+      const id = ticket.all(`7${String(i).padStart(10, '0')}`, `History ${i}`, queueId, at, at)[0] as number;
+      for (let a = 0; a < 3; a++) article.run(id, `${text} ${i}.${a}`, at);
+    }
+  })();
+}
+
+describe('pages on their own thread', () => {
+  it('puts a caller through to the owner within 2 s while hundreds of slow searches occupy the pages', async () => {
+    h = await pbxHarness();
+    const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
+    searchableHistory(h, h.queues.billing.id, 3000);
+    const token = await h.hotline.auth.createApiToken(h.agents.alice.id, 'load');
+    await h.stopPbx();
+    h.hotline.close();
+    const serve = await startServe(h.hotline.dir, { HOTLINE_DATA_DIR: h.hotline.dir, HOTLINE_ARI_URL: h.fake.ariUrl, HOTLINE_AMI_PORT: String(h.fake.amiPort), HOTLINE_SMTP_ENABLED: 'false' });
+    cleanups.push(() => serve.stop('SIGKILL'));
+    await h.fake.waitForApp('hotline', true);
+
+    // 300 agents search the whole history at once (nothing matches: every article is read).
+    let answered = 0;
+    const searches = Array.from({ length: 300 }, () =>
+      fetch(`${serve.url}/api/v1/tickets?q=no-such-words&limit=50`, { headers: { authorization: `Bearer ${token}` } }).then((res) => {
+        answered++;
+        return res.status;
+      }),
+    );
+    // The pages are busy: the first answers have come, most are still waiting.
+    await expect.poll(() => answered, { timeout: 30_000 }).toBeGreaterThan(0);
+
+    const call = h.fake.placeCall({ number: '0301234567' });
+    await call.waitFor('stasis-start');
+    await call.press(`${ticket.ttn}#`);
+    await call.waitFor('answered Local/201@phones');
+    const stillWaiting = 300 - answered;
+    console.info(`[web] last key to hand-off ${call.handOffMs()?.toFixed(0)} ms with ${stillWaiting} of 300 searches still waiting`);
+    expect(call.handOffMs()).toBeLessThan(2000);
+    expect(stillWaiting).toBeGreaterThan(100);
+    expect(call.vars.get('HOTLINE_TTN')).toBe(ticket.ttn);
+
+    // Every search is answered in the end: found nothing (200) or, past the queue, "try again" (503).
+    const statuses = await Promise.all(searches);
+    expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThan(0);
+  });
+
+  it('answers 503 with Retry-After past its queue at once, and serves again once the queue has room', async () => {
+    const hotline = await testHotline();
+    cleanups.push(() => hotline.dispose());
+    await hotline.directory.createQueue({ name: 'Support', isDefault: true });
+    const mail = await startMail(hotline, hotline.config, { listen: false });
+    cleanups.push(() => mail.close());
+    // No PBX in this test: the pages only ask for its status.
+    const pbx = { status: () => ({ ari: 'reconnecting', ami: 'reconnecting', activeIvrCalls: 0, trackedCalls: 0 }) } as unknown as Pbx;
+    const front = startWebFront(hotline, { pbx, mail }, { limits: { inFlight: 1, queued: 3 } });
+    cleanups.push(() => front.close());
+    await front.ready();
+    const base = await front.listen('127.0.0.1', 0);
+
+    const answers = await Promise.all(Array.from({ length: 30 }, () => fetch(`${base}/login`).then(async (res) => ({ status: res.status, retry: res.headers.get('retry-after'), body: await res.text() }))));
+    const refused = answers.filter((a) => a.status === 503);
+    const served = answers.filter((a) => a.status === 200);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(served.length).toBeGreaterThanOrEqual(4);
+    expect(served.length + refused.length).toBe(30);
+    expect(refused.every((a) => a.retry === '1' && a.body.includes('busy'))).toBe(true);
+    expect(served.every((a) => a.body.includes('Log in'))).toBe(true);
+    // With the queue empty again, the next request is served.
+    expect((await fetch(`${base}/login`)).status).toBe(200);
+    // /healthz goes first and answers from the pages' thread.
+    const health = (await (await fetch(`${base}/healthz`)).json()) as { status: string; reasons: string[] };
+    expect(health.reasons).toContain('PBX: ARI reconnecting, AMI reconnecting');
+  });
+});
