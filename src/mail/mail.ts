@@ -6,6 +6,7 @@ import { startImapPoller } from './imap-poller.js';
 import { createMailWorker } from './mail-worker.js';
 import { createOutbox } from './outbox.js';
 import { createMailPipeline } from './pipeline.js';
+import { clientConnectionBudget } from '../fd-budget.js';
 import { ListenError } from '../listen-error.js';
 import type { SmtpListener } from './smtp-listener.js';
 import { startSmtpListener } from './smtp-listener.js';
@@ -72,6 +73,7 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
           maxBytes: config.mailMaxBytes,
           domains: config.mailDomains.split(',').map((d) => d.trim().toLowerCase()).filter(Boolean),
           maxConnectionsPerAddress: config.smtpMaxConnectionsPerAddress,
+          maxClients: clientConnectionBudget()?.smtp,
           log,
           store: (raw, envelope) => pipeline.store(raw, envelope),
           onStored: afterStore,

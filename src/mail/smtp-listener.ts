@@ -14,6 +14,8 @@ export interface SmtpListenerOptions {
   domains: string[];
   /** Connections one address may hold open at once; more get 421. */
   maxConnectionsPerAddress?: number;
+  /** Connections from all senders together; more get 421 (see fd-budget.ts). */
+  maxClients?: number;
   /** A connection idle this long is closed (a sender that stalls mid-message included). */
   idleTimeoutMs?: number;
   log: Logger;
@@ -37,6 +39,7 @@ export async function startSmtpListener(options: SmtpListenerOptions) {
   const server = new SMTPServer({
     banner: 'Hotline',
     size: options.maxBytes,
+    maxClients: options.maxClients ?? Infinity,
     // Slow senders: a connection silent for this long is closed; the whole of it is bounded too.
     socketTimeout: options.idleTimeoutMs ?? 60_000,
     closeTimeout: 10_000,

@@ -9,6 +9,7 @@ import type { Pbx } from '../pbx/pbx.js';
 import { backoffDelay } from '../pbx/with-timeout.js';
 import type { RealtimeOptions } from '../realtime/realtime.js';
 import { attachRealtime } from '../realtime/realtime.js';
+import { clientConnectionBudget } from '../fd-budget.js';
 import { startModuleThread } from '../thread.js';
 import type { FromWeb, ServiceCall, ToWeb } from './protocol.js';
 import { toWire } from './protocol.js';
@@ -72,6 +73,9 @@ export function startWebFront(hotline: Hotline, services: { pbx: Pbx; mail: Mail
 
   const server = createHttpServer((req, res) => accept(req, res), options.timeouts);
   limitConnectionsPerAddress(server, hotline.config.httpMaxConnectionsPerAddress);
+  // However many clients come, they leave the call path its file descriptors.
+  const budget = clientConnectionBudget();
+  if (budget) server.maxConnections = budget.web;
   const realtime = attachRealtime(server, hotline, options.realtime);
 
   function unavailable(job: Pick<Job, 'req' | 'res'>, why: string): void {

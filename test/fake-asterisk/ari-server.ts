@@ -28,7 +28,7 @@ export type AriFault = { delayMs?: number; until?: Promise<unknown>; drop?: bool
  * ARI over HTTP and a websocket, as Asterisk serves it: swagger files by name (basePath
  * rewritten from the Host header), basic auth, `/ari/events?app=…&api_key=user:pass`.
  */
-export function createAriServer(options: { apiDocs: Map<string, string>; user: string; password: string; onRequest: AriHandler; onAppsChanged(): void }) {
+export function createAriServer(options: { apiDocs: Map<string, string>; user: string; password: string; keepAlive?: boolean; onRequest: AriHandler; onAppsChanged(): void }) {
   const docs = options.apiDocs;
   const sockets = new Set<Socket>();
   const clients = new Map<WebSocket, string[]>();
@@ -136,6 +136,7 @@ export function createAriServer(options: { apiDocs: Map<string, string>; user: s
     },
     async listen(): Promise<void> {
       server = createServer((req, res) => {
+        if (options.keepAlive === false) res.setHeader('connection', 'close');
         handle(req, res).catch(() => send(res, 500, { message: 'Internal error' }));
       });
       server.on('connection', (s) => {

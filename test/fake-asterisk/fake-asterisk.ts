@@ -39,6 +39,8 @@ export interface FakeAsteriskOptions {
   phones?: Record<string, PhoneBehaviour>;
   /** Milliseconds for a prompt to play, a phone to ring before answering / refusing, and one dialplan second. */
   timing?: { playbackMs?: number; ringMs?: number; secondMs?: number };
+  /** false: ARI answers every REST request with `Connection: close`, so each one needs a new socket (and a file descriptor). */
+  ariKeepAlive?: boolean;
 }
 
 interface Channel {
@@ -156,6 +158,7 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
     apiDocs: options.apiDocs ?? ariApiDocs(),
     user: options.ariUser ?? 'hotline',
     password: options.ariPassword ?? 'hotline',
+    keepAlive: options.ariKeepAlive,
     onRequest: ariRequest,
     onAppsChanged: () => {
       for (const app of ari.registeredApps()) everRegistered.add(app);

@@ -1,3 +1,5 @@
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Pbx } from '../../src/pbx/pbx.js';
 import { startMail } from '../../src/mail/mail.js';
@@ -95,5 +97,56 @@ describe('pages on their own thread', () => {
     // /healthz goes first and answers from the pages' thread.
     const health = (await (await fetch(`${base}/healthz`)).json()) as { status: string; reasons: string[] };
     expect(health.reasons).toContain('PBX: ARI reconnecting, AMI reconnecting');
+  });
+
+  it('leaves a call its file descriptors when web clients take every connection they can', async () => {
+    // Every ARI request on a new socket (Connection: close), as after an idle spell: each needs a descriptor.
+    h = await pbxHarness({ fake: { ariKeepAlive: false } });
+    const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
+    await h.stopPbx();
+    h.hotline.close();
+    const openFiles = 400;
+    const serve = await startServe(
+      h.hotline.dir,
+      { HOTLINE_DATA_DIR: h.hotline.dir, HOTLINE_ARI_URL: h.fake.ariUrl, HOTLINE_AMI_PORT: String(h.fake.amiPort), HOTLINE_SMTP_ENABLED: 'false' },
+      30_000,
+      undefined,
+      { openFiles },
+    );
+    cleanups.push(() => serve.stop('SIGKILL'));
+    await h.fake.waitForApp('hotline', true);
+
+    // More idle connections than the process could hold beside its own files.
+    const port = Number(new URL(serve.url).port);
+    const flood: Socket[] = [];
+    let refused = 0;
+    await Promise.all(
+      Array.from(
+        { length: openFiles },
+        () =>
+          new Promise<void>((resolve) => {
+            const socket = connect(port, '127.0.0.1');
+            flood.push(socket);
+            socket.once('connect', () => resolve());
+            socket.once('close', () => {
+              refused++;
+              resolve();
+            });
+            socket.on('error', () => {});
+          }),
+      ),
+    );
+    cleanups.push(() => flood.forEach((s) => s.destroy()));
+    // The service closed what it could not take (its cap), instead of running out of descriptors.
+    await expect.poll(() => refused).toBeGreaterThan(0);
+
+    const call = h.fake.placeCall({ number: '0301234567' });
+    await call.waitFor('stasis-start');
+    await call.press(`${ticket.ttn}#`);
+    await call.waitFor('answered Local/201@phones');
+    console.info(`[web] ${refused} of ${openFiles} web connections refused; last key to hand-off ${call.handOffMs()?.toFixed(0)} ms`);
+    expect(call.handOffMs()).toBeLessThan(2000);
+    expect(call.vars.get('HOTLINE_TTN')).toBe(ticket.ttn);
+    expect(serve.output()).not.toMatch(/EMFILE/);
   });
 });
