@@ -7,10 +7,11 @@ import { ConfigError, loadConfig } from './config.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from './core/errors.js';
 import type { Role } from './core/types.js';
 import { ListenError } from './listen-error.js';
-import type { Mail } from './mail/mail.js';
 import { startMail } from './mail/mail.js';
 import type { Pbx } from './pbx/pbx.js';
 import { startPbx } from './pbx/pbx.js';
+import type { MailChannel } from './mail/mail-channel.js';
+import { startMailChannel } from './mail/mail-channel.js';
 import type { WebFront } from './web/web-front.js';
 import { startWebFront } from './web/web-front.js';
 
@@ -190,7 +191,7 @@ const SERVE_BUSY_TIMEOUT_MS = 50;
 async function serve(config: Config, io: Out): Promise<number> {
   const hotline = await createHotline(config, { busyTimeoutMs: SERVE_BUSY_TIMEOUT_MS });
   let pbx: Pbx | undefined;
-  let mail: Mail | undefined;
+  let mail: MailChannel | undefined;
   let web: WebFront | undefined;
   let address: string;
   let admin: Awaited<ReturnType<typeof ensureAdmin>>;
@@ -206,8 +207,9 @@ async function serve(config: Config, io: Out): Promise<number> {
     // The PBX connections open before the web listens: they are the call path's, and must not have
     // to compete for file descriptors with a flood of web clients.
     pbx = startPbx(hotline, pbxOptionsFrom(config, hotline.prompts));
-    mail = await startMail(hotline, config, { listen: true });
-    web = startWebFront(hotline, { pbx, mail });
+    // Mail on a thread of its own: a flood of messages costs the call path nothing but write locks.
+    mail = await startMailChannel(hotline);
+    web = startWebFront(hotline, { pbx, mail, settingsChanged: mail.settingsChanged });
     await web.ready();
     address = await web.listen(config.httpHost, config.httpPort).catch((error: NodeJS.ErrnoException) => {
       throw new ListenError('the web UI', 'httpHost / httpPort', config.httpHost, config.httpPort, error);
@@ -218,7 +220,7 @@ async function serve(config: Config, io: Out): Promise<number> {
     throw error;
   }
   io.out(`Hotline listening on ${address} (database ${config.database})`);
-  io.out(`Mail: ${mail.status()}`);
+  io.out(`Mail: ${mail.lastStatus()}`);
   if (admin) io.out(`First start: created admin login "${admin.login}" with password "${admin.password}" (shown once; change it after logging in)`);
   return new Promise<number>((resolvePromise) => {
     const stop = (signal: string) => {

@@ -3,8 +3,8 @@ import type { Worker } from 'node:worker_threads';
 import type { Hotline } from '../app.js';
 import type { HttpTimeouts } from '../http/server.js';
 import { createHttpServer, limitConnectionsPerAddress } from '../http/server.js';
-import { localMail, localPbx } from '../http/ports.js';
-import type { Mail } from '../mail/mail.js';
+import { localPbx } from '../http/ports.js';
+import type { WebMail } from '../http/ports.js';
 import type { Pbx } from '../pbx/pbx.js';
 import { backoffDelay } from '../pbx/with-timeout.js';
 import type { RealtimeOptions } from '../realtime/realtime.js';
@@ -51,11 +51,11 @@ interface Job {
  * request is answered `503` with `Retry-After`. A web thread that dies or hangs is started again;
  * calls and pops go on meanwhile.
  */
-export function startWebFront(hotline: Hotline, services: { pbx: Pbx; mail: Mail }, options: { timeouts?: Partial<HttpTimeouts>; limits?: Partial<WebFrontLimits>; realtime?: RealtimeOptions } = {}) {
+export function startWebFront(hotline: Hotline, services: { pbx: Pbx; mail: WebMail; settingsChanged?: () => void }, options: { timeouts?: Partial<HttpTimeouts>; limits?: Partial<WebFrontLimits>; realtime?: RealtimeOptions } = {}) {
   const limits = { ...WEB_FRONT_LIMITS, ...options.limits };
   const log = hotline.log;
   const pbx = localPbx(services.pbx);
-  const mail = localMail(services.mail);
+  const { mail } = services;
   const queue: Job[] = [];
   const inFlight = new Map<number, Job>();
   let nextId = 0;
@@ -159,7 +159,10 @@ export function startWebFront(hotline: Hotline, services: { pbx: Pbx; mail: Mail
     'mail.rawBytes': (id: number) => mail.rawBytes(id),
     'mail.reprocess': (id: number) => mail.reprocess(id),
     'mail.reply': (...args: Parameters<typeof mail.reply>) => mail.reply(...args),
-    'ttn.reload': () => hotline.ttn.load(),
+    'ttn.reload': async () => {
+      await hotline.ttn.load();
+      services.settingsChanged?.();
+    },
   };
 
   async function serve(m: Extract<FromWeb, { type: 'call' }>): Promise<void> {

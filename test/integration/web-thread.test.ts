@@ -1,7 +1,11 @@
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
+import { join } from 'node:path';
+import nodemailer from 'nodemailer';
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Pbx } from '../../src/pbx/pbx.js';
+import { localMail } from '../../src/http/ports.js';
 import { startMail } from '../../src/mail/mail.js';
 import { startWebFront } from '../../src/web/web-front.js';
 import { testHotline } from '../helpers/hotline.js';
@@ -79,7 +83,7 @@ describe('pages on their own thread', () => {
     cleanups.push(() => mail.close());
     // No PBX in this test: the pages only ask for its status.
     const pbx = { status: () => ({ ari: 'reconnecting', ami: 'reconnecting', activeIvrCalls: 0, trackedCalls: 0 }) } as unknown as Pbx;
-    const front = startWebFront(hotline, { pbx, mail }, { limits: { inFlight: 1, queued: 3 } });
+    const front = startWebFront(hotline, { pbx, mail: localMail(mail) }, { limits: { inFlight: 1, queued: 3 } });
     cleanups.push(() => front.close());
     await front.ready();
     const base = await front.listen('127.0.0.1', 0);
@@ -148,5 +152,49 @@ describe('pages on their own thread', () => {
     expect(call.handOffMs()).toBeLessThan(2000);
     expect(call.vars.get('HOTLINE_TTN')).toBe(ticket.ttn);
     expect(serve.output()).not.toMatch(/EMFILE/);
+  });
+});
+
+describe('mail on its own thread', () => {
+  it('files mail sent to hotline serve with the TTN scheme an admin just chose on the pages, and sends the reply typed there', async () => {
+    const hotline = await testHotline();
+    const dir = hotline.dir;
+    hotline.close();
+    const serve = await startServe(dir, { HOTLINE_DATA_DIR: dir, HOTLINE_ARI_URL: 'http://127.0.0.1:1', HOTLINE_AMI_PORT: '1' });
+    cleanups.push(() => serve.stop('SIGKILL'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const password = /password "([^"]+)"/.exec(serve.output())![1]!;
+    const smtpPort = Number(/SMTP listening on [\d.]+:(\d+)/.exec(serve.output())![1]);
+
+    // The admin logs in and switches new tickets to random numbers (the pages' thread stores it).
+    const login = await fetch(`${serve.url}/login`, { method: 'POST', body: new URLSearchParams({ login: 'admin', password }), redirect: 'manual' });
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const form = await (await fetch(`${serve.url}/admin/ttn`, { headers: { cookie } })).text();
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(form)![1]!;
+    const saved = await fetch(`${serve.url}/admin/ttn`, { method: 'POST', headers: { cookie }, body: new URLSearchParams({ _csrf: csrf, generator: 'random', checkDigit: 'luhn', systemId: '10' }), redirect: 'manual' });
+    expect(saved.status).toBe(303);
+
+    // A customer writes: the mail thread files it under a random number, not today's date.
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort, secure: false, ignoreTLS: true });
+    cleanups.push(() => transport.close());
+    await transport.sendMail({ from: 'carl@example.org', to: 'support@hotline.example', subject: 'Printer broken', text: 'It smokes.' });
+    const today = new Date().toISOString().slice(0, 10).replaceAll('-', '');
+    let ttn = '';
+    await expect
+      .poll(async () => {
+        const list = (await (await fetch(`${serve.url}/api/v1/tickets`, { headers: { cookie } })).json()) as Array<{ ttn: string; title: string }>;
+        ttn = list.find((t) => t.title === 'Printer broken')?.ttn ?? '';
+        return ttn;
+      })
+      .toMatch(/^\d{14}$/);
+    expect(ttn.startsWith(today)).toBe(false);
+
+    // The admin answers on the ticket page; the mail thread puts the reply in the outbox.
+    const page = await (await fetch(`${serve.url}/tickets/${ttn}`, { headers: { cookie } })).text();
+    const token = /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
+    const replied = await fetch(`${serve.url}/tickets/${ttn}/reply`, { method: 'POST', headers: { cookie }, body: new URLSearchParams({ _csrf: token, to: 'carl@example.org', subject: 'Printer broken', text: 'A technician is on the way.' }), redirect: 'manual' });
+    expect(replied.headers.get('location')).toBe(`/tickets/${ttn}?done=reply-queued`);
+    const outbox = join(dir, 'outbox');
+    await expect.poll(() => readdirSync(outbox).map((f) => readFileSync(join(outbox, f), 'utf8')).find((m) => m.includes('A technician is on the way.')) ?? '').toContain(`[Ticket#${ttn}]`);
   });
 });

@@ -1,0 +1,128 @@
+import type { Worker } from 'node:worker_threads';
+import type { Hotline } from '../app.js';
+import type { WebMail } from '../http/ports.js';
+import { backoffDelay } from '../pbx/with-timeout.js';
+import { startModuleThread } from '../thread.js';
+import type { WireError } from '../web/protocol.js';
+import { fromWire } from '../web/protocol.js';
+
+/** Main → mail channel thread. */
+export type ToMailChannel =
+  | { type: 'call'; call: number; method: keyof WebMail; args: unknown[] }
+  /** The TTN scheme changed: new tickets from mail must follow it. */
+  | { type: 'settings-changed' }
+  | { type: 'stop' };
+
+/** Mail channel thread → main. */
+export type FromMailChannel =
+  | { type: 'ready'; status: string; smtpPort: number | null }
+  | { type: 'failed'; error: WireError }
+  | { type: 'result'; call: number; value?: unknown; error?: WireError };
+
+/** The mail thread is not running (starting again, or stopped): the page says so, nothing is lost. */
+export class MailChannelUnavailableError extends Error {
+  override name = 'MailChannelUnavailableError';
+}
+
+/**
+ * `hotline serve`'s e-mail channel (SMTP, IMAP, filing, outbox) on a thread of its own (see
+ * mail-channel-thread.ts). Resolves once it listens; rejects with its reason when it cannot start
+ * (an SMTP port in use, say). A thread that dies later is started again; stored messages it had not
+ * filed are filed by the new one (the resume pass), and the pages' requests meanwhile fail clearly.
+ */
+export async function startMailChannel(hotline: Hotline) {
+  const log = hotline.log;
+  const waiting = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
+  let next = 0;
+  let thread: Worker | null = null;
+  let status = 'starting';
+  let smtpPort: number | null = null;
+  let closing = false;
+  let restarts = 0;
+  let restartTimer: NodeJS.Timeout | undefined;
+
+  function start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const w = startModuleThread(import.meta.url, 'mail-channel-thread', { config: hotline.config });
+      thread = w;
+      let ready = false;
+      w.on('message', (m: FromMailChannel) => {
+        if (m.type === 'ready') {
+          ready = true;
+          restarts = 0;
+          status = m.status;
+          smtpPort = m.smtpPort;
+          resolve();
+        } else if (m.type === 'failed') reject(fromWire(m.error));
+        else {
+          const waiter = waiting.get(m.call);
+          waiting.delete(m.call);
+          if (m.error) waiter?.reject(fromWire(m.error));
+          else waiter?.resolve(m.value);
+        }
+      });
+      w.on('error', (error) => (ready ? lost(w, error) : reject(error)));
+      w.on('exit', (code) => (ready ? lost(w, new Error(`the mail thread stopped (exit code ${code})`)) : reject(new Error(`the mail thread stopped while starting (exit code ${code})`))));
+    });
+  }
+
+  function lost(w: Worker, error: Error): void {
+    if (thread !== w) return;
+    thread = null;
+    status = 'restarting';
+    for (const waiter of waiting.values()) waiter.reject(new MailChannelUnavailableError('the mail channel stopped; try again in a moment'));
+    waiting.clear();
+    if (closing) return;
+    const delay = backoffDelay(restarts++, 30_000);
+    log.error({ err: error.message, restartInMs: delay }, 'the mail thread stopped; calls and pages go on, and mail starts again');
+    restartTimer = setTimeout(() => {
+      start().catch((e: unknown) => {
+        log.error({ err: (e as Error).message }, 'the mail thread could not start again');
+        if (thread) lost(thread, e as Error);
+      });
+    }, delay);
+  }
+
+  function call(method: keyof WebMail, args: unknown[]): Promise<unknown> {
+    if (!thread) return Promise.reject(new MailChannelUnavailableError('the mail channel is starting again; try again in a moment'));
+    const id = ++next;
+    const answer = new Promise((resolve, reject) => waiting.set(id, { resolve, reject }));
+    thread.postMessage({ type: 'call', call: id, method, args } satisfies ToMailChannel);
+    return answer;
+  }
+  const bytes = (value: unknown) => (value ? Buffer.from((value as Uint8Array).buffer, (value as Uint8Array).byteOffset, (value as Uint8Array).byteLength) : null);
+
+  await start();
+  const channel: WebMail = {
+    status: () => call('status', []).then((s) => (status = s as string)),
+    counts: () => call('counts', []) as ReturnType<WebMail['counts']>,
+    flagged: () => call('flagged', []) as ReturnType<WebMail['flagged']>,
+    rawBytes: async (id) => bytes(await call('rawBytes', [id])),
+    reprocess: (id) => call('reprocess', [id]) as Promise<boolean>,
+    reply: (ticket, agent, input) => call('reply', [ticket, agent, input]) as Promise<number>,
+  };
+  return {
+    ...channel,
+    /** The last status line the thread gave (for the start-up message). */
+    lastStatus: () => status,
+    smtpPort: () => smtpPort,
+    settingsChanged(): void {
+      thread?.postMessage({ type: 'settings-changed' } satisfies ToMailChannel);
+    },
+    async close(): Promise<void> {
+      closing = true;
+      clearTimeout(restartTimer);
+      const w = thread;
+      if (!w) return;
+      const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+      w.postMessage({ type: 'stop' } satisfies ToMailChannel);
+      // Mail being filed gets up to 10 s to finish (as in startMail's close), then the thread is stopped.
+      const timer = setTimeout(() => void w.terminate(), 15_000);
+      await exited;
+      clearTimeout(timer);
+      thread = null;
+    },
+  };
+}
+
+export type MailChannel = Awaited<ReturnType<typeof startMailChannel>>;
