@@ -124,6 +124,8 @@ const built = async () => ({
 export interface BenchOptions {
   /** Tickets besides the owners' (for list pages at scale), spread over both queues, a quarter closed. */
   tickets?: number;
+  /** The SMTP listener on (a free port), for mail floods beside the calls. */
+  smtp?: boolean;
 }
 
 /**
@@ -138,7 +140,10 @@ export async function ivrBench(concurrency: number, options: BenchOptions = {}) 
   const env = {
     HOTLINE_DATA_DIR: dir,
     HOTLINE_HTTP_PORT: '0',
-    HOTLINE_SMTP_ENABLED: 'false',
+    HOTLINE_SMTP_ENABLED: options.smtp ? 'true' : 'false',
+    HOTLINE_SMTP_PORT: '0',
+    // Flooding senders come from loopback too.
+    HOTLINE_SMTP_MAX_CONNECTIONS_PER_ADDRESS: '1000',
     HOTLINE_ARI_URL: fake.ariUrl,
     HOTLINE_AMI_PORT: String(fake.amiPort),
     HOTLINE_LOG_LEVEL: 'warn',
@@ -187,13 +192,16 @@ export async function ivrBench(concurrency: number, options: BenchOptions = {}) 
   // BENCH_HOTLINE_FLAGS: more node flags for Hotline, e.g. --trace-gc.
   profile.push(...(process.env.BENCH_HOTLINE_FLAGS?.split(' ').filter(Boolean) ?? []));
   const child: ChildProcess = spawn(process.execPath, [...profile, BIN, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let smtpPort = 0;
   const base = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.once('exit', (code) => reject(new Error(`hotline serve exited (${code}): ${out}`)));
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const m = /listening on (http:\/\/[\d.:]+)/.exec(out);
-      if (m) resolve(m[1]!);
+      const mail = /Mail: /.test(out);
+      smtpPort = Number(/SMTP listening on [\d.]+:(\d+)/.exec(out)?.[1] ?? 0);
+      if (m && mail) resolve(m[1]!);
     });
   });
   for (let deadline = Date.now() + 20_000; ; await sleep(50)) {
@@ -218,7 +226,7 @@ export async function ivrBench(concurrency: number, options: BenchOptions = {}) 
 
   return {
     /** Where an agent's browser loads pages, with the lister's session cookie. */
-    web: { base, cookie: `hotline_session=${session!.token}` },
+    web: { base, cookie: `hotline_session=${session!.token}`, smtpPort },
     async run(model: LoadModel): Promise<IvrRun> {
       popAt.clear();
       const random = prng(concurrency);

@@ -1,3 +1,5 @@
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
 /**
@@ -10,3 +12,21 @@ export function startModuleThread(base: string, name: string, workerData?: unkno
   const file = new URL(`./${name}.ts`, base).href;
   return new Worker(`import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(file)}); });`, { eval: true, workerData });
 }
+
+/**
+ * Lowers the calling thread's scheduling priority (its nice value; Linux gives each thread its own,
+ * and threads it starts inherit it): the thread then gives way to the call path on the main thread
+ * whenever both want the same core, and takes all that is left otherwise.
+ */
+export function lowerThreadPriority(nice: number): void {
+  if (nice <= 0) return;
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, nice);
+  } catch {
+    // Not Linux, or not permitted: the thread runs at the process's priority.
+  }
+}
+
+/** The nice value of the threads that are not the call path (pages, mail). */
+export const BACKGROUND_NICE = 10;

@@ -7,6 +7,7 @@ import { createHotline } from '../app.js';
 import type { Config } from '../config.js';
 import { localMail } from '../http/ports.js';
 import type { WebMail } from '../http/ports.js';
+import { BACKGROUND_NICE, lowerThreadPriority } from '../thread.js';
 import { toWire } from '../web/protocol.js';
 import type { FromMailChannel, ToMailChannel } from './mail-channel.js';
 import { startMail } from './mail.js';
@@ -18,6 +19,8 @@ const port = parentPort;
 if (!port) throw new Error('mail-channel-thread.ts runs as a worker thread of `hotline serve`');
 const post = (message: FromMailChannel) => port.postMessage(message);
 const { config } = workerData as { config: Config };
+// The mail thread and the parsing thread it starts give way to the call path.
+lowerThreadPriority(BACKGROUND_NICE);
 
 try {
   const hotline = await createHotline(config, { busyTimeoutMs: MAIL_BUSY_TIMEOUT_MS, installPrompts: false });

@@ -10,7 +10,7 @@ import { backoffDelay } from '../pbx/with-timeout.js';
 import type { RealtimeOptions } from '../realtime/realtime.js';
 import { attachRealtime } from '../realtime/realtime.js';
 import { clientConnectionBudget } from '../fd-budget.js';
-import { startModuleThread } from '../thread.js';
+import { BACKGROUND_NICE, startModuleThread } from '../thread.js';
 import type { FromWeb, ServiceCall, ToWeb } from './protocol.js';
 import { toWire } from './protocol.js';
 import type { WebThreadData } from './web-thread.js';
@@ -29,7 +29,7 @@ export interface WebFrontLimits {
   nice: number;
 }
 
-export const WEB_FRONT_LIMITS: WebFrontLimits = { inFlight: 16, queued: 4096, waitMs: 10_000, hangMs: 20_000, nice: 10 };
+export const WEB_FRONT_LIMITS: WebFrontLimits = { inFlight: 16, queued: 4096, waitMs: 10_000, hangMs: 20_000, nice: BACKGROUND_NICE };
 
 // Hop-by-hop headers of the thread's (simulated) response: this connection sets its own.
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding']);

@@ -1,8 +1,6 @@
 // The web thread: agent and admin pages, the JSON API and /healthz, on a connection of its own to the
 // same SQLite file (WAL). The main thread accepts the HTTP connections and hands each request over
 // (see web-front.ts); rendering a list or counting tickets here never makes a call wait there.
-import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
 import { Readable } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createHotline } from '../app.js';
@@ -13,6 +11,7 @@ import type { WebMail, WebPbx } from '../http/ports.js';
 import type { DialOutcome, OriginateRequest } from '../pbx/pbx.js';
 import type { FromWeb, ServiceCall, ToWeb } from './protocol.js';
 import { fromWire } from './protocol.js';
+import { lowerThreadPriority } from '../thread.js';
 
 export interface WebThreadData {
   config: Config;
@@ -28,20 +27,6 @@ const port = parentPort;
 if (!port) throw new Error('web-thread.ts runs as a worker thread of `hotline serve`');
 const data = workerData as WebThreadData;
 const post = (message: FromWeb) => port.postMessage(message);
-
-/**
- * On Linux a thread has a nice value of its own: the pages then give way to the call path whenever
- * both want the same core, and take all that is left otherwise.
- */
-function lowerPriority(nice: number): void {
-  if (nice <= 0) return;
-  try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0) setPriority(tid, nice);
-  } catch {
-    // Not Linux, or not permitted: the thread runs at the process's priority.
-  }
-}
 
 /** Calls into the main thread's services; a call that has a second answer (click-to-dial's outcome) gets `later`. */
 function serviceCalls() {
@@ -79,7 +64,7 @@ class BodyStream extends Readable {
   }
 }
 
-lowerPriority(data.nice);
+lowerThreadPriority(data.nice);
 const services = serviceCalls();
 const ask = async (method: ServiceCall, ...args: unknown[]) => services.call(method, args).answer;
 const bytes = (value: unknown) => (value ? Buffer.from((value as Uint8Array).buffer, (value as Uint8Array).byteOffset, (value as Uint8Array).byteLength) : null);
