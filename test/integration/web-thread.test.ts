@@ -163,8 +163,9 @@ describe('mail on its own thread', () => {
     const serve = await startServe(dir, { HOTLINE_DATA_DIR: dir, HOTLINE_ARI_URL: 'http://127.0.0.1:1', HOTLINE_AMI_PORT: '1' });
     cleanups.push(() => serve.stop('SIGKILL'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const password = /password "([^"]+)"/.exec(serve.output())![1]!;
-    const smtpPort = Number(/SMTP listening on [\d.]+:(\d+)/.exec(serve.output())![1]);
+    // Printed after the "listening" line, which is when startServe resolves.
+    const password = (await serve.waitForOutput(/password "([^"]+)"/))[1]!;
+    const smtpPort = Number((await serve.waitForOutput(/SMTP listening on [\d.]+:(\d+)/))[1]);
 
     // The admin logs in and switches new tickets to random numbers (the pages' thread stores it).
     const login = await fetch(`${serve.url}/login`, { method: 'POST', body: new URLSearchParams({ login: 'admin', password }), redirect: 'manual' });
