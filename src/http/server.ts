@@ -17,6 +17,7 @@ import type { Pbx } from '../pbx/pbx.js';
 import { PbxTimeoutError, PbxUnavailableError } from '../pbx/with-timeout.js';
 import { createConnectionLimit } from '../connection-limit.js';
 import { DatabaseBusyError } from '../storage/db-health.js';
+import { ThreadUnavailableError } from '../web/protocol.js';
 import { adminPages } from './admin-pages.js';
 import type { WebMail, WebPbx } from './ports.js';
 import { localMail, localPbx } from './ports.js';
@@ -44,7 +45,7 @@ function statusOf(error: unknown): number {
   if (error instanceof ConflictError) return 409;
   if (error instanceof NotLoggedInError) return 401;
   if (error instanceof TooManyAttemptsError) return 429;
-  if (error instanceof PbxUnavailableError || error instanceof PbxTimeoutError) return 503;
+  if (error instanceof PbxUnavailableError || error instanceof PbxTimeoutError || error instanceof ThreadUnavailableError) return 503;
   // The database cannot take the write now (locked by another process, full, read-only): try again later.
   if (error instanceof DatabaseBusyError || /^SQLITE_(BUSY|FULL|READONLY|IOERR)/.test((error as { code?: string }).code ?? '')) return 503;
   const status = (error as FastifyError).statusCode;
@@ -176,7 +177,7 @@ export async function buildApp(hotline: Hotline, parts: AppParts = {}) {
 
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const status = statusOf(error);
-    const storage = status === 503 && !(error instanceof PbxUnavailableError || error instanceof PbxTimeoutError);
+    const storage = status === 503 && !(error instanceof PbxUnavailableError || error instanceof PbxTimeoutError || error instanceof ThreadUnavailableError);
     const message =
       status === 500 ? 'Something went wrong on the server; it has been logged.' : storage ? 'The database cannot take changes right now (busy, full or read-only); please try again shortly. Nothing was changed.' : (error as Error).message;
     if (storage) {

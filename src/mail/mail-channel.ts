@@ -4,7 +4,7 @@ import type { WebMail } from '../http/ports.js';
 import { backoffDelay } from '../pbx/with-timeout.js';
 import { startModuleThread } from '../thread.js';
 import type { WireError } from '../web/protocol.js';
-import { fromWire } from '../web/protocol.js';
+import { fromWire, ThreadUnavailableError } from '../web/protocol.js';
 
 /** Main → mail channel thread. */
 export type ToMailChannel =
@@ -18,11 +18,6 @@ export type FromMailChannel =
   | { type: 'ready'; status: string; smtpPort: number | null }
   | { type: 'failed'; error: WireError }
   | { type: 'result'; call: number; value?: unknown; error?: WireError };
-
-/** The mail thread is not running (starting again, or stopped): the page says so, nothing is lost. */
-export class MailChannelUnavailableError extends Error {
-  override name = 'MailChannelUnavailableError';
-}
 
 /**
  * `hotline serve`'s e-mail channel (SMTP, IMAP, filing, outbox) on a thread of its own (see
@@ -70,7 +65,7 @@ export async function startMailChannel(hotline: Hotline) {
     if (thread !== w) return;
     thread = null;
     status = 'restarting';
-    for (const waiter of waiting.values()) waiter.reject(new MailChannelUnavailableError('the mail channel stopped; try again in a moment'));
+    for (const waiter of waiting.values()) waiter.reject(new ThreadUnavailableError('the mail channel stopped; try again in a moment'));
     waiting.clear();
     if (closing) return;
     const delay = backoffDelay(restarts++, 30_000);
@@ -84,7 +79,7 @@ export async function startMailChannel(hotline: Hotline) {
   }
 
   function call(method: keyof WebMail, args: unknown[]): Promise<unknown> {
-    if (!thread) return Promise.reject(new MailChannelUnavailableError('the mail channel is starting again; try again in a moment'));
+    if (!thread) return Promise.reject(new ThreadUnavailableError('the mail channel is starting again; try again in a moment'));
     const id = ++next;
     const answer = new Promise((resolve, reject) => waiting.set(id, { resolve, reject }));
     thread.postMessage({ type: 'call', call: id, method, args } satisfies ToMailChannel);

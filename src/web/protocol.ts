@@ -46,7 +46,12 @@ export interface WireError {
   code?: string;
 }
 
-const KNOWN = { NotFoundError, ValidationError, ForbiddenError, ConflictError, PbxTimeoutError, PbxUnavailableError, DatabaseBusyError } as const;
+/** A part of the service that runs on another thread is not there right now (starting again, or stopped). */
+export class ThreadUnavailableError extends Error {
+  override name = 'ThreadUnavailableError';
+}
+
+const KNOWN = { NotFoundError, ValidationError, ForbiddenError, ConflictError, PbxTimeoutError, PbxUnavailableError, DatabaseBusyError, ThreadUnavailableError } as const;
 
 export function toWire(error: unknown): WireError {
   const e = error instanceof Error ? error : new Error(String(error));

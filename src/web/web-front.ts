@@ -152,6 +152,7 @@ export function startWebFront(hotline: Hotline, services: { pbx: Pbx; mail: WebM
 
   const serviceCalls: Record<ServiceCall, (...args: never[]) => unknown> = {
     'pbx.status': () => pbx.status(),
+    // Answered twice, in serve() below.
     'pbx.originate': () => undefined,
     'mail.status': () => mail.status(),
     'mail.counts': () => mail.counts(),
@@ -254,7 +255,6 @@ export function startWebFront(hotline: Hotline, services: { pbx: Pbx; mail: WebM
     realtime,
     /** Resolves once the web thread can answer; rejects with why it could not start. */
     ready: () => firstStart,
-    status: () => ({ thread: ready ? 'running' : 'starting', inFlight: inFlight.size, queued: queue.length }),
     async listen(host: string, port: number): Promise<string> {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
