@@ -1,6 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { launchChromium } from '../helpers/browser.js';
+import { lockHolder } from '../helpers/faults.js';
 import { realAsteriskTier } from '../helpers/real-asterisk.js';
 import type { RealLab } from '../helpers/real-lab.js';
 import { realLab, ttnOf } from '../helpers/real-lab.js';
@@ -42,6 +43,32 @@ describe.skipIf(!bundle)('a real Asterisk 22 when Hotline or Asterisk fails', ()
     await lab.answeredBy(call.ivrId, 'Local/205@phones');
     await call.hangup();
   }, 90_000);
+
+  it('puts a caller through to the owner while another process holds the database write lock, and /healthz says why it is degraded', async () => {
+    lab = await realLab(bundle!);
+    await lab.startHotline();
+    const ticket = await lab.ticket(lab.queues.billing.id, lab.agents.alice);
+    // As `hotline ingest`, the CLI or a backup would: the call's own records cannot be written meanwhile.
+    const lock = await lockHolder(lab.hotline.config.database);
+    try {
+      const call = await lab.caller.place();
+      await call.answered();
+      await call.keys(`${ticket.ttn}#`);
+      const keyed = performance.now();
+      const answered = await lab.answeredBy(call.ivrId, 'Local/201@phones');
+      console.info(`[real Asterisk] owner answered ${((answered.at - keyed) / 1000).toFixed(1)} s after the last key, with the database locked`);
+      // Alice's phone, not the default queue's member: routed as a found ticket. The lab's usual time
+      // from the last key to her answer (the "connecting you" prompt, then her phone's ring) is 6.6 s,
+      // unlocked as locked; the dialplan's guard would have sent an abandoned caller to the queue at 8 s.
+      expect(answered.at - keyed).toBeLessThan(10_000);
+      const health = await lab.healthz((h) => h.status === 'degraded', 'healthz degraded with the database locked');
+      expect(JSON.stringify(health)).toMatch(/locked by another process|a write failed/);
+      await call.hangup();
+    } finally {
+      await lock.release();
+    }
+    await lab.healthz((h) => h.status === 'ok', 'healthz ok once the lock is gone', 90_000);
+  }, 150_000);
 
   it('says degraded while Asterisk restarts, reconnects by itself, and routes the next call', async () => {
     lab = await realLab(bundle!);
