@@ -36,10 +36,11 @@ const LAB_SETTINGS = {
  * carol (203, billing, answers), dave (204, billing, never answers), erin (205, the default queue
  * support), frank (206, answers; a Local/ dial string and no device-state interface).
  */
-export async function realLab(bundle: string) {
+export async function realLab(bundle: string, options: { dataDir?: string } = {}) {
   const asterisk: RealAsterisk = await startAsterisk(bundle);
   const { dir, cleanup } = tempDir('hl-lab-');
-  const dataDir = join(dir, 'data');
+  // Another data folder: on a small file system, say.
+  const dataDir = options.dataDir ?? join(dir, 'data');
   const hotline = await createHotline(loadConfig({ env: {}, cwd: dir, overrides: { dataDir, logLevel: 'silent' } }), { log: pino({ level: 'silent' }) });
   const support = await hotline.directory.createQueue({ name: 'Support', asteriskQueue: 'support', isDefault: true });
   const billing = await hotline.directory.createQueue({ name: 'Billing', asteriskQueue: 'billing' });

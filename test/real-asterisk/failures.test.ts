@@ -1,12 +1,15 @@
 import type { Browser } from 'playwright-core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { launchChromium } from '../helpers/browser.js';
-import { lockHolder } from '../helpers/faults.js';
+import { lockHolder, smallFileSystem } from '../helpers/faults.js';
 import { realAsteriskTier } from '../helpers/real-asterisk.js';
 import type { RealLab } from '../helpers/real-lab.js';
 import { realLab, ttnOf } from '../helpers/real-lab.js';
 
 const bundle = realAsteriskTier('failures');
+const disk = bundle ? smallFileSystem(16 * 1024) : { unavailable: 'no Asterisk bundle' };
+if ('unavailable' in disk && bundle) console.warn(`failures: ${disk.unavailable}; the full-disk scenario is skipped`);
+afterAll(() => ('dir' in disk ? disk.dispose() : undefined));
 
 /** Each scenario breaks something: a lab of its own. */
 let lab: RealLab | undefined;
@@ -43,6 +46,29 @@ describe.skipIf(!bundle)('a real Asterisk 22 when Hotline or Asterisk fails', ()
     await lab.answeredBy(call.ivrId, 'Local/205@phones');
     await call.hangup();
   }, 90_000);
+
+  it.skipIf(!('dir' in disk))('puts a caller through to the owner with the disk full, and /healthz says why it is degraded', async () => {
+    const small = disk as Extract<typeof disk, { dir: string }>;
+    lab = await realLab(bundle!, { dataDir: `${small.dir}/data` });
+    await lab.startHotline();
+    const ticket = await lab.ticket(lab.queues.billing.id, lab.agents.alice);
+    small.fill();
+    try {
+      const call = await lab.caller.place();
+      await call.answered();
+      await call.keys(`${ticket.ttn}#`);
+      const keyed = performance.now();
+      // Alice's phone, not the default queue's: routed as a found ticket, in the lab's usual 6.6 s.
+      const answered = await lab.answeredBy(call.ivrId, 'Local/201@phones');
+      console.info(`[real Asterisk] owner answered ${((answered.at - keyed) / 1000).toFixed(1)} s after the last key, with the disk full`);
+      expect(answered.at - keyed).toBeLessThan(10_000);
+      const health = await lab.healthz((h) => h.status === 'degraded', 'healthz degraded with the disk full');
+      expect(JSON.stringify(health)).toMatch(/disk nearly full|a write failed/);
+      await call.hangup();
+    } finally {
+      small.free();
+    }
+  }, 150_000);
 
   it('puts a caller through to the owner while another process holds the database write lock, and /healthz says why it is degraded', async () => {
     lab = await realLab(bundle!);
