@@ -12,6 +12,7 @@ import { testHotline } from '../helpers/hotline.js';
 import type { PbxHarness } from '../helpers/pbx.js';
 import { pbxHarness } from '../helpers/pbx.js';
 import { startServe } from '../helpers/serve.js';
+import { sineWav } from '../helpers/wav.js';
 
 let h: PbxHarness | undefined;
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -197,5 +198,40 @@ describe('mail on its own thread', () => {
     expect(replied.headers.get('location')).toBe(`/tickets/${ttn}?done=reply-queued`);
     const outbox = join(dir, 'outbox');
     await expect.poll(() => readdirSync(outbox).map((f) => readFileSync(join(outbox, f), 'utf8')).find((m) => m.includes('A technician is on the way.')) ?? '').toContain(`[Ticket#${ttn}]`);
+  });
+});
+
+describe('uploads through the front', () => {
+  it('streams an admin\'s prompt upload to the pages\' thread, which converts and stores it', async () => {
+    const hotline = await testHotline();
+    const dir = hotline.dir;
+    hotline.close();
+    const serve = await startServe(dir, { HOTLINE_DATA_DIR: dir, HOTLINE_ARI_URL: 'http://127.0.0.1:1', HOTLINE_AMI_PORT: '1', HOTLINE_SMTP_ENABLED: 'false' });
+    cleanups.push(() => serve.stop('SIGKILL'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const password = (await serve.waitForOutput(/password "([^"]+)"/))[1]!;
+    const login = await fetch(`${serve.url}/login`, { method: 'POST', body: new URLSearchParams({ login: 'admin', password }), redirect: 'manual' });
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(await (await fetch(`${serve.url}/admin/prompts`, { headers: { cookie } })).text())![1]!;
+    const stored = join(dir, 'prompts', 'en', 'goodbye.wav');
+    const before = readFileSync(stored);
+
+    // 44.1 kHz stereo, 3 s: about 530 KB, many chunks from the socket, each pulled by the route.
+    const form = new FormData();
+    form.append('file', new Blob([sineWav(44_100, 2, 16, 3)], { type: 'audio/wav' }), 'goodbye-studio.wav');
+    const res = await fetch(`${serve.url}/admin/prompts/en/goodbye?_csrf=${encodeURIComponent(csrf)}`, { method: 'POST', headers: { cookie }, body: form, redirect: 'manual' });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe('/admin/prompts?done=prompt-saved');
+    const after = readFileSync(stored);
+    expect(after.equals(before)).toBe(false);
+    // Converted for the telephone: 8 kHz mono 16-bit, 3 s.
+    expect(after.readUInt32LE(24)).toBe(8000);
+    expect(after.readUInt16LE(22)).toBe(1);
+    expect(after.length).toBeGreaterThan(44 + 3 * 16_000 - 100);
+
+    // Without the form's token, nothing is read or stored.
+    const refused = await fetch(`${serve.url}/admin/prompts/en/goodbye`, { method: 'POST', headers: { cookie }, body: form, redirect: 'manual' });
+    expect(refused.status).toBe(403);
+    expect(readFileSync(stored).equals(after)).toBe(true);
   });
 });
