@@ -4,7 +4,7 @@ import type { WebMail } from '../http/ports.js';
 import { backoffDelay } from '../pbx/with-timeout.js';
 import { startModuleThread } from '../thread.js';
 import type { WireError } from '../web/protocol.js';
-import { fromWire, ThreadUnavailableError } from '../web/protocol.js';
+import { asBuffer, fromWire, ThreadUnavailableError } from '../web/protocol.js';
 
 /** Main → mail channel thread. */
 export type ToMailChannel =
@@ -85,14 +85,13 @@ export async function startMailChannel(hotline: Hotline) {
     thread.postMessage({ type: 'call', call: id, method, args } satisfies ToMailChannel);
     return answer;
   }
-  const bytes = (value: unknown) => (value ? Buffer.from((value as Uint8Array).buffer, (value as Uint8Array).byteOffset, (value as Uint8Array).byteLength) : null);
 
   await start();
   const channel: WebMail = {
     status: () => call('status', []).then((s) => (status = s as string)),
     counts: () => call('counts', []) as ReturnType<WebMail['counts']>,
     flagged: () => call('flagged', []) as ReturnType<WebMail['flagged']>,
-    rawBytes: async (id) => bytes(await call('rawBytes', [id])),
+    rawBytes: async (id) => asBuffer(await call('rawBytes', [id])),
     reprocess: (id) => call('reprocess', [id]) as Promise<boolean>,
     reply: (ticket, agent, input) => call('reply', [ticket, agent, input]) as Promise<number>,
   };

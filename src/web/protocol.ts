@@ -65,3 +65,7 @@ export function fromWire(wire: WireError): Error {
   if (wire.code) (error as Error & { code?: string }).code = wire.code;
   return error;
 }
+
+/** Bytes that crossed a thread arrive as a plain Uint8Array: a Buffer over the same memory (null stays null). */
+export const asBuffer = (value: unknown): Buffer | null =>
+  value ? Buffer.from((value as Uint8Array).buffer, (value as Uint8Array).byteOffset, (value as Uint8Array).byteLength) : null;

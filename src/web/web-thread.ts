@@ -10,7 +10,7 @@ import type { HttpTimeouts } from '../http/server.js';
 import type { WebMail, WebPbx } from '../http/ports.js';
 import type { DialOutcome, OriginateRequest } from '../pbx/pbx.js';
 import type { FromWeb, ServiceCall, ToWeb } from './protocol.js';
-import { fromWire } from './protocol.js';
+import { asBuffer, fromWire } from './protocol.js';
 import { lowerThreadPriority } from '../thread.js';
 
 export interface WebThreadData {
@@ -67,7 +67,6 @@ class BodyStream extends Readable {
 lowerThreadPriority(data.nice);
 const services = serviceCalls();
 const ask = async (method: ServiceCall, ...args: unknown[]) => services.call(method, args).answer;
-const bytes = (value: unknown) => (value ? Buffer.from((value as Uint8Array).buffer, (value as Uint8Array).byteOffset, (value as Uint8Array).byteLength) : null);
 const pbx: WebPbx = {
   status: () => ask('pbx.status') as ReturnType<WebPbx['status']>,
   async originate(request: OriginateRequest) {
@@ -80,7 +79,7 @@ const mail: WebMail = {
   status: () => ask('mail.status') as Promise<string>,
   counts: () => ask('mail.counts') as ReturnType<WebMail['counts']>,
   flagged: () => ask('mail.flagged') as ReturnType<WebMail['flagged']>,
-  rawBytes: async (id) => bytes(await ask('mail.rawBytes', id)),
+  rawBytes: async (id) => asBuffer(await ask('mail.rawBytes', id)),
   reprocess: (id) => ask('mail.reprocess', id) as Promise<boolean>,
   reply: (ticket, agent, input) => ask('mail.reply', ticket, agent, input) as Promise<number>,
 };
