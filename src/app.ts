@@ -117,6 +117,10 @@ export function pbxOptionsFrom(config: Config, prompts: PromptStore): PbxOptions
         const lang = prompts.effectiveLanguage(name, language);
         return lang ? `sound:${config.promptsPbxDir}/${lang}/${name}` : config.prompts[name];
       },
+      promptDurationMs: (name, language) => {
+        const lang = prompts.effectiveLanguage(name, language);
+        return lang ? prompts.durationMs(lang, name) : null;
+      },
     },
   };
 }

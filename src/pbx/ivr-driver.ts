@@ -24,6 +24,8 @@ export interface IvrSettings {
   ringTimeoutSeconds: number;
   /** Media URI Asterisk plays for a prompt in a language (falling back to English). */
   promptMedia(name: PromptName, language: string): string;
+  /** How long that prompt plays, when Hotline has its file; null (or absent): not known. */
+  promptDurationMs?(name: PromptName, language: string): number | null;
 }
 
 export interface IvrDriverDeps {
@@ -54,6 +56,8 @@ interface Session {
   /** Renews the dialplan's absolute timeout while the IVR runs (see STASIS_GUARD_SECONDS). */
   guard: NodeJS.Timeout | undefined;
   playbacks: Set<string>;
+  /** How long each playback started and not yet finished is expected to play (see `touch`). */
+  playing: Map<string, number>;
   promptsDrained: (() => void) | undefined;
   /** The caller hung up after the IVR finished but before the call was handed on. */
   hungUp: boolean;
@@ -73,10 +77,13 @@ const CLOSING_PROMPT_MS = 10_000;
 const HANDOFF_ATTEMPTS = 6;
 // How long a channel listed in the app may go without its StasisStart before it counts as stranded.
 const ORPHAN_GRACE_MS = 300;
-// Beyond the IVR's own timeouts, how long a call may show no progress (no key, no prompt starting or
-// ending, no step) before the watchdog sends the caller to the default queue. The longest silence a
-// healthy IVR has is one prompt playing: the read-back of a new ticket number is about 12 s.
-const WATCHDOG_SLACK_MS = 20_000;
+// Beyond the IVR's own timeouts and what is playing, how long a call may show no progress (no key,
+// no prompt starting or ending, no step) before the watchdog sends the caller to the default queue.
+const WATCHDOG_SLACK_MS = 5000;
+// What a prompt whose length Hotline cannot tell may take (a site's own sound, not a file of Hotline's).
+const UNKNOWN_PROMPT_MS = 15_000;
+// Asterisk says a digit in under a second.
+const DIGIT_MS = 1000;
 // Tries, and the pause between them, to continue a caller to the default queue after a failure.
 const FAILSAFE_ATTEMPTS = 3;
 const FAILSAFE_PAUSE_MS = 300;
@@ -102,13 +109,17 @@ export function createIvrDriver(deps: IvrDriverDeps) {
     session.chain = session.chain.then(() => run(session, event)).catch((error) => failSafe(session, 'IVR step failed', error));
   }
 
-  const watchdogMs = () => Math.max(settings.firstDigitTimeoutMs, settings.interDigitTimeoutMs) + WATCHDOG_SLACK_MS;
-
-  /** A sign of progress: the watchdog starts counting again. */
+  /**
+   * A sign of progress: the watchdog starts counting again. It allows the IVR's longest timeout, plus
+   * everything still to play (Asterisk plays a channel's prompts one after another), plus a few seconds.
+   */
   function touch(session: Session): void {
     clearTimeout(session.watchdog);
     if (session.handedOn) return;
-    session.watchdog = setTimeout(() => void failSafe(session, 'IVR made no progress', new Error(`no progress for ${watchdogMs()} ms`)), watchdogMs());
+    let playing = 0;
+    for (const id of session.playbacks) playing += session.playing.get(id) ?? 0;
+    const ms = Math.max(settings.firstDigitTimeoutMs, settings.interDigitTimeoutMs) + playing + WATCHDOG_SLACK_MS;
+    session.watchdog = setTimeout(() => void failSafe(session, 'IVR made no progress', new Error(`no progress for ${ms} ms`)), ms);
   }
 
   /**
@@ -121,6 +132,12 @@ export function createIvrDriver(deps: IvrDriverDeps) {
     end(session);
     finish(session);
     log.error({ err: error, channel: session.channelId }, `${why}: the caller goes to the default queue`);
+    // Asterisk carries out a channel's requests after its playing prompt: a prompt that does not end
+    // would hold the hand-off too. Stopping a playback is not such a request.
+    const playing = [...session.playbacks];
+    session.playbacks.clear();
+    session.playing.clear();
+    await Promise.all(playing.map((id) => deps.ari().stopPlayback(id).catch(() => undefined)));
     await continueToFallback(session.channelId, FAILSAFE_ATTEMPTS);
     if (session.callId) {
       const defaultQueue = await deps.directory.defaultQueue().catch(() => null);
@@ -183,9 +200,10 @@ export function createIvrDriver(deps: IvrDriverDeps) {
     enqueue(session, { type: 'prompts-done' });
   }
 
-  async function play(session: Session, media: string): Promise<void> {
+  async function play(session: Session, media: string, expectedMs: number): Promise<void> {
     const id = randomUUID();
     session.playbacks.add(id);
+    session.playing.set(id, expectedMs);
     try {
       await deps.ari().play(session.channelId, media, id, session.language);
     } catch (error) {
@@ -203,10 +221,10 @@ export function createIvrDriver(deps: IvrDriverDeps) {
         await ari.answer(session.channelId).catch((error: Error) => log.warn({ err: error.message }, 'answer failed'));
         return undefined;
       case 'play':
-        await play(session, settings.promptMedia(action.prompt, session.language));
+        await play(session, settings.promptMedia(action.prompt, session.language), settings.promptDurationMs?.(action.prompt, session.language) ?? UNKNOWN_PROMPT_MS);
         return undefined;
       case 'play-digits':
-        await play(session, `digits:${action.digits}`);
+        await play(session, `digits:${action.digits}`, action.digits.length * DIGIT_MS);
         return undefined;
       case 'stop-prompts': {
         const ids = [...session.playbacks];
@@ -425,6 +443,7 @@ export function createIvrDriver(deps: IvrDriverDeps) {
             timer: undefined,
             guard: undefined,
             playbacks: new Set(),
+            playing: new Map(),
             promptsDrained: undefined,
             hungUp: false,
             chain: Promise.resolve(),
@@ -456,6 +475,7 @@ export function createIvrDriver(deps: IvrDriverDeps) {
           return;
         case 'PlaybackFinished':
           if (session) touch(session);
+          if (session && event.playback) session.playing.delete(event.playback.id);
           if (session && event.playback && session.playbacks.delete(event.playback.id) && session.playbacks.size === 0) promptsDone(session);
           return;
         case 'ChannelHangupRequest':

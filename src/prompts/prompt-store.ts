@@ -54,6 +54,8 @@ export function createPromptStore(options: { dir: string; defaultsDir?: string }
     }
   }
 
+  const durations = new Map<string, { mtimeMs: number; size: number; ms: number | null }>();
+
   const isCustom = (lang: string, name: string) =>
     existsSync(file(lang, name)) && (!existsSync(defaultFile(lang, name)) || !readFileSync(file(lang, name)).equals(readFileSync(defaultFile(lang, name))));
 
@@ -76,6 +78,25 @@ export function createPromptStore(options: { dir: string; defaultsDir?: string }
     effectiveLanguage(name: string, lang: string): string | null {
       if (LANGUAGE.test(lang) && existsSync(file(lang, name))) return lang;
       return existsSync(file('en', name)) ? 'en' : null;
+    },
+    /**
+     * How long the prompt plays, from its WAV header (data bytes ÷ byte rate); null when there is no
+     * such file or it cannot be read. Remembered per file until the file changes.
+     */
+    durationMs(lang: string, name: string): number | null {
+      const path = file(lang, name);
+      try {
+        const { mtimeMs, size } = statSync(path);
+        const known = durations.get(path);
+        if (known && known.mtimeMs === mtimeMs && known.size === size) return known.ms;
+        const header = readFileSync(path).subarray(0, 44);
+        const byteRate = header.length === 44 ? header.readUInt32LE(28) : 0;
+        const ms = byteRate > 0 ? Math.ceil(((size - 44) * 1000) / byteRate) : null;
+        durations.set(path, { mtimeMs, size, ms });
+        return ms;
+      } catch {
+        return null;
+      }
     },
     read(lang: string, name: string): Buffer | null {
       check(lang, name);

@@ -4,6 +4,7 @@ import type { Ticket } from '../../src/core/types.js';
 import type { PbxHarness } from '../helpers/pbx.js';
 import { pbxHarness } from '../helpers/pbx.js';
 import { mistyped } from '../helpers/ttn.js';
+import { sineWav } from '../helpers/wav.js';
 
 let h: PbxHarness;
 beforeEach(async () => {
@@ -414,4 +415,24 @@ describe('load', () => {
       if (i % 3 === 0) expect(c.vars.get('HOTLINE_TARGET')).toBe('Local/201@phones');
     });
   }, 60_000);
+});
+
+describe('a prompt that never ends', () => {
+  it('hands the caller to the default queue a few seconds after the prompt should have ended, not a minute later', async () => {
+    await h.close();
+    // Asterisk starts the playback and then never says it ended.
+    h = await pbxHarness({ fake: { timing: { playbackMs: 600_000 } } });
+    // A 1 s greeting (an admin's upload): the watchdog knows how long it plays.
+    h.hotline.prompts.upload('en', 'enter-ttn', sineWav(8000, 1, 16, 1));
+    const call = h.fake.placeCall({ number: '0301234567' });
+    await call.waitFor('stasis-start');
+    const started = call.timeOf('stasis-start')!;
+    await call.waitFor('queue support', 20_000);
+    const after = call.timeOf('queue support')! - started;
+    console.info(`[watchdog] caller of a stuck 1 s prompt in the default queue after ${(after / 1000).toFixed(1)} s`);
+    // The IVR's longest timeout (1 s here) + the prompt (1 s) + 5 s of slack.
+    expect(after).toBeGreaterThan(2000);
+    expect(after).toBeLessThan(9000);
+    expect(call.vars.get('HOTLINE_UNVERIFIED')).toBe('1');
+  });
 });
