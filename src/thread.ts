@@ -13,6 +13,9 @@ export function startModuleThread(base: string, name: string, workerData?: unkno
   return new Worker(`import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(file)}); });`, { eval: true, workerData });
 }
 
+/** Bytes that crossed a thread arrive as a plain Uint8Array: a Buffer over the same memory. */
+export const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
 /**
  * Lowers the calling thread's scheduling priority (its nice value; Linux gives each thread its own,
  * and threads it starts inherit it): the thread then gives way to the call path on the main thread

@@ -2,9 +2,9 @@ import type { Worker } from 'node:worker_threads';
 import type { Hotline } from '../app.js';
 import type { WebMail } from '../http/ports.js';
 import { backoffDelay } from '../pbx/with-timeout.js';
-import { startModuleThread } from '../thread.js';
+import { asBuffer, startModuleThread } from '../thread.js';
 import type { WireError } from '../web/protocol.js';
-import { asBuffer, fromWire, ThreadUnavailableError } from '../web/protocol.js';
+import { createReplies, fromWire, ThreadUnavailableError } from '../web/protocol.js';
 
 /** Main → mail channel thread. */
 export type ToMailChannel =
@@ -27,7 +27,7 @@ export type FromMailChannel =
  */
 export async function startMailChannel(hotline: Hotline) {
   const log = hotline.log;
-  const waiting = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
+  const replies = createReplies();
   let next = 0;
   let thread: Worker | null = null;
   let status = 'starting';
@@ -49,12 +49,7 @@ export async function startMailChannel(hotline: Hotline) {
           smtpPort = m.smtpPort;
           resolve();
         } else if (m.type === 'failed') reject(fromWire(m.error));
-        else {
-          const waiter = waiting.get(m.call);
-          waiting.delete(m.call);
-          if (m.error) waiter?.reject(fromWire(m.error));
-          else waiter?.resolve(m.value);
-        }
+        else replies.settle(m);
       });
       w.on('error', (error) => (ready ? lost(w, error) : reject(error)));
       w.on('exit', (code) => (ready ? lost(w, new Error(`the mail thread stopped (exit code ${code})`)) : reject(new Error(`the mail thread stopped while starting (exit code ${code})`))));
@@ -65,8 +60,7 @@ export async function startMailChannel(hotline: Hotline) {
     if (thread !== w) return;
     thread = null;
     status = 'restarting';
-    for (const waiter of waiting.values()) waiter.reject(new ThreadUnavailableError('the mail channel stopped; try again in a moment'));
-    waiting.clear();
+    replies.failAll(new ThreadUnavailableError('the mail channel stopped; try again in a moment'));
     if (closing) return;
     const delay = backoffDelay(restarts++, 30_000);
     log.error({ err: error.message, restartInMs: delay }, 'the mail thread stopped; calls and pages go on, and mail starts again');
@@ -81,7 +75,7 @@ export async function startMailChannel(hotline: Hotline) {
   function call(method: keyof WebMail, args: unknown[]): Promise<unknown> {
     if (!thread) return Promise.reject(new ThreadUnavailableError('the mail channel is starting again; try again in a moment'));
     const id = ++next;
-    const answer = new Promise((resolve, reject) => waiting.set(id, { resolve, reject }));
+    const answer = replies.expect(id);
     thread.postMessage({ type: 'call', call: id, method, args } satisfies ToMailChannel);
     return answer;
   }
@@ -91,7 +85,10 @@ export async function startMailChannel(hotline: Hotline) {
     status: () => call('status', []).then((s) => (status = s as string)),
     counts: () => call('counts', []) as ReturnType<WebMail['counts']>,
     flagged: () => call('flagged', []) as ReturnType<WebMail['flagged']>,
-    rawBytes: async (id) => asBuffer(await call('rawBytes', [id])),
+    rawBytes: async (id) => {
+      const bytes = (await call('rawBytes', [id])) as Uint8Array | null;
+      return bytes && asBuffer(bytes);
+    },
     reprocess: (id) => call('reprocess', [id]) as Promise<boolean>,
     reply: (ticket, agent, input) => call('reply', [ticket, agent, input]) as Promise<number>,
   };

@@ -1,5 +1,5 @@
 import type { Worker } from 'node:worker_threads';
-import { startModuleThread } from '../thread.js';
+import { asBuffer, startModuleThread } from '../thread.js';
 import type { Logger } from '../logger.js';
 import type { OutgoingMail } from './compose.js';
 import type { MailJob, MailJobBody, MailJobResult } from './mail-thread.js';
@@ -18,9 +18,6 @@ export class MailThreadClosedError extends Error {
     this.name = 'MailThreadClosedError';
   }
 }
-
-/** Bytes that crossed a thread arrive as a plain Uint8Array. */
-const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
 /**
  * Parsing (with HTML sanitising) and composing mail on a thread of its own. The IVR, the

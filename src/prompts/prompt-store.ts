@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ValidationError } from '../core/errors.js';
@@ -89,8 +89,16 @@ export function createPromptStore(options: { dir: string; defaultsDir?: string }
         const { mtimeMs, size } = statSync(path);
         const known = durations.get(path);
         if (known && known.mtimeMs === mtimeMs && known.size === size) return known.ms;
-        const header = readFileSync(path).subarray(0, 44);
-        const byteRate = header.length === 44 ? header.readUInt32LE(28) : 0;
+        // Only the header: this runs as a call's prompt starts.
+        const header = Buffer.alloc(44);
+        const fd = openSync(path, 'r');
+        let read: number;
+        try {
+          read = readSync(fd, header, 0, 44, 0);
+        } finally {
+          closeSync(fd);
+        }
+        const byteRate = read === 44 ? header.readUInt32LE(28) : 0;
         const ms = byteRate > 0 ? Math.ceil(((size - 44) * 1000) / byteRate) : null;
         durations.set(path, { mtimeMs, size, ms });
         return ms;

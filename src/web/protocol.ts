@@ -66,6 +66,31 @@ export function fromWire(wire: WireError): Error {
   return error;
 }
 
-/** Bytes that crossed a thread arrive as a plain Uint8Array: a Buffer over the same memory (null stays null). */
-export const asBuffer = (value: unknown): Buffer | null =>
-  value ? Buffer.from((value as Uint8Array).buffer, (value as Uint8Array).byteOffset, (value as Uint8Array).byteLength) : null;
+/** A call's answer as it comes back from the other thread: its value, or the error it ended with. */
+export interface Reply {
+  call: number;
+  value?: unknown;
+  error?: WireError;
+}
+
+/** Answers awaited from another thread, by call number. */
+export function createReplies() {
+  const waiting = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
+  return {
+    /** The answer to `call`, once `settle` gets it. */
+    expect: (call: number): Promise<unknown> => new Promise((resolve, reject) => waiting.set(call, { resolve, reject })),
+    settle(reply: Reply): void {
+      const waiter = waiting.get(reply.call);
+      waiting.delete(reply.call);
+      if (reply.error) waiter?.reject(fromWire(reply.error));
+      else waiter?.resolve(reply.value);
+    },
+    /** No answer is coming for `call`. */
+    forget: (call: number): boolean => waiting.delete(call),
+    /** The other thread is gone: every call waiting fails with `error`. */
+    failAll(error: Error): void {
+      for (const waiter of waiting.values()) waiter.reject(error);
+      waiting.clear();
+    },
+  };
+}

@@ -10,8 +10,9 @@ import type { HttpTimeouts } from '../http/server.js';
 import type { WebMail, WebPbx } from '../http/ports.js';
 import type { DialOutcome, OriginateRequest } from '../pbx/pbx.js';
 import type { FromWeb, ServiceCall, ToWeb } from './protocol.js';
-import { asBuffer, fromWire } from './protocol.js';
-import { lowerThreadPriority } from '../thread.js';
+import type { Reply } from './protocol.js';
+import { createReplies } from './protocol.js';
+import { asBuffer, lowerThreadPriority } from '../thread.js';
 
 export interface WebThreadData {
   config: Config;
@@ -31,26 +32,22 @@ const post = (message: FromWeb) => port.postMessage(message);
 /** Calls into the main thread's services; a call that has a second answer (click-to-dial's outcome) gets `later`. */
 function serviceCalls() {
   let next = 0;
-  const answers = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
-  const laters = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
-  const settle = (map: typeof answers, m: { call: number; value?: unknown; error?: import('./protocol.js').WireError }) => {
-    const waiter = map.get(m.call);
-    map.delete(m.call);
-    if (m.error) {
-      waiter?.reject(fromWire(m.error));
-      if (map === answers) laters.delete(m.call);
-    } else waiter?.resolve(m.value);
-  };
+  const answers = createReplies();
+  const laters = createReplies();
   return {
     call(method: ServiceCall, args: unknown[] = [], withLater = false): { answer: Promise<unknown>; later?: Promise<unknown> } {
       const call = ++next;
-      const answer = new Promise((resolve, reject) => answers.set(call, { resolve, reject }));
-      const later = withLater ? new Promise((resolve, reject) => laters.set(call, { resolve, reject })) : undefined;
+      const answer = answers.expect(call);
+      const later = withLater ? laters.expect(call) : undefined;
       post({ type: 'call', call, method, args });
       return { answer, later };
     },
-    result: (m: { call: number; value?: unknown; error?: import('./protocol.js').WireError }) => settle(answers, m),
-    later: (m: { call: number; value?: unknown; error?: import('./protocol.js').WireError }) => settle(laters, m),
+    result(reply: Reply): void {
+      // A call that failed has no second answer.
+      if (reply.error) laters.forget(reply.call);
+      answers.settle(reply);
+    },
+    later: (reply: Reply) => laters.settle(reply),
   };
 }
 
@@ -79,7 +76,10 @@ const mail: WebMail = {
   status: () => ask('mail.status') as Promise<string>,
   counts: () => ask('mail.counts') as ReturnType<WebMail['counts']>,
   flagged: () => ask('mail.flagged') as ReturnType<WebMail['flagged']>,
-  rawBytes: async (id) => asBuffer(await ask('mail.rawBytes', id)),
+  rawBytes: async (id) => {
+    const bytes = (await ask('mail.rawBytes', id)) as Uint8Array | null;
+    return bytes && asBuffer(bytes);
+  },
   reprocess: (id) => ask('mail.reprocess', id) as Promise<boolean>,
   reply: (ticket, agent, input) => ask('mail.reply', ticket, agent, input) as Promise<number>,
 };

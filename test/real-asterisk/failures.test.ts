@@ -21,6 +21,26 @@ afterEach(async () => {
   lab = undefined;
 }, 60_000);
 
+/**
+ * With the database failing under it, a caller keys `ttn` and alice (its owner) answers — her phone,
+ * not the default queue's member: routed as a found ticket. The lab's usual time from the last key to
+ * her answer (the "connecting you" prompt, then her phone's ring) is 6.6 s, with or without the fault;
+ * the dialplan's guard would have sent an abandoned caller to the queue at 8 s. /healthz then says
+ * degraded, for `reason`.
+ */
+async function ownerAnswersAndHealthSays(lab: RealLab, ttn: string, fault: string, reason: RegExp): Promise<void> {
+  const call = await lab.caller.place();
+  await call.answered();
+  await call.keys(`${ttn}#`);
+  const keyed = performance.now();
+  const answered = await lab.answeredBy(call.ivrId, 'Local/201@phones');
+  console.info(`[real Asterisk] owner answered ${((answered.at - keyed) / 1000).toFixed(1)} s after the last key, with ${fault}`);
+  expect(answered.at - keyed).toBeLessThan(10_000);
+  const health = await lab.healthz((h) => h.status === 'degraded', `healthz degraded with ${fault}`);
+  expect(JSON.stringify(health)).toMatch(reason);
+  await call.hangup();
+}
+
 describe.skipIf(!bundle)('a real Asterisk 22 when Hotline or Asterisk fails', () => {
   it('puts callers through to the default queue while Hotline is not running', async () => {
     lab = await realLab(bundle!);
@@ -54,17 +74,7 @@ describe.skipIf(!bundle)('a real Asterisk 22 when Hotline or Asterisk fails', ()
     const ticket = await lab.ticket(lab.queues.billing.id, lab.agents.alice);
     small.fill();
     try {
-      const call = await lab.caller.place();
-      await call.answered();
-      await call.keys(`${ticket.ttn}#`);
-      const keyed = performance.now();
-      // Alice's phone, not the default queue's: routed as a found ticket, in the lab's usual 6.6 s.
-      const answered = await lab.answeredBy(call.ivrId, 'Local/201@phones');
-      console.info(`[real Asterisk] owner answered ${((answered.at - keyed) / 1000).toFixed(1)} s after the last key, with the disk full`);
-      expect(answered.at - keyed).toBeLessThan(10_000);
-      const health = await lab.healthz((h) => h.status === 'degraded', 'healthz degraded with the disk full');
-      expect(JSON.stringify(health)).toMatch(/disk nearly full|a write failed/);
-      await call.hangup();
+      await ownerAnswersAndHealthSays(lab, ticket.ttn, 'the disk full', /disk nearly full|a write failed/);
     } finally {
       small.free();
     }
@@ -77,19 +87,7 @@ describe.skipIf(!bundle)('a real Asterisk 22 when Hotline or Asterisk fails', ()
     // As `hotline ingest`, the CLI or a backup would: the call's own records cannot be written meanwhile.
     const lock = await lockHolder(lab.hotline.config.database);
     try {
-      const call = await lab.caller.place();
-      await call.answered();
-      await call.keys(`${ticket.ttn}#`);
-      const keyed = performance.now();
-      const answered = await lab.answeredBy(call.ivrId, 'Local/201@phones');
-      console.info(`[real Asterisk] owner answered ${((answered.at - keyed) / 1000).toFixed(1)} s after the last key, with the database locked`);
-      // Alice's phone, not the default queue's member: routed as a found ticket. The lab's usual time
-      // from the last key to her answer (the "connecting you" prompt, then her phone's ring) is 6.6 s,
-      // unlocked as locked; the dialplan's guard would have sent an abandoned caller to the queue at 8 s.
-      expect(answered.at - keyed).toBeLessThan(10_000);
-      const health = await lab.healthz((h) => h.status === 'degraded', 'healthz degraded with the database locked');
-      expect(JSON.stringify(health)).toMatch(/locked by another process|a write failed/);
-      await call.hangup();
+      await ownerAnswersAndHealthSays(lab, ticket.ttn, 'the database locked', /locked by another process|a write failed/);
     } finally {
       await lock.release();
     }
