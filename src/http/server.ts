@@ -165,6 +165,12 @@ export async function buildApp(hotline: Hotline, parts: AppParts = {}) {
     void reply.headers(security);
     done();
   });
+  // A body the route did not read (an upload to a page that takes none, or before the login) is not
+  // drained into memory to keep the connection: it is closed after the answer, as the service's front does.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (request.raw.complete === false) void reply.header('connection', 'close');
+    done(null, payload);
+  });
   await app.register(cookie);
   await app.register(formbody);
   // Uploads (IVR prompts): a multipart body is not read until the one route that takes files asks

@@ -112,8 +112,9 @@ describe('uploads nobody asked for', () => {
     } finally {
       clearInterval(sampler);
     }
-    // 12 × 8 MB sent; the server kept next to none of it.
-    expect(peak - before).toBeLessThan(40 * 1024 * 1024);
+    // 12 × 8 MB sent; the server read next to none of it (about 2 MB here): the connections whose
+    // bodies no route read are closed, not drained (draining them left 27–32 MB of garbage).
+    expect(peak - before).toBeLessThan(16 * 1024 * 1024);
   });
 });
 
