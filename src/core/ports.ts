@@ -58,9 +58,9 @@ export interface TicketStore {
   findById(id: number): Promise<Ticket | null>;
   findByTtn(ttn: string): Promise<Ticket | null>;
   /** Tickets in queues the agent may see (admins see all); the permission filter is part of the query. */
-  listVisible(agentId: number, filter: TicketFilter): Promise<TicketListItem[]>;
+  listVisible(agentId: number, filter: TicketFilter): Promise<readonly TicketListItem[]>;
   /** Every ticket matching the filter, without a permission filter: for the system (pops, mail), never for an agent's listing. */
-  listAll(filter: TicketFilter): Promise<TicketListItem[]>;
+  listAll(filter: TicketFilter): Promise<readonly TicketListItem[]>;
   /** Counts per queue and state, over the queues the agent may see. */
   countVisible(agentId: number): Promise<Array<{ queueId: number; state: TicketState; count: number }>>;
   update(id: number, change: TicketChange, now: string): Promise<Ticket>;

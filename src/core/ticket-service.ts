@@ -177,10 +177,10 @@ export function createTicketService(deps: TicketServiceDeps) {
     },
 
     /** Tickets the agent may see, filtered. */
-    listVisible: (agentId: number, filter: TicketFilter = {}): Promise<TicketListItem[]> => tickets.listVisible(agentId, filter),
+    listVisible: (agentId: number, filter: TicketFilter = {}): Promise<readonly TicketListItem[]> => tickets.listVisible(agentId, filter),
     countVisible: (agentId: number) => tickets.countVisible(agentId),
     /** Tickets matching the filter in any queue: for system use (the caller-ID lookup); filter per agent before showing. */
-    listAll: (filter: TicketFilter): Promise<TicketListItem[]> => tickets.listAll(filter),
+    listAll: (filter: TicketFilter): Promise<readonly TicketListItem[]> => tickets.listAll(filter),
     articles: (ticketId: number): Promise<Article[]> => tickets.articles(ticketId),
     latestArticles: (ticketId: number, limit: number) => tickets.latestArticles(ticketId, limit),
   };

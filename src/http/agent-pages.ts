@@ -3,7 +3,7 @@ import type { Hotline } from '../app.js';
 import { TooManyAttemptsError } from '../core/auth-service.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../core/errors.js';
 import { PbxUnavailableError } from '../pbx/with-timeout.js';
-import type { TicketFilter } from '../core/ports.js';
+import type { TicketFilter, TicketListItem } from '../core/ports.js';
 import type { Article, Attachment, TicketState } from '../core/types.js';
 import { TICKET_STATES } from '../core/types.js';
 import { requireAgent, setSessionCookie, SESSION_COOKIE } from './auth.js';
@@ -26,6 +26,8 @@ const safeNext = (next: string) => (/^\/(?!\/)[\w\-./?=&%]*$/.test(next) ? next 
 /** Login, queues, ticket lists and views, notes, replies, changes, phone tickets, attachments. */
 export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline; views: Views; pbx?: WebPbx; mail?: WebMail }): Promise<void> {
   const { hotline, views } = opts;
+  // Ticket lists' rows as the page shows them, for as long as the repository keeps the list.
+  const renderedLists = new WeakMap<readonly TicketListItem[], { rows: ReturnType<typeof ticketRows>; table: string }>();
 
   app.get('/', async (request, reply) => reply.redirect(request.agent ? '/queues' : '/login'));
 
@@ -97,12 +99,20 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
     // A search for a complete TTN goes straight to the ticket.
     if (q && !filter.before && found.length === 1 && found[0]!.ttn === q) return reply.redirect(`/tickets/${q}`, 303);
     const tickets = found.slice(0, PAGE_SIZE);
+    // A list read again unchanged is the same array (the repository keeps it): so are its rows' HTML.
+    let shown = renderedLists.get(found);
+    if (!shown) {
+      const rows = ticketRows(tickets);
+      shown = { rows, table: views.render('ticket-table', { tickets: rows }) };
+      renderedLists.set(found, shown);
+    }
     const keep = new URLSearchParams(Object.entries({ queue: queueId === null ? '' : String(queueId), mine: query.mine ? '1' : '', state, q }).filter(([, v]) => v));
     const link = (before: string | null) => `/tickets${before || keep.size ? '?' : ''}${[keep.toString(), before ? `before=${encodeURIComponent(before)}` : ''].filter(Boolean).join('&')}`;
     return page(views, request, reply, 'tickets', {
       title: heading,
       heading,
-      tickets: ticketRows(tickets),
+      tickets: shown.rows,
+      table: shown.table,
       filter: { queue: queueId, mine: !!query.mine, state },
       q,
       older: found.length > PAGE_SIZE ? link(cursorOf(tickets.at(-1)!)) : null,

@@ -41,7 +41,7 @@ export function displayTime(iso: string | null | undefined): string {
 }
 
 /** Ticket rows for lists, with the time as pages show it. */
-export function ticketRows(tickets: TicketListItem[]) {
+export function ticketRows(tickets: readonly TicketListItem[]) {
   return tickets.map((t) => ({ ...t, updated: displayTime(t.updatedAt) }));
 }
 

@@ -68,6 +68,9 @@ const LIST_ITEM_JSON = `'id', l.id, 'ttn', l.ttn, 'title', l.title, 'queueId', l
   'ownerId', l.owner_id, 'customerId', l.customer_id, 'createdAt', l.created_at, 'updatedAt', l.updated_at, 'closedAt', l.closed_at,
   'queueName', q.name, 'ownerName', a.name, 'customerName', c.name`;
 
+// Lists kept in memory per connection (a 50-row page is about 15 KB).
+const LIST_CACHE_ENTRIES = 256;
+
 // Beyond this many visible queues a list is one query over all of them instead of a range per queue.
 const PER_QUEUE_RANGES = 64;
 
@@ -130,6 +133,10 @@ export function createTicketRepository(db: Database): TicketStore {
   });
 
   const allQueueIds = db.prepare('SELECT id FROM queues ORDER BY id').pluck();
+  // Bumped by triggers (migration 007) with every change a list shows.
+  const generation = db.prepare('SELECT n FROM list_generation WHERE id = 1').pluck();
+  // Recent lists (least recently used first), each with the generation it was read at.
+  const listCache = new Map<string, { at: number; items: readonly TicketListItem[] }>();
   const visibleQueueIds = db.prepare(`SELECT id FROM (${VISIBLE_QUEUES}) ORDER BY id`).pluck();
 
   /**
@@ -138,7 +145,7 @@ export function createTicketRepository(db: Database): TicketStore {
    * its rows, not the size of the queues. With one of those filters, the
    * owner's or customer's index (or, for a search, a scan) over the visible queues.
    */
-  async function list(agentId: number | null, filter: TicketFilter): Promise<TicketListItem[]> {
+  async function list(agentId: number | null, filter: TicketFilter): Promise<readonly TicketListItem[]> {
     let queues = (agentId === null ? allQueueIds.all() : visibleQueueIds.all({ agentId })) as number[];
     if (filter.queueId !== undefined) queues = queues.filter((id) => id === filter.queueId);
     if (queues.length === 0) return [];
@@ -196,9 +203,25 @@ export function createTicketRepository(db: Database): TicketStore {
     const sql = `SELECT json_group_array(json_object(${LIST_ITEM_JSON}))
       FROM (${rows} ORDER BY updated_at DESC, id DESC LIMIT @limit) l
       JOIN queues q ON q.id = l.queue_id LEFT JOIN agents a ON a.id = l.owner_id LEFT JOIN customers c ON c.id = l.customer_id`;
+    // The same list at the same generation is the same list: served again from memory. The number is
+    // read before the rows, so rows read after a change are never kept under the number before it.
+    const key = `${sql}\n${JSON.stringify(params)}`;
+    const at = generation.get() as number;
+    const kept = listCache.get(key);
+    if (kept && kept.at === at) {
+      listCache.delete(key);
+      listCache.set(key, kept);
+      return kept.items;
+    }
     const items = JSON.parse(statement(sql).pluck().get(params) as string) as TicketListItem[];
     // An aggregate's input order is SQLite's choice: put it back (sorting 50 rows here is cheaper than there).
-    return items.sort((a, b) => (a.updatedAt === b.updatedAt ? b.id - a.id : a.updatedAt < b.updatedAt ? 1 : -1));
+    items.sort((a, b) => (a.updatedAt === b.updatedAt ? b.id - a.id : a.updatedAt < b.updatedAt ? 1 : -1));
+    for (const item of items) Object.freeze(item);
+    const list = Object.freeze(items);
+    listCache.delete(key);
+    listCache.set(key, { at, items: list });
+    if (listCache.size > LIST_CACHE_ENTRIES) listCache.delete(listCache.keys().next().value!);
+    return list;
   }
 
   return {

@@ -24,10 +24,10 @@ export interface WebThreadData {
 // A write here may wait for a lock longer than one on the main thread may: it stalls only pages.
 const WEB_BUSY_TIMEOUT_MS = 2000;
 
+if (!parentPort) throw new Error('web-thread.ts runs as a worker thread of `hotline serve`');
 const port = parentPort;
-if (!port) throw new Error('web-thread.ts runs as a worker thread of `hotline serve`');
 const data = workerData as WebThreadData;
-const post = (message: FromWeb) => port.postMessage(message);
+const post = (message: FromWeb, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer);
 
 /** Calls into the main thread's services; a call that has a second answer (click-to-dial's outcome) gets `later`. */
 function serviceCalls() {
@@ -99,8 +99,17 @@ async function handle(m: Extract<ToWeb, { type: 'request' }>): Promise<void> {
   const body = m.body ? new BodyStream(m.id) : undefined;
   if (body) bodies.set(m.id, body);
   try {
-    const res = await app.inject({ method: m.method as 'GET', url: m.url, headers: m.headers, remoteAddress: m.remoteAddress, ...(body ? { payload: body } : {}) });
-    post({ type: 'response', id: m.id, status: res.statusCode, headers: res.headers, body: res.rawPayload });
+    const res = await app.inject({ method: m.method as 'GET', url: m.url, headers: m.headers, remoteAddress: m.remoteAddress, payloadAsStream: true, ...(body ? { payload: body } : {}) });
+    // The body is gathered once into memory of its own and handed over, not copied again by postMessage.
+    const chunks: Buffer[] = [];
+    for await (const chunk of res.stream()) chunks.push(chunk as Buffer);
+    const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.byteLength;
+    }
+    post({ type: 'response', id: m.id, status: res.statusCode, headers: res.headers, body: out }, [out.buffer]);
   } catch (error) {
     hotline.log.error({ err: error, url: m.url }, 'the web thread could not answer a request');
     post({ type: 'response', id: m.id, status: 500, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: Buffer.from('Something went wrong on the server; it has been logged.') });

@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TicketState } from '../../src/core/types.js';
 import type { WebHarness } from '../helpers/web.js';
@@ -94,6 +95,41 @@ describe('ticket lists', () => {
     // The page shows the same figures.
     const root = await w.login('root');
     expect((await root.get('/queues')).body).toMatch(/state=closed">1<\/a>/);
+  });
+
+  it('shows every change at once although an unchanged list is served from memory — also a change written by another process', async () => {
+    const { hotline, queues, agents, customer, tickets } = w;
+    const alice = await w.login('alice');
+    const row = async () => {
+      const body = (await alice.get('/tickets')).body;
+      return /<tr>\s*<td><a href="\/tickets\/(\d+)">[^<]*<\/a><\/td>\s*<td>([^<]*)<\/td>\s*<td>([^<]*)<\/td>\s*<td>([^<]*)<\/td>\s*<td>([^<]*)<\/td>\s*<td>([^<]*)<\/td>/.exec(body)?.slice(1, 7) ?? [];
+    };
+    expect(await row()).toEqual([tickets.support.ttn, 'Printer on fire', 'new', 'Support', '-', 'Carl Customer']);
+    expect(await row()).toEqual([tickets.support.ttn, 'Printer on fire', 'new', 'Support', '-', 'Carl Customer']);
+    // Another process on the same file (the CLI, a second Hotline, a script): its own connection.
+    const other = new Database(hotline.config.database);
+    try {
+      other.pragma('busy_timeout = 2000');
+      other.prepare('UPDATE tickets SET title = ? WHERE id = ?').run('Printer still on fire', tickets.support.id);
+      expect((await row())[1]).toBe('Printer still on fire');
+      other.prepare('UPDATE tickets SET owner_id = ?, state = ? WHERE id = ?').run(agents.alice.id, 'open', tickets.support.id);
+      expect((await row()).slice(2, 5)).toEqual(['open', 'Support', 'Alice']);
+      other.prepare('UPDATE agents SET name = ? WHERE id = ?').run('Alice A.', agents.alice.id);
+      expect((await row())[4]).toBe('Alice A.');
+      other.prepare('UPDATE queues SET name = ? WHERE id = ?').run('First line', queues.support.id);
+      expect((await row())[3]).toBe('First line');
+      other.prepare('UPDATE customers SET name = ? WHERE id = ?').run('Carl C.', customer.id);
+      expect((await row())[5]).toBe('Carl C.');
+      other.prepare("INSERT INTO tickets (ttn, title, queue_id, state, priority, created_at, updated_at) VALUES ('9100000001', 'Brand new', ?, 'new', 3, ?, ?)").run(queues.support.id, '2999-01-01T00:00:00.000Z', '2999-01-01T00:00:00.000Z');
+      expect((await row()).slice(0, 2)).toEqual(['9100000001', 'Brand new']);
+      other.prepare('DELETE FROM tickets WHERE ttn = ?').run('9100000001');
+      expect((await row())[0]).toBe(tickets.support.ttn);
+    } finally {
+      other.close();
+    }
+    // And through the service, on the page's own connection.
+    await hotline.tickets.change(tickets.support.id, { state: 'closed' }, 'system');
+    expect(await row()).toEqual([]);
   });
 
   it('pages the API with a Link header and checks limit', async () => {
