@@ -21,6 +21,8 @@ import { createCallRepository } from './storage/call-repository.js';
 import { createWriteGuard, databaseProblems } from './storage/db-health.js';
 import { createCustomerRepository } from './storage/customer-repository.js';
 import { openDatabase } from './storage/database.js';
+import type { WriteRole } from './storage/write-turns.js';
+import { takeWriteTurns } from './storage/write-turns.js';
 import { createQueueRepository } from './storage/queue-repository.js';
 import { createCounterRepository, createSettingsRepository } from './storage/settings-repository.js';
 import { createTicketRepository } from './storage/ticket-repository.js';
@@ -37,6 +39,8 @@ export interface HotlineOverrides {
   log?: Logger;
   /** false where another thread of the same service has already copied the shipped prompts (the web thread). */
   installPrompts?: boolean;
+  /** The threads of one service take turns to write, the call path first (see write-turns.ts). */
+  writeTurns?: { shared: SharedArrayBuffer; role: WriteRole };
 }
 
 const systemClock: Clock = { now: () => new Date() };
@@ -53,6 +57,7 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
   // (prompts/ is world-readable audio), while the database and the outbox inside are the service's own.
   if (config.database !== ':memory:') mkdirSync(config.dataDir, { recursive: true, mode: 0o711 });
   const db = openDatabase(config.database, undefined, { busyTimeoutMs: overrides.busyTimeoutMs });
+  if (overrides.writeTurns) takeWriteTurns(db, overrides.writeTurns.shared, overrides.writeTurns.role);
   const writes = createWriteGuard();
   try {
     const events = createEventBus((name, error) => log.error({ err: error, event: name }, 'event handler failed'));
@@ -73,6 +78,8 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
       log,
       clock,
       db,
+      /** Shared with the service's other threads, for their write turns; null outside `hotline serve`. */
+      writeTurns: overrides.writeTurns?.shared ?? null,
       events,
       settings,
       ttn,

@@ -14,6 +14,7 @@ import type { MailChannel } from './mail/mail-channel.js';
 import { startMailChannel } from './mail/mail-channel.js';
 import type { WebFront } from './web/web-front.js';
 import { startWebFront } from './web/web-front.js';
+import { createWriteTurns } from './storage/write-turns.js';
 
 const USAGE = `Usage: hotline <command> [options]
 
@@ -189,7 +190,8 @@ async function showTicket(hotline: Hotline, ttn: string, io: Out): Promise<numbe
 const SERVE_BUSY_TIMEOUT_MS = 50;
 
 async function serve(config: Config, io: Out): Promise<number> {
-  const hotline = await createHotline(config, { busyTimeoutMs: SERVE_BUSY_TIMEOUT_MS });
+  // The call path writes first among the service's threads (src/storage/write-turns.ts).
+  const hotline = await createHotline(config, { busyTimeoutMs: SERVE_BUSY_TIMEOUT_MS, writeTurns: { shared: createWriteTurns(), role: 'call-path' } });
   let pbx: Pbx | undefined;
   let mail: MailChannel | undefined;
   let web: WebFront | undefined;

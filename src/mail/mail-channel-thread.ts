@@ -18,12 +18,12 @@ const MAIL_BUSY_TIMEOUT_MS = 2000;
 const port = parentPort;
 if (!port) throw new Error('mail-channel-thread.ts runs as a worker thread of `hotline serve`');
 const post = (message: FromMailChannel) => port.postMessage(message);
-const { config } = workerData as { config: Config };
+const { config, writeTurns } = workerData as { config: Config; writeTurns: SharedArrayBuffer | null };
 // The mail thread and the parsing thread it starts give way to the call path.
 lowerThreadPriority(BACKGROUND_NICE);
 
 try {
-  const hotline = await createHotline(config, { busyTimeoutMs: MAIL_BUSY_TIMEOUT_MS, installPrompts: false });
+  const hotline = await createHotline(config, { busyTimeoutMs: MAIL_BUSY_TIMEOUT_MS, installPrompts: false, writeTurns: writeTurns ? { shared: writeTurns, role: 'background' } : undefined });
   const mail = await startMail(hotline, config, { listen: true }).catch((error: unknown) => {
     hotline.close();
     throw error;

@@ -38,7 +38,7 @@ export async function startMailChannel(hotline: Hotline) {
 
   function start(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const w = startModuleThread(import.meta.url, 'mail-channel-thread', { config: hotline.config });
+      const w = startModuleThread(import.meta.url, 'mail-channel-thread', { config: hotline.config, writeTurns: hotline.writeTurns });
       thread = w;
       let ready = false;
       w.on('message', (m: FromMailChannel) => {

@@ -187,7 +187,7 @@ export function startWebFront(hotline: Hotline, services: { pbx: Pbx; mail: WebM
   }
 
   function start(): void {
-    const data: WebThreadData = { config: hotline.config, timeouts: options.timeouts, nice: limits.nice };
+    const data: WebThreadData = { config: hotline.config, timeouts: options.timeouts, nice: limits.nice, writeTurns: hotline.writeTurns };
     const w = startModuleThread(import.meta.url, 'web-thread', data);
     thread = w;
     ready = false;

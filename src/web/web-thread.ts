@@ -19,6 +19,8 @@ export interface WebThreadData {
   timeouts?: Partial<HttpTimeouts>;
   /** The thread's scheduling priority (nice value, Linux); 0 leaves it as the process's. */
   nice: number;
+  /** The service's write turns (the call path writes first). */
+  writeTurns: SharedArrayBuffer | null;
 }
 
 // A write here may wait for a lock longer than one on the main thread may: it stalls only pages.
@@ -84,7 +86,7 @@ const mail: WebMail = {
   reply: (ticket, agent, input) => ask('mail.reply', ticket, agent, input) as Promise<number>,
 };
 
-const hotline = await createHotline(data.config, { busyTimeoutMs: WEB_BUSY_TIMEOUT_MS, installPrompts: false });
+const hotline = await createHotline(data.config, { busyTimeoutMs: WEB_BUSY_TIMEOUT_MS, installPrompts: false, writeTurns: data.writeTurns ? { shared: data.writeTurns, role: 'background' } : undefined });
 const app = await buildApp(hotline, {
   pbx,
   mail,

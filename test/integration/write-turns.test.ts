@@ -1,0 +1,71 @@
+import Database from 'better-sqlite3';
+import { Worker } from 'node:worker_threads';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startModuleThread } from '../../src/thread.js';
+import { createWriteTurns, takeWriteTurns } from '../../src/storage/write-turns.js';
+import { tempDir } from '../helpers/hotline.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** A thread writing to `file` without a pause, as mail filing a flood does. */
+async function backgroundWriter(file: string, turns: SharedArrayBuffer | null) {
+  const worker: Worker = startModuleThread(new URL('../helpers/background-writer.ts', import.meta.url).href, 'background-writer', { file, turns });
+  const messages: Array<{ started?: boolean; done?: number }> = [];
+  const next = () => new Promise<{ started?: boolean; done?: number }>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  messages.push(await next());
+  cleanups.push(() => worker.terminate().then(() => undefined));
+  return {
+    async stop(): Promise<number> {
+      const done = next();
+      worker.postMessage('stop');
+      return (await done).done!;
+    },
+  };
+}
+
+describe('write turns between the service threads', () => {
+  it('lets the call path write at once while another thread writes without a pause — with no busy wait at all', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const file = `${dir}/turns.db`;
+    const setup = new Database(file);
+    setup.pragma('journal_mode = WAL');
+    setup.exec('CREATE TABLE filler (id INTEGER PRIMARY KEY, text TEXT); CREATE TABLE calls (id INTEGER PRIMARY KEY, at REAL)');
+    setup.close();
+
+    const turns = createWriteTurns();
+    const callPath = new Database(file);
+    cleanups.push(() => void callPath.close());
+    // Not a millisecond of SQLite's own waiting: a write that found the lock taken would fail.
+    callPath.pragma('busy_timeout = 0');
+    takeWriteTurns(callPath, turns, 'call-path');
+    const record = callPath.prepare('INSERT INTO calls (at) VALUES (?) RETURNING id');
+    const touch = callPath.transaction((id: number) => callPath.prepare('UPDATE calls SET at = ? WHERE id = ?').run(performance.now(), id));
+
+    const writer = await backgroundWriter(file, turns);
+    const failures: string[] = [];
+    let written = 0;
+    for (let i = 0; i < 300; i++) {
+      try {
+        const [row] = record.all(performance.now()) as Array<{ id: number }>;
+        touch(row!.id);
+        written++;
+      } catch (error) {
+        failures.push((error as Error).message);
+      }
+      // The event loop turns between calls, as it does between call events.
+      await new Promise((r) => setImmediate(r));
+    }
+    const background = await writer.stop();
+    expect(failures).toEqual([]);
+    expect(written).toBe(300);
+    // The other thread was writing all along, in the gaps.
+    expect(background).toBeGreaterThan(50);
+  });
+});
