@@ -15,6 +15,7 @@ import { startMailChannel } from './mail/mail-channel.js';
 import type { WebFront } from './web/web-front.js';
 import { startWebFront } from './web/web-front.js';
 import { createWriteTurns } from './storage/write-turns.js';
+import { isWriteRefused } from './storage/db-health.js';
 
 const USAGE = `Usage: hotline <command> [options]
 
@@ -204,8 +205,17 @@ async function serve(config: Config, io: Out): Promise<number> {
     hotline.close();
   };
   try {
-    await ensureDefaultQueue(hotline);
-    admin = await ensureAdmin(hotline);
+    // A database that cannot be written (read-only, full, locked) must not keep the service from
+    // taking calls: without these two, callers still reach the dialplan's fallback queue.
+    await ensureDefaultQueue(hotline).catch((error: unknown) => {
+      if (!isWriteRefused(error)) throw error;
+      hotline.log.error({ err: (error as Error).message }, 'no default queue could be created; callers without a route go to the dialplan fallback queue');
+    });
+    admin = await ensureAdmin(hotline).catch((error: unknown) => {
+      if (!isWriteRefused(error)) throw error;
+      hotline.log.error({ err: (error as Error).message }, 'the first admin account could not be created; it is created at the next start that can write');
+      return null;
+    });
     // The PBX connections open before the web listens: they are the call path's, and must not have
     // to compete for file descriptors with a flood of web clients.
     pbx = startPbx(hotline, pbxOptionsFrom(config, hotline.prompts));

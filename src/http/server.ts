@@ -16,7 +16,7 @@ import type { Mail } from '../mail/mail.js';
 import type { Pbx } from '../pbx/pbx.js';
 import { PbxTimeoutError, PbxUnavailableError } from '../pbx/with-timeout.js';
 import { createConnectionLimit } from '../connection-limit.js';
-import { DatabaseBusyError } from '../storage/db-health.js';
+import { DatabaseBusyError, isWriteRefused } from '../storage/db-health.js';
 import { ThreadUnavailableError } from '../web/protocol.js';
 import { adminPages } from './admin-pages.js';
 import type { WebMail, WebPbx } from './ports.js';
@@ -47,7 +47,7 @@ function statusOf(error: unknown): number {
   if (error instanceof TooManyAttemptsError) return 429;
   if (error instanceof PbxUnavailableError || error instanceof PbxTimeoutError || error instanceof ThreadUnavailableError) return 503;
   // The database cannot take the write now (locked by another process, full, read-only): try again later.
-  if (error instanceof DatabaseBusyError || /^SQLITE_(BUSY|FULL|READONLY|IOERR)/.test((error as { code?: string }).code ?? '')) return 503;
+  if (isWriteRefused(error)) return 503;
   const status = (error as FastifyError).statusCode;
   return typeof status === 'number' && status >= 400 && status < 500 ? status : 500;
 }

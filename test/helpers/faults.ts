@@ -4,8 +4,23 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BIN } from './serve.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * A user other than root, for faults root does not feel (root writes any file): `nobody`, who must be
+ * able to read this checkout. A clone under a private folder (mktemp -d) is not readable to them.
+ */
+export function unprivilegedUser(): { uid: number; gid: number } | { unavailable: string } {
+  try {
+    const user = { uid: Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', 'nobody'], { encoding: 'utf8' })) };
+    execFileSync(process.execPath, ['-e', `require('node:fs').accessSync(${JSON.stringify(BIN)})`], { ...user, stdio: 'pipe' });
+    return user;
+  } catch (error) {
+    return { unavailable: `user nobody cannot run this checkout's hotline (${(error as Error).message.split('\n')[0]})` };
+  }
+}
 
 /**
  * A real, small file system (tmpfs, mounted here; tests run as root, as CI does) that a test can

@@ -90,16 +90,17 @@ export async function realLab(bundle: string, options: { dataDir?: string } = {}
       caller = await callerSim(asterisk.ariUrl);
     },
     dir,
+    dataDir,
     queues: { support, billing },
     agents,
     get serve(): ServeProcess {
       if (!serve) throw new Error('hotline serve is not running');
       return serve;
     },
-    /** Starts `hotline serve` (on `port`, e.g. the last one's, or a free one) and waits until it has ARI and AMI. */
-    async startHotline(port?: number): Promise<ServeProcess> {
-      serve = await startServe(dir, { ...env, ...(port ? { HOTLINE_HTTP_PORT: String(port) } : {}) });
-      await lab.healthz((h) => h.status === 'ok', 'Hotline connected to Asterisk');
+    /** Starts `hotline serve` (on `port`, e.g. the last one's, or a free one; as `user`) and waits until it has ARI and AMI. */
+    async startHotline(port?: number, user?: { uid: number; gid: number }): Promise<ServeProcess> {
+      serve = await startServe(dir, { ...env, ...(port ? { HOTLINE_HTTP_PORT: String(port) } : {}) }, 30_000, user);
+      await lab.healthz((h) => h.pbx?.ari === 'connected' && h.pbx.ami === 'connected', 'Hotline connected to Asterisk');
       return serve;
     },
     /** Resolves with `/healthz` once `test` holds for it (asked every 100 ms, at most `timeoutMs`). */

@@ -1,7 +1,9 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { launchChromium } from '../helpers/browser.js';
-import { lockHolder, smallFileSystem } from '../helpers/faults.js';
+import { execFileSync } from 'node:child_process';
+import { chmodSync } from 'node:fs';
+import { lockHolder, smallFileSystem, unprivilegedUser } from '../helpers/faults.js';
 import { realAsteriskTier } from '../helpers/real-asterisk.js';
 import type { RealLab } from '../helpers/real-lab.js';
 import { realLab, ttnOf } from '../helpers/real-lab.js';
@@ -10,6 +12,8 @@ const bundle = realAsteriskTier('failures');
 const disk = bundle ? smallFileSystem(16 * 1024) : { unavailable: 'no Asterisk bundle' };
 if ('unavailable' in disk && bundle) console.warn(`failures: ${disk.unavailable}; the full-disk scenario is skipped`);
 afterAll(() => ('dir' in disk ? disk.dispose() : undefined));
+const nobody = bundle ? unprivilegedUser() : { unavailable: 'no Asterisk bundle' };
+if ('unavailable' in nobody && bundle) console.warn(`failures: ${nobody.unavailable}; the read-only database scenario is skipped`);
 
 /** Each scenario breaks something: a lab of its own. */
 let lab: RealLab | undefined;
@@ -78,6 +82,18 @@ describe.skipIf(!bundle)('a real Asterisk 22 when Hotline or Asterisk fails', ()
     } finally {
       small.free();
     }
+  }, 150_000);
+
+  it.skipIf('unavailable' in nobody)('puts a caller through to the owner with the database file read-only for the service, and /healthz says why it is degraded', async () => {
+    lab = await realLab(bundle!);
+    const ticket = await lab.ticket(lab.queues.billing.id, lab.agents.alice);
+    // The service runs as an unprivileged user (root writes any file) for whom the file is read-only.
+    lab.hotline.close();
+    chmodSync(lab.dir, 0o711);
+    execFileSync('chown', ['-R', 'nobody:nogroup', lab.dataDir]);
+    chmodSync(lab.hotline.config.database, 0o444);
+    await lab.startHotline(undefined, nobody as { uid: number; gid: number });
+    await ownerAnswersAndHealthSays(lab, ticket.ttn, 'the database read-only', /read-only/);
   }, 150_000);
 
   it('puts a caller through to the owner while another process holds the database write lock, and /healthz says why it is degraded', async () => {
