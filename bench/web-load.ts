@@ -151,6 +151,8 @@ export async function webLoadBench(): Promise<WebLoadResult | null> {
     return { unloaded, loaded, mailed, page: pageFigures, unshared, api: apiFigures, generatorAhead: ahead };
   } finally {
     await bench.close();
+    // Back to normal for whatever this process runs next (and the processes it starts).
+    if (ahead) setPriority(0);
   }
 }
 
