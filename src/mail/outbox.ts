@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import nodemailer from 'nodemailer';
 import type { Transporter } from 'nodemailer';
 import type { Clock } from '../core/ticket-service.js';
@@ -16,6 +19,16 @@ export interface OutboxOptions {
   intervalMs?: number;
 }
 
+/**
+ * How long a sender holds a message it is sending. The relay's deadlines below end every attempt
+ * well before: only a sender that died mid-send leaves a claim to run out, and then the message is
+ * sent again (with the same Message-ID) — at most once otherwise.
+ */
+const CLAIM_MS = 10 * 60_000;
+const RELAY_DEADLINES = { connectionTimeout: 30_000, greetingTimeout: 30_000, socketTimeout: 120_000, dnsTimeout: 30_000 };
+/** Messages sent in one run at most; the next run goes on. */
+const DRAIN_LIMIT = 500;
+
 /** 1 min, 2 min, 4 min … capped at 6 hours. */
 export function retryDelayMs(attempts: number): number {
   return Math.min(6 * 3600_000, 60_000 * 2 ** Math.max(0, attempts));
@@ -23,14 +36,17 @@ export function retryDelayMs(attempts: number): number {
 
 /**
  * Sends what the outbox holds, oldest first: through the configured relay (nodemailer),
- * or — the embedded default — as .eml files. Failures are retried with backoff; nothing
- * leaves the table until it is sent or given up.
+ * or — the embedded default — as .eml files. Each message is claimed before it is sent, so other
+ * senders on the same database skip it. Failures are retried with backoff; nothing leaves the
+ * table until it is sent or given up.
  */
 export function createOutbox(deps: { repo: MailRepository; clock: Clock; log: Logger; options: OutboxOptions }) {
   const { repo, clock, log, options } = deps;
   const maxAttempts = options.maxAttempts ?? 10;
   const folder = join(options.dataDir, 'outbox');
-  const transport: Transporter | null = options.relayUrl ? nodemailer.createTransport(options.relayUrl) : null;
+  const transport: Transporter | null = options.relayUrl ? nodemailer.createTransport({ url: options.relayUrl, ...RELAY_DEADLINES }) : null;
+  // Who holds a claim: this process and thread, and this outbox among others in it.
+  const sender = `${hostname()}:${process.pid}:${threadId}:${randomUUID().slice(0, 8)}`;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<number> | null = null;
   let again = false;
@@ -57,7 +73,10 @@ export function createOutbox(deps: { repo: MailRepository; clock: Clock; log: Lo
 
   async function drain(): Promise<number> {
     let sent = 0;
-    for (const item of repo.due(clock.now().toISOString())) {
+    for (let n = 0; n < DRAIN_LIMIT; n++) {
+      const now = clock.now().getTime();
+      const item = repo.claimNext(sender, new Date(now).toISOString(), new Date(now + CLAIM_MS).toISOString());
+      if (!item) break;
       try {
         await deliver(item);
         repo.markSent(item.id, clock.now().toISOString());

@@ -112,11 +112,14 @@ export function createMailRepository(db: Database) {
     `INSERT INTO outbox (article_id, kind, envelope_from, envelope_to, message_id, raw, next_attempt_at, created_at)
      VALUES (@articleId, @kind, @envelopeFrom, @envelopeTo, @messageId, @raw, @now, @now) RETURNING id`,
   );
-  const due = db.prepare(
-    "SELECT id, article_id AS articleId, kind, envelope_from AS envelopeFrom, envelope_to AS envelopeTo, message_id AS messageId, raw, attempts FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+  // One statement: the row is chosen and claimed under the write lock, so no other sender can take it too.
+  const claim = db.prepare(
+    `UPDATE outbox SET claimed_by = @owner, claimed_until = @until
+     WHERE id = (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= @now AND (claimed_until IS NULL OR claimed_until <= @now) ORDER BY id LIMIT 1)
+     RETURNING id, article_id AS articleId, kind, envelope_from AS envelopeFrom, envelope_to AS envelopeTo, message_id AS messageId, raw, attempts`,
   );
-  const sent = db.prepare("UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?");
-  const retry = db.prepare('UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, status = ? WHERE id = ?');
+  const sent = db.prepare("UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL, claimed_by = NULL, claimed_until = NULL WHERE id = ?");
+  const retry = db.prepare('UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, status = ?, claimed_by = NULL, claimed_until = NULL WHERE id = ?');
   const autoRepliesTo = db.prepare("SELECT count(*) FROM outbox WHERE kind = 'auto-reply' AND envelope_to = ? AND created_at >= ?").pluck();
   const outboxCounts = db.prepare('SELECT status, count(*) AS n FROM outbox GROUP BY status');
 
@@ -165,8 +168,11 @@ export function createMailRepository(db: Database) {
     enqueue(item: { articleId: number | null; kind: OutboxItem['kind']; envelopeFrom: string; envelopeTo: string[]; messageId: string; raw: Buffer; now: string }): number {
       return (insertOutbox.all({ ...item, envelopeTo: JSON.stringify(item.envelopeTo) })[0] as { id: number }).id;
     },
-    due: (now: string, limit = 50): OutboxItem[] =>
-      (due.all(now, limit) as Array<Omit<OutboxItem, 'envelopeTo'> & { envelopeTo: string }>).map((r) => ({ ...r, envelopeTo: JSON.parse(r.envelopeTo) as string[] })),
+    /** The oldest message due now that no other sender holds, claimed for `owner` until `until`; null when none is. */
+    claimNext(owner: string, now: string, until: string): OutboxItem | null {
+      const [row] = claim.all({ owner, now, until }) as Array<Omit<OutboxItem, 'envelopeTo'> & { envelopeTo: string }>;
+      return row ? { ...row, envelopeTo: JSON.parse(row.envelopeTo) as string[] } : null;
+    },
     markSent: (id: number, now: string) => void sent.run(now, id),
     markRetry: (id: number, nextAttemptAt: string, error: string, giveUp: boolean) => void retry.run(nextAttemptAt, error, giveUp ? 'failed' : 'pending', id),
     autoRepliesSince: (to: string, since: string): number => autoRepliesTo.get(JSON.stringify([to]), since) as number,

@@ -14,7 +14,7 @@ function table(items: OutboxItem[]) {
     return value;
   };
   const repo = {
-    due: () => guard('due', items.splice(0)),
+    claimNext: () => guard('claimNext', items.shift() ?? null),
     markSent: () => guard('markSent', undefined),
     markRetry: () => guard('markRetry', undefined),
     setDelivery: () => guard('setDelivery', undefined),
