@@ -43,7 +43,7 @@ export function localMail(mail: Mail): WebMail {
     rawBytes: async (id) => mail.repo.rawBytes(id),
     async reprocess(id) {
       if (!mail.repo.raw(id)) return false;
-      await mail.pipeline.process(id, { force: true });
+      await mail.pipeline.process(id);
       return true;
     },
     reply: (ticket, agent, input) => mail.pipeline.reply(ticket, agent, input),

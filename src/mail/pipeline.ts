@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { contentKey } from './content-key.js';
 import type { Hotline } from '../app.js';
 import { ensureDefaultQueue } from '../bootstrap.js';
 import { autoReplyBlocked, stripReplyPrefixes, ticketSubject } from '../core/mail-rules.js';
@@ -30,14 +31,6 @@ const BUILT_IN_AUTO_REPLY: Record<string, string> = {
   de: 'Hallo {name},\n\nvielen Dank für Ihre Nachricht. Wir haben dazu ein Ticket eröffnet: {ttn}.\nBitte lassen Sie [Ticket#{ttn}] im Betreff, wenn Sie uns dazu schreiben; am Telefon geben Sie {ttn} ein, wenn nach Ihrer Ticketnummer gefragt wird.\n\nIhr {queue}-Team',
 };
 
-/** The part after the header block, hashed: equal for two deliveries of one message. */
-function bodyHash(raw: Buffer): string {
-  const text = raw.toString('latin1');
-  const end = text.search(/\r?\n\r?\n/);
-  return createHash('sha256').update(end < 0 ? '' : text.slice(end).trim()).digest('hex');
-}
-
-const sameBody = (a: Buffer, b: Buffer | null) => b !== null && bodyHash(a) === bodyHash(b);
 
 /**
  * One pipeline for every way mail comes in: the raw bytes are stored first (and only then
@@ -63,6 +56,7 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
       envelopeTo: envelope.to.map((t) => t.toLowerCase()),
       messageId,
       sha256: createHash('sha256').update(raw).digest('hex'),
+      contentKey: contentKey(raw),
       raw,
       now: now(),
     });
@@ -207,9 +201,10 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
 
   /**
    * Turns a stored raw message into a ticket, a follow-up or a bounce; a message that cannot be
-   * read stays flagged. `force` files a message even when it repeats one already filed (an admin's choice).
+   * read stays flagged. Repeats were recognised when they were stored (and are not filed unless an
+   * admin asks: "process again" files whatever it is given).
    */
-  async function process(rawId: number, options: { force?: boolean } = {}): Promise<MailOutcome> {
+  async function process(rawId: number): Promise<MailOutcome> {
     const raw = repo.raw(rawId);
     const bytes = repo.rawBytes(rawId);
     if (!raw || !bytes) throw new Error(`no raw message ${rawId}`);
@@ -223,13 +218,6 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
       return 'failed';
     }
     try {
-      // The same message delivered again (another route adds its own Received: lines): same Message-ID, same body.
-      const earlier = mail.messageId && !options.force ? repo.processedWithMessageId(mail.messageId, rawId) : null;
-      if (earlier !== null && sameBody(bytes, repo.rawBytes(earlier))) {
-        // Kept and listed for admins (who may file it anyway), not filed twice.
-        repo.markRaw(rawId, { status: 'duplicate', outcome: 'duplicate', error: `same Message-ID and body as message #${earlier}`, messageId: mail.messageId, now: now() });
-        return 'duplicate';
-      }
       if (mail.bounce) return await handleBounce(rawId, mail);
       const existing = await followUpTicket(mail);
       if (existing) {

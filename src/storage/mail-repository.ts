@@ -68,6 +68,8 @@ export interface RawInput {
   envelopeTo: string[];
   messageId: string | null;
   sha256: string;
+  /** Equal for deliveries of one message by different routes (see contentKey); null: only equal bytes repeat. */
+  contentKey?: string | null;
   raw: Buffer;
   now: string;
 }
@@ -83,26 +85,40 @@ const RAW_COLUMNS = 'id, source, envelope_from, envelope_to, message_id, sha256,
 export function createMailRepository(db: Database) {
   const statement = createStatementCache(db);
   const articleForMessageId = db.prepare('SELECT id AS articleId, ticket_id AS ticketId FROM articles WHERE message_id = ? ORDER BY id DESC LIMIT 1');
+  // Identical bytes, or the same message by another route (the content key): nothing is inserted.
   const insertRaw = db.prepare(
-    `INSERT INTO raw_messages (source, envelope_from, envelope_to, message_id, sha256, size, received_at)
-     VALUES (@source, @envelopeFrom, @envelopeTo, @messageId, @sha256, @size, @now)
-     ON CONFLICT (sha256) DO NOTHING RETURNING id`,
+    `INSERT INTO raw_messages (source, envelope_from, envelope_to, message_id, sha256, content_key, size, received_at)
+     VALUES (@source, @envelopeFrom, @envelopeTo, @messageId, @sha256, @contentKey, @size, @now)
+     ON CONFLICT DO NOTHING RETURNING id`,
+  );
+  // A redelivery by another route: kept (for admins, who may file it anyway), already flagged.
+  const insertRedelivery = db.prepare(
+    `INSERT INTO raw_messages (source, envelope_from, envelope_to, message_id, sha256, size, received_at, status, outcome, error, processed_at)
+     VALUES (@source, @envelopeFrom, @envelopeTo, @messageId, @sha256, @size, @now, 'duplicate', 'duplicate', @error, @now) RETURNING id`,
   );
   const insertContents = db.prepare('INSERT INTO raw_message_contents (id, raw) VALUES (?, ?)');
   const bySha = db.prepare('SELECT id FROM raw_messages WHERE sha256 = ?').pluck();
+  const byContentKey = db.prepare('SELECT id FROM raw_messages WHERE content_key = ?').pluck();
   const rawById = db.prepare(`SELECT ${RAW_COLUMNS} FROM raw_messages WHERE id = ?`);
   const rawBytes = db.prepare('SELECT raw FROM raw_message_contents WHERE id = ?').pluck();
   const insertMessage = db.transaction((input: RawInput): StoredRaw => {
-    const row = insertRaw.all({ ...input, envelopeTo: JSON.stringify(input.envelopeTo), size: input.raw.length })[0] as { id: number } | undefined;
-    if (!row) return { id: bySha.get(input.sha256) as number, duplicate: true };
-    insertContents.run(row.id, input.raw);
-    return { id: row.id, duplicate: false };
+    const values = { ...input, contentKey: input.contentKey ?? null, envelopeTo: JSON.stringify(input.envelopeTo), size: input.raw.length };
+    const row = insertRaw.all(values)[0] as { id: number } | undefined;
+    if (row) {
+      insertContents.run(row.id, input.raw);
+      return { id: row.id, duplicate: false };
+    }
+    const same = bySha.get(input.sha256) as number | undefined;
+    if (same !== undefined) return { id: same, duplicate: true };
+    const first = byContentKey.get(input.contentKey) as number;
+    const kept = (insertRedelivery.all({ ...values, error: `the same message (Message-ID and content) as message #${first}, by another route` })[0] as { id: number }).id;
+    insertContents.run(kept, input.raw);
+    return { id: kept, duplicate: true };
   });
   const wal = walSync(db);
   const markRaw = db.prepare(
     'UPDATE raw_messages SET status = @status, outcome = @outcome, error = @error, ticket_id = @ticketId, message_id = coalesce(@messageId, message_id), processed_at = @now WHERE id = @id',
   );
-  const doneWithMessageId = db.prepare("SELECT id FROM raw_messages WHERE message_id = ? AND status = 'done' AND id <> ? LIMIT 1").pluck();
   const unfiled = db.prepare("SELECT id FROM raw_messages WHERE status = 'new' AND received_at <= ? ORDER BY id LIMIT ?").pluck();
   const listRaw = db.prepare(`SELECT ${RAW_COLUMNS} FROM raw_messages WHERE status = ? ORDER BY id DESC LIMIT ?`);
   const countRaw = db.prepare('SELECT status, count(*) AS n FROM raw_messages GROUP BY status');
@@ -146,8 +162,6 @@ export function createMailRepository(db: Database) {
     markRaw(id: number, r: { status: RawMessage['status']; outcome: string | null; error?: string | null; ticketId?: number | null; messageId?: string | null; now: string }): void {
       markRaw.run({ id, status: r.status, outcome: r.outcome, error: r.error ?? null, ticketId: r.ticketId ?? null, messageId: r.messageId ?? null, now: r.now });
     },
-    /** Another raw message with this Message-ID that already became a ticket or follow-up. */
-    processedWithMessageId: (messageId: string, exceptId: number): number | null => (doneWithMessageId.get(messageId, exceptId) as number | undefined) ?? null,
     /** Stored before `before` and still not filed (oldest first). */
     unfiled: (before: string, limit = 500): number[] => unfiled.all(before, limit) as number[],
     listRaw: (status: RawMessage['status'], limit = 200): RawMessage[] => (listRaw.all(status, limit) as RawRow[]).map(toRaw),

@@ -121,10 +121,10 @@ describe('a flood of mail', () => {
     const process = pipeline.process;
     let running = 0;
     let most = 0;
-    pipeline.process = async (id, options) => {
+    pipeline.process = async (id) => {
       most = Math.max(most, ++running);
       try {
-        return await process(id, options);
+        return await process(id);
       } finally {
         running--;
       }

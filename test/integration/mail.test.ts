@@ -181,9 +181,29 @@ describe('follow-ups', () => {
     const raw = m.message({ From: 'carl@customer.example', Subject: 'once' });
     await m.ingest(raw);
     expect((await m.ingest(raw)).outcome).toBe('duplicate');
-    const resent = Buffer.concat([Buffer.from('X-Resent: 1\r\n'), raw]);
-    expect((await m.ingest(resent)).outcome).toBe('duplicate');
+    // The same message by another route: the route's lines on top, LF line ends on the way.
+    const rerouted = Buffer.from(`Received: from mx2.example by hotline.example; ${new Date().toUTCString()}\r\nDelivered-To: support@hotline.example\r\nReturn-Path: <carl@customer.example>\r\n${raw.toString()}`.replace(/\r\n/g, '\n'));
+    expect((await m.ingest(rerouted)).outcome).toBe('duplicate');
     expect(m.ticketCount()).toBe(1);
+  });
+
+  it('files messages that share a Message-ID but not their content: another sender or subject is another message', async () => {
+    const id = '<reused-id@customer.example>';
+    await m.ingest(m.message({ From: 'carl@customer.example', Subject: 'Printer', 'Message-ID': id }, 'It smokes.'));
+    expect((await m.ingest(m.message({ From: 'dora@customer.example', Subject: 'Printer', 'Message-ID': id }, 'It smokes.'))).outcome).toBe('ticket');
+    expect((await m.ingest(m.message({ From: 'carl@customer.example', Subject: 'Scanner', 'Message-ID': id }, 'It smokes.'))).outcome).toBe('ticket');
+    expect(m.ticketCount()).toBe(3);
+  });
+
+  it('files one of eight deliveries of one message arriving at once over SMTP, each by its own route, and keeps the others flagged', async () => {
+    const raw = m.message({ From: 'carl@customer.example', To: 'support@hotline.example', Subject: 'Eight times' }).toString();
+    const sent = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => m.transport.sendMail({ envelope: { from: 'carl@customer.example', to: ['support@hotline.example'] }, raw: `Received: from relay${i}.example by hotline.example\r\n${raw}` })),
+    );
+    expect(sent.map((r) => r.response.slice(0, 3))).toEqual(Array(8).fill('250'));
+    await expect.poll(() => m.mail.repo.rawCounts()).toEqual({ done: 1, duplicate: 7 });
+    expect(m.ticketCount()).toBe(1);
+    expect((await m.sent()).filter((s) => s.mail.subject?.includes('Eight times'))).toHaveLength(1);
   });
 });
 
