@@ -16,8 +16,13 @@ export function autoReplyBlocked(input: {
   const auto = h('auto-submitted');
   if (auto && !/^no\b/i.test(auto)) return `Auto-Submitted: ${auto}`;
   const precedence = h('precedence');
-  if (precedence && /^(bulk|list|junk)$/i.test(precedence)) return `Precedence: ${precedence}`;
+  if (precedence && /^(bulk|list|junk|auto_reply)$/i.test(precedence)) return `Precedence: ${precedence}`;
   if (h('x-loop')) return 'X-Loop present';
+  // Auto-responders' own marks, as OTRS/Znuny honour them (and their own loop header).
+  for (const name of ['X-Autoreply', 'X-Autorespond', 'X-OTRS-Loop']) {
+    const value = h(name.toLowerCase());
+    if (value !== undefined && !/^(no|false|0)$/i.test(value)) return `${name}: ${value || '(empty)'}`;
+  }
   if (h('list-id')) return 'List-Id present (mailing list)';
   if (h('list-unsubscribe')) return 'List-Unsubscribe present (mailing list)';
   if (h('x-auto-response-suppress') && /\b(all|oof|autoreply)\b/i.test(h('x-auto-response-suppress')!)) return 'X-Auto-Response-Suppress';

@@ -18,8 +18,11 @@ export interface MailMessage {
   headers: Map<string, string>;
   /** `preview`: for a TIFF (a fax), a PNG of its first page to show inline (from `readMail`). */
   attachments: Array<{ filename: string; contentType: string; content: Buffer; contentId: string | null; related: boolean; preview?: Buffer | null }>;
-  /** For a delivery report (multipart/report): the Message-ID of the returned message, and the failure. */
-  bounce: { originalMessageId: string | null; status: string | null; recipient: string | null } | null;
+  /**
+   * For a delivery report (multipart/report): the Message-ID of the returned message, and what the
+   * report says happened (RFC 3464 `Action`: failed, delayed, delivered, relayed, expanded; `Status`).
+   */
+  bounce: { originalMessageId: string | null; status: string | null; recipient: string | null; action: string | null } | null;
 }
 
 const addresses = (value: AddressObject | AddressObject[] | undefined): string[] =>
@@ -46,6 +49,7 @@ function bounceOf(parsed: ParsedMail, headers: Map<string, string>, bytes: Buffe
   let originalMessageId: string | null = null;
   let status: string | null = null;
   let recipient: string | null = null;
+  let action: string | null = null;
   for (const part of parsed.attachments) {
     const text = part.content.toString('utf8');
     if (/^(message\/rfc822|text\/rfc822-headers|message\/rfc822-headers)$/i.test(part.contentType)) {
@@ -53,12 +57,14 @@ function bounceOf(parsed: ParsedMail, headers: Map<string, string>, bytes: Buffe
     } else if (/^message\/(global-)?delivery-status$/i.test(part.contentType)) {
       status ??= /^status:\s*(\S+)/im.exec(text)?.[1] ?? null;
       recipient ??= /^final-recipient:\s*[^;]+;\s*(\S+)/im.exec(text)?.[1] ?? null;
+      action ??= /^action:\s*([a-z]+)/im.exec(text)?.[1]?.toLowerCase() ?? null;
     }
   }
   // mailparser may fold the delivery-status part into the text: read its fields from the message itself.
   status ??= /^status:\s*(\d\.\d+\.\d+)/im.exec(raw)?.[1] ?? null;
   recipient ??= /^final-recipient:\s*[^;]+;\s*(\S+)/im.exec(raw)?.[1] ?? null;
-  return { originalMessageId, status, recipient };
+  action ??= /^action:\s*([a-z]+)/im.exec(raw)?.[1]?.toLowerCase() ?? null;
+  return { originalMessageId, status, recipient, action };
 }
 
 /** Parses raw bytes with mailparser; throws when the message cannot be read at all. */

@@ -33,6 +33,18 @@ const BUILT_IN_AUTO_REPLY: Record<string, string> = {
 
 
 /**
+ * What a delivery report says about the mail (RFC 3464): its `Action`, or without one its status
+ * class (5.x.x permanent). A report that says neither is taken as the failure reports usually are.
+ */
+export function reportedDelivery(report: NonNullable<MailMessage['bounce']>): 'failed' | 'delayed' | 'delivered' | 'relayed' | 'expanded' {
+  const action = report.action;
+  if (action === 'failed' || action === 'delayed' || action === 'delivered' || action === 'relayed' || action === 'expanded') return action;
+  if (report.status?.startsWith('4.')) return 'delayed';
+  if (report.status?.startsWith('2.')) return 'delivered';
+  return 'failed';
+}
+
+/**
  * One pipeline for every way mail comes in: the raw bytes are stored first (and only then
  * acknowledged), then parsed into a new ticket, a follow-up or a bounce — or kept and flagged
  * when they cannot be read. Auto-replies and agent replies go to the outbox.
@@ -185,12 +197,15 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
       repo.markRaw(rawId, { status: 'failed', outcome: 'bounce', error: 'delivery report for a message Hotline did not send (or without its Message-ID)', messageId: mail.messageId, now: now() });
       return 'failed';
     }
-    repo.setDelivery(original.articleId, 'failed');
+    // Only a permanent failure marks the mail failed; a delay, a relay or a delivery is shown as such.
+    const what = reportedDelivery(mail.bounce!);
+    if (what === 'failed') repo.setDelivery(original.articleId, 'failed');
+    const heading = { failed: 'Delivery failed', delayed: 'Delivery delayed (the mail server keeps trying)', delivered: 'Delivered', relayed: 'Relayed onwards (no further reports)', expanded: 'Delivered to a list' }[what];
     await hotline.tickets.addArticle(original.ticketId, {
       kind: 'email-in',
       from: mail.from?.address ?? 'MAILER-DAEMON',
-      subject: mail.subject || 'Delivery failed',
-      text: `Delivery failed${mail.bounce?.recipient ? ` to ${mail.bounce.recipient}` : ''}${mail.bounce?.status ? ` (status ${mail.bounce.status})` : ''}.\n\n${mail.text}`,
+      subject: mail.subject || heading,
+      text: `${heading}${mail.bounce?.recipient ? ` to ${mail.bounce.recipient}` : ''}${mail.bounce?.status ? ` (status ${mail.bounce.status})` : ''}.\n\n${mail.text}`,
       messageId: mail.messageId,
       references: mail.references,
       rawMessageId: rawId,

@@ -124,6 +124,54 @@ describe('follow-ups', () => {
     expect(linked).toBe(ticket.id);
   });
 
+  /** A delivery report (RFC 3464) about our auto-reply, saying `action` with `status`. */
+  function report(autoReply: { mail: { messageId: string | null; subject: string } }, action: string, status: string, id: string): Buffer {
+    const boundary = 'B0UND';
+    return Buffer.from(
+      [
+        'From: MAILER-DAEMON@mx.customer.example (Mail Delivery System)',
+        'To: support@hotline.example',
+        `Subject: Delivery Status Notification (${action})`,
+        `Message-ID: <${id}@mx.customer.example>`,
+        'Auto-Submitted: auto-replied',
+        `Content-Type: multipart/report; report-type=delivery-status; boundary="${boundary}"`,
+        '',
+        `--${boundary}`,
+        'Content-Type: text/plain',
+        '',
+        `Your message to carl@customer.example: ${action}.`,
+        `--${boundary}`,
+        'Content-Type: message/delivery-status',
+        '',
+        'Reporting-MTA: dns; mx.customer.example',
+        '',
+        'Final-Recipient: rfc822; carl@customer.example',
+        `Action: ${action}`,
+        `Status: ${status}`,
+        `--${boundary}`,
+        'Content-Type: message/rfc822-headers',
+        '',
+        `Message-ID: ${autoReply.mail.messageId}`,
+        `Subject: ${autoReply.mail.subject}`,
+        `--${boundary}--`,
+        '',
+      ].join('\r\n'),
+    );
+  }
+
+  it('shows a delayed or relayed delivery on the ticket without marking the mail failed; a later permanent failure does', async () => {
+    const { ticket, autoReply } = await opened();
+    const outId = (await m.hotline.tickets.articles(ticket.id)).find((a) => a.messageId === autoReply!.mail.messageId)!.id;
+    expect((await m.ingest(report(autoReply!, 'delayed', '4.4.1', 'dsn-delayed'))).outcome).toBe('bounce');
+    expect((await m.hotline.tickets.articles(ticket.id)).at(-1)?.text).toMatch(/^Delivery delayed \(the mail server keeps trying\) to carl@customer\.example \(status 4\.4\.1\)/);
+    expect(m.mail.repo.delivery(outId)).toBe('sent');
+    expect((await m.ingest(report(autoReply!, 'relayed', '2.0.0', 'dsn-relayed'))).outcome).toBe('bounce');
+    expect(m.mail.repo.delivery(outId)).toBe('sent');
+    expect((await m.ingest(report(autoReply!, 'failed', '5.1.1', 'dsn-failed'))).outcome).toBe('bounce');
+    expect(m.mail.repo.delivery(outId)).toBe('failed');
+    expect(m.ticketCount()).toBe(1);
+  });
+
   it('attaches a bounce to the original ticket, marks the delivery failed, and opens nothing', async () => {
     const { ticket, autoReply } = await opened();
     const boundary = 'B0UND';
@@ -215,6 +263,10 @@ describe('loop protection', () => {
     ['Precedence: list', { Precedence: 'list' }, 'carl@customer.example'],
     ['Precedence: junk', { Precedence: 'junk' }, 'carl@customer.example'],
     ['X-Loop', { 'X-Loop': 'somewhere@else.example' }, 'carl@customer.example'],
+    ['Precedence: auto_reply', { Precedence: 'auto_reply' }, 'carl@customer.example'],
+    ['X-Autoreply: yes', { 'X-Autoreply': 'yes' }, 'carl@customer.example'],
+    ['X-Autorespond', { 'X-Autorespond': 'Out of office until Monday' }, 'carl@customer.example'],
+    ['X-OTRS-Loop: yes', { 'X-OTRS-Loop': 'yes' }, 'carl@customer.example'],
     ['List-Id', { 'List-Id': '<users.lists.example>' }, 'carl@customer.example'],
     ['List-Unsubscribe', { 'List-Unsubscribe': '<mailto:leave@lists.example>' }, 'carl@customer.example'],
     ['mailer-daemon sender', {}, 'MAILER-DAEMON@customer.example'],
