@@ -78,6 +78,8 @@ export interface Article {
   html: string | null;
   messageId: string | null;
   inReplyTo: string | null;
+  /** An incoming mail's Reply-To address, where answers go instead of `from`. */
+  replyTo: string | null;
   authorAgentId: number | null;
   createdAt: string;
 }
@@ -87,6 +89,7 @@ export interface ArticleInput {
   kind: ArticleKind;
   from?: string | null;
   to?: string | null;
+  replyTo?: string | null;
   subject?: string | null;
   text: string;
   html?: string | null;

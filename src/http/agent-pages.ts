@@ -192,7 +192,8 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
       customer,
       agents: allAgents.filter((a) => a.active),
       writableQueues: visible.filter((q) => q.access === 'rw'),
-      replyTo: lastIn?.from ?? customer?.emails[0] ?? '',
+      // The plain address (the field is type=email): where the customer asked answers to go, else the sender's.
+      replyTo: lastIn?.replyTo ?? plainAddress(lastIn?.from) ?? customer?.emails[0] ?? '',
       replySubject: `[Ticket#${ticket.ttn}] ${ticket.title}`,
     });
   });
@@ -291,4 +292,11 @@ export function sendAttachment(reply: import('fastify').FastifyReply, attachment
     .header('Content-Security-Policy', "default-src 'none'; sandbox")
     .header('Cache-Control', 'private, no-store')
     .send(content);
+}
+
+/** `Carl <carl@example.org>` or `carl@example.org` → `carl@example.org`; null when there is none. */
+function plainAddress(from: string | null | undefined): string | null {
+  if (!from) return null;
+  const address = (/<([^<>]+)>\s*$/.exec(from)?.[1] ?? from).trim();
+  return address.includes('@') ? address : null;
 }

@@ -8,7 +8,13 @@ export interface MailMessage {
   messageId: string | null;
   inReplyTo: string | null;
   references: string[];
+  /**
+   * Who wrote it: the first usable address of `From`, else of `Reply-To`, `Sender`, `Return-Path`
+   * (display name decoded). The customer is found or created by it.
+   */
   from: { address: string; name: string } | null;
+  /** Where answers go when the sender asks for it (`Reply-To`), else null: answers go to `from`. */
+  replyTo: { address: string; name: string } | null;
   to: string[];
   cc: string[];
   subject: string;
@@ -30,6 +36,25 @@ const addresses = (value: AddressObject | AddressObject[] | undefined): string[]
     .flatMap((a) => a.value)
     .map((v) => v.address?.toLowerCase())
     .filter((a): a is string => !!a);
+
+/** An address mail can be sent to: local part, @, a domain with a dot; no spaces or brackets. */
+const USABLE = /^[^\s@<>()",;:]+@[a-z0-9-]+(\.[a-z0-9-]+)+$/i;
+
+/** The first usable mailbox of these header values, in order. */
+function firstUsable(...values: Array<AddressObject | AddressObject[] | undefined>): { address: string; name: string } | null {
+  for (const value of values)
+    for (const mailbox of (Array.isArray(value) ? value : value ? [value] : []).flatMap((a) => a.value)) {
+      const address = mailbox.address?.trim().toLowerCase();
+      if (address && USABLE.test(address)) return { address, name: (mailbox.name || '').trim() };
+    }
+  return null;
+}
+
+/** `Return-Path: <a@b.example>` (or bare) as a mailbox; `<>` (a bounce's) is none. */
+function returnPath(value: string | undefined): AddressObject | undefined {
+  const address = /<([^>]*)>/.exec(value ?? '')?.[1] ?? value?.trim();
+  return address ? { value: [{ address, name: '' }], html: '', text: address } : undefined;
+}
 
 const idList = (value: string | string[] | undefined): string[] => (Array.isArray(value) ? value : value ? value.split(/\s+/) : []).map((v) => v.trim()).filter(Boolean);
 
@@ -71,13 +96,13 @@ function bounceOf(parsed: ParsedMail, headers: Map<string, string>, bytes: Buffe
 export async function parseMail(raw: Buffer): Promise<MailMessage> {
   const parsed = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, maxHtmlLengthToParse: 5 * 1024 * 1024 });
   const headers = headerText(parsed);
-  const from = Array.isArray(parsed.from) ? parsed.from[0] : parsed.from;
-  const sender = from?.value[0];
+  const replyTo = firstUsable(parsed.replyTo);
   return {
     messageId: parsed.messageId ?? null,
     inReplyTo: parsed.inReplyTo ?? null,
     references: idList(parsed.references),
-    from: sender?.address ? { address: sender.address.toLowerCase(), name: sender.name || '' } : null,
+    from: firstUsable(parsed.from, parsed.replyTo, parsed.headers.get('sender') as AddressObject | undefined, returnPath(headers.get('return-path'))),
+    replyTo,
     to: addresses(parsed.to),
     cc: addresses(parsed.cc),
     subject: parsed.subject ?? '',

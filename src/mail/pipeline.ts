@@ -98,6 +98,7 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
       kind: 'email-in' as const,
       from: mail.from ? (mail.from.name ? `${mail.from.name} <${mail.from.address}>` : mail.from.address) : (mail.headers.get('from') ?? null),
       to: [...mail.to, ...mail.cc].join(', ') || null,
+      replyTo: mail.replyTo?.address ?? null,
       subject: mail.subject || null,
       text: mail.text,
       // Already sanitised (readMail); inline cid: images stay as references to this mail's own parts.
@@ -135,27 +136,28 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
 
   async function autoReply(ticket: Ticket, queue: Queue, customer: Customer | null, mail: MailMessage): Promise<string | null> {
     const sender = mail.from?.address ?? null;
-    const blocked = autoReplyBlocked({
-      headers: mail.headers,
-      sender,
-      ownAddresses: await ownAddresses(),
-      sentToSenderToday: sender ? repo.autoRepliesSince(sender, new Date(hotline.clock.now().getTime() - 24 * 3600 * 1000).toISOString()) : 0,
-      dailyLimit: settings.autoReplyLimit,
-    });
-    if (blocked || !sender) return blocked;
+    // To the address the sender asked answers to go to, if any.
+    const recipient = mail.replyTo?.address ?? sender;
+    const own = await ownAddresses();
+    const since = new Date(hotline.clock.now().getTime() - 24 * 3600 * 1000).toISOString();
+    const check = (address: string | null) =>
+      autoReplyBlocked({ headers: mail.headers, sender: address, ownAddresses: own, sentToSenderToday: address ? repo.autoRepliesSince(address, since) : 0, dailyLimit: settings.autoReplyLimit });
+    // Both must be fit for an answer: a robot's From with a human's Reply-To is still a robot.
+    const blocked = check(recipient) ?? (sender && sender !== recipient ? check(sender) : null);
+    if (blocked || !recipient) return blocked;
     const language = customer?.language ?? 'en';
     const template = queue.autoReply?.[language] ?? queue.autoReply?.en ?? BUILT_IN_AUTO_REPLY[language] ?? BUILT_IN_AUTO_REPLY.en!;
     const from = queue.email ?? settings.mailFrom;
     const text = template
       .replaceAll('{ttn}', ticket.ttn)
       .replaceAll('{subject}', mail.subject)
-      .replaceAll('{name}', mail.from?.name || sender)
+      .replaceAll('{name}', mail.from?.name || mail.replyTo?.name || recipient)
       .replaceAll('{queue}', queue.name);
     await enqueue({
       ticket,
       kind: 'auto-reply',
       from,
-      to: sender,
+      to: recipient,
       subject: ticketSubject(ticket.ttn, mail.subject),
       text,
       inReplyTo: mail.messageId,

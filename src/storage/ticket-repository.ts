@@ -30,6 +30,7 @@ interface ArticleRow {
   body_html: string | null;
   message_id: string | null;
   in_reply_to: string | null;
+  reply_to: string | null;
   author_agent_id: number | null;
   created_at: string;
 }
@@ -59,6 +60,7 @@ const toArticle = (r: ArticleRow): Article => ({
   html: r.body_html,
   messageId: r.message_id,
   inReplyTo: r.in_reply_to,
+  replyTo: r.reply_to,
   authorAgentId: r.author_agent_id,
   createdAt: r.created_at,
 });
@@ -86,8 +88,8 @@ export function createTicketRepository(db: Database): TicketStore {
      VALUES (@ttn, @title, @queueId, @state, @priority, @ownerId, @customerId, @now, @now) RETURNING *`,
   );
   const insertArticle = db.prepare(
-    `INSERT INTO articles (ticket_id, kind, from_addr, to_addr, subject, body_text, body_html, message_id, in_reply_to, author_agent_id, references_header, raw_message_id, created_at)
-     VALUES (@ticketId, @kind, @from, @to, @subject, @text, @html, @messageId, @inReplyTo, @authorAgentId, @references, @rawMessageId, @now) RETURNING *`,
+    `INSERT INTO articles (ticket_id, kind, from_addr, to_addr, reply_to, subject, body_text, body_html, message_id, in_reply_to, author_agent_id, references_header, raw_message_id, created_at)
+     VALUES (@ticketId, @kind, @from, @to, @replyTo, @subject, @text, @html, @messageId, @inReplyTo, @authorAgentId, @references, @rawMessageId, @now) RETURNING *`,
   );
   const statement = createStatementCache(db);
   const byId = db.prepare('SELECT * FROM tickets WHERE id = ?');
@@ -108,6 +110,7 @@ export function createTicketRepository(db: Database): TicketStore {
     kind: a.kind,
     from: a.from ?? null,
     to: a.to ?? null,
+    replyTo: a.replyTo ?? null,
     subject: a.subject ?? null,
     text: a.text,
     html: a.html ?? null,

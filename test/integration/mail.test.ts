@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { luhnCheckDigit } from '../../src/core/ttn/check-digit.js';
+import { buildServer } from '../../src/http/server.js';
 import type { MailHarness } from '../helpers/mail.js';
 import { mailHarness } from '../helpers/mail.js';
 
@@ -252,6 +253,66 @@ describe('follow-ups', () => {
     await expect.poll(() => m.mail.repo.rawCounts()).toEqual({ done: 1, duplicate: 7 });
     expect(m.ticketCount()).toBe(1);
     expect((await m.sent()).filter((s) => s.mail.subject?.includes('Eight times'))).toHaveLength(1);
+  });
+});
+
+describe('who wrote it, and where answers go', () => {
+  /** Files `headers` as a new message; returns the customer's address and name, and where the auto-reply went. */
+  async function file(headers: Record<string, string>) {
+    const { id, outcome } = await m.ingest(m.message({ To: 'support@hotline.example', Subject: 'Printer', ...headers }));
+    expect(outcome).toBe('ticket');
+    const ticketId = m.hotline.db.prepare('SELECT ticket_id FROM raw_messages WHERE id = ?').pluck().get(id) as number;
+    const ticket = (await m.hotline.tickets.findById(ticketId))!;
+    const customer = ticket.customerId === null ? null : await m.hotline.directory.findCustomer(ticket.customerId);
+    const autoReply = (await m.sent()).find((s) => s.mail.subject.includes(ticket.ttn));
+    return { ticket, customer: customer && { email: customer.emails[0], name: customer.name }, repliedTo: autoReply?.mail.to.map((t) => t) ?? [] };
+  }
+
+  it('takes the first usable From, else Reply-To, Sender or Return-Path', async () => {
+    expect(await file({ From: 'Broken <not an address>, Dora Debtor <dora@customer.example>' })).toMatchObject({ customer: { email: 'dora@customer.example', name: 'Dora Debtor' }, repliedTo: ['dora@customer.example'] });
+    expect(await file({ 'Reply-To': 'Erin <erin@customer.example>' })).toMatchObject({ customer: { email: 'erin@customer.example' }, repliedTo: ['erin@customer.example'] });
+    expect(await file({ From: 'undisclosed-recipients:;', Sender: 'Frank <frank@customer.example>' })).toMatchObject({ customer: { email: 'frank@customer.example' }, repliedTo: ['frank@customer.example'] });
+    expect(await file({ 'Return-Path': '<gina@customer.example>' })).toMatchObject({ customer: { email: 'gina@customer.example' }, repliedTo: ['gina@customer.example'] });
+  });
+
+  it('stores the sender\'s display name decoded', async () => {
+    const { customer, ticket } = await file({ From: '=?utf-8?Q?J=C3=BCrgen_M=C3=BCller?= <juergen@customer.example>' });
+    expect(customer).toEqual({ email: 'juergen@customer.example', name: 'Jürgen Müller' });
+    expect((await m.hotline.tickets.articles(ticket.id))[0]!.from).toBe('Jürgen Müller <juergen@customer.example>');
+  });
+
+  it('sends the auto-reply to Reply-To, and the agent\'s reply form starts with it', async () => {
+    const { customer, repliedTo, ticket } = await file({ From: 'Carl <carl@customer.example>', 'Reply-To': 'Helpdesk of Carl <tickets@carl.example>' });
+    expect(customer).toMatchObject({ email: 'carl@customer.example' });
+    expect(repliedTo).toEqual(['tickets@carl.example']);
+    const { agent } = await m.hotline.agents.create({ login: 'root', name: 'Root', role: 'admin', password: 'password123' });
+    const server = await buildServer(m.hotline, { mail: m.mail });
+    try {
+      const login = await server.inject({ method: 'POST', url: '/login', payload: { login: agent.login, password: 'password123' } });
+      const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+      const page = await server.inject({ url: `/tickets/${ticket.ttn}`, headers: { cookie } });
+      expect(page.body).toContain('name="to" type="email" value="tickets@carl.example"');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('gives an agent\'s reply form the plain address of a sender without Reply-To, so that the browser takes it', async () => {
+    const { ticket } = await file({ From: 'Carl Customer <carl@customer.example>' });
+    const { agent } = await m.hotline.agents.create({ login: 'root', name: 'Root', role: 'admin', password: 'password123' });
+    const server = await buildServer(m.hotline, { mail: m.mail });
+    try {
+      const login = await server.inject({ method: 'POST', url: '/login', payload: { login: agent.login, password: 'password123' } });
+      const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+      const page = await server.inject({ url: `/tickets/${ticket.ttn}`, headers: { cookie } });
+      expect(page.body).toContain('name="to" type="email" value="carl@customer.example"');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('sends no auto-reply when the From is a robot, whatever Reply-To says', async () => {
+    expect((await file({ From: 'MAILER-DAEMON@customer.example', 'Reply-To': 'someone@customer.example' })).repliedTo).toEqual([]);
   });
 });
 
