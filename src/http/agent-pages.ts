@@ -14,7 +14,14 @@ import { ticketSubject } from '../core/mail-rules.js';
 import { sanitizeMailHtml } from './sanitize.js';
 import type { Views } from './views.js';
 
-const INLINE_IMAGES = new Set(['image/png', 'image/gif', 'image/jpeg', 'image/webp']);
+/** Raster images browsers show, by every type senders label them with → the type they are served as. */
+const INLINE_IMAGES: Record<string, string> = {
+  'image/png': 'image/png', 'image/x-png': 'image/png', 'image/apng': 'image/apng',
+  'image/jpeg': 'image/jpeg', 'image/jpg': 'image/jpeg', 'image/pjpeg': 'image/jpeg',
+  'image/gif': 'image/gif', 'image/webp': 'image/webp', 'image/avif': 'image/avif',
+  'image/bmp': 'image/bmp', 'image/x-bmp': 'image/bmp', 'image/x-ms-bmp': 'image/bmp',
+};
+const inlineType = (contentType: string): string | null => INLINE_IMAGES[contentType.toLowerCase().split(';')[0]!.trim()] ?? null;
 const ARTICLE_LABELS: Record<Article['kind'], string> = { 'email-in': 'E-mail in', 'email-out': 'E-mail out', phone: 'Phone', note: 'Note', call: 'Call' };
 
 /** Tickets per list page. */
@@ -178,7 +185,7 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
         label: ARTICLE_LABELS[a.kind],
         // Sanitised again at display: whatever was stored, nothing from a sender runs here.
         html: a.html ? sanitizeMailHtml(a.html, (c) => cid.get(c)) : null,
-        attachments: files.map((f) => ({ ...f, inline: INLINE_IMAGES.has(f.contentType.toLowerCase()) })),
+        attachments: files.map((f) => ({ ...f, inline: inlineType(f.contentType) !== null })),
       };
     });
     const lastIn = [...articles].reverse().find((a) => a.kind === 'email-in');
@@ -283,11 +290,11 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
  * (HTML, SVG, PDF, executables…) as a download with a neutral type, so nothing from a sender renders as a page.
  */
 export function sendAttachment(reply: import('fastify').FastifyReply, attachment: Attachment, content: Buffer, forceDownload: boolean): void {
-  const type = attachment.contentType.toLowerCase();
-  const inline = !forceDownload && INLINE_IMAGES.has(type);
+  const image = inlineType(attachment.contentType);
+  const inline = !forceDownload && image !== null;
   const ascii = attachment.filename.replace(/[^\w.\- ]/g, '_').slice(0, 150) || 'attachment';
   reply
-    .header('Content-Type', inline ? type : 'application/octet-stream')
+    .header('Content-Type', inline ? image! : 'application/octet-stream')
     .header('Content-Disposition', `${inline ? 'inline' : 'attachment'}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(attachment.filename)}`)
     .header('Content-Security-Policy', "default-src 'none'; sandbox")
     .header('Cache-Control', 'private, no-store')

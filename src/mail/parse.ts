@@ -45,7 +45,7 @@ function firstUsable(...values: Array<AddressObject | AddressObject[] | undefine
   for (const value of values)
     for (const mailbox of (Array.isArray(value) ? value : value ? [value] : []).flatMap((a) => a.value)) {
       const address = mailbox.address?.trim().toLowerCase();
-      if (address && USABLE.test(address)) return { address, name: (mailbox.name || '').trim() };
+      if (address && USABLE.test(address)) return { address, name: oneLine(mailbox.name || '') };
     }
   return null;
 }
@@ -92,6 +92,37 @@ function bounceOf(parsed: ParsedMail, headers: Map<string, string>, bytes: Buffe
   return { originalMessageId, status, recipient, action };
 }
 
+// C0 controls and DEL; a subject or a name keeps none of them, shown text keeps tabs and line ends.
+const CONTROLS_IN_LINE = /[\u0000-\u001f\u007f]+/g;
+const CONTROLS_IN_TEXT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
+const oneLine = (value: string): string => value.replace(CONTROLS_IN_LINE, ' ').replace(/ {2,}/g, ' ').trim();
+const shown = (value: string): string => value.replace(CONTROLS_IN_TEXT, '');
+
+// File name extensions for parts that come without a name.
+const EXTENSIONS: Record<string, string> = {
+  'image/jpeg': 'jpg', 'image/jpg': 'jpg', 'image/pjpeg': 'jpg', 'image/png': 'png', 'image/x-png': 'png', 'image/gif': 'gif', 'image/webp': 'webp', 'image/bmp': 'bmp',
+  'image/tiff': 'tif', 'application/pdf': 'pdf', 'text/plain': 'txt', 'text/html': 'html', 'text/calendar': 'ics', 'text/csv': 'csv', 'application/zip': 'zip',
+  'application/msword': 'doc', 'application/vnd.ms-excel': 'xls', 'audio/wav': 'wav', 'audio/x-wav': 'wav', 'audio/mpeg': 'mp3', 'message/delivery-status': 'txt',
+};
+
+/**
+ * A name for a part sent without one: an attached message by its subject (`Printer broken.eml`),
+ * anything else by its type and place (`image-2.jpg`, `application-3.bin`).
+ */
+async function unnamedPartName(contentType: string, content: Buffer, n: number): Promise<string> {
+  const type = (contentType || 'application/octet-stream').toLowerCase();
+  if (type === 'message/rfc822' || type === 'message/global') {
+    const subject = await simpleParser(content, { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true }).then(
+      (m) => oneLine(m.subject ?? ''),
+      () => '',
+    );
+    const safe = subject.replace(/[\\/:*?"<>|]+/g, '_').slice(0, 100).trim();
+    return `${safe || `message-${n}`}.eml`;
+  }
+  const [major = 'application', minor = ''] = type.split('/');
+  return `${major}-${n}.${EXTENSIONS[type] ?? (/^[a-z0-9]{1,8}$/.test(minor) ? minor : 'bin')}`;
+}
+
 /** Parses raw bytes with mailparser; throws when the message cannot be read at all. */
 export async function parseMail(raw: Buffer): Promise<MailMessage> {
   const parsed = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, maxHtmlLengthToParse: 5 * 1024 * 1024 });
@@ -105,17 +136,19 @@ export async function parseMail(raw: Buffer): Promise<MailMessage> {
     replyTo,
     to: addresses(parsed.to),
     cc: addresses(parsed.cc),
-    subject: parsed.subject ?? '',
-    text: parsed.text ?? '',
-    html: typeof parsed.html === 'string' ? parsed.html : null,
+    subject: oneLine(parsed.subject ?? ''),
+    text: shown(parsed.text ?? ''),
+    html: typeof parsed.html === 'string' ? shown(parsed.html) : null,
     headers,
-    attachments: parsed.attachments.map((a) => ({
-      filename: a.filename ?? (a.contentType === 'message/rfc822' ? 'message.eml' : 'attachment'),
-      contentType: a.contentType || 'application/octet-stream',
-      content: a.content,
-      contentId: a.cid ?? null,
-      related: a.related === true,
-    })),
+    attachments: await Promise.all(
+      parsed.attachments.map(async (a, i) => ({
+        filename: (a.filename && oneLine(a.filename)) || (await unnamedPartName(a.contentType, a.content, i + 1)),
+        contentType: a.contentType || 'application/octet-stream',
+        content: a.content,
+        contentId: a.cid ?? null,
+        related: a.related === true,
+      })),
+    ),
     bounce: bounceOf(parsed, headers, raw),
   };
 }

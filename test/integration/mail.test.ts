@@ -356,6 +356,79 @@ describe('loop protection', () => {
 });
 
 describe('faxes and inline images', () => {
+  it('names parts sent without a name by their type, attached messages by their subject, and shows image/jpg and image/pjpeg inline as JPEG', async () => {
+    const jpeg = Buffer.from('/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAEBAQ==', 'base64');
+    const boundary = 'PARTS';
+    const raw = Buffer.from(
+      [
+        'From: carl@customer.example',
+        'To: support@hotline.example',
+        'Subject: Photos and the mails before',
+        'Message-ID: <parts@customer.example>',
+        `Content-Type: multipart/mixed; boundary="${boundary}"`,
+        '',
+        `--${boundary}`,
+        'Content-Type: text/plain',
+        '',
+        'See attached.',
+        ...[['image/jpg', 'attachment'], ['image/pjpeg', 'attachment'], ['image/jpeg', 'inline']].flatMap(([type, disposition]) => [
+          `--${boundary}`,
+          `Content-Type: ${type}`,
+          `Content-Disposition: ${disposition}`,
+          'Content-Transfer-Encoding: base64',
+          '',
+          jpeg.toString('base64'),
+        ]),
+        `--${boundary}`,
+        'Content-Type: message/rfc822',
+        '',
+        'From: dora@customer.example',
+        'Subject: =?utf-8?Q?Drucker_f=C3=A4llt_aus?=',
+        '',
+        'It is broken.',
+        `--${boundary}`,
+        'Content-Type: application/octet-stream',
+        'Content-Transfer-Encoding: base64',
+        '',
+        Buffer.from('data').toString('base64'),
+        `--${boundary}--`,
+        '',
+      ].join('\r\n'),
+    );
+    expect((await m.ingest(raw)).outcome).toBe('ticket');
+    const [ticket] = await m.hotline.tickets.listAll({});
+    const files = await m.hotline.tickets.attachments(ticket!.ttn, 'system');
+    expect(files.map((f) => f.filename)).toEqual(['image-1.jpg', 'image-2.jpg', 'image-3.jpg', 'Drucker fällt aus.eml', 'application-5.bin']);
+    const { agent } = await m.hotline.agents.create({ login: 'root', name: 'Root', role: 'admin', password: 'password123' });
+    const server = await buildServer(m.hotline, { mail: m.mail });
+    try {
+      const login = await server.inject({ method: 'POST', url: '/login', payload: { login: agent.login, password: 'password123' } });
+      const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+      const page = (await server.inject({ url: `/tickets/${ticket!.ttn}`, headers: { cookie } })).body;
+      for (const f of files.slice(0, 3)) expect(page).toContain(`<figure><img src="/attachments/${f.id}" alt="${f.filename}">`);
+      for (const f of files.slice(0, 2)) {
+        const served = await server.inject({ url: `/attachments/${f.id}`, headers: { cookie } });
+        expect(served.headers['content-type']).toBe('image/jpeg');
+        expect(served.headers['content-disposition']).toMatch(/^inline/);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('keeps NUL and other control characters out of titles, subjects, names and the text shown', async () => {
+    const raw = Buffer.from('From: "Carl\u0000 Customer" <carl@customer.example>\r\nTo: support@hotline.example\r\nSubject: Printer\u0000 on\u0007 fire\r\nMessage-ID: <nul@customer.example>\r\n\r\nIt\u0000 smokes.\u001b[31m\r\nReally.\r\n', 'latin1');
+    expect((await m.ingest(raw)).outcome).toBe('ticket');
+    const [ticket] = await m.hotline.tickets.listAll({});
+    expect(ticket!.title).toBe('Printer on fire');
+    const [article] = await m.hotline.tickets.articles(ticket!.id);
+    expect(article!.subject).toBe('Printer on fire');
+    expect(article!.from).toBe('Carl Customer <carl@customer.example>');
+    expect(article!.text).toBe('It smokes.[31m\nReally.\n');
+    const autoReply = (await m.sent()).find((s) => s.mail.subject.includes(ticket!.ttn))!;
+    expect(autoReply.raw.toString('latin1')).not.toMatch(/[\u0000\u0007]/);
+  });
+
   it('shows image attachments inline, with a PNG of a TIFF fax beside the TIFF', async () => {
     const UTIF = (await import('utif2')).default;
     const { PNG } = await import('pngjs');
