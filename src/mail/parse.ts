@@ -128,11 +128,12 @@ export async function parseMail(raw: Buffer): Promise<MailMessage> {
   const parsed = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, maxHtmlLengthToParse: 5 * 1024 * 1024 });
   const headers = headerText(parsed);
   const replyTo = firstUsable(parsed.replyTo);
+  const from = firstUsable(parsed.from) ?? replyTo ?? firstUsable(parsed.headers.get('sender') as AddressObject | undefined, returnPath(headers.get('return-path')));
   return {
     messageId: parsed.messageId ?? null,
     inReplyTo: parsed.inReplyTo ?? null,
     references: idList(parsed.references),
-    from: firstUsable(parsed.from, parsed.replyTo, parsed.headers.get('sender') as AddressObject | undefined, returnPath(headers.get('return-path'))),
+    from,
     replyTo,
     to: addresses(parsed.to),
     cc: addresses(parsed.cc),

@@ -55,9 +55,8 @@ interface Session {
   timer: NodeJS.Timeout | undefined;
   /** Renews the dialplan's absolute timeout while the IVR runs (see STASIS_GUARD_SECONDS). */
   guard: NodeJS.Timeout | undefined;
-  playbacks: Set<string>;
-  /** How long each playback started and not yet finished is expected to play (see `touch`). */
-  playing: Map<string, number>;
+  /** Playbacks started and not yet finished, each with how long it is expected to play (see `touch`). */
+  playbacks: Map<string, number>;
   promptsDrained: (() => void) | undefined;
   /** The caller hung up after the IVR finished but before the call was handed on. */
   hungUp: boolean;
@@ -117,7 +116,7 @@ export function createIvrDriver(deps: IvrDriverDeps) {
     clearTimeout(session.watchdog);
     if (session.handedOn) return;
     let playing = 0;
-    for (const id of session.playbacks) playing += session.playing.get(id) ?? 0;
+    for (const ms of session.playbacks.values()) playing += ms;
     const ms = Math.max(settings.firstDigitTimeoutMs, settings.interDigitTimeoutMs) + playing + WATCHDOG_SLACK_MS;
     session.watchdog = setTimeout(() => void failSafe(session, 'IVR made no progress', new Error(`no progress for ${ms} ms`)), ms);
   }
@@ -134,9 +133,8 @@ export function createIvrDriver(deps: IvrDriverDeps) {
     log.error({ err: error, channel: session.channelId }, `${why}: the caller goes to the default queue`);
     // Asterisk carries out a channel's requests after its playing prompt: a prompt that does not end
     // would hold the hand-off too. Stopping a playback is not such a request.
-    const playing = [...session.playbacks];
+    const playing = [...session.playbacks.keys()];
     session.playbacks.clear();
-    session.playing.clear();
     await Promise.all(playing.map((id) => deps.ari().stopPlayback(id).catch(() => undefined)));
     await continueToFallback(session.channelId, FAILSAFE_ATTEMPTS);
     if (session.callId) {
@@ -202,8 +200,7 @@ export function createIvrDriver(deps: IvrDriverDeps) {
 
   async function play(session: Session, media: string, expectedMs: number): Promise<void> {
     const id = randomUUID();
-    session.playbacks.add(id);
-    session.playing.set(id, expectedMs);
+    session.playbacks.set(id, expectedMs);
     try {
       await deps.ari().play(session.channelId, media, id, session.language);
     } catch (error) {
@@ -227,7 +224,7 @@ export function createIvrDriver(deps: IvrDriverDeps) {
         await play(session, `digits:${action.digits}`, action.digits.length * DIGIT_MS);
         return undefined;
       case 'stop-prompts': {
-        const ids = [...session.playbacks];
+        const ids = [...session.playbacks.keys()];
         session.playbacks.clear();
         await Promise.all(ids.map((id) => ari.stopPlayback(id).catch(() => undefined)));
         return undefined;
@@ -442,8 +439,7 @@ export function createIvrDriver(deps: IvrDriverDeps) {
             state: initialIvrState,
             timer: undefined,
             guard: undefined,
-            playbacks: new Set(),
-            playing: new Map(),
+            playbacks: new Map(),
             promptsDrained: undefined,
             hungUp: false,
             chain: Promise.resolve(),
@@ -475,7 +471,6 @@ export function createIvrDriver(deps: IvrDriverDeps) {
           return;
         case 'PlaybackFinished':
           if (session) touch(session);
-          if (session && event.playback) session.playing.delete(event.playback.id);
           if (session && event.playback && session.playbacks.delete(event.playback.id) && session.playbacks.size === 0) promptsDone(session);
           return;
         case 'ChannelHangupRequest':

@@ -3,13 +3,13 @@ import { dirname } from 'node:path';
 import type { Db } from './database.js';
 
 /** The database is locked by another process right now; the write was not tried (or gave up at once). */
+export class DatabaseBusyError extends Error {
+  override name = 'DatabaseBusyError';
+}
+
 /** A write the database refused for now (locked, full, read-only, I/O): the data is fine, the write was not made. */
 export function isWriteRefused(error: unknown): boolean {
   return error instanceof DatabaseBusyError || /^SQLITE_(BUSY|FULL|READONLY|IOERR)/.test((error as { code?: string }).code ?? '');
-}
-
-export class DatabaseBusyError extends Error {
-  override name = 'DatabaseBusyError';
 }
 
 // After a write found the file locked, how long further writes on the call path fail at once instead

@@ -107,9 +107,9 @@ export function takeWriteTurns(db: Database, shared: SharedArrayBuffer, role: Wr
     return wrapped;
   }) as typeof db.transaction;
 
-  const exec = db.exec.bind(db);
+  const exec = inTurn(db.exec.bind(db), null);
   db.exec = ((source: string) => {
-    inTurn(exec, null)(source);
+    exec(source);
     return db;
   }) as typeof db.exec;
 }
