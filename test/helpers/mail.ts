@@ -1,8 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
+import { SMTPServer } from 'smtp-server';
 import { afterEach } from 'vitest';
 import type { ConfigInput } from '../../src/config.js';
+import { buildServer } from '../../src/http/server.js';
 import { startMail } from '../../src/mail/mail.js';
 import { parseMail } from '../../src/mail/parse.js';
 import { testHotline } from './hotline.js';
@@ -32,16 +34,32 @@ export async function mailHarness(config: ConfigInput = {}) {
     return Promise.all(files.map(async (f) => ({ file: f, raw: readFileSync(join(mail.outbox.folder, f)), mail: await parseMail(readFileSync(join(mail.outbox.folder, f))) })));
   }
 
+  const servers: Array<{ close(): Promise<unknown> }> = [];
+  /** The web pages over this mail channel, logged in as an admin (`root`, made on first use); closed with the harness. */
+  async function adminPages() {
+    const admin = (await hotline.agents.findByLogin('root')) ?? (await hotline.agents.create({ login: 'root', name: 'Root', role: 'admin', password: 'password123' })).agent;
+    const server = await buildServer(hotline, { mail });
+    servers.push(server);
+    const login = await server.inject({ method: 'POST', url: '/login', payload: { login: admin.login, password: 'password123' } });
+    const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+    return {
+      get: (url: string) => server.inject({ url, headers: { cookie } }),
+      post: (url: string, payload: Record<string, string>) => server.inject({ method: 'POST', url, headers: { cookie }, payload }),
+    };
+  }
+
   return {
     hotline,
     mail,
     transport,
+    adminPages,
     queues: { support, billing },
     message,
     sent,
     ingest: (raw: Buffer, to: string[] = ['support@hotline.example']) => mail.pipeline.ingest(raw, { source: 'test', from: null, to }),
     ticketCount: () => hotline.db.prepare('SELECT count(*) FROM tickets').pluck().get() as number,
     async close() {
+      for (const server of servers.splice(0)) await server.close();
       transport.close();
       await mail.close();
       hotline.dispose();
@@ -67,4 +85,30 @@ export function mailTestScope() {
     cleanups,
     harness: async (config: ConfigInput = {}) => (current = await mailHarness(config)),
   };
+}
+
+/**
+ * A real SMTP relay on a free loopback port, as the outbox's `relayUrl` points to. `take` gets each
+ * message's bytes; it may take its time (a slow relay), or throw an error with `responseCode` to refuse it.
+ */
+export async function testRelay(take: (raw: Buffer) => Promise<void> | void): Promise<{ port: number; close(): Promise<void> }> {
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, _session, done) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => {
+        Promise.resolve()
+          .then(() => take(Buffer.concat(chunks)))
+          .then(
+            () => done(),
+            (error: Error) => done(error),
+          );
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return { port: (server.server.address() as { port: number }).port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }

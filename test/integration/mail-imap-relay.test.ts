@@ -1,13 +1,12 @@
 import { ImapFlow } from 'imapflow';
 import pino from 'pino';
-import { SMTPServer } from 'smtp-server';
 import { describe, expect, it } from 'vitest';
 import { createOutbox, retryDelayMs } from '../../src/mail/outbox.js';
 import { startImapPoller } from '../../src/mail/imap-poller.js';
 import { createMailRepository } from '../../src/storage/mail-repository.js';
 import { startDovecot } from '../helpers/dovecot.js';
 import { fixedClock } from '../helpers/hotline.js';
-import { mailTestScope } from '../helpers/mail.js';
+import { mailTestScope, testRelay } from '../helpers/mail.js';
 
 const log = pino({ level: 'silent' });
 const { cleanups, harness } = mailTestScope();
@@ -58,23 +57,12 @@ describe('outbox through a relay', () => {
     const m = await harness();
     let refuse = true;
     const received: Buffer[] = [];
-    const relay = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      logger: false,
-      onData(stream, _session, callback) {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          if (refuse) return callback(Object.assign(new Error('try later'), { responseCode: 451 }));
-          received.push(Buffer.concat(chunks));
-          callback();
-        });
-      },
+    const relay = await testRelay((raw) => {
+      if (refuse) throw Object.assign(new Error('try later'), { responseCode: 451 });
+      received.push(raw);
     });
-    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => new Promise<void>((resolve) => relay.close(() => resolve())));
-    const port = (relay.server.address() as { port: number }).port;
+    cleanups.push(() => relay.close());
+    const port = relay.port;
     const clock = fixedClock('2026-11-28T10:00:00Z');
     const repo = createMailRepository(m.hotline.db);
     const outbox = createOutbox({ repo, clock, log, options: { relayUrl: `smtp://127.0.0.1:${port}?ignoreTLS=true`, dataDir: m.hotline.dir } });

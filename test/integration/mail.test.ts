@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { luhnCheckDigit } from '../../src/core/ttn/check-digit.js';
-import { buildServer } from '../../src/http/server.js';
 import type { MailHarness } from '../helpers/mail.js';
 import { mailHarness } from '../helpers/mail.js';
 
@@ -285,30 +284,14 @@ describe('who wrote it, and where answers go', () => {
     const { customer, repliedTo, ticket } = await file({ From: 'Carl <carl@customer.example>', 'Reply-To': 'Helpdesk of Carl <tickets@carl.example>' });
     expect(customer).toMatchObject({ email: 'carl@customer.example' });
     expect(repliedTo).toEqual(['tickets@carl.example']);
-    const { agent } = await m.hotline.agents.create({ login: 'root', name: 'Root', role: 'admin', password: 'password123' });
-    const server = await buildServer(m.hotline, { mail: m.mail });
-    try {
-      const login = await server.inject({ method: 'POST', url: '/login', payload: { login: agent.login, password: 'password123' } });
-      const cookie = String(login.headers['set-cookie']).split(';')[0]!;
-      const page = await server.inject({ url: `/tickets/${ticket.ttn}`, headers: { cookie } });
-      expect(page.body).toContain('name="to" type="email" value="tickets@carl.example"');
-    } finally {
-      await server.close();
-    }
+    const page = await (await m.adminPages()).get(`/tickets/${ticket.ttn}`);
+    expect(page.body).toContain('name="to" type="email" value="tickets@carl.example"');
   });
 
   it('gives an agent\'s reply form the plain address of a sender without Reply-To, so that the browser takes it', async () => {
     const { ticket } = await file({ From: 'Carl Customer <carl@customer.example>' });
-    const { agent } = await m.hotline.agents.create({ login: 'root', name: 'Root', role: 'admin', password: 'password123' });
-    const server = await buildServer(m.hotline, { mail: m.mail });
-    try {
-      const login = await server.inject({ method: 'POST', url: '/login', payload: { login: agent.login, password: 'password123' } });
-      const cookie = String(login.headers['set-cookie']).split(';')[0]!;
-      const page = await server.inject({ url: `/tickets/${ticket.ttn}`, headers: { cookie } });
-      expect(page.body).toContain('name="to" type="email" value="carl@customer.example"');
-    } finally {
-      await server.close();
-    }
+    const page = await (await m.adminPages()).get(`/tickets/${ticket.ttn}`);
+    expect(page.body).toContain('name="to" type="email" value="carl@customer.example"');
   });
 
   it('sends no auto-reply when the From is a robot, whatever Reply-To says', async () => {
@@ -399,20 +382,13 @@ describe('faxes and inline images', () => {
     const [ticket] = await m.hotline.tickets.listAll({});
     const files = await m.hotline.tickets.attachments(ticket!.ttn, 'system');
     expect(files.map((f) => f.filename)).toEqual(['image-1.jpg', 'image-2.jpg', 'image-3.jpg', 'Drucker fällt aus.eml', 'application-5.bin']);
-    const { agent } = await m.hotline.agents.create({ login: 'root', name: 'Root', role: 'admin', password: 'password123' });
-    const server = await buildServer(m.hotline, { mail: m.mail });
-    try {
-      const login = await server.inject({ method: 'POST', url: '/login', payload: { login: agent.login, password: 'password123' } });
-      const cookie = String(login.headers['set-cookie']).split(';')[0]!;
-      const page = (await server.inject({ url: `/tickets/${ticket!.ttn}`, headers: { cookie } })).body;
-      for (const f of files.slice(0, 3)) expect(page).toContain(`<figure><img src="/attachments/${f.id}" alt="${f.filename}">`);
-      for (const f of files.slice(0, 2)) {
-        const served = await server.inject({ url: `/attachments/${f.id}`, headers: { cookie } });
-        expect(served.headers['content-type']).toBe('image/jpeg');
-        expect(served.headers['content-disposition']).toMatch(/^inline/);
-      }
-    } finally {
-      await server.close();
+    const pages = await m.adminPages();
+    const page = (await pages.get(`/tickets/${ticket!.ttn}`)).body;
+    for (const f of files.slice(0, 3)) expect(page).toContain(`<figure><img src="/attachments/${f.id}" alt="${f.filename}">`);
+    for (const f of files.slice(0, 2)) {
+      const served = await pages.get(`/attachments/${f.id}`);
+      expect(served.headers['content-type']).toBe('image/jpeg');
+      expect(served.headers['content-disposition']).toMatch(/^inline/);
     }
   });
 
@@ -457,18 +433,10 @@ describe('faxes and inline images', () => {
     expect([png.width, png.height]).toEqual([4, 3]);
     expect([...png.data.subarray(0, 4)]).toEqual([255, 0, 0, 255]);
 
-    const { buildServer } = await import('../../src/http/server.js');
-    const { agent } = await m.hotline.agents.create({ login: 'root', name: 'Root', role: 'admin', password: 'password123' });
-    const server = await buildServer(m.hotline, { mail: m.mail });
-    try {
-      const login = await server.inject({ method: 'POST', url: '/login', payload: { login: agent.login, password: 'password123' } });
-      const page = (await server.inject({ url: `/tickets/${ticket!.ttn}`, headers: { cookie: String(login.headers['set-cookie']).split(';')[0]! } })).body;
-      expect(page).toContain(`<figure><img src="/attachments/${files[1]!.id}" alt="fax.png">`);
-      expect(page).toContain(`<figure><img src="/attachments/${files[2]!.id}" alt="logo.gif">`);
-      expect(page).toContain(`Attachment: <a href="/attachments/${files[0]!.id}">fax.tif</a>`);
-    } finally {
-      await server.close();
-    }
+    const page = (await (await m.adminPages()).get(`/tickets/${ticket!.ttn}`)).body;
+    expect(page).toContain(`<figure><img src="/attachments/${files[1]!.id}" alt="fax.png">`);
+    expect(page).toContain(`<figure><img src="/attachments/${files[2]!.id}" alt="logo.gif">`);
+    expect(page).toContain(`Attachment: <a href="/attachments/${files[0]!.id}">fax.tif</a>`);
   });
 
   it('shows an inline image referenced by Content-ID in the mail\'s HTML', async () => {

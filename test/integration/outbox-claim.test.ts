@@ -1,13 +1,13 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import pino from 'pino';
-import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHotline } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createOutbox } from '../../src/mail/outbox.js';
 import { createMailRepository } from '../../src/storage/mail-repository.js';
 import { tempDir } from '../helpers/hotline.js';
+import { testRelay } from '../helpers/mail.js';
 import { BIN } from '../helpers/serve.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -18,22 +18,12 @@ afterEach(async () => {
 /** A relay that takes its time over each message (as a real one does) and records every Message-ID it was given. */
 async function slowRelay() {
   const received: string[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, _session, done) {
-      let text = '';
-      stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      stream.on('end', () => {
-        received.push(/^Message-ID: (.+)$/im.exec(text)?.[1]?.trim() ?? '(none)');
-        setTimeout(() => done(), 15);
-      });
-    },
+  const relay = await testRelay(async (raw) => {
+    received.push(/^Message-ID: (.+)$/im.exec(raw.toString())?.[1]?.trim() ?? '(none)');
+    await new Promise((resolve) => setTimeout(resolve, 15));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return { url: `smtp://127.0.0.1:${(server.server.address() as { port: number }).port}`, received };
+  cleanups.push(() => relay.close());
+  return { url: `smtp://127.0.0.1:${relay.port}`, received };
 }
 
 describe('the outbox shared by several processes', () => {
