@@ -273,7 +273,7 @@ async function ingest(args: string[], io: Out): Promise<number> {
       io.err(`hotline ingest: cannot store the message now, try again later: ${(error as Error).message}`);
       return EX_TEMPFAIL;
     }
-    if (!stored.duplicate) {
+    if (mail.pipeline.toFile(stored)) {
       const outcome = await mail.pipeline.process(stored.id);
       await mail.outbox.flush();
       if (outcome === 'failed') io.err(`hotline ingest: stored as ${stored.id} but could not be filed; it is flagged for an admin`);

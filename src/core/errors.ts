@@ -24,3 +24,8 @@ export class ConflictError extends Error {
 export class DuplicateTtnError extends Error {
   override name = 'DuplicateTtnError';
 }
+
+/** A part of Hotline the request needs is not running here (mail, say); nothing was changed. */
+export class ServiceUnavailableError extends Error {
+  override name = 'ServiceUnavailableError';
+}

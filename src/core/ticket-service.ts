@@ -33,8 +33,12 @@ export interface CreateTicketInput {
 /** Who acts: an agent (permission-checked) or the system itself (mail, IVR, CLI). */
 export type Actor = { agentId: number } | 'system';
 
-const MAX_TTN_ATTEMPTS = 20;
+/** New numbers tried for one ticket before giving up (random numbers can collide). */
+export const MAX_TTN_ATTEMPTS = 20;
 const MAX_TITLE = 300;
+
+/** A ticket's title as stored: trimmed, at most {@link MAX_TITLE} characters. */
+export const ticketTitle = (text: string): string => text.trim().slice(0, MAX_TITLE);
 
 /** Tickets and their articles: creation with a fresh TTN, follow-ups, state/owner/queue changes, permission-filtered reads. */
 export function createTicketService(deps: TicketServiceDeps) {
@@ -72,7 +76,7 @@ export function createTicketService(deps: TicketServiceDeps) {
   return {
     /** Creates a ticket with a new TTN and its first article; publishes `ticket.created` after commit. */
     async create(input: CreateTicketInput, actor: Actor = 'system'): Promise<{ ticket: Ticket; article: Article }> {
-      const title = input.title.trim().slice(0, MAX_TITLE);
+      const title = ticketTitle(input.title);
       if (!title) throw new ValidationError('a ticket needs a title');
       const queue = await queues.findById(input.queueId);
       if (!queue) throw new NotFoundError(`no queue with id ${input.queueId}`);
@@ -148,6 +152,8 @@ export function createTicketService(deps: TicketServiceDeps) {
     findByTtn: (number: string): Promise<Ticket | null> => tickets.findByTtn(number),
 
     getVisible,
+    /** Throws unless `actor` may read (`ro`) or write (`rw`) the ticket; a ticket in a queue the agent cannot see is NotFound. */
+    requireAccess,
     /** Stores a file on an article (hashing it), e.g. a mail attachment or a fax image. */
     async attach(articleId: number, file: AttachmentInput): Promise<Attachment> {
       const sha256 = createHash('sha256').update(file.content).digest('hex');

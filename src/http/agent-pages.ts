@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Hotline } from '../app.js';
 import { TooManyAttemptsError } from '../core/auth-service.js';
-import { ForbiddenError, NotFoundError, ValidationError } from '../core/errors.js';
+import { ForbiddenError, NotFoundError, ServiceUnavailableError, ValidationError } from '../core/errors.js';
 import { PbxUnavailableError } from '../pbx/with-timeout.js';
 import type { TicketFilter, TicketListItem } from '../core/ports.js';
 import type { Article, Attachment, TicketState } from '../core/types.js';
@@ -217,20 +217,11 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
   app.post<{ Params: { ttn: string } }>('/tickets/:ttn/reply', async (request, reply) => {
     const agent = requireAgent(request);
     const { ticket } = await hotline.tickets.getVisible(request.params.ttn, { agentId: agent.id });
-    const to = field(request.body, 'to');
-    const text = field(request.body, 'text');
-    if (!/^[^\s@<>]+@[^\s@<>]+$/.test(to)) throw new ValidationError(`"${to}" is not an e-mail address`);
-    if (!text) throw new ValidationError('a reply needs some text');
-    const subject = field(request.body, 'subject') || ticket.title;
-    if (opts.mail) {
-      // Stored as the agent (rw on the queue checked there), then the outbox sends it with the TTN in the subject.
-      await opts.mail.reply(ticket, agent, { to, subject, text });
-      return reply.redirect(`/tickets/${ticket.ttn}?done=reply-queued`, 303);
-    }
-    // The TTN always travels in the subject, so the customer's answer finds its ticket.
-    const withTtn = ticketSubject(ticket.ttn, subject);
-    await hotline.tickets.addArticle(ticket.id, { kind: 'email-out', to, from: agent.email, subject: withTtn, text, authorAgentId: agent.id }, { agentId: agent.id });
-    return reply.redirect(`/tickets/${ticket.ttn}?done=reply-stored`, 303);
+    const input = { to: field(request.body, 'to'), cc: field(request.body, 'cc'), bcc: field(request.body, 'bcc'), subject: field(request.body, 'subject'), text: field(request.body, 'text') };
+    if (!opts.mail) throw new ServiceUnavailableError('mail is not running here: the reply cannot be sent; nothing was stored');
+    // One use case with the API: the agent's write access, the addresses, the TTN subject, the outbox row with the article.
+    await opts.mail.reply(ticket, agent, input);
+    return reply.redirect(`/tickets/${ticket.ttn}?done=reply-queued`, 303);
   });
 
   app.post<{ Params: { ttn: string } }>('/tickets/:ttn/update', async (request, reply) => {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Hotline } from '../app.js';
-import { NotFoundError, ValidationError } from '../core/errors.js';
+import { NotFoundError, ServiceUnavailableError, ValidationError } from '../core/errors.js';
 import type { TicketChange, TicketFilter } from '../core/ports.js';
 import { MAX_LIST_LIMIT } from '../core/ports.js';
 import type { TicketState } from '../core/types.js';
@@ -8,13 +8,29 @@ import { TICKET_STATES } from '../core/types.js';
 import { sendAttachment } from './agent-pages.js';
 import { requireAgent } from './auth.js';
 import { cursorField, cursorOf } from './page-helpers.js';
+import type { WebMail } from './ports.js';
+import { z } from 'zod';
+
+const addressList = z.string().max(4000).optional();
+/** `POST /api/v1/tickets/:ttn/articles`: a note, or a reply sent by mail. */
+const NewArticle = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('note'), text: z.string({ error: 'text is required' }).trim().min(1, 'text is required').max(1_000_000) }).strict(),
+  z
+    .object({ kind: z.literal('email-out'), to: z.string({ error: 'an address is required for a reply' }).trim().min(1, 'an address is required for a reply').max(4000), cc: addressList, bcc: addressList, subject: z.string().max(998).optional(), text: z.string({ error: 'text is required' }).trim().min(1, 'text is required').max(1_000_000) })
+    .strict(),
+]);
+
+/** The 400 text for a body that does not match its schema: each problem with where it is. */
+export function schemaProblems(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+}
 
 /**
  * The JSON API (`/api/v1`), for integrations: the same actions as the pages, through the same
  * permission-checked core calls. Authenticated by `Authorization: Bearer <API token>` or the session cookie
  * (then unsafe methods need `X-CSRF-Token`).
  */
-export async function apiRoutes(app: FastifyInstance, opts: { hotline: Hotline }): Promise<void> {
+export async function apiRoutes(app: FastifyInstance, opts: { hotline: Hotline; mail?: WebMail }): Promise<void> {
   const { hotline } = opts;
   const actorOf = (request: import('fastify').FastifyRequest) => ({ agentId: requireAgent(request).id });
   const str = (v: unknown) => (typeof v === 'string' ? v.trim() : undefined);
@@ -85,15 +101,18 @@ export async function apiRoutes(app: FastifyInstance, opts: { hotline: Hotline }
   app.post<{ Params: { ttn: string } }>('/api/v1/tickets/:ttn/articles', async (request, reply) => {
     const actor = actorOf(request);
     const { ticket } = await hotline.tickets.getVisible(request.params.ttn, actor);
-    const b = (request.body ?? {}) as Record<string, unknown>;
-    const kind = b.kind === 'email-out' ? 'email-out' : b.kind === 'note' || b.kind === undefined ? 'note' : null;
-    if (!kind) throw new ValidationError('kind must be "note" or "email-out"');
-    const text = str(b.text);
-    if (!text) throw new ValidationError('text is required');
-    const to = str(b.to);
-    if (kind === 'email-out' && !to) throw new ValidationError('to is required for a reply');
-    const subject = kind === 'email-out' ? `[Ticket#${ticket.ttn}] ${str(b.subject) || ticket.title}` : null;
-    const { article } = await hotline.tickets.addArticle(ticket.id, { kind, text, to: to ?? null, subject, authorAgentId: actor.agentId }, actor);
+    const body = NewArticle.safeParse({ kind: 'note', ...((request.body ?? {}) as object) });
+    if (!body.success) throw new ValidationError(schemaProblems(body.error));
+    const b = body.data;
+    if (b.kind === 'note') {
+      const { article } = await hotline.tickets.addArticle(ticket.id, { kind: 'note', text: b.text, authorAgentId: actor.agentId }, actor);
+      return reply.code(201).send(article);
+    }
+    // The same use case as the reply form: addresses parsed, the outbox row written with the article.
+    if (!opts.mail) throw new ServiceUnavailableError('mail is not running here: a reply cannot be sent');
+    const agent = requireAgent(request);
+    const id = await opts.mail.reply(ticket, agent, { to: b.to, cc: b.cc, bcc: b.bcc, subject: b.subject ?? '', text: b.text });
+    const article = (await hotline.tickets.articles(ticket.id)).find((a) => a.id === id);
     return reply.code(201).send(article);
   });
 

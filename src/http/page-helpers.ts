@@ -6,7 +6,6 @@ import type { Views } from './views.js';
 /** Messages for `?done=` after a form succeeded (codes, so no text from the URL reaches the page). */
 const NOTICES: Record<string, string> = {
   'note-added': 'Note added.',
-  'reply-stored': 'Reply stored on the ticket.',
   'reply-queued': 'Reply queued for sending.',
   reprocessed: 'Message processed again.',
   'prompt-saved': 'Prompt converted and saved; the next call hears it.',

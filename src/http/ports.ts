@@ -1,4 +1,5 @@
 import type { Agent, Ticket } from '../core/types.js';
+import type { ReplyInput } from '../mail/pipeline.js';
 import type { Mail } from '../mail/mail.js';
 import type { DialOutcome, OriginateRequest, Pbx } from '../pbx/pbx.js';
 import type { RawMessage } from '../storage/mail-repository.js';
@@ -26,7 +27,7 @@ export interface WebMail {
   /** Files a stored message again (an admin's "process again"); false when there is no such message. */
   reprocess(id: number): Promise<boolean>;
   /** An agent's reply, queued for sending; the outgoing article's id. */
-  reply(ticket: Ticket, agent: Agent, input: { to: string; subject: string; text: string }): Promise<number>;
+  reply(ticket: Ticket, agent: Agent, input: ReplyInput): Promise<number>;
 }
 
 /** The bridge as the pages see it, in the same thread. */

@@ -11,7 +11,7 @@ import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } fr
 import { fileURLToPath } from 'node:url';
 import type { Hotline } from '../app.js';
 import { TooManyAttemptsError } from '../core/auth-service.js';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../core/errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, ServiceUnavailableError, ValidationError } from '../core/errors.js';
 import type { Mail } from '../mail/mail.js';
 import type { Pbx } from '../pbx/pbx.js';
 import { PbxTimeoutError, PbxUnavailableError } from '../pbx/with-timeout.js';
@@ -45,7 +45,7 @@ function statusOf(error: unknown): number {
   if (error instanceof ConflictError) return 409;
   if (error instanceof NotLoggedInError) return 401;
   if (error instanceof TooManyAttemptsError) return 429;
-  if (error instanceof PbxUnavailableError || error instanceof PbxTimeoutError || error instanceof ThreadUnavailableError) return 503;
+  if (error instanceof PbxUnavailableError || error instanceof PbxTimeoutError || error instanceof ThreadUnavailableError || error instanceof ServiceUnavailableError) return 503;
   // The database cannot take the write now (locked by another process, full, read-only): try again later.
   if (isWriteRefused(error)) return 503;
   const status = (error as FastifyError).statusCode;
@@ -183,7 +183,7 @@ export async function buildApp(hotline: Hotline, parts: AppParts = {}) {
 
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const status = statusOf(error);
-    const storage = status === 503 && !(error instanceof PbxUnavailableError || error instanceof PbxTimeoutError || error instanceof ThreadUnavailableError);
+    const storage = status === 503 && !(error instanceof PbxUnavailableError || error instanceof PbxTimeoutError || error instanceof ThreadUnavailableError || error instanceof ServiceUnavailableError);
     const message =
       status === 500 ? 'Something went wrong on the server; it has been logged.' : storage ? 'The database cannot take changes right now (busy, full or read-only); please try again shortly. Nothing was changed.' : (error as Error).message;
     if (storage) {
@@ -239,6 +239,6 @@ export async function buildApp(hotline: Hotline, parts: AppParts = {}) {
       return { db: dbStatus(), ari: pbx?.ari ?? 'not started', ami: pbx?.ami ?? 'not started', activeIvrCalls: pbx?.activeIvrCalls ?? '-', mail: mail ?? 'not started' };
     },
   });
-  await app.register(apiRoutes, { hotline });
+  await app.register(apiRoutes, { hotline, mail: parts.mail });
   return app;
 }

@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import type { Recipient } from './addresses.js';
 
 export interface OutgoingMail {
   from: string;
-  to: string;
+  to: Recipient[];
+  /** Shown to every recipient; Bcc is not composed at all (the envelope carries it). */
+  cc?: Recipient[];
   subject: string;
   text: string;
   inReplyTo?: string | null;
@@ -22,6 +25,7 @@ export async function composeMail(mail: OutgoingMail, messageId: string): Promis
   const composer = new MailComposer({
     from: mail.from,
     to: mail.to,
+    cc: mail.cc?.length ? mail.cc : undefined,
     subject: mail.subject,
     text: mail.text,
     messageId,

@@ -47,14 +47,15 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
     }
   }
   const afterStore = (id: number, duplicate: boolean) => {
-    if (!duplicate) file(id);
+    if (pipeline.toFile({ id, duplicate })) file(id);
   };
   /**
-   * Files what was stored (and acknowledged) but never filed: the service stopped in between.
-   * Only messages older than a minute, so one that `hotline ingest` is filing right now is left to it.
+   * Files what was stored (and acknowledged) but never filed: the service stopped in between. At
+   * start, everything; later, only messages older than a minute, so one that `hotline ingest` is
+   * filing right now is mostly left to it (were both to file it, filing is idempotent).
    */
-  function resume(): void {
-    repo.unfiled(new Date(hotline.clock.now().getTime() - 60_000).toISOString()).forEach(file);
+  function resume(all = false): void {
+    repo.unfiled(all ? hotline.clock.now().toISOString() : new Date(hotline.clock.now().getTime() - 60_000).toISOString()).forEach(file);
   }
   let resumeTimer: NodeJS.Timeout | undefined;
   let smtp: SmtpListener | null = null;
@@ -62,7 +63,7 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
   if (options.listen) {
     outbox.start();
     void outbox.flush();
-    resume();
+    resume(true);
     resumeTimer = setInterval(resume, 60_000);
     resumeTimer.unref();
     if (config.smtpEnabled) {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { crashPoint } from '../crash-point.js';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -79,6 +80,7 @@ export function createOutbox(deps: { repo: MailRepository; clock: Clock; log: Lo
       if (!item) break;
       try {
         await deliver(item);
+        crashPoint('outbox.sent');
         repo.markSent(item.id, clock.now().toISOString());
         if (item.articleId !== null) repo.setDelivery(item.articleId, 'sent');
         sent++;

@@ -2,9 +2,14 @@ import { createHash } from 'node:crypto';
 import { contentKey } from './content-key.js';
 import type { Hotline } from '../app.js';
 import { ensureDefaultQueue } from '../bootstrap.js';
+import { crashPoint } from '../crash-point.js';
+import { DuplicateTtnError, ValidationError } from '../core/errors.js';
 import { autoReplyBlocked, stripReplyPrefixes, ticketSubject } from '../core/mail-rules.js';
-import type { Agent, Customer, Queue, Ticket } from '../core/types.js';
-import type { MailRepository } from '../storage/mail-repository.js';
+import { MAX_TTN_ATTEMPTS, ticketTitle } from '../core/ticket-service.js';
+import type { Agent, ArticleInput, Customer, Queue, Ticket } from '../core/types.js';
+import type { FilingPlan, FilingResult, MailRepository, PlannedArticle, PlannedOutbox } from '../storage/mail-repository.js';
+import type { Recipient } from './addresses.js';
+import { formatRecipient, parseRecipients } from './addresses.js';
 import { newMessageId } from './compose.js';
 import type { MailWorker } from './mail-worker.js';
 import { MailThreadClosedError } from './mail-worker.js';
@@ -22,6 +27,15 @@ export interface Envelope {
   source: 'smtp' | 'pipe' | 'imap' | 'test';
   from: string | null;
   to: string[];
+}
+
+/** What an agent's reply says; `to`, `cc` and `bcc` are address lists (`Name <addr>, addr`). */
+export interface ReplyInput {
+  to: string;
+  cc?: string;
+  bcc?: string;
+  subject: string;
+  text: string;
 }
 
 export type MailOutcome = 'ticket' | 'follow-up' | 'bounce' | 'duplicate' | 'failed';
@@ -59,10 +73,10 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
   }
 
   /** Durably stores the bytes; rejects when storage fails (the sender must retry). */
-  function store(raw: Buffer, envelope: Envelope): Promise<{ id: number; duplicate: boolean }> {
+  async function store(raw: Buffer, envelope: Envelope): Promise<{ id: number; duplicate: boolean }> {
     const head = raw.subarray(0, 64 * 1024).toString('latin1');
     const messageId = /^message-id:\s*(<[^>\r\n]+>)/im.exec(head)?.[1] ?? null;
-    return repo.storeRaw({
+    const stored = await repo.storeRaw({
       source: envelope.source,
       envelopeFrom: envelope.from,
       envelopeTo: envelope.to.map((t) => t.toLowerCase()),
@@ -72,6 +86,8 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
       raw,
       now: now(),
     });
+    crashPoint('mail.stored');
+    return stored;
   }
 
   async function queueFor(mail: MailMessage, envelopeTo: string[]): Promise<Queue> {
@@ -93,7 +109,7 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
     }
   }
 
-  function articleOf(mail: MailMessage, rawId: number) {
+  function articleOf(mail: MailMessage, rawId: number): ArticleInput {
     return {
       kind: 'email-in' as const,
       from: mail.from ? (mail.from.name ? `${mail.from.name} <${mail.from.address}>` : mail.from.address) : (mail.headers.get('from') ?? null),
@@ -110,17 +126,22 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
     };
   }
 
-  async function addMailArticle(ticketId: number, mail: MailMessage, rawId: number): Promise<void> {
-    const { article: stored } = await hotline.tickets.addArticle(ticketId, articleOf(mail, rawId));
-    await attachAll(stored.id, mail);
-  }
+  const file = (content: Buffer, filename: string, contentType: string, contentId: string | null = null) => ({
+    filename,
+    contentType,
+    content,
+    contentId,
+    sha256: createHash('sha256').update(content).digest('hex'),
+    size: content.length,
+  });
 
-  async function attachAll(articleId: number, mail: MailMessage): Promise<void> {
-    for (const a of mail.attachments) {
-      await hotline.tickets.attach(articleId, { filename: a.filename, contentType: a.contentType, content: a.content, contentId: a.contentId });
-      // Faxes come as TIFF, which browsers do not show: a PNG of the first page is shown inline beside it.
-      if (a.preview) await hotline.tickets.attach(articleId, { filename: `${a.filename.replace(/\.tiff?$/i, '')}.png`, contentType: 'image/png', content: a.preview });
-    }
+  /** The mail's article with its files (and, for faxes, a PNG of the first page, which browsers show). */
+  function mailArticle(mail: MailMessage, rawId: number): PlannedArticle {
+    const attachments = mail.attachments.flatMap((a) => [
+      file(a.content, a.filename, a.contentType, a.contentId ?? null),
+      ...(a.preview ? [file(a.preview, `${a.filename.replace(/\.tiff?$/i, '')}.png`, 'image/png')] : []),
+    ]);
+    return { article: articleOf(mail, rawId), attachments };
   }
 
   async function followUpTicket(mail: MailMessage): Promise<Ticket | null> {
@@ -134,7 +155,21 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
     return ticketId === null ? null : hotline.tickets.findById(ticketId);
   }
 
-  async function autoReply(ticket: Ticket, queue: Queue, customer: Customer | null, mail: MailMessage): Promise<string | null> {
+  /** An outgoing mail composed now (on the mail thread), to be written with its article. */
+  async function outgoing(m: { kind: PlannedOutbox['kind']; from: string; to: Recipient[]; cc?: Recipient[]; bcc?: Recipient[]; subject: string; text: string; inReplyTo: string | null; references: string[]; headers?: Record<string, string>; agent: Agent | null }): Promise<PlannedArticle> {
+    const messageId = newMessageId(m.from);
+    const raw = await worker.compose({ from: m.from, to: m.to, cc: m.cc, subject: m.subject, text: m.text, inReplyTo: m.inReplyTo, references: m.references, headers: m.headers }, messageId);
+    const shownTo = [...m.to, ...(m.cc ?? [])].map(formatRecipient).join(', ');
+    return {
+      article: { kind: 'email-out', from: m.from, to: shownTo, subject: m.subject, text: m.text, messageId, inReplyTo: m.inReplyTo, authorAgentId: m.agent?.id ?? null, references: m.references },
+      attachments: [],
+      // Bcc recipients get it by the envelope only: the composed mail does not name them.
+      outbox: { kind: m.kind, envelopeFrom: m.from, envelopeTo: [...m.to, ...(m.cc ?? []), ...(m.bcc ?? [])].map((r) => r.address), messageId, raw },
+    };
+  }
+
+  /** The auto-reply for a new ticket, or why there is none. */
+  async function autoReply(ttn: string, queue: Queue, customer: Customer | null, mail: MailMessage): Promise<PlannedArticle | string> {
     const sender = mail.from?.address ?? null;
     // To the address the sender asked answers to go to, if any.
     const recipient = mail.replyTo?.address ?? sender;
@@ -144,21 +179,21 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
       autoReplyBlocked({ headers: mail.headers, sender: address, ownAddresses: own, sentToSenderToday: address ? repo.autoRepliesSince(address, since) : 0, dailyLimit: settings.autoReplyLimit });
     // Both must be fit for an answer: a robot's From with a human's Reply-To is still a robot.
     const blocked = check(recipient) ?? (sender && sender !== recipient ? check(sender) : null);
-    if (blocked || !recipient) return blocked;
+    if (blocked) return blocked;
+    if (!recipient) return 'no sender address';
     const language = customer?.language ?? 'en';
     const template = queue.autoReply?.[language] ?? queue.autoReply?.en ?? BUILT_IN_AUTO_REPLY[language] ?? BUILT_IN_AUTO_REPLY.en!;
     const from = queue.email ?? settings.mailFrom;
     const text = template
-      .replaceAll('{ttn}', ticket.ttn)
+      .replaceAll('{ttn}', ttn)
       .replaceAll('{subject}', mail.subject)
       .replaceAll('{name}', mail.from?.name || mail.replyTo?.name || recipient)
       .replaceAll('{queue}', queue.name);
-    await enqueue({
-      ticket,
+    const reply = await outgoing({
       kind: 'auto-reply',
       from,
-      to: recipient,
-      subject: ticketSubject(ticket.ttn, mail.subject),
+      to: [{ name: '', address: recipient }],
+      subject: ticketSubject(ttn, mail.subject),
       text,
       inReplyTo: mail.messageId,
       references: [...mail.references, ...(mail.messageId ? [mail.messageId] : [])],
@@ -166,44 +201,28 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
       headers: { 'Auto-Submitted': 'auto-replied', 'X-Loop': from, Precedence: 'auto_reply' },
       agent: null,
     });
-    return null;
+    // Counted again under the write lock: eight messages from one sender filed at once share the limit.
+    return { ...reply, limit: { to: recipient, since, max: settings.autoReplyLimit } };
   }
 
-  async function enqueue(m: {
-    ticket: Ticket;
-    kind: 'auto-reply' | 'agent-reply';
-    from: string;
-    to: string;
-    subject: string;
-    text: string;
-    inReplyTo: string | null;
-    references: string[];
-    headers?: Record<string, string>;
-    agent: Agent | null;
-  }): Promise<number> {
-    const messageId = newMessageId(m.from);
-    const raw = await worker.compose({ from: m.from, to: m.to, subject: m.subject, text: m.text, inReplyTo: m.inReplyTo, references: m.references, headers: m.headers }, messageId);
-    const { article } = await hotline.tickets.addArticle(
-      m.ticket.id,
-      { kind: 'email-out', from: m.from, to: m.to, subject: m.subject, text: m.text, messageId, inReplyTo: m.inReplyTo, authorAgentId: m.agent?.id ?? null, references: m.references },
-      m.agent ? { agentId: m.agent.id } : 'system',
-    );
-    repo.enqueue({ articleId: article.id, kind: m.kind, envelopeFrom: m.from, envelopeTo: [m.to], messageId, raw, now: now() });
-    deps.onOutbox?.();
-    return article.id;
+  /** Commits a plan; publishes its events after the commit (and only when this commit filed it). */
+  function commit(plan: FilingPlan): FilingResult {
+    const result = repo.commit(plan);
+    if (!result.filed) return result;
+    const [first, ...rest] = result.articles;
+    if (!result.before && first) hotline.events.publish('ticket.created', { ticket: result.ticket, article: first });
+    for (const article of result.before ? result.articles : rest) hotline.events.publish('article.added', { ticket: result.ticket, article });
+    if (result.before && plan.change) hotline.events.publish('ticket.changed', { ticket: result.ticket, before: result.before, byAgentId: null });
+    for (const why of result.skipped) hotline.log.info({ ttn: result.ticket.ttn, reason: why }, 'no auto-reply');
+    if (result.outboxIds.length > 0) deps.onOutbox?.();
+    return result;
   }
 
-  async function handleBounce(rawId: number, mail: MailMessage): Promise<MailOutcome> {
-    const original = mail.bounce?.originalMessageId ? repo.articleForMessageId(mail.bounce.originalMessageId) : null;
-    if (!original) {
-      repo.markRaw(rawId, { status: 'failed', outcome: 'bounce', error: 'delivery report for a message Hotline did not send (or without its Message-ID)', messageId: mail.messageId, now: now() });
-      return 'failed';
-    }
+  function reportPlan(rawId: number, mail: MailMessage, original: { articleId: number; ticketId: number }): FilingPlan {
     // Only a permanent failure marks the mail failed; a delay, a relay or a delivery is shown as such.
     const what = reportedDelivery(mail.bounce!);
-    if (what === 'failed') repo.setDelivery(original.articleId, 'failed');
     const heading = { failed: 'Delivery failed', delayed: 'Delivery delayed (the mail server keeps trying)', delivered: 'Delivered', relayed: 'Relayed onwards (no further reports)', expanded: 'Delivered to a list' }[what];
-    await hotline.tickets.addArticle(original.ticketId, {
+    const article: ArticleInput = {
       kind: 'email-in',
       from: mail.from?.address ?? 'MAILER-DAEMON',
       subject: mail.subject || heading,
@@ -211,20 +230,78 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
       messageId: mail.messageId,
       references: mail.references,
       rawMessageId: rawId,
-    });
-    repo.markRaw(rawId, { status: 'done', outcome: 'bounce', ticketId: original.ticketId, messageId: mail.messageId, now: now() });
-    return 'bounce';
+    };
+    return {
+      rawId,
+      ticket: { id: original.ticketId },
+      articles: [{ article, attachments: [] }],
+      delivery: what === 'failed' ? { articleId: original.articleId, status: 'failed' } : undefined,
+      outcome: { outcome: 'bounce', messageId: mail.messageId },
+      now: now(),
+    };
+  }
+
+  /** What filing this mail writes: a report on its article, a follow-up, or a new ticket (with its TTN taken and its auto-reply composed). */
+  async function planFor(rawId: number, mail: MailMessage, envelopeTo: string[]): Promise<{ plan: FilingPlan; outcome: MailOutcome } | null> {
+    if (mail.bounce) {
+      const original = mail.bounce.originalMessageId ? repo.articleForMessageId(mail.bounce.originalMessageId) : null;
+      return original ? { plan: reportPlan(rawId, mail, original), outcome: 'bounce' } : null;
+    }
+    const existing = await followUpTicket(mail);
+    let linkedTo: Ticket | null = null;
+    if (existing) {
+      const queue = await hotline.directory.findQueue(existing.queueId);
+      if (!(existing.state === 'closed' && queue?.reopenPolicy === 'new-ticket')) {
+        return {
+          plan: { rawId, ticket: { id: existing.id }, articles: [mailArticle(mail, rawId)], change: existing.state !== 'open' ? { state: 'open' } : undefined, outcome: { outcome: 'follow-up', messageId: mail.messageId }, now: now() },
+          outcome: 'follow-up',
+        };
+      }
+      linkedTo = existing;
+    }
+    const queue = linkedTo ? ((await hotline.directory.findQueue(linkedTo.queueId)) ?? (await queueFor(mail, envelopeTo))) : await queueFor(mail, envelopeTo);
+    // Found or made by its address: filing the same mail again finds the same customer.
+    const customer = linkedTo?.customerId ? await hotline.directory.findCustomer(linkedTo.customerId) : await customerFor(mail);
+    const at = hotline.clock.now();
+    const ttn = await hotline.ttn.next(at);
+    crashPoint('mail.ttn');
+    const reply = await autoReply(ttn, queue, customer, mail);
+    if (typeof reply === 'string') hotline.log.info({ ttn, reason: reply }, 'no auto-reply');
+    const create = {
+      ttn,
+      title: ticketTitle(stripReplyPrefixes(mail.subject).replace(/\[Ticket#\s*\d+\]\s*/gi, '')) || '(no subject)',
+      queueId: queue.id,
+      state: 'new' as const,
+      priority: 3,
+      ownerId: null,
+      customerId: customer?.id ?? null,
+      now: at.toISOString(),
+    };
+    return {
+      plan: {
+        rawId,
+        ticket: { create },
+        change: linkedTo ? { linkedTicketId: linkedTo.id } : undefined,
+        articles: [mailArticle(mail, rawId), ...(typeof reply === 'string' ? [] : [reply])],
+        outcome: { outcome: 'ticket', messageId: mail.messageId },
+        now: create.now,
+      },
+      outcome: 'ticket',
+    };
   }
 
   /**
-   * Turns a stored raw message into a ticket, a follow-up or a bounce; a message that cannot be
-   * read stays flagged. Repeats were recognised when they were stored (and are not filed unless an
-   * admin asks: "process again" files whatever it is given).
+   * Turns a stored raw message into a ticket, a follow-up or a bounce, in one transaction with its
+   * attachments, auto-reply and outbox row; a message that cannot be read stays flagged. Filing is
+   * idempotent on the stored message: filed again (the resume pass, "process again", a second
+   * process) it is found filed and nothing more is written. Repeats by another route were
+   * recognised when they were stored (and are filed only when an admin asks).
    */
   async function process(rawId: number): Promise<MailOutcome> {
     const raw = repo.raw(rawId);
     const bytes = repo.rawBytes(rawId);
     if (!raw || !bytes) throw new Error(`no raw message ${rawId}`);
+    if (raw.status === 'done') return (raw.outcome as MailOutcome | null) ?? 'ticket';
     let mail: MailMessage;
     try {
       mail = await worker.read(bytes);
@@ -235,68 +312,76 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
       return 'failed';
     }
     try {
-      if (mail.bounce) return await handleBounce(rawId, mail);
-      const existing = await followUpTicket(mail);
-      if (existing) {
-        const queue = await hotline.directory.findQueue(existing.queueId);
-        if (!(existing.state === 'closed' && queue?.reopenPolicy === 'new-ticket')) {
-          await addMailArticle(existing.id, mail, rawId);
-          if (existing.state !== 'open') await hotline.tickets.change(existing.id, { state: 'open' });
-          repo.markRaw(rawId, { status: 'done', outcome: 'follow-up', ticketId: existing.id, messageId: mail.messageId, now: now() });
-          return 'follow-up';
+      for (let attempt = 1; ; attempt++) {
+        const planned = await planFor(rawId, mail, raw.envelopeTo);
+        if (!planned) {
+          repo.markRaw(rawId, { status: 'failed', outcome: 'bounce', error: 'delivery report for a message Hotline did not send (or without its Message-ID)', messageId: mail.messageId, now: now() });
+          return 'failed';
         }
-        return await newTicket(rawId, mail, raw.envelopeTo, existing);
+        try {
+          const result = commit(planned.plan);
+          return result.filed ? planned.outcome : ((result.outcome as MailOutcome | null) ?? planned.outcome);
+        } catch (error) {
+          // Random numbers can collide, and a counter may be behind numbers imported from elsewhere.
+          if (error instanceof DuplicateTtnError && attempt < MAX_TTN_ATTEMPTS) continue;
+          throw error;
+        }
       }
-      return await newTicket(rawId, mail, raw.envelopeTo, null);
     } catch (error) {
+      if (error instanceof MailThreadClosedError) throw error;
       hotline.log.error({ err: error, rawId }, 'mail processing failed; the message is kept and flagged');
       repo.markRaw(rawId, { status: 'failed', outcome: 'error', error: (error as Error).message, messageId: mail.messageId, now: now() });
       return 'failed';
     }
   }
 
-  async function newTicket(rawId: number, mail: MailMessage, envelopeTo: string[], linkedTo: Ticket | null): Promise<MailOutcome> {
-    const queue = linkedTo ? ((await hotline.directory.findQueue(linkedTo.queueId)) ?? (await queueFor(mail, envelopeTo))) : await queueFor(mail, envelopeTo);
-    const customer = linkedTo?.customerId ? await hotline.directory.findCustomer(linkedTo.customerId) : await customerFor(mail);
-    const { ticket, article: first } = await hotline.tickets.create({
-      queueId: queue.id,
-      title: stripReplyPrefixes(mail.subject).replace(/\[Ticket#\s*\d+\]\s*/gi, '') || '(no subject)',
-      customerId: customer?.id ?? null,
-      article: articleOf(mail, rawId),
-    });
-    if (linkedTo) await hotline.tickets.change(ticket.id, { linkedTicketId: linkedTo.id });
-    await attachAll(first.id, mail);
-    const blocked = await autoReply(ticket, queue, customer, mail);
-    if (blocked) hotline.log.info({ ttn: ticket.ttn, reason: blocked }, 'no auto-reply');
-    repo.markRaw(rawId, { status: 'done', outcome: 'ticket', ticketId: ticket.id, messageId: mail.messageId, now: now() });
-    return 'ticket';
-  }
+  /**
+   * Whether a message just stored is to be filed: a new one is; so is a redelivery of identical
+   * bytes whose first delivery was stored but never filed (the process died before filing it, so
+   * the sender never heard "OK" and sent again). Filing is idempotent, so a second process filing
+   * the same message at the same moment writes nothing twice.
+   */
+  const toFile = (stored: { id: number; duplicate: boolean }): boolean => !stored.duplicate || repo.raw(stored.id)?.status === 'new';
 
   return {
     store,
     process,
+    toFile,
     /** Stores, then processes: for the pipe and for tests. */
     async ingest(raw: Buffer, envelope: Envelope): Promise<{ id: number; outcome: MailOutcome }> {
-      const { id, duplicate } = await store(raw, envelope);
-      if (duplicate) return { id, outcome: 'duplicate' };
-      return { id, outcome: await process(id) };
+      const stored = await store(raw, envelope);
+      if (!toFile(stored)) return { id: stored.id, outcome: 'duplicate' };
+      return { id: stored.id, outcome: await process(stored.id) };
     },
-    /** An agent's reply: an outgoing article with the TTN in the subject, queued for sending. */
-    async reply(ticket: Ticket, agent: Agent, input: { to: string; subject: string; text: string }): Promise<number> {
+    /**
+     * An agent's reply (the web form and the API): the outgoing article and its outbox row in one
+     * transaction, with the TTN in the subject and threaded on the customer's last mail. The
+     * agent must be able to write to the ticket's queue; addresses are checked by {@link parseRecipients}.
+     */
+    async reply(ticket: Ticket, agent: Agent, input: ReplyInput): Promise<number> {
+      await hotline.tickets.requireAccess({ agentId: agent.id }, ticket, 'rw');
+      const to = parseRecipients(input.to, 'to');
+      if (to.length === 0) throw new ValidationError('a reply needs a recipient (to)');
+      const cc = parseRecipients(input.cc ?? '', 'cc');
+      const bcc = parseRecipients(input.bcc ?? '', 'bcc');
+      if (!input.text.trim()) throw new ValidationError('a reply needs some text');
       const queue = await hotline.directory.findQueue(ticket.queueId);
-      const articles = await hotline.tickets.articles(ticket.id);
-      const lastIn = [...articles].reverse().find((a) => a.kind === 'email-in' && a.messageId);
-      return enqueue({
-        ticket,
+      const lastIn = repo.lastIncoming(ticket.id);
+      const planned = await outgoing({
         kind: 'agent-reply',
         from: queue?.email ?? settings.mailFrom,
-        to: input.to,
+        to,
+        cc,
+        bcc,
         subject: ticketSubject(ticket.ttn, input.subject || ticket.title),
         text: input.text,
         inReplyTo: lastIn?.messageId ?? null,
-        references: lastIn?.messageId ? [lastIn.messageId] : [],
+        references: lastIn ? [...lastIn.references, lastIn.messageId] : [],
         agent,
       });
+      const result = commit({ rawId: null, ticket: { id: ticket.id }, articles: [planned], now: now() });
+      if (!result.filed) throw new Error('a reply is always written');
+      return result.articles[0]!.id;
     },
     status: () => ({ raw: repo.rawCounts(), outbox: repo.outboxCounts() }),
   };

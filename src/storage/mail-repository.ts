@@ -1,5 +1,10 @@
 import type { Database } from 'better-sqlite3';
+import type { NewTicketRecord, TicketChange } from '../core/ports.js';
+import type { Article, ArticleInput, AttachmentInput, Ticket } from '../core/types.js';
+import { crashPoint } from '../crash-point.js';
+import { createAttachmentWrites } from './attachment-repository.js';
 import { createStatementCache } from './statement-cache.js';
+import { createTicketWrites } from './ticket-repository.js';
 import { walSync } from './wal-sync.js';
 
 export interface RawMessage {
@@ -79,6 +84,50 @@ export interface StoredRaw {
   duplicate: boolean;
 }
 
+/** A message queued for sending with its article. */
+export interface PlannedOutbox {
+  kind: OutboxItem['kind'];
+  envelopeFrom: string;
+  envelopeTo: string[];
+  messageId: string;
+  raw: Buffer;
+}
+
+/** An article to write, with its files and the mail that goes out with it. */
+export interface PlannedArticle {
+  article: ArticleInput;
+  attachments: Array<AttachmentInput & { sha256: string; size: number }>;
+  outbox?: PlannedOutbox;
+  /**
+   * An auto-reply: left out (article and mail) when `to` already had `max` auto-replies since
+   * `since`, counted under the write lock, so messages filed at once cannot pass the limit together.
+   */
+  limit?: { to: string; since: string; max: number };
+}
+
+/**
+ * Everything one use case writes ("file this mail", "reply"), decided beforehand (parsed,
+ * composed, TTN taken), committed by {@link MailRepository.commit} in one transaction.
+ */
+export interface FilingPlan {
+  /** The stored message being filed: written only while it is not filed yet. Null: an agent's reply. */
+  rawId: number | null;
+  ticket: { id: number } | { create: Omit<NewTicketRecord, 'article'> };
+  /** Applied to that ticket after its articles (a follow-up reopens, a new ticket links the closed one). */
+  change?: TicketChange;
+  articles: PlannedArticle[];
+  /** A delivery report's verdict on the article it reports on. */
+  delivery?: { articleId: number; status: 'failed' };
+  /** What the stored message is marked as. */
+  outcome?: { outcome: string; messageId: string | null };
+  now: string;
+}
+
+export type FilingResult =
+  | { filed: true; ticket: Ticket; before: Ticket | null; articles: Article[]; outboxIds: number[]; skipped: string[] }
+  /** The message was filed already (another process, an earlier run that stopped after its commit). */
+  | { filed: false; outcome: string | null; ticketId: number | null };
+
 const RAW_COLUMNS = 'id, source, envelope_from, envelope_to, message_id, sha256, size, status, outcome, error, ticket_id, received_at, processed_at';
 
 /** Raw messages, the outbox, and the mail details of articles, in SQLite. */
@@ -136,6 +185,49 @@ export function createMailRepository(db: Database) {
   );
   const sent = db.prepare("UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL, claimed_by = NULL, claimed_until = NULL WHERE id = ?");
   const retry = db.prepare('UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, status = ?, claimed_by = NULL, claimed_until = NULL WHERE id = ?');
+  const lastIncoming = db.prepare(
+    "SELECT message_id AS messageId, references_header AS refs FROM articles WHERE ticket_id = ? AND kind = 'email-in' AND message_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+  );
+  const rawStatus = db.prepare('SELECT status, outcome, ticket_id AS ticketId FROM raw_messages WHERE id = ?');
+  const tickets = createTicketWrites(db);
+  const attachments = createAttachmentWrites(db);
+  const commit = db.transaction((plan: FilingPlan): FilingResult => {
+    if (plan.rawId !== null) {
+      const raw = rawStatus.get(plan.rawId) as { status: RawMessage['status']; outcome: string | null; ticketId: number | null } | undefined;
+      if (!raw) throw new Error(`no raw message ${plan.rawId}`);
+      // Idempotent on the stored message: whoever commits first files it, the others find it done.
+      if (raw.status === 'done') return { filed: false, outcome: raw.outcome, ticketId: raw.ticketId };
+    }
+    let ticket: Ticket;
+    let before: Ticket | null = null;
+    if ('create' in plan.ticket) ticket = tickets.insertTicket(plan.ticket.create);
+    else {
+      before = tickets.findById(plan.ticket.id);
+      ticket = tickets.touch(plan.ticket.id, plan.now);
+    }
+    const written: Article[] = [];
+    const outboxIds: number[] = [];
+    const skipped: string[] = [];
+    for (const p of plan.articles) {
+      if (p.limit && (autoRepliesTo.get(JSON.stringify([p.limit.to]), p.limit.since) as number) >= p.limit.max) {
+        skipped.push(`${p.limit.to} had ${p.limit.max} auto-replies in 24 hours`);
+        continue;
+      }
+      const article = tickets.insertArticle(ticket.id, p.article, plan.now);
+      written.push(article);
+      for (const a of p.attachments) {
+        attachments.insert(article.id, a);
+        crashPoint('mail.filing');
+      }
+      if (p.outbox) outboxIds.push((insertOutbox.all({ ...p.outbox, articleId: article.id, envelopeTo: JSON.stringify(p.outbox.envelopeTo), now: plan.now })[0] as { id: number }).id);
+    }
+    if (plan.change) ticket = tickets.update(ticket.id, plan.change, plan.now);
+    if (plan.delivery) setDelivery.run(plan.delivery.status, plan.delivery.articleId);
+    if (plan.rawId !== null && plan.outcome) {
+      markRaw.run({ id: plan.rawId, status: 'done', outcome: plan.outcome.outcome, error: null, ticketId: ticket.id, messageId: plan.outcome.messageId, now: plan.now });
+    }
+    return { filed: true, ticket, before, articles: written, outboxIds, skipped };
+  });
   const autoRepliesTo = db.prepare("SELECT count(*) FROM outbox WHERE kind = 'auto-reply' AND envelope_to = ? AND created_at >= ?").pluck();
   const outboxCounts = db.prepare('SELECT status, count(*) AS n FROM outbox GROUP BY status');
 
@@ -177,6 +269,11 @@ export function createMailRepository(db: Database) {
     articleForMessageId(id: string): { articleId: number; ticketId: number } | null {
       return (articleForMessageId.get(id) as { articleId: number; ticketId: number } | undefined) ?? null;
     },
+    /** The customer's last mail on the ticket (its Message-ID and References), for threading a reply on it. */
+    lastIncoming(ticketId: number): { messageId: string; references: string[] } | null {
+      const row = lastIncoming.get(ticketId) as { messageId: string; refs: string | null } | undefined;
+      return row ? { messageId: row.messageId, references: row.refs?.split(/\s+/).filter(Boolean) ?? [] } : null;
+    },
     setDelivery: (articleId: number, status: 'sent' | 'failed') => void setDelivery.run(status, articleId),
     delivery: (articleId: number): string | null => (deliveryOf.get(articleId) as string | null | undefined) ?? null,
     enqueue(item: { articleId: number | null; kind: OutboxItem['kind']; envelopeFrom: string; envelopeTo: string[]; messageId: string; raw: Buffer; now: string }): number {
@@ -186,6 +283,15 @@ export function createMailRepository(db: Database) {
     claimNext(owner: string, now: string, until: string): OutboxItem | null {
       const [row] = claim.all({ owner, now, until }) as Array<Omit<OutboxItem, 'envelopeTo'> & { envelopeTo: string }>;
       return row ? { ...row, envelopeTo: JSON.parse(row.envelopeTo) as string[] } : null;
+    },
+    /**
+     * Writes a plan in one transaction (under the write lock from its start): all of it or, when
+     * anything fails or the process dies, none of it. A stored message already filed is left as it is.
+     */
+    commit(plan: FilingPlan): FilingResult {
+      const result = commit.immediate(plan);
+      crashPoint('mail.filed');
+      return result;
     },
     markSent: (id: number, now: string) => void sent.run(now, id),
     markRetry: (id: number, nextAttemptAt: string, error: string, giveUp: boolean) => void retry.run(nextAttemptAt, error, giveUp ? 'failed' : 'pending', id),

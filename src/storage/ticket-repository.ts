@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { DuplicateTtnError, NotFoundError } from '../core/errors.js';
-import type { ArticleStart, TicketChange, TicketFilter, TicketListItem, TicketStore } from '../core/ports.js';
+import type { ArticleStart, NewTicketRecord, TicketChange, TicketFilter, TicketListItem, TicketStore } from '../core/ports.js';
 import { ARTICLE_START_CHARS, MAX_LIST_LIMIT } from '../core/ports.js';
 import type { Article, ArticleInput, Ticket, TicketState } from '../core/types.js';
 import { createStatementCache } from './statement-cache.js';
@@ -81,8 +81,11 @@ const VISIBLE_QUEUES = `
   SELECT q.id FROM queues q, agents a WHERE a.id = @agentId AND a.role = 'admin'
   UNION SELECT p.queue_id FROM queue_permissions p WHERE p.agent_id = @agentId`;
 
-/** SQLite implementation of {@link TicketStore}. */
-export function createTicketRepository(db: Database): TicketStore {
+/**
+ * The ticket writes as plain synchronous steps, for use inside one transaction: the repository's
+ * own (one per call) and a use case's that writes several things at once (filing a mail).
+ */
+export function createTicketWrites(db: Database) {
   const insertTicket = db.prepare(
     `INSERT INTO tickets (ttn, title, queue_id, state, priority, owner_id, customer_id, created_at, updated_at)
      VALUES (@ttn, @title, @queueId, @state, @priority, @ownerId, @customerId, @now, @now) RETURNING *`,
@@ -93,17 +96,7 @@ export function createTicketRepository(db: Database): TicketStore {
   );
   const statement = createStatementCache(db);
   const byId = db.prepare('SELECT * FROM tickets WHERE id = ?');
-  const byTtn = db.prepare('SELECT * FROM tickets WHERE ttn = ?');
   const touch = db.prepare('UPDATE tickets SET updated_at = ? WHERE id = ? RETURNING *');
-  const articlesOf = db.prepare('SELECT * FROM articles WHERE ticket_id = ? ORDER BY id');
-  const latestOf = db.prepare(
-    `SELECT kind, from_addr AS "from", subject, substr(body_text, 1, ${ARTICLE_START_CHARS}) AS textStart, created_at AS createdAt
-     FROM articles WHERE ticket_id = ? ORDER BY id DESC LIMIT ?`,
-  );
-  const counts = db.prepare(
-    `SELECT queue_id AS queueId, state, n AS count FROM ticket_counts
-     WHERE queue_id IN (${VISIBLE_QUEUES}) AND n > 0`,
-  );
 
   const articleParams = (ticketId: number, a: ArticleInput, now: string) => ({
     ticketId,
@@ -122,17 +115,73 @@ export function createTicketRepository(db: Database): TicketStore {
     now,
   });
 
-  const create = db.transaction((r: Parameters<TicketStore['create']>[0]) => {
+  return {
+    /** Inserts a ticket; a taken TTN throws {@link DuplicateTtnError}. */
+    insertTicket(r: Omit<NewTicketRecord, 'article'>): Ticket {
+      try {
+        return toTicket(insertTicket.all(r)[0] as TicketRow);
+      } catch (error) {
+        if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && String(error).includes('tickets.ttn')) {
+          throw new DuplicateTtnError(`TTN ${r.ttn} is taken`);
+        }
+        throw error;
+      }
+    },
+    insertArticle: (ticketId: number, a: ArticleInput, now: string): Article => toArticle(insertArticle.all(articleParams(ticketId, a, now))[0] as ArticleRow),
+    /** Marks the ticket changed now (a new article); NotFoundError when there is no such ticket. */
+    touch(ticketId: number, now: string): Ticket {
+      const row = touch.all(now, ticketId)[0] as TicketRow | undefined;
+      if (!row) throw new NotFoundError(`no ticket with id ${ticketId}`);
+      return toTicket(row);
+    },
+    findById: (id: number): Ticket | null => {
+      const row = byId.get(id) as TicketRow | undefined;
+      return row ? toTicket(row) : null;
+    },
+    update(id: number, change: TicketChange, now: string): Ticket {
+      const sets: string[] = ['updated_at = @now'];
+      const params: Record<string, unknown> = { id, now };
+      const columns: Record<keyof TicketChange, string> = { state: 'state', ownerId: 'owner_id', queueId: 'queue_id', title: 'title', priority: 'priority', linkedTicketId: 'linked_ticket_id' };
+      for (const [key, column] of Object.entries(columns) as Array<[keyof TicketChange, string]>) {
+        if (change[key] !== undefined) {
+          sets.push(`${column} = @${key}`);
+          params[key] = change[key];
+        }
+      }
+      if (change.state !== undefined) sets.push(`closed_at = CASE WHEN @state = 'closed' THEN coalesce(closed_at, @now) ELSE NULL END`);
+      const row = statement(`UPDATE tickets SET ${sets.join(', ')} WHERE id = @id RETURNING *`).all(params)[0] as TicketRow | undefined;
+      if (!row) throw new NotFoundError(`no ticket with id ${id}`);
+      return toTicket(row);
+    },
+  };
+}
+
+export type TicketWrites = ReturnType<typeof createTicketWrites>;
+
+/** SQLite implementation of {@link TicketStore}. */
+export function createTicketRepository(db: Database): TicketStore {
+  const writes = createTicketWrites(db);
+  const statement = createStatementCache(db);
+  const byTtn = db.prepare('SELECT * FROM tickets WHERE ttn = ?');
+  const articlesOf = db.prepare('SELECT * FROM articles WHERE ticket_id = ? ORDER BY id');
+  const latestOf = db.prepare(
+    `SELECT kind, from_addr AS "from", subject, substr(body_text, 1, ${ARTICLE_START_CHARS}) AS textStart, created_at AS createdAt
+     FROM articles WHERE ticket_id = ? ORDER BY id DESC LIMIT ?`,
+  );
+  const counts = db.prepare(
+    `SELECT queue_id AS queueId, state, n AS count FROM ticket_counts
+     WHERE queue_id IN (${VISIBLE_QUEUES}) AND n > 0`,
+  );
+
+  const create = db.transaction((r: NewTicketRecord) => {
     const { article: first, ...fields } = r;
-    const ticket = toTicket(insertTicket.all(fields)[0] as TicketRow);
-    const article = toArticle(insertArticle.all(articleParams(ticket.id, first, r.now))[0] as ArticleRow);
-    return { ticket, article };
+    const ticket = writes.insertTicket(fields);
+    return { ticket, article: writes.insertArticle(ticket.id, first, r.now) };
   });
 
   const addArticle = db.transaction((ticketId: number, a: ArticleInput, now: string) => {
-    const row = touch.all(now, ticketId)[0] as TicketRow | undefined;
-    if (!row) throw new NotFoundError(`no ticket with id ${ticketId}`);
-    return { ticket: toTicket(row), article: toArticle(insertArticle.all(articleParams(ticketId, a, now))[0] as ArticleRow) };
+    const ticket = writes.touch(ticketId, now);
+    return { ticket, article: writes.insertArticle(ticketId, a, now) };
   });
 
   const allQueueIds = db.prepare('SELECT id FROM queues ORDER BY id').pluck();
@@ -229,18 +278,10 @@ export function createTicketRepository(db: Database): TicketStore {
 
   return {
     async create(record) {
-      try {
-        return create.immediate(record);
-      } catch (error) {
-        if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && String(error).includes('tickets.ttn')) {
-          throw new DuplicateTtnError(`TTN ${record.ttn} is taken`);
-        }
-        throw error;
-      }
+      return create.immediate(record);
     },
     async findById(id) {
-      const row = byId.get(id) as TicketRow | undefined;
-      return row ? toTicket(row) : null;
+      return writes.findById(id);
     },
     async findByTtn(ttn) {
       const row = byTtn.get(ttn) as TicketRow | undefined;
@@ -252,19 +293,7 @@ export function createTicketRepository(db: Database): TicketStore {
       return counts.all({ agentId }) as Array<{ queueId: number; state: TicketState; count: number }>;
     },
     async update(id, change: TicketChange, now) {
-      const sets: string[] = ['updated_at = @now'];
-      const params: Record<string, unknown> = { id, now };
-      const columns: Record<keyof TicketChange, string> = { state: 'state', ownerId: 'owner_id', queueId: 'queue_id', title: 'title', priority: 'priority', linkedTicketId: 'linked_ticket_id' };
-      for (const [key, column] of Object.entries(columns) as Array<[keyof TicketChange, string]>) {
-        if (change[key] !== undefined) {
-          sets.push(`${column} = @${key}`);
-          params[key] = change[key];
-        }
-      }
-      if (change.state !== undefined) sets.push(`closed_at = CASE WHEN @state = 'closed' THEN coalesce(closed_at, @now) ELSE NULL END`);
-      const row = statement(`UPDATE tickets SET ${sets.join(', ')} WHERE id = @id RETURNING *`).all(params)[0] as TicketRow | undefined;
-      if (!row) throw new NotFoundError(`no ticket with id ${id}`);
-      return toTicket(row);
+      return writes.update(id, change, now);
     },
     async addArticle(ticketId, article, now) {
       return addArticle.immediate(ticketId, article, now);

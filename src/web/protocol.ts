@@ -2,7 +2,7 @@
 // (pages and API). Requests and their bodies go one way, responses and calls into the main thread's
 // services the other.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../core/errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, ServiceUnavailableError, ValidationError } from '../core/errors.js';
 import { PbxTimeoutError, PbxUnavailableError } from '../pbx/with-timeout.js';
 import { DatabaseBusyError } from '../storage/db-health.js';
 
@@ -51,7 +51,7 @@ export class ThreadUnavailableError extends Error {
   override name = 'ThreadUnavailableError';
 }
 
-const KNOWN = { NotFoundError, ValidationError, ForbiddenError, ConflictError, PbxTimeoutError, PbxUnavailableError, DatabaseBusyError, ThreadUnavailableError } as const;
+const KNOWN = { NotFoundError, ValidationError, ForbiddenError, ConflictError, ServiceUnavailableError, PbxTimeoutError, PbxUnavailableError, DatabaseBusyError, ThreadUnavailableError } as const;
 
 export function toWire(error: unknown): WireError {
   const e = error instanceof Error ? error : new Error(String(error));

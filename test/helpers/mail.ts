@@ -42,9 +42,11 @@ export async function mailHarness(config: ConfigInput = {}) {
     servers.push(server);
     const login = await server.inject({ method: 'POST', url: '/login', payload: { login: admin.login, password: 'password123' } });
     const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+    const csrf = /name="_csrf" value="([^"]+)"/.exec((await server.inject({ url: '/tickets', headers: { cookie } })).body)?.[1] ?? '';
     return {
       get: (url: string) => server.inject({ url, headers: { cookie } }),
-      post: (url: string, payload: Record<string, string>) => server.inject({ method: 'POST', url, headers: { cookie }, payload }),
+      /** A form post with the session's CSRF token (unless the payload brings its own). */
+      post: (url: string, payload: Record<string, string>) => server.inject({ method: 'POST', url, headers: { cookie }, payload: { _csrf: csrf, ...payload } }),
     };
   }
 

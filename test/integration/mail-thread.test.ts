@@ -75,7 +75,7 @@ describe('the mail thread', () => {
 });
 
 describe('mail stored but not yet filed', () => {
-  it('is filed at the next start when the service stopped in between; a fresh one is left to whoever is filing it', async () => {
+  it('is filed at the next start when the service stopped in between, once, also while hotline ingest files it too', async () => {
     const m = await harness({ smtpEnabled: false });
     const store = (raw: Buffer, minutesAgo: number) =>
       m.mail.repo.storeRaw({
@@ -88,13 +88,17 @@ describe('mail stored but not yet filed', () => {
         now: new Date(Date.now() - minutesAgo * 60_000).toISOString(),
       });
     await store(m.message({ From: 'carl@customer.example', Subject: 'Left behind' }), 5);
-    await store(m.message({ From: 'dora@customer.example', Subject: 'Being filed by hotline ingest' }), 0);
+    const fresh = await store(m.message({ From: 'dora@customer.example', Subject: 'Being filed by hotline ingest' }), 0);
     expect(m.ticketCount()).toBe(0);
 
+    // The start files everything stored; the other filer of the fresh one runs at the same moment.
+    const other = m.mail.pipeline.process(fresh.id);
     const again = await startMail(m.hotline, m.hotline.config, { listen: true });
     cleanups.push(() => again.close());
-    await expect.poll(() => m.mail.repo.rawCounts()).toEqual({ done: 1, new: 1 });
-    expect((await m.hotline.tickets.listAll({})).map((t) => t.title)).toEqual(['Left behind']);
+    await other;
+    await expect.poll(() => m.mail.repo.rawCounts(), { timeout: 15_000 }).toEqual({ done: 2 });
+    expect((await m.hotline.tickets.listAll({})).map((t) => t.title).sort()).toEqual(['Being filed by hotline ingest', 'Left behind']);
+    expect(m.hotline.db.prepare("SELECT count(*) FROM articles WHERE kind = 'email-out'").pluck().get()).toBe(2);
   });
 
   it('is left unfiled, not flagged, when the service stops while it is being read, and filed at the next start', async () => {

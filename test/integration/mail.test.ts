@@ -285,17 +285,80 @@ describe('who wrote it, and where answers go', () => {
     expect(customer).toMatchObject({ email: 'carl@customer.example' });
     expect(repliedTo).toEqual(['tickets@carl.example']);
     const page = await (await m.adminPages()).get(`/tickets/${ticket.ttn}`);
-    expect(page.body).toContain('name="to" type="email" value="tickets@carl.example"');
+    expect(page.body).toContain('name="to" type="text" autocomplete="email" value="tickets@carl.example"');
   });
 
   it('gives an agent\'s reply form the plain address of a sender without Reply-To, so that the browser takes it', async () => {
     const { ticket } = await file({ From: 'Carl Customer <carl@customer.example>' });
     const page = await (await m.adminPages()).get(`/tickets/${ticket.ttn}`);
-    expect(page.body).toContain('name="to" type="email" value="carl@customer.example"');
+    expect(page.body).toContain('name="to" type="text" autocomplete="email" value="carl@customer.example"');
   });
 
   it('sends no auto-reply when the From is a robot, whatever Reply-To says', async () => {
     expect((await file({ From: 'MAILER-DAEMON@customer.example', 'Reply-To': 'someone@customer.example' })).repliedTo).toEqual([]);
+  });
+});
+
+describe("an agent's reply", () => {
+  /** Outbox rows with what their articles say. */
+  const outbox = () =>
+    m.hotline.db
+      .prepare("SELECT o.kind, o.envelope_to AS envelopeTo, a.to_addr AS shownTo, a.subject, a.body_text AS text FROM outbox o JOIN articles a ON a.id = o.article_id WHERE o.kind = 'agent-reply' ORDER BY o.id")
+      .all() as Array<{ kind: string; envelopeTo: string; shownTo: string; subject: string; text: string }>;
+
+  it('takes Name <address>, Cc and Bcc on the form and sends one mail to all of them, threaded, with the TTN in the subject', async () => {
+    const { ticket } = await opened();
+    const pages = await m.adminPages();
+    const res = await pages.post(`/tickets/${ticket.ttn}/reply`, { to: '"Doe, Jane" <jane@customer.example>, carl@customer.example', cc: 'Boss <boss@customer.example>', bcc: 'audit@hotline.example', subject: 'Re: Printer on fire', text: 'Fixed.' });
+    expect(res.headers.location).toBe(`/tickets/${ticket.ttn}?done=reply-queued`);
+    expect(outbox()).toEqual([
+      { kind: 'agent-reply', envelopeTo: JSON.stringify(['jane@customer.example', 'carl@customer.example', 'boss@customer.example', 'audit@hotline.example']), shownTo: '"Doe, Jane" <jane@customer.example>, carl@customer.example, Boss <boss@customer.example>', subject: `[Ticket#${ticket.ttn}] Printer on fire`, text: 'Fixed.' },
+    ]);
+    const sent = (await m.sent()).find((s) => s.mail.text.trim() === 'Fixed.')!;
+    expect(sent.mail.to).toEqual(['jane@customer.example', 'carl@customer.example']);
+    expect(sent.mail.cc).toEqual(['boss@customer.example']);
+    // Bcc travels in the envelope only.
+    expect(sent.raw.toString()).not.toContain('audit@hotline.example');
+    const customerMail = (await m.hotline.tickets.articles(ticket.id)).find((a) => a.kind === 'email-in')!;
+    expect(sent.mail.inReplyTo).toBe(customerMail.messageId);
+  });
+
+  it('refuses an address that is not one, or a line break in it, on the form and the API, and stores nothing', async () => {
+    const { ticket } = await opened();
+    const pages = await m.adminPages();
+    const form = await pages.post(`/tickets/${ticket.ttn}/reply`, { to: 'Carl Customer', text: 'Fixed.' });
+    expect(form.statusCode).toBe(400);
+    expect(form.body).toContain('to: &quot;Carl Customer&quot; is not an e-mail address');
+    const root = (await m.hotline.agents.findByLogin('root'))!;
+    const auth = { authorization: `Bearer ${await m.hotline.auth.createApiToken(root.id, 'test')}` };
+    const server = (await import('../../src/http/server.js')).buildServer;
+    const api = await server(m.hotline, { mail: m.mail });
+    try {
+      const post = (payload: Record<string, unknown>) => api.inject({ method: 'POST', url: `/api/v1/tickets/${ticket.ttn}/articles`, headers: auth, payload });
+      for (const to of ['nobody', 'carl@customer.example\r\nBcc: victim@example.org', 'a@b, <>']) {
+        const bad = await post({ kind: 'email-out', to, text: 'Fixed.' });
+        expect(bad.statusCode, to).toBe(400);
+      }
+      expect((await post({ kind: 'email-out', text: 'Fixed.' })).json()).toEqual({ error: 'to: an address is required for a reply' });
+      expect(outbox()).toEqual([]);
+      expect((await m.hotline.tickets.articles(ticket.id)).filter((a) => a.kind === 'email-out' && a.authorAgentId !== null)).toEqual([]);
+      // A good one is sent like the form's: outbox row, TTN subject from the one function that makes it.
+      const good = await post({ kind: 'email-out', to: 'Carl <carl@customer.example>', subject: 'AW: [Ticket#1234] Printer', text: 'On its way.' });
+      expect(good.statusCode).toBe(201);
+      expect(good.json()).toMatchObject({ kind: 'email-out', to: 'Carl <carl@customer.example>', subject: `[Ticket#${ticket.ttn}] Printer` });
+      expect(outbox()).toMatchObject([{ envelopeTo: JSON.stringify(['carl@customer.example']), text: 'On its way.' }]);
+      expect((await m.sent()).filter((s) => s.mail.text.trim() === 'On its way.')).toHaveLength(1);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('is refused to an agent who may only read the queue', async () => {
+    const { ticket } = await opened();
+    const bob = (await m.hotline.agents.create({ login: 'bob', name: 'Bob', role: 'agent', password: 'password123' })).agent;
+    await m.hotline.directory.setAccess(bob.id, m.queues.support.id, 'ro');
+    await expect(m.mail.pipeline.reply(ticket, bob, { to: 'carl@customer.example', subject: '', text: 'x' })).rejects.toThrow(/read-only/);
+    expect(outbox()).toEqual([]);
   });
 });
 
