@@ -166,7 +166,8 @@ export function createMailRepository(db: Database) {
   });
   const wal = walSync(db);
   const markRaw = db.prepare(
-    'UPDATE raw_messages SET status = @status, outcome = @outcome, error = @error, ticket_id = @ticketId, message_id = coalesce(@messageId, message_id), processed_at = @now WHERE id = @id',
+    // A message another filer has filed meanwhile stays filed: only the unfiled are flagged.
+    "UPDATE raw_messages SET status = @status, outcome = @outcome, error = @error, ticket_id = @ticketId, message_id = coalesce(@messageId, message_id), processed_at = @now WHERE id = @id AND status <> 'done'",
   );
   const unfiled = db.prepare("SELECT id FROM raw_messages WHERE status = 'new' AND received_at <= ? ORDER BY id LIMIT ?").pluck();
   const listRaw = db.prepare(`SELECT ${RAW_COLUMNS} FROM raw_messages WHERE status = ? ORDER BY id DESC LIMIT ?`);
