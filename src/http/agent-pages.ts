@@ -10,7 +10,6 @@ import { requireAgent, setSessionCookie, SESSION_COOKIE } from './auth.js';
 import { cursorField, cursorOf, field, idField, page, ticketRows } from './page-helpers.js';
 import type { WebMail, WebPbx } from './ports.js';
 import { DIAL_CONTEXT } from '../pbx/names.js';
-import { ticketSubject } from '../core/mail-rules.js';
 import { sanitizeMailHtml } from './sanitize.js';
 import type { Views } from './views.js';
 
