@@ -40,6 +40,13 @@ const MAX_TITLE = 300;
 /** A ticket's title as stored: trimmed, at most {@link MAX_TITLE} characters. */
 export const ticketTitle = (text: string): string => text.trim().slice(0, MAX_TITLE);
 
+/** A file as it is stored: with its hash and size. */
+export const storedFile = (file: AttachmentInput): AttachmentInput & { sha256: string; size: number } => ({
+  ...file,
+  sha256: createHash('sha256').update(file.content).digest('hex'),
+  size: file.content.length,
+});
+
 /** Tickets and their articles: creation with a fresh TTN, follow-ups, state/owner/queue changes, permission-filtered reads. */
 export function createTicketService(deps: TicketServiceDeps) {
   const { tickets, queues, ttn, events, clock } = deps;
@@ -156,8 +163,7 @@ export function createTicketService(deps: TicketServiceDeps) {
     requireAccess,
     /** Stores a file on an article (hashing it), e.g. a mail attachment or a fax image. */
     async attach(articleId: number, file: AttachmentInput): Promise<Attachment> {
-      const sha256 = createHash('sha256').update(file.content).digest('hex');
-      return deps.attachments.add(articleId, { ...file, sha256, size: file.content.length });
+      return deps.attachments.add(articleId, storedFile(file));
     },
     /** Attachments of a ticket the actor may see. */
     async attachments(ttn: string, actor: Actor): Promise<Attachment[]> {

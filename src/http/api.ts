@@ -111,8 +111,7 @@ export async function apiRoutes(app: FastifyInstance, opts: { hotline: Hotline; 
     // The same use case as the reply form: addresses parsed, the outbox row written with the article.
     if (!opts.mail) throw new ServiceUnavailableError('mail is not running here: a reply cannot be sent');
     const agent = requireAgent(request);
-    const id = await opts.mail.reply(ticket, agent, { to: b.to, cc: b.cc, bcc: b.bcc, subject: b.subject ?? '', text: b.text });
-    const article = (await hotline.tickets.articles(ticket.id)).find((a) => a.id === id);
+    const article = await opts.mail.reply(ticket, agent, { to: b.to, cc: b.cc, bcc: b.bcc, subject: b.subject ?? '', text: b.text });
     return reply.code(201).send(article);
   });
 

@@ -1,4 +1,4 @@
-import type { Agent, Ticket } from '../core/types.js';
+import type { Agent, Article, Ticket } from '../core/types.js';
 import type { ReplyInput } from '../mail/pipeline.js';
 import type { Mail } from '../mail/mail.js';
 import type { DialOutcome, OriginateRequest, Pbx } from '../pbx/pbx.js';
@@ -26,8 +26,8 @@ export interface WebMail {
   rawBytes(id: number): Promise<Buffer | null>;
   /** Files a stored message again (an admin's "process again"); false when there is no such message. */
   reprocess(id: number): Promise<boolean>;
-  /** An agent's reply, queued for sending; the outgoing article's id. */
-  reply(ticket: Ticket, agent: Agent, input: ReplyInput): Promise<number>;
+  /** An agent's reply, queued for sending; the outgoing article. */
+  reply(ticket: Ticket, agent: Agent, input: ReplyInput): Promise<Article>;
 }
 
 /** The bridge as the pages see it, in the same thread. */

@@ -1,3 +1,4 @@
+import type { Article } from '../core/types.js';
 import type { Worker } from 'node:worker_threads';
 import type { Hotline } from '../app.js';
 import type { WebMail } from '../http/ports.js';
@@ -90,7 +91,7 @@ export async function startMailChannel(hotline: Hotline) {
       return bytes && asBuffer(bytes);
     },
     reprocess: (id) => call('reprocess', [id]) as Promise<boolean>,
-    reply: (ticket, agent, input) => call('reply', [ticket, agent, input]) as Promise<number>,
+    reply: (ticket, agent, input) => call('reply', [ticket, agent, input]) as Promise<Article>,
   };
   return {
     ...channel,

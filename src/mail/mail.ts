@@ -54,8 +54,8 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
    * start, everything; later, only messages older than a minute, so one that `hotline ingest` is
    * filing right now is mostly left to it (were both to file it, filing is idempotent).
    */
-  function resume(all = false): void {
-    repo.unfiled(all ? hotline.clock.now().toISOString() : new Date(hotline.clock.now().getTime() - 60_000).toISOString()).forEach(file);
+  function resume(olderThanMs = 60_000): void {
+    repo.unfiled(new Date(hotline.clock.now().getTime() - olderThanMs).toISOString()).forEach(file);
   }
   let resumeTimer: NodeJS.Timeout | undefined;
   let smtp: SmtpListener | null = null;
@@ -63,7 +63,7 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
   if (options.listen) {
     outbox.start();
     void outbox.flush();
-    resume(true);
+    resume(0);
     resumeTimer = setInterval(resume, 60_000);
     resumeTimer.unref();
     if (config.smtpEnabled) {

@@ -5,8 +5,8 @@ import { ensureDefaultQueue } from '../bootstrap.js';
 import { crashPoint } from '../crash-point.js';
 import { DuplicateTtnError, ValidationError } from '../core/errors.js';
 import { autoReplyBlocked, stripReplyPrefixes, ticketSubject } from '../core/mail-rules.js';
-import { MAX_TTN_ATTEMPTS, ticketTitle } from '../core/ticket-service.js';
-import type { Agent, ArticleInput, Customer, Queue, Ticket } from '../core/types.js';
+import { MAX_TTN_ATTEMPTS, storedFile, ticketTitle } from '../core/ticket-service.js';
+import type { Agent, Article, ArticleInput, Customer, Queue, Ticket } from '../core/types.js';
 import type { FilingPlan, FilingResult, MailRepository, PlannedArticle, PlannedOutbox } from '../storage/mail-repository.js';
 import type { Recipient } from './addresses.js';
 import { formatRecipient, parseRecipients } from './addresses.js';
@@ -126,20 +126,11 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
     };
   }
 
-  const file = (content: Buffer, filename: string, contentType: string, contentId: string | null = null) => ({
-    filename,
-    contentType,
-    content,
-    contentId,
-    sha256: createHash('sha256').update(content).digest('hex'),
-    size: content.length,
-  });
-
   /** The mail's article with its files (and, for faxes, a PNG of the first page, which browsers show). */
   function mailArticle(mail: MailMessage, rawId: number): PlannedArticle {
     const attachments = mail.attachments.flatMap((a) => [
-      file(a.content, a.filename, a.contentType, a.contentId ?? null),
-      ...(a.preview ? [file(a.preview, `${a.filename.replace(/\.tiff?$/i, '')}.png`, 'image/png')] : []),
+      storedFile({ filename: a.filename, contentType: a.contentType, content: a.content, contentId: a.contentId }),
+      ...(a.preview ? [storedFile({ filename: `${a.filename.replace(/\.tiff?$/i, '')}.png`, contentType: 'image/png', content: a.preview })] : []),
     ]);
     return { article: articleOf(mail, rawId), attachments };
   }
@@ -358,7 +349,7 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
      * transaction, with the TTN in the subject and threaded on the customer's last mail. The
      * agent must be able to write to the ticket's queue; addresses are checked by {@link parseRecipients}.
      */
-    async reply(ticket: Ticket, agent: Agent, input: ReplyInput): Promise<number> {
+    async reply(ticket: Ticket, agent: Agent, input: ReplyInput): Promise<Article> {
       await hotline.tickets.requireAccess({ agentId: agent.id }, ticket, 'rw');
       const to = parseRecipients(input.to, 'to');
       if (to.length === 0) throw new ValidationError('a reply needs a recipient (to)');
@@ -381,7 +372,7 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
       });
       const result = commit({ rawId: null, ticket: { id: ticket.id }, articles: [planned], now: now() });
       if (!result.filed) throw new Error('a reply is always written');
-      return result.articles[0]!.id;
+      return result.articles[0]!;
     },
     status: () => ({ raw: repo.rawCounts(), outbox: repo.outboxCounts() }),
   };

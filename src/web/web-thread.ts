@@ -1,6 +1,7 @@
 // The web thread: agent and admin pages, the JSON API and /healthz, on a connection of its own to the
 // same SQLite file (WAL). The main thread accepts the HTTP connections and hands each request over
 // (see web-front.ts); rendering a list or counting tickets here never makes a call wait there.
+import type { Article } from '../core/types.js';
 import { Readable } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createHotline } from '../app.js';
@@ -83,7 +84,7 @@ const mail: WebMail = {
     return bytes && asBuffer(bytes);
   },
   reprocess: (id) => ask('mail.reprocess', id) as Promise<boolean>,
-  reply: (ticket, agent, input) => ask('mail.reply', ticket, agent, input) as Promise<number>,
+  reply: (ticket, agent, input) => ask('mail.reply', ticket, agent, input) as Promise<Article>,
 };
 
 const hotline = await createHotline(data.config, { busyTimeoutMs: WEB_BUSY_TIMEOUT_MS, installPrompts: false, writeTurns: data.writeTurns ? { shared: data.writeTurns, role: 'background' } : undefined });
