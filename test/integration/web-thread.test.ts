@@ -49,29 +49,39 @@ describe('pages on their own thread', () => {
     cleanups.push(() => serve.stop('SIGKILL'));
     await h.fake.waitForApp('hotline', true);
 
-    // 300 agents search the whole history at once (nothing matches: every article is read).
+    // 300 agents search the whole history (nothing matches: every article is read); each one that is
+    // answered searches again at once, so the pages stay this busy until the caller is through.
     let answered = 0;
-    const searches = Array.from({ length: 300 }, () =>
-      fetch(`${serve.url}/api/v1/tickets?q=no-such-words&limit=50`, { headers: { authorization: `Bearer ${token}` } }).then((res) => {
+    let inFlight = 0;
+    let loading = true;
+    const statuses: number[] = [];
+    const agent = async (): Promise<void> => {
+      while (loading) {
+        inFlight++;
+        const res = await fetch(`${serve.url}/api/v1/tickets?q=no-such-words&limit=50`, { headers: { authorization: `Bearer ${token}` } });
+        await res.arrayBuffer();
+        inFlight--;
         answered++;
-        return res.status;
-      }),
-    );
-    // The pages are busy: the first answers have come, most are still waiting.
+        statuses.push(res.status);
+      }
+    };
+    const agents = Array.from({ length: 300 }, agent);
+    // The pages are busy: the first answers have come.
     await expect.poll(() => answered, { timeout: 30_000 }).toBeGreaterThan(0);
 
     const call = h.fake.placeCall({ number: '0301234567' });
     await call.waitFor('stasis-start');
     await call.press(`${ticket.ttn}#`);
     await call.waitFor('answered Local/201@phones');
-    const stillWaiting = 300 - answered;
-    console.info(`[web] last key to hand-off ${call.handOffMs()?.toFixed(0)} ms with ${stillWaiting} of 300 searches still waiting`);
+    const waitingAtHandOff = inFlight;
+    loading = false;
+    console.info(`[web] last key to hand-off ${call.handOffMs()?.toFixed(0)} ms with ${waitingAtHandOff} searches waiting (${answered} answered so far)`);
     expect(call.handOffMs()).toBeLessThan(2000);
-    expect(stillWaiting).toBeGreaterThan(100);
+    expect(waitingAtHandOff).toBeGreaterThan(100);
     expect(call.vars.get('HOTLINE_TTN')).toBe(ticket.ttn);
 
     // Every search is answered in the end: found nothing (200) or, past the queue, "try again" (503).
-    const statuses = await Promise.all(searches);
+    await Promise.all(agents);
     expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
     expect(statuses.filter((s) => s === 200).length).toBeGreaterThan(0);
   });
