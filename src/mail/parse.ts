@@ -2,6 +2,8 @@ import { simpleParser } from 'mailparser';
 import type { AddressObject, ParsedMail } from 'mailparser';
 import { sanitizeMailHtml } from '../http/sanitize.js';
 import { tiffToPng } from './fax-preview.js';
+import { mendMail } from './mend.js';
+import { uuBlocks } from './uuencode.js';
 
 /** A parsed message, reduced to what the pipeline needs; header names lower-case. */
 export interface MailMessage {
@@ -123,9 +125,21 @@ async function unnamedPartName(contentType: string, content: Buffer, n: number):
   return `${major}-${n}.${EXTENSIONS[type] ?? (/^[a-z0-9]{1,8}$/.test(minor) ? minor : 'bin')}`;
 }
 
-/** Parses raw bytes with mailparser; throws when the message cannot be read at all. */
+/** The type of a file by its name's extension, for files that come without one (uuencoded in a body). */
+function typeByName(name: string): string {
+  const extension = /\.([a-z0-9]{1,8})$/i.exec(name)?.[1]?.toLowerCase();
+  return Object.entries(EXTENSIONS).find(([, e]) => e === extension)?.[0] ?? 'application/octet-stream';
+}
+
+/**
+ * Parses raw bytes with mailparser (after `mendMail` declared what the sender did not); throws when
+ * the message cannot be read at all.
+ */
 export async function parseMail(raw: Buffer): Promise<MailMessage> {
-  const parsed = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, maxHtmlLengthToParse: 5 * 1024 * 1024 });
+  const parsed = await simpleParser(await mendMail(raw), { skipImageLinks: true, skipTextToHtml: true, maxHtmlLengthToParse: 5 * 1024 * 1024 });
+  // Files uuencoded into a plain-text body are attachments, as the sender's mailer meant.
+  const inBody = uuBlocks(parsed.text ?? '');
+  const uuFiles = inBody.files.map((f) => ({ filename: oneLine(f.name), contentType: typeByName(f.name), content: f.data, contentId: null, related: false }));
   const headers = headerText(parsed);
   const replyTo = firstUsable(parsed.replyTo);
   const from = firstUsable(parsed.from) ?? replyTo ?? firstUsable(parsed.headers.get('sender') as AddressObject | undefined, returnPath(headers.get('return-path')));
@@ -138,7 +152,7 @@ export async function parseMail(raw: Buffer): Promise<MailMessage> {
     to: addresses(parsed.to),
     cc: addresses(parsed.cc),
     subject: oneLine(parsed.subject ?? ''),
-    text: shown(parsed.text ?? ''),
+    text: shown(inBody.text),
     html: typeof parsed.html === 'string' ? shown(parsed.html) : null,
     headers,
     attachments: await Promise.all(
@@ -149,7 +163,7 @@ export async function parseMail(raw: Buffer): Promise<MailMessage> {
         contentId: a.cid ?? null,
         related: a.related === true,
       })),
-    ),
+    ).then((parts) => [...parts, ...uuFiles]),
     bounce: bounceOf(parsed, headers, raw),
   };
 }

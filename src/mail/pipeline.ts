@@ -112,7 +112,7 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
   function articleOf(mail: MailMessage, rawId: number): ArticleInput {
     return {
       kind: 'email-in' as const,
-      from: mail.from ? (mail.from.name ? `${mail.from.name} <${mail.from.address}>` : mail.from.address) : (mail.headers.get('from') ?? null),
+      from: mail.from ? formatRecipient(mail.from) : (mail.headers.get('from') ?? null),
       to: [...mail.to, ...mail.cc].join(', ') || null,
       replyTo: mail.replyTo?.address ?? null,
       subject: mail.subject || null,

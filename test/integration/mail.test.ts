@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import iconv from 'iconv-lite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { luhnCheckDigit } from '../../src/core/ttn/check-digit.js';
 import type { MailHarness } from '../helpers/mail.js';
@@ -520,3 +522,220 @@ describe('faxes and inline images', () => {
     expect(sanitizeMailHtml(article!.html!, (cid) => (cid === 'shot@customer.example' ? `/attachments/${file!.id}` : undefined))).toContain(`src="/attachments/${file!.id}"`);
   });
 });
+
+describe('decoding what senders did not declare', () => {
+  const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+  /** A message from header lines and a body as bytes: 8-bit bytes go in as they are. */
+  const bytes = (...parts: Array<string | Buffer>) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p)));
+  async function filed(raw: Buffer) {
+    expect((await m.ingest(raw)).outcome).toBe('ticket');
+    const [ticket] = await m.hotline.tickets.listAll({});
+    const [article] = await m.hotline.tickets.articles(ticket!.id);
+    return { ticket: ticket!, article: article!, files: await m.hotline.tickets.attachments(ticket!.ttn, 'system') };
+  }
+
+  it('reads a raw GB2312 subject and file name in the charset its body declares', async () => {
+    const gb = (text: string) => iconv.encode(text, 'gb2312');
+    const { ticket, article, files } = await filed(
+      bytes(
+        'From: ', gb('张伟'), ' <zhang@customer.example>\r\nTo: support@hotline.example\r\nSubject: ', gb('打印机坏了'), '\r\nMessage-ID: <gb@customer.example>\r\n',
+        'Content-Type: multipart/mixed; boundary="B"\r\n\r\n--B\r\nContent-Type: text/plain; charset=gb2312\r\nContent-Transfer-Encoding: 8bit\r\n\r\n', gb('打印机不能打印，请帮忙。'),
+        '\r\n--B\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename="', gb('报告.pdf'), '"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERg==\r\n--B--\r\n',
+      ),
+    );
+    expect(ticket.title).toBe('打印机坏了');
+    expect(article.from).toBe('张伟 <zhang@customer.example>');
+    expect(article.text.trim()).toBe('打印机不能打印，请帮忙。');
+    expect(files.map((f) => f.filename)).toEqual(['报告.pdf']);
+  });
+
+  it('detects the charset of 8-bit text declared as nothing or as us-ascii: GBK, Shift_JIS, Latin-1', async () => {
+    const cases: Array<[string, string, string]> = [
+      ['gbk', '服务器无法启动', '服务器昨天晚上停止了工作，重新启动也没有用。'],
+      ['shift_jis', 'プリンターが壊れました', 'プリンターが印刷しません。至急、修理をお願いします。'],
+      ['windows-1252', 'Drucker in Köln defekt', 'Grüße aus Köln: der Drucker im Büro druckt nur leere Seiten.'],
+    ];
+    for (const [i, [charset, subject, body]] of cases.entries()) {
+      const label = i === 1 ? 'Content-Type: text/plain; charset=us-ascii\r\n' : '';
+      const raw = bytes(`From: carl@customer.example\r\nTo: support@hotline.example\r\nSubject: `, iconv.encode(subject, charset), `\r\nMessage-ID: <8bit-${i}@customer.example>\r\n${label}\r\n`, iconv.encode(body, charset), '\r\n');
+      expect((await m.ingest(raw)).outcome).toBe('ticket');
+    }
+    const tickets = await m.hotline.tickets.listAll({});
+    expect(tickets.map((t) => t.title).sort()).toEqual(cases.map((c) => c[1]).sort());
+    for (const t of tickets) expect((await m.hotline.tickets.articles(t.id))[0]!.text.trim()).toBe(cases.find((c) => c[1] === t.title)![2]);
+  });
+
+  it('decodes RFC 2047 words inside quotes: in names, subjects and file names', async () => {
+    const { ticket, article, files } = await filed(
+      Buffer.from(
+        [
+          'From: "M=?utf-8?q?=C3=BC?=ller, J=?utf-8?q?=C3=BC?=rgen" <juergen@customer.example>',
+          'To: support@hotline.example',
+          'Subject: Re: "=?utf-8?q?Gr=C3=BC=C3=9Fe?=" aus =?iso-8859-1?q?K=F6ln?=',
+          'Message-ID: <quoted@customer.example>',
+          'Content-Type: multipart/mixed; boundary="B"',
+          '',
+          '--B',
+          'Content-Type: text/plain',
+          '',
+          'See the files.',
+          '--B',
+          'Content-Type: application/pdf; name="=?utf-8?q?R=C3=A9sum=C3=A9?=.pdf"',
+          'Content-Transfer-Encoding: base64',
+          '',
+          'JVBERg==',
+          '--B',
+          'Content-Type: application/pdf',
+          'Content-Disposition: attachment; filename="=?utf-8?B?UsOpc3Vtw6kgMi5wZGY=?="',
+          'Content-Transfer-Encoding: base64',
+          '',
+          'JVBERg==',
+          '--B--',
+          '',
+        ].join('\r\n'),
+      ),
+    );
+    expect(article.from).toBe('"Müller, Jürgen" <juergen@customer.example>');
+    expect(article.subject).toBe('Re: "Grüße" aus Köln');
+    expect(ticket.title).toBe('"Grüße" aus Köln');
+    expect(files.map((f) => f.filename)).toEqual(['Résumé.pdf', 'Résumé 2.pdf']);
+  });
+
+  it('decodes uuencoded files: an x-uuencode part, and a block in a plain-text body', async () => {
+    const report = Buffer.from('Serial 4711: error E42 since Monday.\n'.repeat(5));
+    const uu = uuencode(report);
+    const { article, files } = await filed(
+      Buffer.from(
+        [
+          'From: carl@customer.example',
+          'To: support@hotline.example',
+          'Subject: Logs',
+          'Message-ID: <uu@customer.example>',
+          'Content-Type: multipart/mixed; boundary="B"',
+          '',
+          '--B',
+          'Content-Type: text/plain',
+          '',
+          'The log is attached, and the photo below.',
+          '',
+          'begin 644 photo.jpg',
+          ...uuencode(Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3])),
+          '',
+          'Carl',
+          '--B',
+          'Content-Type: application/octet-stream; name="error.log"',
+          'Content-Transfer-Encoding: x-uuencode',
+          '',
+          'begin 644 error.log',
+          ...uu,
+          '--B--',
+          '',
+        ].join('\r\n'),
+      ),
+    );
+    expect(files.map((f) => [f.filename, f.contentType, f.size])).toEqual([
+      ['error.log', 'text/plain', report.length],
+      ['photo.jpg', 'image/jpeg', 7],
+    ]);
+    expect(files[0]!.sha256).toBe(sha256(report));
+    expect(files[1]!.sha256).toBe(sha256(Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3])));
+    expect(article.text).not.toContain('begin 644');
+    expect(article.text).toContain('The log is attached');
+    expect(article.text).toContain('Carl');
+  });
+
+  it('keeps a second HTML part as an attachment, and Apple Mail\'s HTML split around an image as one body', async () => {
+    const second = await filed(
+      Buffer.from(
+        [
+          'From: carl@customer.example',
+          'To: support@hotline.example',
+          'Subject: Report',
+          'Message-ID: <html2@customer.example>',
+          'Content-Type: multipart/mixed; boundary="B"',
+          '',
+          '--B',
+          'Content-Type: multipart/alternative; boundary="A"',
+          '',
+          '--A',
+          'Content-Type: text/plain',
+          '',
+          'The report is attached.',
+          '--A',
+          'Content-Type: text/html',
+          '',
+          '<p>The report is attached.</p>',
+          '--A--',
+          '--B',
+          'Content-Type: text/html',
+          '',
+          '<table><tr><td>Monthly figures</td></tr></table>',
+          '--B--',
+          '',
+        ].join('\r\n'),
+      ),
+    );
+    expect(second.article.html).toContain('The report is attached.');
+    expect(second.article.html).not.toContain('Monthly figures');
+    expect(second.article.text).not.toContain('Monthly figures');
+    expect(second.files.map((f) => [f.filename, f.contentType])).toEqual([['text-1.html', 'text/html']]);
+
+    await m.close();
+    m = await mailHarness();
+    const apple = await filed(
+      Buffer.from(
+        [
+          'From: carl@customer.example',
+          'To: support@hotline.example',
+          'Subject: Photo',
+          'Message-ID: <apple@customer.example>',
+          'Content-Type: multipart/alternative; boundary="A"',
+          '',
+          '--A',
+          'Content-Type: text/plain',
+          '',
+          'Before the photo. After the photo.',
+          '--A',
+          'Content-Type: multipart/mixed; boundary="M"',
+          '',
+          '--M',
+          'Content-Type: text/html',
+          '',
+          '<p>Before the photo.</p>',
+          '--M',
+          'Content-Type: image/png',
+          'Content-Disposition: inline; filename="photo.png"',
+          'Content-Transfer-Encoding: base64',
+          '',
+          'iVBORw0KGgo=',
+          '--M',
+          'Content-Type: text/html',
+          '',
+          '<p>After the photo.</p>',
+          '--M--',
+          '--A--',
+          '',
+        ].join('\r\n'),
+      ),
+    );
+    expect(apple.article.html).toContain('Before the photo.');
+    expect(apple.article.html).toContain('After the photo.');
+    expect(apple.files.map((f) => f.filename)).toEqual(['photo.png']);
+  });
+});
+
+/** uuencode lines (without `begin`, with the closing backtick line and `end`), as `uuencode` writes them. */
+function uuencode(data: Buffer): string[] {
+  const lines: string[] = [];
+  const char = (v: number) => (v === 0 ? '`' : String.fromCharCode(32 + v));
+  for (let i = 0; i < data.length; i += 45) {
+    const chunk = data.subarray(i, i + 45);
+    let line = char(chunk.length);
+    for (let j = 0; j < chunk.length; j += 3) {
+      const [a, b, c] = [chunk[j]!, chunk[j + 1] ?? 0, chunk[j + 2] ?? 0];
+      line += char(a >> 2) + char(((a & 3) << 4) | (b >> 4)) + char(((b & 15) << 2) | (c >> 6)) + char(c & 63);
+    }
+    lines.push(line);
+  }
+  return [...lines, '`', 'end'];
+}
