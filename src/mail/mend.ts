@@ -2,7 +2,9 @@
 // sender did not declare (mailparser takes it for UTF-8 and loses every other byte to U+FFFD, or
 // shows a file name as Latin-1 mojibake), `x-uuencode` parts (kept encoded), and a second HTML part
 // beside the body (merged into it). Only the copy that is parsed is mended: the raw message is stored
-// as it came. A message with none of these (valid UTF-8, no uuencode, one HTML part) is not touched.
+// as it came. Adjacent encoded words of one charset are joined into one, so that a character split
+// across a B and a Q word (libmime joins only words of one encoding) is read whole. A message with none
+// of these (valid UTF-8, no uuencode, one HTML part, no such words) is not touched.
 import { isUtf8 } from 'node:buffer';
 import { Joiner, Splitter } from '@zone-eu/mailsplit';
 import type { HeaderLine, MimeNode, SplitterChunk } from '@zone-eu/mailsplit';
@@ -39,11 +41,44 @@ const binary = (bytes: Uint8Array): string => Buffer.from(bytes).toString('binar
 const ENCODED_8BIT = /=[89a-f][0-9a-f]/i;
 const BASE64_TEXT = /content-type:\s*text\/(?:(?!\r?\n\r?\n)[\s\S]){0,1000}?transfer-encoding:\s*base64|transfer-encoding:\s*base64(?:(?!\r?\n\r?\n)[\s\S]){0,1000}?content-type:\s*text\//i;
 
+// RFC 2047 encoded words, and a run of them separated only by white space (folding included).
+const WORD = /=\?([^?\s*]+)(?:\*[^?\s]*)?\?([bq])\?([^?\s]*)\?=/gi;
+const WORD_RUN = /=\?[^?\s]+\?[bq]\?[^?\s]*\?=(?:\s+=\?[^?\s]+\?[bq]\?[^?\s]*\?=)+/gi;
+const MIXED_RUN = /=\?([^?\s*]+)\?b\?[^?\s]*\?=\s+=\?\1\?q\?|=\?([^?\s*]+)\?q\?[^?\s]*\?=\s+=\?\2\?b\?/i;
+
 /** Whether parsing `raw` as it is might lose or misplace something this pass mends. */
 function needsMending(raw: Buffer): boolean {
   if (!isUtf8(raw)) return true;
   const text = raw.toString('latin1');
-  return ENCODED_8BIT.test(text) || BASE64_TEXT.test(text) || /x-uue|uuencode/i.test(text) || (text.match(/content-type:\s*text\/html/gi)?.length ?? 0) > 1;
+  return (
+    ENCODED_8BIT.test(text) ||
+    BASE64_TEXT.test(text) ||
+    /x-uue|uuencode/i.test(text) ||
+    (text.match(/content-type:\s*text\/html/gi)?.length ?? 0) > 1 ||
+    MIXED_RUN.test(text)
+  );
+}
+
+const wordBytes = (encoding: string, text: string): Buffer =>
+  encoding.toLowerCase() === 'b'
+    ? Buffer.from(text, 'base64')
+    : Buffer.from(text.replace(/_/g, ' ').replace(/=([0-9a-f]{2})/gi, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1');
+
+/**
+ * A header line with each run of adjacent encoded words of one charset made one B word of their
+ * bytes together (RFC 2047 says the space between them is not text; senders split characters).
+ */
+export function joinEncodedWords(line: string): string {
+  return line.replace(WORD_RUN, (run) => {
+    const words = [...run.matchAll(WORD)].map(([, charset = '', encoding = '', text = '']) => ({ charset: charset.toLowerCase(), bytes: wordBytes(encoding, text) }));
+    const joined: Array<{ charset: string; bytes: Buffer[] }> = [];
+    for (const w of words) {
+      const last = joined.at(-1);
+      if (last && last.charset === w.charset) last.bytes.push(w.bytes);
+      else joined.push({ charset: w.charset, bytes: [w.bytes] });
+    }
+    return joined.map((j) => `=?${j.charset}?B?${Buffer.concat(j.bytes).toString('base64')}?=`).join(' ');
+  });
 }
 
 const isUnicodeOrAscii = (charset: string | false): boolean => !charset || /^(us-?ascii|ascii|utf-?8|ansi_x3\.4-1968)$/i.test(charset);
@@ -122,6 +157,13 @@ async function mend(raw: Buffer): Promise<Buffer> {
   for (const { node, body } of parts) {
     const lines = headersOf(node).getList();
     let changed = false;
+    for (const line of lines) {
+      const joined = joinEncodedWords(line.line);
+      if (joined !== line.line) {
+        line.line = joined;
+        changed = true;
+      }
+    }
     if (headerCharset)
       for (const line of lines) {
         const bytes = Buffer.from(line.line, 'binary');
