@@ -42,11 +42,15 @@ const addresses = (value: AddressObject | AddressObject[] | undefined): string[]
 /** An address mail can be sent to: local part, @, a domain with a dot; no spaces or brackets. */
 const USABLE = /^[^\s@<>()",;:]+@[a-z0-9-]+(\.[a-z0-9-]+)+$/i;
 
+// RFC 5322 atext: a quoted local part made only of these is the same address without its quotes
+// (a fax gateway's `"#FAX#*49000783135#"@znuny.fax` is `#FAX#*49000783135#@znuny.fax`).
+const QUOTED_ATOMS = /^"([a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*)"@/i;
+
 /** The first usable mailbox of these header values, in order. */
 function firstUsable(...values: Array<AddressObject | AddressObject[] | undefined>): { address: string; name: string } | null {
   for (const value of values)
     for (const mailbox of (Array.isArray(value) ? value : value ? [value] : []).flatMap((a) => a.value)) {
-      const address = mailbox.address?.trim().toLowerCase();
+      const address = mailbox.address?.trim().toLowerCase().replace(QUOTED_ATOMS, '$1@');
       if (address && USABLE.test(address)) return { address, name: oneLine(mailbox.name || '') };
     }
   return null;

@@ -42,6 +42,13 @@ describe('mending a message before it is parsed', () => {
     expect(apart.subject).toBe('Grüßeü und ä');
   });
 
+  it('takes a quoted local part made of plain characters as the address without quotes, and not one with a space', async () => {
+    const fax = await parseMail(Buffer.from('From: <"#FAX#*49000783135#"@fax.example>\r\nSubject: Fax\r\n\r\nx\r\n'));
+    expect(fax.from).toEqual({ address: '#fax#*49000783135#@fax.example', name: '' });
+    const spaced = await parseMail(Buffer.from('From: "a b"@customer.example\r\nReply-To: c@customer.example\r\nSubject: x\r\n\r\nx\r\n'));
+    expect(spaced.from?.address).toBe('c@customer.example');
+  });
+
   it('parses what it cannot split as it came', async () => {
     const raw = bytes('From: a@customer.example\r\nSubject: \xff\xfe\r\nContent-Type: multipart/mixed; boundary="B"\r\n\r\n--B\r\nContent-Type: text/html\r\n\r\n<p>a\r\n--B\r\nContent-Type: text/html\r\n');
     const mail = await parseMail(raw);
