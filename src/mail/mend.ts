@@ -29,7 +29,11 @@ const DETECTABLE = [
  */
 export function detectCharset(bytes: Uint8Array): string {
   const found = jschardet.detect(Buffer.from(bytes), { detectEncodings: DETECTABLE }).encoding;
-  return found && iconv.encodingExists(found) ? found.toLowerCase() : 'windows-1252';
+  const charset = found && iconv.encodingExists(found) ? found.toLowerCase() : 'windows-1252';
+  // Western text with byte A4 and none of windows-1252's own (80–9F) is ISO-8859-15: A4 is € there
+  // and ¤ in Latin-1 and windows-1252, a sign almost nobody writes (`250 ¤`).
+  if ((charset === 'windows-1252' || charset === 'iso-8859-1') && bytes.includes(0xa4) && !bytes.some((b) => b >= 0x80 && b <= 0x9f)) return 'iso-8859-15';
+  return charset;
 }
 
 /** Whether these bytes (not valid UTF-8 as a whole) hold any well-formed multi-byte UTF-8 sequence. */
@@ -55,6 +59,7 @@ function needsMending(raw: Buffer): boolean {
     BASE64_TEXT.test(text) ||
     /x-uue|uuencode/i.test(text) ||
     (text.match(/content-type:\s*text\/html/gi)?.length ?? 0) > 1 ||
+    /content-disposition:\s*inline\s*;\s*(?:file)?name/i.test(text) ||
     MIXED_RUN.test(text)
   );
 }
@@ -105,6 +110,16 @@ async function decoded(node: MimeNode, body: Buffer): Promise<Buffer> {
   decoder.end(body);
   await done;
   return Buffer.concat(chunks);
+}
+
+/**
+ * The charset an HTML document names in a `<meta>` among its first 1,024 bytes (as browsers look for
+ * it), when it is one iconv-lite knows and not the UTF-8 these bytes are not.
+ */
+function metaCharset(html: Buffer): string | null {
+  const head = html.subarray(0, 1024).toString('latin1');
+  const named = /<meta\b[^>]*?charset\s*=\s*["']?\s*([a-z0-9_:.+-]+)/i.exec(head)?.[1];
+  return named && iconv.encodingExists(named) && !/^utf-?8$/i.test(named) ? named.toLowerCase() : null;
 }
 
 /** Sets (or adds) the charset parameter on a Content-Type header line. */
@@ -190,7 +205,7 @@ async function mend(raw: Buffer): Promise<Buffer> {
       const text = await decoded(node, content);
       // Declared UTF-8 that holds real UTF-8 sequences beside a stray byte stays UTF-8.
       if (has8bit(text) && !isUtf8(text) && !(/utf-?8/i.test(String(node.charset)) && holdsUtf8(text))) {
-        const charset = detectCharset(text);
+        const charset = (type === 'text/html' && metaCharset(text)) || detectCharset(text);
         const at = lines.findIndex((l) => l.key === 'content-type');
         if (at >= 0) lines[at]!.line = withCharset(lines[at]!.line, charset);
         else lines.push({ key: 'content-type', line: `Content-Type: ${type}; charset=${charset}` });
@@ -199,23 +214,27 @@ async function mend(raw: Buffer): Promise<Buffer> {
     }
 
     // The body: the first inline text part, with the parts of its multipart/alternative. An HTML part
-    // after an HTML body (and not one of its alternatives) is an attachment, not more body.
+    // after an HTML body (and not one of its alternatives), or a later text part the sender named as a
+    // file (`inline; filename=notes.txt`), is an attachment, not more body.
     const inline = node.disposition !== 'attachment';
     if (inline && (type === 'text/plain' || type === 'text/html')) {
+      const ofBody = () => !!bodyAlternative && within(node, bodyAlternative);
+      let attach = false;
       if (!textSeen) {
         textSeen = true;
         bodyAlternative = alternativeOf(node);
-      }
+      } else if (node.filename && !ofBody()) attach = true;
       if (type === 'text/html') {
         if (!htmlBody) {
           htmlBody = node;
           bodyAlternative ??= alternativeOf(node);
-        } else if (!(bodyAlternative && within(node, bodyAlternative))) {
-          const at = lines.findIndex((l) => l.key === 'content-disposition');
-          const params = at >= 0 ? lines[at]!.line.replace(/^[^:]*:\s*[^;]*/, '') : '';
-          setHeader(lines, 'content-disposition', `Content-Disposition: attachment${params}`);
-          changed = true;
-        }
+        } else if (!ofBody()) attach = true;
+      }
+      if (attach) {
+        const at = lines.findIndex((l) => l.key === 'content-disposition');
+        const params = at >= 0 ? lines[at]!.line.replace(/^[^:]*:\s*[^;]*/, '') : '';
+        setHeader(lines, 'content-disposition', `Content-Disposition: attachment${params}`);
+        changed = true;
       }
     }
     if (changed) headersOf(node).changed = true;

@@ -1,3 +1,4 @@
+import { htmlToText } from 'html-to-text';
 import { simpleParser } from 'mailparser';
 import type { AddressObject, ParsedMail } from 'mailparser';
 import { sanitizeMailHtml } from '../http/sanitize.js';
@@ -136,13 +137,26 @@ function typeByName(name: string): string {
 }
 
 /**
+ * The text of an HTML body that came without a text part (mailparser converts only a root HTML part):
+ * what search, previews and text browsers show. Images are left out, not shown as their `cid:`.
+ */
+function textOf(html: string | false | undefined): string {
+  if (typeof html !== 'string' || !html.trim()) return '';
+  try {
+    return htmlToText(html, { wordwrap: false, limits: { maxDepth: 1000, maxInputLength: 5 * 1024 * 1024 }, selectors: [{ selector: 'img', format: 'skip' }] });
+  } catch {
+    return '';
+  }
+}
+
+/**
  * Parses raw bytes with mailparser (after `mendMail` declared what the sender did not); throws when
  * the message cannot be read at all.
  */
 export async function parseMail(raw: Buffer): Promise<MailMessage> {
   const parsed = await simpleParser(await mendMail(raw), { skipImageLinks: true, skipTextToHtml: true, maxHtmlLengthToParse: 5 * 1024 * 1024 });
   // Files uuencoded into a plain-text body are attachments, as the sender's mailer meant.
-  const inBody = uuBlocks(parsed.text ?? '');
+  const inBody = uuBlocks(parsed.text || textOf(parsed.html));
   const uuFiles = inBody.files.map((f) => ({ filename: oneLine(f.name), contentType: typeByName(f.name), content: f.data, contentId: null, related: false }));
   const headers = headerText(parsed);
   const replyTo = firstUsable(parsed.replyTo);

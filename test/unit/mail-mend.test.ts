@@ -13,7 +13,7 @@ describe('mending a message before it is parsed', () => {
   });
 
   it('names the charset of short text as a reader would', () => {
-    for (const [text, charset] of [['打印机坏了', 'gbk'], ['プリンター', 'shift_jis'], ['Müller', 'windows-1252'], ['Zażółć gęślą jaźń', 'iso-8859-2'], ['Принтер сломался', 'koi8-r'], ['프린터가 고장났어요', 'euc-kr']] as const)
+    for (const [text, charset] of [['打印机坏了', 'gbk'], ['プリンター', 'shift_jis'], ['Müller', 'windows-1252'], ['Facture de 250 € réglée', 'iso-8859-15'], ['„Grüße“ für 5 €', 'windows-1252'], ['Zażółć gęślą jaźń', 'iso-8859-2'], ['Принтер сломался', 'koi8-r'], ['프린터가 고장났어요', 'euc-kr']] as const)
       expect(iconv.decode(iconv.encode(text, charset), detectCharset(iconv.encode(text, charset)))).toBe(text);
   });
 
