@@ -166,6 +166,34 @@ lines.push(
   '',
 );
 lines.push('<!-- web-load -->', ...webLoadSection(await webLoadBench()), '<!-- /web-load -->');
+
+/** A benchmark script run alone; what it prints on stdout (markdown). */
+async function script(name: string): Promise<string> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(name, import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const code = await new Promise((r) => child.once('exit', r));
+  if (code !== 0) throw new Error(`${name} exited with ${String(code)}`);
+  return out.trim();
+}
+lines.push(
+  '## Mail: SIGKILL during a flood',
+  '',
+  '2,000 messages to the built `hotline serve` over 8, 10 and 12 SMTP connections (one run each; every tenth message with',
+  '40 files, every hundredth with 900). The process is killed with SIGKILL as a 900-file message comes in — run 1 right',
+  'after its 250, run 2 the moment its ticket is committed, run 3 50 ms after that — and started again on the same data',
+  'folder; the senders deliver again what was never acknowledged, as MTAs do. Counted once every stored message is filed.',
+  '',
+  await script('./mail-kill.ts'),
+  '',
+  '## Mail: decoding, field by field',
+  '',
+  'Each message sent over SMTP to a fresh Hotline; what it stored (the article\'s sender, name, subject and text, its files)',
+  'compared with what a careful reader expects (`test/helpers/mail-corpus.ts`; charset: nothing shown is garbled). The',
+  'generated corpus knows what it wrote; the shared one has reviewed expectations in `test/mail-corpus/znuny-expected.json`.',
+  await script('./mail-corpus.ts'),
+  '',
+);
 // The issue's targets (2-core machine), against this run's medians.
 const at200 = results.find((r) => r.level === 200 && r.model === 'paced');
 const decision200 = at200 ? mergeStats(at200.runs.map((r) => r.decision)).p99 : NaN;
