@@ -82,6 +82,21 @@ export interface Article {
   replyTo: string | null;
   authorAgentId: number | null;
   createdAt: string;
+  /** For mail Hotline sends (kind `email-out`), where its sending stands; null for other articles. */
+  delivery?: Delivery | null;
+}
+
+/**
+ * Where an outgoing mail stands: `queued` (not tried yet), `retrying` (tried and failed, tried again
+ * at `nextAttemptAt`), `sent` (the relay took it), `failed` (given up after its attempts), `bounced`
+ * (sent, then a permanent failure was reported).
+ */
+export interface Delivery {
+  state: 'queued' | 'retrying' | 'sent' | 'failed' | 'bounced';
+  attempts: number;
+  lastError: string | null;
+  nextAttemptAt: string | null;
+  sentAt: string | null;
 }
 
 /** A new article, before storage gives it an id. */

@@ -4,14 +4,32 @@ import { TooManyAttemptsError } from '../core/auth-service.js';
 import { ForbiddenError, NotFoundError, ServiceUnavailableError, ValidationError } from '../core/errors.js';
 import { PbxUnavailableError } from '../pbx/with-timeout.js';
 import type { TicketFilter, TicketListItem } from '../core/ports.js';
-import type { Article, Attachment, TicketState } from '../core/types.js';
+import type { Article, Attachment, Delivery, TicketState } from '../core/types.js';
 import { TICKET_STATES } from '../core/types.js';
 import { requireAgent, setSessionCookie, SESSION_COOKIE } from './auth.js';
-import { cursorField, cursorOf, field, idField, page, ticketRows } from './page-helpers.js';
+import { cursorField, cursorOf, displayTime, field, idField, page, ticketRows } from './page-helpers.js';
 import type { WebMail, WebPbx } from './ports.js';
 import { DIAL_CONTEXT } from '../pbx/names.js';
 import { sanitizeMailHtml } from './sanitize.js';
 import type { Views } from './views.js';
+
+/** Where an outgoing mail stands, in a sentence for its article. */
+function deliveryText(d: Delivery): string {
+  const error = d.lastError ? `: ${d.lastError.slice(0, 200)}` : '';
+  const tries = d.attempts === 1 ? '1 attempt' : `${d.attempts} attempts`;
+  switch (d.state) {
+    case 'queued':
+      return 'Delivery: queued, not sent yet.';
+    case 'retrying':
+      return `Delivery: not sent yet, ${tries} failed${error}. Next attempt ${displayTime(d.nextAttemptAt)}.`;
+    case 'sent':
+      return `Delivery: sent ${displayTime(d.sentAt)}.`;
+    case 'bounced':
+      return `Delivery: sent ${displayTime(d.sentAt)}, then reported as failed by the recipient's mail server.`;
+    case 'failed':
+      return `Delivery: gave up after ${tries}${error}.`;
+  }
+}
 
 /** Raster images browsers show, by every type senders label them with → the type they are served as. */
 const INLINE_IMAGES: Record<string, string> = {
@@ -182,6 +200,7 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
       return {
         ...a,
         label: ARTICLE_LABELS[a.kind],
+        deliveryText: a.delivery ? deliveryText(a.delivery) : null,
         // Sanitised again at display: whatever was stored, nothing from a sender runs here.
         html: a.html ? sanitizeMailHtml(a.html, (c) => cid.get(c)) : null,
         attachments: files.map((f) => ({ ...f, inline: inlineType(f.contentType) !== null })),

@@ -85,7 +85,12 @@ export function createOutbox(deps: { repo: MailRepository; clock: Clock; log: Lo
         if (item.articleId !== null) repo.setDelivery(item.articleId, 'sent');
         sent++;
       } catch (error) {
-        const giveUp = item.attempts + 1 >= maxAttempts;
+        // A relay that refuses this message or its recipient for good (5xx to RCPT TO or DATA:
+        // unknown mailbox, too large, rejected as spam) will refuse it again: given up at once.
+        // Anything else — a 4xx, no connection, a 5xx to the login — is retried.
+        const { responseCode, command } = error as { responseCode?: number; command?: string };
+        const refused = typeof responseCode === 'number' && responseCode >= 500 && responseCode < 600 && /^(RCPT|DATA)/i.test(String(command ?? ''));
+        const giveUp = refused || item.attempts + 1 >= maxAttempts;
         repo.markRetry(item.id, new Date(clock.now().getTime() + retryDelayMs(item.attempts)).toISOString(), (error as Error).message, giveUp);
         if (giveUp && item.articleId !== null) repo.setDelivery(item.articleId, 'failed');
         log.warn({ err: (error as Error).message, outbox: item.id, attempts: item.attempts + 1, giveUp }, 'sending mail failed');

@@ -2,7 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { DuplicateTtnError, NotFoundError } from '../core/errors.js';
 import type { ArticleStart, NewTicketRecord, TicketChange, TicketFilter, TicketListItem, TicketStore } from '../core/ports.js';
 import { ARTICLE_START_CHARS, MAX_LIST_LIMIT } from '../core/ports.js';
-import type { Article, ArticleInput, Ticket, TicketState } from '../core/types.js';
+import type { Article, ArticleInput, Delivery, Ticket, TicketState } from '../core/types.js';
 import { createStatementCache } from './statement-cache.js';
 
 interface TicketRow {
@@ -33,6 +33,20 @@ interface ArticleRow {
   reply_to: string | null;
   author_agent_id: number | null;
   created_at: string;
+  delivery_status?: string | null;
+  // Joined from the article's outbox row, where there is one (see `articlesOf`).
+  out_status?: 'pending' | 'sent' | 'failed' | null;
+  out_attempts?: number | null;
+  out_last_error?: string | null;
+  out_next_attempt_at?: string | null;
+  out_sent_at?: string | null;
+}
+
+function deliveryOf(r: ArticleRow): Delivery | null {
+  if (r.kind !== 'email-out' || !r.out_status) return null;
+  const attempts = r.out_attempts ?? 0;
+  const state = r.out_status === 'failed' ? 'failed' : r.out_status === 'sent' ? (r.delivery_status === 'failed' ? 'bounced' : 'sent') : attempts > 0 ? 'retrying' : 'queued';
+  return { state, attempts, lastError: r.out_last_error ?? null, nextAttemptAt: r.out_status === 'pending' ? (r.out_next_attempt_at ?? null) : null, sentAt: r.out_sent_at ?? null };
 }
 
 export const toTicket = (r: TicketRow): Ticket => ({
@@ -63,6 +77,7 @@ const toArticle = (r: ArticleRow): Article => ({
   replyTo: r.reply_to,
   authorAgentId: r.author_agent_id,
   createdAt: r.created_at,
+  delivery: deliveryOf(r),
 });
 
 /** A {@link TicketListItem} as SQLite's json_object arguments, over `l` (tickets) and the joined q, a, c. */
@@ -163,7 +178,11 @@ export function createTicketRepository(db: Database): TicketStore {
   const writes = createTicketWrites(db);
   const statement = createStatementCache(db);
   const byTtn = db.prepare('SELECT * FROM tickets WHERE ttn = ?');
-  const articlesOf = db.prepare('SELECT * FROM articles WHERE ticket_id = ? ORDER BY id');
+  const articlesOf = db.prepare(
+    `SELECT a.*, o.status AS out_status, o.attempts AS out_attempts, o.last_error AS out_last_error, o.next_attempt_at AS out_next_attempt_at, o.sent_at AS out_sent_at
+     FROM articles a LEFT JOIN outbox o ON o.id = (SELECT max(id) FROM outbox WHERE article_id = a.id)
+     WHERE a.ticket_id = ? ORDER BY a.id`,
+  );
   const latestOf = db.prepare(
     `SELECT kind, from_addr AS "from", subject, substr(body_text, 1, ${ARTICLE_START_CHARS}) AS textStart, created_at AS createdAt
      FROM articles WHERE ticket_id = ? ORDER BY id DESC LIMIT ?`,

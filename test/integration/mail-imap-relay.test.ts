@@ -83,3 +83,43 @@ describe('outbox through a relay', () => {
     expect(received[0]!.toString()).toContain('Hello');
   });
 });
+
+describe('where an outgoing mail stands, on its article', () => {
+  /** Hotline sending through a real relay that answers as `answer` says; the ticket page of one auto-replied message. */
+  async function ticketWithAutoReply(answer: () => number) {
+    const relay = await testRelay(() => {
+      const code = answer();
+      if (code !== 250) throw Object.assign(new Error(code === 451 ? 'greylisted, try later' : 'mailbox unknown'), { responseCode: code });
+    });
+    cleanups.push(() => relay.close());
+    const m = await harness({ relayUrl: `smtp://127.0.0.1:${relay.port}?ignoreTLS=true` });
+    expect((await m.ingest(m.message({ From: 'Carl <carl@customer.example>', To: 'support@hotline.example', Subject: 'Printer' }))).outcome).toBe('ticket');
+    const [ticket] = await m.hotline.tickets.listAll({});
+    const pages = await m.adminPages();
+    const delivery = async () => /<p class="meta delivery[^"]*">([^<]*)</.exec((await pages.get(`/tickets/${ticket!.ttn}`)).body)?.[1];
+    return { m, ticket: ticket!, delivery };
+  }
+
+  it('says a mail the relay put off is not sent yet, with the reason and the next attempt, then that it was sent', async () => {
+    let code = 451;
+    const { m, ticket, delivery } = await ticketWithAutoReply(() => code);
+    await m.mail.outbox.flush();
+    expect(await delivery()).toMatch(/^Delivery: not sent yet, 1 attempt failed: .*greylisted, try later.*\. Next attempt \d{4}-\d\d-\d\d \d\d:\d\d UTC\.$/);
+    const [article] = (await m.hotline.tickets.articles(ticket.id)).filter((a) => a.kind === 'email-out');
+    expect(article!.delivery).toMatchObject({ state: 'retrying', attempts: 1 });
+    // A minute later the relay takes it.
+    code = 250;
+    m.hotline.db.prepare("UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00.000Z'").run();
+    expect(await m.mail.outbox.flush()).toBe(1);
+    expect(await delivery()).toMatch(/^Delivery: sent \d{4}-\d\d-\d\d \d\d:\d\d UTC\.$/);
+    const api = JSON.parse((await (await m.adminPages()).get(`/api/v1/tickets/${ticket.ttn}`)).body) as { articles: Array<{ kind: string; delivery: unknown }> };
+    expect(api.articles.find((a) => a.kind === 'email-out')!.delivery).toMatchObject({ state: 'sent', attempts: 2, lastError: null });
+  });
+
+  it('gives up at once on a mail the relay refuses for good, and says so', async () => {
+    const { m, delivery } = await ticketWithAutoReply(() => 550);
+    await m.mail.outbox.flush();
+    expect(await delivery()).toMatch(/^Delivery: gave up after 1 attempt: .*mailbox unknown/);
+    expect(m.hotline.db.prepare('SELECT status, attempts FROM outbox').get()).toEqual({ status: 'failed', attempts: 1 });
+  });
+});
