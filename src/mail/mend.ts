@@ -11,6 +11,7 @@ import type { HeaderLine, MimeNode, SplitterChunk } from '@zone-eu/mailsplit';
 import type { Headers } from '@zone-eu/mailsplit';
 import iconv from 'iconv-lite';
 import jschardet from 'jschardet';
+import libmime from 'libmime';
 import { uudecode } from './uuencode.js';
 
 // The charsets the detector may answer with: those mail is written in, without the Mac and DOS code
@@ -60,7 +61,8 @@ function needsMending(raw: Buffer): boolean {
     /x-uue|uuencode/i.test(text) ||
     (text.match(/content-type:\s*text\/html/gi)?.length ?? 0) > 1 ||
     /content-disposition:\s*inline\s*;\s*(?:file)?name/i.test(text) ||
-    MIXED_RUN.test(text)
+    MIXED_RUN.test(text) ||
+    (text.includes('=?') && hasMislabelledWord(text.slice(0, 256 * 1024)))
   );
 }
 
@@ -70,11 +72,37 @@ const wordBytes = (encoding: string, text: string): Buffer =>
     : Buffer.from(text.replace(/_/g, ' ').replace(/=([0-9a-f]{2})/gi, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1');
 
 /**
- * A header line with each run of adjacent encoded words of one charset made one B word of their
- * bytes together (RFC 2047 says the space between them is not text; senders split characters).
+ * A charset mailparser can read: by the name libmime (its decoder) makes of it (`x-mac-cyrillic` is
+ * `maccyrillic`), one iconv-lite knows or a Japanese one libmime reads itself.
  */
-export function joinEncodedWords(line: string): string {
-  return line.replace(WORD_RUN, (run) => {
+function readable(charset: string): boolean {
+  const name = libmime.normalizeCharset(charset);
+  return iconv.encodingExists(name) || /^jis|^iso-?2022-?jp|^eucjp/i.test(name);
+}
+const ASCII = /^(us-?ascii|ascii|ansi_x3\.4-1968|7bit)$/i;
+
+/**
+ * Whether an encoded word's label does not fit its bytes: 8-bit bytes labelled ASCII or with a
+ * label nobody knows (`unknown-8bit`, `x-unknown`), or labelled UTF-8 and not UTF-8.
+ */
+const mislabelled = (charset: string, bytes: Buffer): boolean =>
+  has8bit(bytes) && (ASCII.test(charset) || !readable(charset) || (/^utf-?8$/i.test(charset) && !isUtf8(bytes) && !holdsUtf8(bytes)));
+
+/**
+ * A header line with its encoded words mended: a word whose label does not fit its bytes is read
+ * as UTF-8 when its bytes are, else in `guess(bytes)`; and each run of adjacent words of one charset
+ * is made one B word of their bytes together (RFC 2047 says the space between them is not text, and
+ * senders split characters across them). Lines with nothing to mend come back as they were.
+ */
+export function mendEncodedWords(line: string, guess: (bytes: Buffer) => string = detectCharset): string {
+  const relabel = (charset: string, bytes: Buffer): string => (mislabelled(charset, bytes) ? (isUtf8(bytes) ? 'utf-8' : guess(bytes)) : charset.toLowerCase());
+  // Single words whose label does not fit.
+  const fixed = line.replace(WORD, (word, charset: string, encoding: string, text: string) => {
+    const bytes = wordBytes(encoding, text);
+    const label = relabel(charset, bytes);
+    return label === charset.toLowerCase() ? word : `=?${label}?B?${bytes.toString('base64')}?=`;
+  });
+  return fixed.replace(WORD_RUN, (run) => {
     const words = [...run.matchAll(WORD)].map(([, charset = '', encoding = '', text = '']) => ({ charset: charset.toLowerCase(), bytes: wordBytes(encoding, text) }));
     const joined: Array<{ charset: string; bytes: Buffer[] }> = [];
     for (const w of words) {
@@ -86,7 +114,13 @@ export function joinEncodedWords(line: string): string {
   });
 }
 
-const isUnicodeOrAscii = (charset: string | false): boolean => !charset || /^(us-?ascii|ascii|utf-?8|ansi_x3\.4-1968)$/i.test(charset);
+/** The bytes of the encoded words in this text whose labels do not fit them. */
+const mislabelledWords = (text: string): Buffer[] =>
+  [...text.matchAll(WORD)].map(([, charset = '', encoding = '', body = '']) => ({ charset, bytes: wordBytes(encoding, body) })).filter((w) => mislabelled(w.charset, w.bytes)).map((w) => w.bytes);
+const hasMislabelledWord = (text: string): boolean => mislabelledWords(text).length > 0;
+
+/** A part's charset that says nothing about 8-bit bytes: none, ASCII, UTF-8, or a label nobody knows (`unknown-8bit`). */
+const isUnicodeOrAscii = (charset: string | false): boolean => !charset || /^(us-?ascii|ascii|utf-?8|ansi_x3\.4-1968)$/i.test(charset) || !readable(charset);
 const isUuencoded = (node: MimeNode): boolean => /^(x-)?uu(e|encode)?$|^x-uuencode$/i.test(String(node.encoding || '').trim());
 
 /** The nearest enclosing multipart/alternative of a node, or null. */
@@ -165,6 +199,10 @@ async function mend(raw: Buffer): Promise<Buffer> {
   const headerBytes = parts.flatMap((p) => headersOf(p.node).getList().map((l) => Buffer.from(l.line, 'binary')).filter((b) => has8bit(b) && !isUtf8(b)));
   const declared = parts.map((p) => p.node.charset).find((c): c is string => !!c && !isUnicodeOrAscii(c) && iconv.encodingExists(c));
   const headerCharset = headerBytes.length === 0 ? null : (declared ?? detectCharset(Buffer.concat(headerBytes)));
+  // Encoded words whose labels do not fit: read in the charset the parts declare, else in the one
+  // all of them (and any raw header bytes) read as together; a name alone is too short to tell.
+  const wordBytes8 = parts.flatMap((p) => headersOf(p.node).getList().flatMap((l) => mislabelledWords(l.line)));
+  const wordCharset = declared ?? headerCharset ?? (wordBytes8.length ? detectCharset(Buffer.concat([...headerBytes, ...wordBytes8].flatMap((b) => [b, Buffer.from(' ')]))) : null);
 
   let htmlBody: MimeNode | null = null;
   let bodyAlternative: MimeNode | null = null;
@@ -173,7 +211,7 @@ async function mend(raw: Buffer): Promise<Buffer> {
     const lines = headersOf(node).getList();
     let changed = false;
     for (const line of lines) {
-      const joined = joinEncodedWords(line.line);
+      const joined = mendEncodedWords(line.line, (bytes) => wordCharset ?? detectCharset(bytes));
       if (joined !== line.line) {
         line.line = joined;
         changed = true;

@@ -1,7 +1,8 @@
 // Corpora of mail with what a careful reader expects of each message, and what Hotline stored of it,
 // compared field by field: sender, name, subject, body, charset (nothing garbled), attachment names,
 // types and sizes. Two corpora: one generated here (every charset mail is written in, declared,
-// undeclared, labelled us-ascii; RFC 2047 and 2231 names; the odd parts), whose truth is what was
+// undeclared, labelled us-ascii; aliases and labels that do not fit; RFC 2047 and 2231 names; the odd
+// parts), whose truth is what was
 // written, and the shared sample corpus (Znuny's test mails) beside the project, whose expectations
 // are in test/mail-corpus/znuny-expected.json, reviewed message by message.
 import { createHash } from 'node:crypto';
@@ -232,10 +233,44 @@ function structureMessages(start: number): CorpusMessage[] {
   });
 }
 
-/** The generated corpus: every sample in every variant, then the parts. */
+/**
+ * Charset labels as mailers write them, with the charset the bytes are really in: aliases, labels
+ * nobody knows (`unknown-8bit`), and labels that do not fit (UTF-8 labelled us-ascii, Latin-1 labelled UTF-8).
+ */
+const LABELS: Array<[label: string, real: string, name: string, text: string]> = [
+  ['unknown-8bit', 'windows-1252', 'Jürgen Müller', 'Grüße aus Köln, der Drucker druckt nicht'],
+  ['x-unknown', 'windows-1251', 'Иван Петров', 'Принтер не печатает совсем'],
+  ['us-ascii', 'utf-8', 'Zoë Çelik', 'Grüße, 打印机坏了'],
+  ['utf-8', 'iso-8859-1', 'José Peña', 'Señal débil en la oficina'],
+  ['ks_c_5601-1987', 'euc-kr', '김민수', '프린터가 고장났어요'],
+  ['x-mac-cyrillic', 'maccyrillic', 'Сергей Смирнов', 'Не работает почта в отделе'],
+  ['iso-8859-8-i', 'iso-8859-8', 'דוד כהן', 'המדפסת לא עובדת'],
+  ['windows-874', 'windows-874', 'สมชาย ใจดี', 'เครื่องพิมพ์เสีย'],
+  ['cp1252', 'windows-1252', 'François Lefèvre', 'Facture réglée “deux fois”'],
+  ['latin1', 'iso-8859-1', 'Jürgen Müller', 'Rechnung für März doppelt'],
+  ['gb2312', 'gbk', '陳美玲', '打印机坏了，請修理'],
+];
+
+function labelMessages(start: number): CorpusMessage[] {
+  return LABELS.map(([label, real, name, text], i) => {
+    const n = start + i;
+    const enc = (t: string) => iconv.encode(t, real);
+    const w = (t: string) => `=?${label}?B?${enc(t).toString('base64')}?=`;
+    const file = pdf(100 + i);
+    const raw = bytes(
+      `From: ${w(name)} <label${n}@customer.example>\r\nTo: support@hotline.example\r\nSubject: ${w(text)}\r\nMessage-ID: <corpus-${n}@customer.example>\r\nMIME-Version: 1.0\r\n`,
+      `Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain; charset="${label}"\r\nContent-Transfer-Encoding: 8bit\r\n\r\n`, enc(text),
+      `\r\n--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename="${w(`${text.slice(0, 8)}.pdf`)}"\r\nContent-Transfer-Encoding: base64\r\n\r\n`, b64(file), '\r\n--b--\r\n',
+    );
+    return { id: `${label} (${real})`, group: 'labels', raw, expected: { sender: `label${n}@customer.example`, name, subject: text, body: text, attachments: [{ name: `${text.slice(0, 8)}.pdf`, type: 'application/pdf', size: file.length }] } };
+  });
+}
+
+/** The generated corpus: every sample in every variant, the charset labels, then the parts. */
 export function generatedCorpus(): CorpusMessage[] {
   const charsets = SAMPLES.flatMap((s) => VARIANTS.map((v) => ({ s, v }))).map(({ s, v }, n) => charsetMessage(s, v, n));
-  return [...charsets, ...structureMessages(charsets.length)];
+  const labels = labelMessages(charsets.length);
+  return [...charsets, ...labels, ...structureMessages(charsets.length + labels.length)];
 }
 
 export const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
