@@ -37,7 +37,7 @@ export interface HotlineOverrides {
    */
   busyTimeoutMs?: number;
   log?: Logger;
-  /** false where another thread of the same service has already copied the shipped prompts (the web thread). */
+  /** false where another part of the same service has already copied the shipped prompts (the web process). */
   installPrompts?: boolean;
   /** The threads of one service take turns to write, the call path first (see write-turns.ts). */
   writeTurns?: { shared: SharedArrayBuffer; role: WriteRole };

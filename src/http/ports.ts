@@ -7,8 +7,8 @@ import type { RawMessage } from '../storage/mail-repository.js';
 export type PbxStatus = ReturnType<Pbx['status']>;
 
 /**
- * What the pages and the API need of the phone system. In the service they run on the web thread
- * and reach the bridge on the main thread through messages (see `src/web/`), hence the promises.
+ * What the pages and the API need of the phone system. In the service they run in the web process
+ * and reach the bridge in the main process through messages (see `src/web/`), hence the promises.
  */
 export interface WebPbx {
   status(): Promise<PbxStatus>;

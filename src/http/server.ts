@@ -70,17 +70,26 @@ export function createHttpServer(handler: RequestListener, timeouts: Partial<Htt
   return server;
 }
 
-/** A cap on the connections one address may hold open: beyond it, new ones are closed at once. */
-export function limitConnectionsPerAddress(server: Server, max: number): void {
+/**
+ * A cap on the connections one address may hold open: beyond it, new ones are closed at once.
+ * Returns `handedOver(socket)`: a connection given to another process no longer counts here.
+ */
+export function limitConnectionsPerAddress(server: Server, max: number): (socket: Socket) => void {
   const connections = createConnectionLimit(max);
+  const counted = new WeakSet<Socket>();
+  const release = (socket: Socket) => {
+    if (counted.delete(socket)) connections.release(socket.remoteAddress ?? '');
+  };
   server.on('connection', (socket: Socket) => {
     const address = socket.remoteAddress ?? '';
     if (!connections.admit(address)) {
       socket.destroy();
       return;
     }
-    socket.once('close', () => connections.release(address));
+    counted.add(socket);
+    socket.once('close', () => release(socket));
   });
+  return release;
 }
 
 /**

@@ -1,33 +1,98 @@
-// Messages between the main thread (the call path, the HTTP front, socket.io) and the web thread
-// (pages and API). Requests and their bodies go one way, responses and calls into the main thread's
-// services the other.
+// Messages between the main process (the call path, socket.io) and the web process (pages and API,
+// owner of the HTTP port): calls into the main process's services, and the socket.io connections
+// and requests that reach the web process first.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { ConflictError, ForbiddenError, NotFoundError, ServiceUnavailableError, ValidationError } from '../core/errors.js';
 import { PbxTimeoutError, PbxUnavailableError } from '../pbx/with-timeout.js';
 import { DatabaseBusyError } from '../storage/db-health.js';
 
-/** Main → web thread. */
+/** Main → web process. */
 export type ToWeb =
-  | { type: 'request'; id: number; method: string; url: string; headers: IncomingHttpHeaders; remoteAddress: string; body: boolean }
-  /** A piece of the request body the thread asked for (`pull`); `end` after the last. */
-  | { type: 'chunk'; id: number; data: Uint8Array }
-  | { type: 'end'; id: number }
-  /** The client went away before the body was complete. */
-  | { type: 'aborted'; id: number }
+  /** The first message: what to run with, where to listen. */
+  | { type: 'start'; data: unknown }
   | { type: 'result'; call: number; value?: unknown; error?: WireError }
   /** The second answer of a call that has one (a click-to-dial's outcome). */
   | { type: 'later'; call: number; value?: unknown; error?: WireError }
+  /** The main process's answer to a relayed socket.io request. */
+  | { type: 'relayed'; id: number; status: number; headers: OutgoingHttpHeaders; body: Uint8Array; error?: WireError }
   /** Finish, close the database and exit. */
   | { type: 'stop' };
 
-/** Web thread → main. */
+/** Web process → main. */
 export type FromWeb =
-  | { type: 'ready' }
-  | { type: 'response'; id: number; status: number; headers: OutgoingHttpHeaders; body: Uint8Array }
-  | { type: 'pull'; id: number }
+  | { type: 'listening'; address: string; family: string; port: number }
+  /** It could not listen (the port is taken, say). */
+  | { type: 'failed'; error: WireError }
+  /** Sent every second: a process that stops saying it is stopped and started again. */
+  | { type: 'alive' }
+  /** A connection for socket.io, handed over with what was read of it (the handle comes with the message). */
+  | { type: 'socket'; head: Uint8Array }
+  /** A socket.io request that came on a connection of pages, whole. */
+  | { type: 'relay'; id: number; method: string; url: string; headers: IncomingHttpHeaders; remoteAddress: string; body: Uint8Array }
   | { type: 'call'; call: number; method: ServiceCall; args: unknown[] };
 
-/** What the web thread may ask of the main thread's services (see `serviceCalls` in web-front.ts). */
+/** socket.io's path (its client script, long-polling and the websocket upgrade). */
+export const REALTIME_PATH = '/socket.io/';
+export const isRealtimeRequest = (path: string | undefined): boolean => path !== undefined && path.startsWith(REALTIME_PATH);
+/** A socket.io request body relayed from the web process (engine.io's own limit is 1 MB). */
+export const RELAY_MAX_BODY_BYTES = 1024 * 1024 + 16 * 1024;
+/** The most of a first request read before deciding where its connection goes: a longer head is the parser's to refuse. */
+const PEEK_MAX_BYTES = 16 * 1024;
+const REALTIME_LINE = Buffer.from(`GET ${REALTIME_PATH}`);
+
+export interface PeekedHead {
+  bytes: Buffer;
+  method: string;
+  path: string;
+  /** The whole head (through the blank line) is in `bytes`. */
+  complete: boolean;
+}
+
+/**
+ * Reads a new connection's first bytes, enough to tell a socket.io request (its whole head, which a
+ * client sends before it waits for the answer) from any other (as soon as it cannot be one), and
+ * leaves the socket paused with nothing read beyond `bytes`. `done(null)`: the client sent nothing
+ * usable in time, or went away.
+ */
+export function peekRequest(socket: import('node:net').Socket, timeoutMs: number, done: (head: PeekedHead | null) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let settled = false;
+  const finish = (head: PeekedHead | null) => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    socket.pause();
+    socket.off('data', onData);
+    socket.off('error', onEnd);
+    socket.off('end', onEnd);
+    socket.off('close', onEnd);
+    done(head);
+  };
+  const onEnd = () => finish(null);
+  const onData = (chunk: Buffer) => {
+    chunks.push(chunk);
+    size += chunk.byteLength;
+    const bytes = chunks.length === 1 ? chunk : Buffer.concat(chunks);
+    const line = bytes.subarray(0, Math.max(0, bytes.indexOf('\r\n')));
+    const spaced = line.toString('latin1').split(' ');
+    const head = (complete: boolean): PeekedHead => ({ bytes, method: spaced[0] ?? '', path: spaced[1] ?? '', complete });
+    const prefix = Math.min(bytes.byteLength, REALTIME_LINE.byteLength);
+    // Not socket.io's: the parser gets it at once, whatever follows.
+    if (!bytes.subarray(0, prefix).equals(REALTIME_LINE.subarray(0, prefix))) return finish(head(false));
+    if (bytes.includes('\r\n\r\n')) return finish(head(true));
+    if (size >= PEEK_MAX_BYTES) finish(head(false));
+  };
+  const timer = setTimeout(() => finish(null), timeoutMs);
+  timer.unref();
+  socket.on('data', onData);
+  socket.once('error', onEnd);
+  socket.once('end', onEnd);
+  socket.once('close', onEnd);
+  socket.resume();
+}
+
+/** What the web process may ask of the main process's services (see `serviceCalls` in web-front.ts). */
 export type ServiceCall =
   | 'pbx.status'
   | 'pbx.originate'
@@ -39,14 +104,14 @@ export type ServiceCall =
   | 'mail.reply'
   | 'ttn.reload';
 
-/** An error as it crosses the thread: its class by name (so the page shows the right status), its message and code. */
+/** An error as it crosses to another thread or process: its class by name (so the page shows the right status), its message and code. */
 export interface WireError {
   name: string;
   message: string;
   code?: string;
 }
 
-/** A part of the service that runs on another thread is not there right now (starting again, or stopped). */
+/** A part of the service that runs in another thread or process is not there right now (starting again, or stopped). */
 export class ThreadUnavailableError extends Error {
   override name = 'ThreadUnavailableError';
 }
@@ -66,14 +131,14 @@ export function fromWire(wire: WireError): Error {
   return error;
 }
 
-/** A call's answer as it comes back from the other thread: its value, or the error it ended with. */
+/** A call's answer as it comes back from the other thread or process: its value, or the error it ended with. */
 export interface Reply {
   call: number;
   value?: unknown;
   error?: WireError;
 }
 
-/** Answers awaited from another thread, by call number. */
+/** Answers awaited from another thread or process, by call number. */
 export function createReplies() {
   const waiting = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
   return {
@@ -87,7 +152,7 @@ export function createReplies() {
     },
     /** No answer is coming for `call`. */
     forget: (call: number): boolean => waiting.delete(call),
-    /** The other thread is gone: every call waiting fails with `error`. */
+    /** The other side is gone: every call waiting fails with `error`. */
     failAll(error: Error): void {
       for (const waiter of waiting.values()) waiter.reject(error);
       waiting.clear();

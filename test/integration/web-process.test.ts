@@ -4,10 +4,8 @@ import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Pbx } from '../../src/pbx/pbx.js';
-import { localMail } from '../../src/http/ports.js';
-import { startMail } from '../../src/mail/mail.js';
-import { startWebFront } from '../../src/web/web-front.js';
+import { Agent, get as httpGet } from 'node:http';
+import { io } from 'socket.io-client';
 import { testHotline } from '../helpers/hotline.js';
 import type { PbxHarness } from '../helpers/pbx.js';
 import { pbxHarness } from '../helpers/pbx.js';
@@ -22,7 +20,7 @@ afterEach(async () => {
   h = undefined;
 });
 
-/** Tickets whose articles a search must read through: each search takes the pages' thread a while. */
+/** Tickets whose articles a search must read through: each search takes the pages' process a while. */
 function searchableHistory(harness: PbxHarness, queueId: number, tickets: number) {
   const db = harness.hotline.db;
   const ticket = db.prepare("INSERT INTO tickets (ttn, title, queue_id, state, priority, created_at, updated_at) VALUES (?, ?, ?, 'open', 3, ?, ?) RETURNING id").pluck();
@@ -37,7 +35,7 @@ function searchableHistory(harness: PbxHarness, queueId: number, tickets: number
   })();
 }
 
-describe('pages on their own thread', () => {
+describe('pages in a process of their own', () => {
   it('puts a caller through to the owner within 2 s while hundreds of slow searches occupy the pages', async () => {
     h = await pbxHarness();
     const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
@@ -86,32 +84,83 @@ describe('pages on their own thread', () => {
     expect(statuses.filter((s) => s === 200).length).toBeGreaterThan(0);
   });
 
-  it('answers 503 with Retry-After past its queue at once, and serves again once the queue has room', async () => {
-    const hotline = await testHotline();
-    cleanups.push(() => hotline.dispose());
-    await hotline.directory.createQueue({ name: 'Support', isDefault: true });
-    const mail = await startMail(hotline, hotline.config, { listen: false });
-    cleanups.push(() => mail.close());
-    // No PBX in this test: the pages only ask for its status.
-    const pbx = { status: () => ({ ari: 'reconnecting', ami: 'reconnecting', activeIvrCalls: 0, trackedCalls: 0 }) } as unknown as Pbx;
-    const front = startWebFront(hotline, { pbx, mail: localMail(mail) }, { limits: { inFlight: 1, queued: 3 } });
-    cleanups.push(() => front.close());
-    await front.ready();
-    const base = await front.listen('127.0.0.1', 0);
+  it('keeps calls and pops going while the pages are frozen or killed; the pages come back, and socket.io works on their connections too', async () => {
+    h = await pbxHarness();
+    const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
+    const token = await h.hotline.auth.createApiToken(h.agents.alice.id, 'pops');
+    await h.stopPbx();
+    h.hotline.close();
+    const serve = await startServe(h.hotline.dir, { HOTLINE_DATA_DIR: h.hotline.dir, HOTLINE_ARI_URL: h.fake.ariUrl, HOTLINE_AMI_PORT: String(h.fake.amiPort), HOTLINE_SMTP_ENABLED: 'false', HOTLINE_LOG_LEVEL: 'info' });
+    cleanups.push(() => serve.stop('SIGKILL'));
+    await h.fake.waitForApp('hotline', true);
+    // The pages' process: the one child of `hotline serve`.
+    const children = readFileSync(`/proc/${serve.child.pid}/task/${serve.child.pid}/children`, 'utf8').trim().split(' ').map(Number);
+    const web = children.find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('web-process'))!;
+    expect(web).toBeGreaterThan(0);
+    expect(readFileSync(`/proc/${web}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]).toBe('10');
 
-    const answers = await Promise.all(Array.from({ length: 30 }, () => fetch(`${base}/login`).then(async (res) => ({ status: res.status, retry: res.headers.get('retry-after'), body: await res.text() }))));
-    const refused = answers.filter((a) => a.status === 503);
-    const served = answers.filter((a) => a.status === 200);
-    expect(refused.length).toBeGreaterThan(0);
-    expect(served.length).toBeGreaterThanOrEqual(4);
-    expect(served.length + refused.length).toBe(30);
-    expect(refused.every((a) => a.retry === '1' && a.body.includes('busy'))).toBe(true);
-    expect(served.every((a) => a.body.includes('Log in'))).toBe(true);
-    // With the queue empty again, the next request is served.
-    expect((await fetch(`${base}/login`)).status).toBe(200);
-    // /healthz goes first and answers from the pages' thread.
-    const health = (await (await fetch(`${base}/healthz`)).json()) as { status: string; reasons: string[] };
-    expect(health.reasons).toContain('PBX: ARI reconnecting, AMI reconnecting');
+    // Alice's screen, over a websocket handed from the pages' process to the call path's.
+    const pops: string[] = [];
+    let disconnects = 0;
+    const alice = io(serve.url, { auth: { token }, transports: ['websocket'], forceNew: true });
+    cleanups.push(() => alice.close());
+    alice.on('call.incoming', (pop: { ticket: { ttn: string } | null }, ack?: () => void) => {
+      pops.push(pop.ticket?.ttn ?? '');
+      ack?.();
+    });
+    alice.on('disconnect', () => disconnects++);
+    await new Promise<void>((resolve) => alice.once('connect', () => resolve()));
+
+    const callThrough = async () => {
+      const call = h!.fake.placeCall({ number: '0301234567' });
+      await call.waitFor('stasis-start');
+      await call.press(`${ticket.ttn}#`);
+      await call.waitFor('answered Local/201@phones');
+      expect(call.handOffMs()).toBeLessThan(2000);
+      expect(call.vars.get('HOTLINE_TTN')).toBe(ticket.ttn);
+      return call.handOffMs();
+    };
+
+    // Frozen pages (SIGSTOP: not a byte is read or written there): the caller and the pop go through.
+    process.kill(web, 'SIGSTOP');
+    let frozen: number | undefined;
+    try {
+      frozen = await callThrough();
+      expect(pops).toEqual([ticket.ttn]);
+    } finally {
+      process.kill(web, 'SIGCONT');
+    }
+
+    // Killed pages: started again on the same port; the websocket never noticed.
+    process.kill(web, 'SIGKILL');
+    await serve.waitForOutput(/the web process stopped/);
+    const killed = await callThrough();
+    expect(pops).toEqual([ticket.ttn, ticket.ttn]);
+    await expect.poll(async () => (await fetch(`${serve.url}/login`).catch(() => null))?.status, { timeout: 20_000 }).toBe(200);
+    expect(disconnects).toBe(0);
+    console.info(`[web] last key to hand-off ${frozen?.toFixed(0)} ms with the pages frozen, ${killed?.toFixed(0)} ms with them killed`);
+
+    // socket.io on a connection that carried a page first (a browser's kept-alive one): the client
+    // script and the long-polling handshake are answered by the call path's process all the same.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    cleanups.push(() => agent.destroy());
+    const get = (path: string) =>
+      new Promise<{ status: number; body: string; reused: boolean }>((resolve, reject) => {
+        const req = httpGet(`${serve.url}${path}`, { agent }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body, reused: req.reusedSocket }));
+        });
+        req.on('error', reject);
+      });
+    expect((await get('/login')).status).toBe(200);
+    const script = await get('/socket.io/socket.io.js');
+    expect(script).toMatchObject({ status: 200, reused: true });
+    expect(script.body).toContain('Socket.IO');
+    const handshake = await get('/socket.io/?EIO=4&transport=polling');
+    expect(handshake).toMatchObject({ status: 200, reused: true });
+    expect(handshake.body).toMatch(/^0\{"sid":/);
   });
 
   it('leaves a call its file descriptors when web clients take every connection they can', async () => {
@@ -178,7 +227,7 @@ describe('mail on its own thread', () => {
     const password = (await serve.waitForOutput(/password "([^"]+)"/))[1]!;
     const smtpPort = Number((await serve.waitForOutput(/SMTP listening on [\d.]+:(\d+)/))[1]);
 
-    // The admin logs in and switches new tickets to random numbers (the pages' thread stores it).
+    // The admin logs in and switches new tickets to random numbers (the pages' process stores it).
     const login = await fetch(`${serve.url}/login`, { method: 'POST', body: new URLSearchParams({ login: 'admin', password }), redirect: 'manual' });
     const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
     const form = await (await fetch(`${serve.url}/admin/ttn`, { headers: { cookie } })).text();
@@ -212,7 +261,7 @@ describe('mail on its own thread', () => {
 });
 
 describe('uploads through the front', () => {
-  it('streams an admin\'s prompt upload to the pages\' thread, which converts and stores it', async () => {
+  it('streams an admin\'s prompt upload to the pages\' process, which converts and stores it', async () => {
     const hotline = await testHotline();
     const dir = hotline.dir;
     hotline.close();
