@@ -44,6 +44,10 @@ const post = (message: FromWeb, handle?: Socket): boolean => {
 };
 // The main process is gone (even killed): so is the service. Nothing may keep its port.
 process.on('disconnect', () => process.exit(0));
+// Ctrl-C in a terminal, or a service manager stopping the whole group, signals this process too:
+// the main process decides (it sends `stop`, or goes away), so that the pages are not reported
+// lost and started again on the way down.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => {});
 
 /** Calls into the main process's services; a call that has a second answer (click-to-dial's outcome) gets `later`. */
 function serviceCalls() {

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
@@ -161,6 +161,18 @@ describe('pages in a process of their own', () => {
     const handshake = await get('/socket.io/?EIO=4&transport=polling');
     expect(handshake).toMatchObject({ status: 200, reused: true });
     expect(handshake.body).toMatch(/^0\{"sid":/);
+
+    // Ctrl-C in a terminal signals the whole group: the service stops cleanly, pages and all, and
+    // does not take the pages' share of the signal for a crash.
+    const restarted = Number(readFileSync(`/proc/${serve.child.pid}/task/${serve.child.pid}/children`, 'utf8').trim().split(' ')[0]);
+    const stoppedBefore = serve.output().split('the web process stopped').length;
+    process.kill(restarted, 'SIGINT');
+    // The pages' process leaves it to the main one: it still serves.
+    expect((await fetch(`${serve.url}/login`)).status).toBe(200);
+    expect(existsSync(`/proc/${restarted}`)).toBe(true);
+    expect(await serve.stop('SIGINT')).toBe(0);
+    expect(serve.output().split('the web process stopped').length).toBe(stoppedBefore);
+    expect(existsSync(`/proc/${restarted}`)).toBe(false);
   });
 
   it('leaves a call its file descriptors when web clients take every connection they can', async () => {
