@@ -22,7 +22,7 @@ import { createWriteGuard, databaseProblems } from './storage/db-health.js';
 import { createCustomerRepository } from './storage/customer-repository.js';
 import { openDatabase } from './storage/database.js';
 import type { WriteRole } from './storage/write-turns.js';
-import { takeWriteTurns } from './storage/write-turns.js';
+import { noWriteTurn, takeWriteTurns } from './storage/write-turns.js';
 import { createQueueRepository } from './storage/queue-repository.js';
 import { createCounterRepository, createSettingsRepository } from './storage/settings-repository.js';
 import { createTicketRepository } from './storage/ticket-repository.js';
@@ -57,7 +57,7 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
   // (prompts/ is world-readable audio), while the database and the outbox inside are the service's own.
   if (config.database !== ':memory:') mkdirSync(config.dataDir, { recursive: true, mode: 0o711 });
   const db = openDatabase(config.database, undefined, { busyTimeoutMs: overrides.busyTimeoutMs });
-  if (overrides.writeTurns) takeWriteTurns(db, overrides.writeTurns.shared, overrides.writeTurns.role);
+  const turn = overrides.writeTurns ? takeWriteTurns(db, overrides.writeTurns.shared, overrides.writeTurns.role) : noWriteTurn;
   const writes = createWriteGuard();
   try {
     const events = createEventBus((name, error) => log.error({ err: error, event: name }, 'event handler failed'));
@@ -71,7 +71,7 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
     const prompts = createPromptStore({ dir: config.promptsDir });
     if (overrides.installPrompts !== false) prompts.install();
     const auth = createAuthService({ agents, sessions: createSessionRepository(db), tokens: createApiTokenRepository(db), clock });
-    const calls = createCallService({ calls: createCallRepository(db, writes), tickets, agents: agentStore, queues, events, clock });
+    const calls = createCallService({ calls: createCallRepository(db, writes, turn), tickets, agents: agentStore, queues, events, clock });
     const directory = createDirectoryService({ queues, customers: createCustomerRepository(db), clock, countryCode: config.countryCode });
     return {
       config,

@@ -5,6 +5,8 @@ import type { Call } from '../core/types.js';
 import type { WriteGuard } from './db-health.js';
 import { createWriteGuard } from './db-health.js';
 import { createStatementCache } from './statement-cache.js';
+import type { WriteTurn } from './write-turns.js';
+import { noWriteTurn } from './write-turns.js';
 
 interface CallRow {
   id: number;
@@ -73,7 +75,7 @@ const COLUMNS: Record<keyof CallChange, string> = {
 };
 
 /** SQLite implementation of {@link CallStore}. */
-export function createCallRepository(db: Database, writes: WriteGuard = createWriteGuard()): CallStore {
+export function createCallRepository(db: Database, writes: WriteGuard = createWriteGuard(), turn: WriteTurn = noWriteTurn): CallStore {
   const insert = db.prepare(
     `INSERT INTO calls (channel_id, linked_id, caller_number, caller_name, language, started_at)
      VALUES (@channelId, @linkedId, @callerNumber, @callerName, @language, @startedAt)
@@ -87,7 +89,8 @@ export function createCallRepository(db: Database, writes: WriteGuard = createWr
 
   return {
     async create(call) {
-      return toCall(writes.run(() => insert.all({ linkedId: null, ...call })[0]) as CallRow);
+      // The call path's most frequent writes: while a background write finishes, other calls go on.
+      return toCall((await turn(() => writes.run(() => insert.all({ linkedId: null, ...call })[0]))) as CallRow);
     },
     async update(id, change) {
       const keys = (Object.keys(change) as Array<keyof CallChange>).filter((k) => change[k] !== undefined).sort();
@@ -97,7 +100,7 @@ export function createCallRepository(db: Database, writes: WriteGuard = createWr
         const v = change[k];
         params[k] = k === 'agentsRung' ? JSON.stringify(v) : typeof v === 'boolean' ? Number(v) : v;
       }
-      const row = writes.run(() => statement(sql).all(params)[0]) as CallRow | undefined;
+      const row = (await turn(() => writes.run(() => statement(sql).all(params)[0]))) as CallRow | undefined;
       if (!row) throw new NotFoundError(`no call with id ${id}`);
       return toCall(row);
     },

@@ -26,11 +26,22 @@ const BACKGROUND_RECHECK_MS = 20;
 export type WriteRole = 'call-path' | 'background';
 
 /**
+ * Runs a write in the call path's turn without holding the event loop while it waits: where a
+ * background write is under way, the wait is `Atomics.waitAsync`, so other calls' events, pops and
+ * requests go on meanwhile. The write itself (`write`, synchronous) runs once no background write
+ * does; background threads start none while it waits. Elsewhere (no turns taken, or a background
+ * thread) it just runs the write.
+ */
+export type WriteTurn = <T>(write: () => T) => Promise<T>;
+
+export const noWriteTurn: WriteTurn = async (write) => write();
+
+/**
  * Makes every write on `db` take its turn: statements that change the database and transactions,
  * prepared from now on (so before the repositories are built). Reads are left alone: WAL readers
  * never wait for writers.
  */
-export function takeWriteTurns(db: Database, shared: SharedArrayBuffer, role: WriteRole): void {
+export function takeWriteTurns(db: Database, shared: SharedArrayBuffer, role: WriteRole): WriteTurn {
   const turns = new Int32Array(shared);
   const enter =
     role === 'call-path'
@@ -112,4 +123,29 @@ export function takeWriteTurns(db: Database, shared: SharedArrayBuffer, role: Wr
     exec(source);
     return db;
   }) as typeof db.exec;
+
+  if (role !== 'call-path') return noWriteTurn;
+  return async <T>(write: () => T): Promise<T> => {
+    // Announced first, as enter() does: from now on no background write starts.
+    Atomics.add(turns, CALL_PATH, 1);
+    try {
+      const until = Date.now() + CALL_PATH_WAIT_MS;
+      for (let busy = Atomics.load(turns, BACKGROUND); busy !== 0; busy = Atomics.load(turns, BACKGROUND)) {
+        const left = until - Date.now();
+        if (left <= 0) break;
+        const waiting = Atomics.waitAsync(turns, BACKGROUND, busy, left);
+        if (waiting.async) await waiting.value;
+      }
+      // The statements inside run in this turn (they do not announce themselves again).
+      depth++;
+      try {
+        return write();
+      } finally {
+        depth--;
+      }
+    } finally {
+      Atomics.sub(turns, CALL_PATH, 1);
+      Atomics.notify(turns, CALL_PATH);
+    }
+  };
 }

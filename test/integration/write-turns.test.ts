@@ -71,4 +71,44 @@ describe('write turns between the service threads', () => {
     // The other thread was writing all along, in the gaps.
     expect(background).toBeGreaterThan(50);
   });
+
+  it('lets the call path wait for a background write without holding its event loop, and starts no background write meanwhile', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const file = `${dir}/turns.db`;
+    const callPath = new Database(file);
+    cleanups.push(() => void callPath.close());
+    callPath.pragma('journal_mode = WAL');
+    callPath.exec('CREATE TABLE calls (id INTEGER PRIMARY KEY, at REAL)');
+    callPath.pragma('busy_timeout = 0');
+    const turns = createWriteTurns();
+    // [0]: call-path writes waiting or under way; [1]: background writes under way (createWriteTurns).
+    const counters = new Int32Array(turns);
+    const turn = takeWriteTurns(callPath, turns, 'call-path');
+    const record = callPath.prepare('INSERT INTO calls (at) VALUES (?) RETURNING id');
+
+    // Another thread's write is under way (the mail thread filing a message, say).
+    Atomics.add(counters, 1, 1);
+    let written = false;
+    const write = turn(() => {
+      written = true;
+      return record.all(performance.now());
+    });
+    // The event loop turns meanwhile: other calls' events would be handled.
+    let turned = false;
+    await new Promise<void>((resolve) => setImmediate(() => resolve(void (turned = true))));
+    expect(turned).toBe(true);
+    expect(written).toBe(false);
+    // Announced: no background write starts now.
+    expect(Atomics.load(counters, 0)).toBe(1);
+
+    // The other write commits: the call path's goes at once, then leaves the turn.
+    Atomics.sub(counters, 1, 1);
+    Atomics.notify(counters, 1);
+    const rows = await write;
+    expect(written).toBe(true);
+    expect(rows).toHaveLength(1);
+    expect(Atomics.load(counters, 0)).toBe(0);
+    expect(callPath.prepare('SELECT count(*) FROM calls').pluck().get()).toBe(1);
+  });
 });
