@@ -113,8 +113,12 @@ describe('uploads nobody asked for', () => {
     try {
       const { stdout } = await promisify(execFile)(process.execPath, ['-e', sender, base]);
       const answers = JSON.parse(stdout) as number[];
-      // Not logged in: the login form again (with its error), or off to it — nothing parsed, nothing stored.
-      for (const status of answers) expect([200, 303, 400, 401, 403]).toContain(status);
+      // Not logged in: the login form again (with its error), or off to it — nothing parsed, nothing
+      // stored. Or 0: the sender, still writing, saw the connection closed (reset) before it read the
+      // answer — the server does not read a body no route takes (seen in 3 of 4 runs on a fast machine).
+      for (const status of answers) expect([0, 200, 303, 400, 401, 403]).toContain(status);
+      // Most senders do get the answer.
+      expect(answers.filter((status) => status !== 0).length).toBeGreaterThan(0);
     } finally {
       clearInterval(sampler);
     }
