@@ -83,7 +83,9 @@ export function peekRequest(socket: import('node:net').Socket, timeoutMs: number
     if (bytes.includes('\r\n\r\n')) return finish(head(true));
     if (size >= PEEK_MAX_BYTES) finish(head(false));
   };
-  const timer = setTimeout(() => finish(null), timeoutMs);
+  // A busy event loop may run this timer before it has read what the client sent in time: the
+  // deadline is judged after one more round of reads (setImmediate runs after the poll phase).
+  const timer = setTimeout(() => setImmediate(() => finish(null)), timeoutMs);
   timer.unref();
   socket.on('data', onData);
   socket.once('error', onEnd);

@@ -1,8 +1,11 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { spawn } from 'node:child_process';
+import { connect, createServer as createNetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import type { Socket } from 'node:net';
+import { peekRequest } from '../../src/web/protocol.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent, get as httpGet } from 'node:http';
 import { io } from 'socket.io-client';
@@ -304,5 +307,30 @@ describe('uploads through the front', () => {
     const refused = await fetch(`${serve.url}/admin/prompts/en/goodbye`, { method: 'POST', headers: { cookie }, body: form, redirect: 'manual' });
     expect(refused.status).toBe(403);
     expect(readFileSync(stored).equals(after)).toBe(true);
+  });
+});
+
+describe("a connection's first request", () => {
+  it('is read, not dropped, when the event loop was busy past the deadline with the request already sent', async () => {
+    const server = createNetServer({ pauseOnConnect: true });
+    const heads: Array<string | null> = [];
+    const peeked = new Promise<void>((resolve) =>
+      server.on('connection', (socket: Socket) => {
+        peekRequest(socket, 20, (head) => {
+          heads.push(head ? head.path : null);
+          socket.destroy();
+          resolve();
+        });
+        // Busy well past the deadline (a long search on the pages, say) while the client has sent its request.
+        for (const until = Date.now() + 1000; Date.now() < until; );
+      }),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const { port } = server.address() as AddressInfo;
+    const client = spawn(process.execPath, ['-e', `const s = require('node:net').connect(${port}, '127.0.0.1', () => s.write('GET /socket.io/?EIO=4 HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')); s.on('close', () => process.exit(0)); s.on('error', () => process.exit(0));`]);
+    cleanups.push(() => void client.kill());
+    await peeked;
+    expect(heads).toEqual(['/socket.io/?EIO=4']);
   });
 });
