@@ -222,7 +222,6 @@ async function serve(config: Config, io: Out): Promise<number> {
     // Mail on a thread of its own: a flood of messages costs the call path nothing but write locks.
     mail = await startMailChannel(hotline);
     web = startWebFront(hotline, { pbx, mail, settingsChanged: mail.settingsChanged });
-    await web.ready();
     address = await web.listen(config.httpHost, config.httpPort).catch((error: NodeJS.ErrnoException) => {
       throw new ListenError('the web UI', 'httpHost / httpPort', config.httpHost, config.httpPort, error);
     });

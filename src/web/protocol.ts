@@ -74,9 +74,11 @@ export function peekRequest(socket: import('node:net').Socket, timeoutMs: number
     chunks.push(chunk);
     size += chunk.byteLength;
     const bytes = chunks.length === 1 ? chunk : Buffer.concat(chunks);
-    const line = bytes.subarray(0, Math.max(0, bytes.indexOf('\r\n')));
-    const spaced = line.toString('latin1').split(' ');
-    const head = (complete: boolean): PeekedHead => ({ bytes, method: spaced[0] ?? '', path: spaced[1] ?? '', complete });
+    // The request line is split only once the connection's way is decided.
+    const head = (complete: boolean): PeekedHead => {
+      const [method = '', path = ''] = bytes.subarray(0, Math.max(0, bytes.indexOf('\r\n'))).toString('latin1').split(' ');
+      return { bytes, method, path, complete };
+    };
     const prefix = Math.min(bytes.byteLength, REALTIME_LINE.byteLength);
     // Not socket.io's: the parser gets it at once, whatever follows.
     if (!bytes.subarray(0, prefix).equals(REALTIME_LINE.subarray(0, prefix))) return finish(head(false));

@@ -226,8 +226,6 @@ export function startWebFront(hotline: Hotline, services: { pbx: Pbx; mail: WebM
     /** The screen-pops' HTTP server (socket.io), fed by the web process. */
     server,
     realtime,
-    /** Compatibility with callers that wait before listening: the web process starts with `listen`. */
-    ready: () => Promise.resolve(),
     /** Starts the web process listening on `host:port`; resolves with its URL once it does, rejects with why it could not. */
     listen(host: string, port: number): Promise<string> {
       where = { host, port };
