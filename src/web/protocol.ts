@@ -46,6 +46,8 @@ export interface PeekedHead {
   path: string;
   /** The whole head (through the blank line) is in `bytes`. */
   complete: boolean;
+  /** It asks for a websocket (`Upgrade: websocket`): after the answer the connection carries no other request. */
+  websocket: boolean;
 }
 
 /**
@@ -76,8 +78,9 @@ export function peekRequest(socket: import('node:net').Socket, timeoutMs: number
     const bytes = chunks.length === 1 ? chunk : Buffer.concat(chunks);
     // The request line is split only once the connection's way is decided.
     const head = (complete: boolean): PeekedHead => {
-      const [method = '', path = ''] = bytes.subarray(0, Math.max(0, bytes.indexOf('\r\n'))).toString('latin1').split(' ');
-      return { bytes, method, path, complete };
+      const text = bytes.toString('latin1');
+      const [method = '', path = ''] = text.slice(0, Math.max(0, text.indexOf('\r\n'))).split(' ');
+      return { bytes, method, path, complete, websocket: complete && /\r\nupgrade:[ \t]*websocket[ \t]*\r\n/i.test(text) };
     };
     const prefix = Math.min(bytes.byteLength, REALTIME_LINE.byteLength);
     // Not socket.io's: the parser gets it at once, whatever follows.

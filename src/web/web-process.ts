@@ -160,7 +160,9 @@ server.on('connection', (socket: Socket) => {
   if (socket.destroyed) return;
   peekRequest(socket, timeouts.headersMs, (head) => {
     if (head === null) return socket.destroy();
-    if (isRealtimeRequest(head.path) && head.complete && head.method === 'GET') {
+    // Only a websocket: any other connection may carry page requests after its first (a browser
+    // keeps it alive), and those are this process's. socket.io's script and long-polling are relayed.
+    if (isRealtimeRequest(head.path) && head.method === 'GET' && head.websocket) {
       // Sent, the socket here never closes (its handle goes): it counts against the address over there.
       if (post({ type: 'socket', head: head.bytes }, socket)) return handedOver(socket);
       return socket.destroy();

@@ -164,6 +164,20 @@ describe('pages in a process of their own', () => {
     const handshake = await get('/socket.io/?EIO=4&transport=polling');
     expect(handshake).toMatchObject({ status: 200, reused: true });
     expect(handshake.body).toMatch(/^0\{"sid":/);
+    // A connection that began with socket.io's script (a browser loading it on a fresh connection)
+    // then carries a page: the page is answered, not lost to the pops' side.
+    const fresh = new Agent({ keepAlive: true, maxSockets: 1 });
+    cleanups.push(() => fresh.destroy());
+    const on = (agentFor: Agent, path: string) =>
+      new Promise<{ status: number; reused: boolean }>((resolve, reject) => {
+        const req = httpGet(`${serve.url}${path}`, { agent: agentFor }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket }));
+        });
+        req.on('error', reject);
+      });
+    expect(await on(fresh, '/socket.io/socket.io.js')).toMatchObject({ status: 200, reused: false });
+    expect(await on(fresh, '/login')).toMatchObject({ status: 200, reused: true });
 
     // Ctrl-C in a terminal signals the whole group: the service stops cleanly, pages and all, and
     // does not take the pages' share of the signal for a crash.
