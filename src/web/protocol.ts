@@ -54,7 +54,7 @@ export interface PeekedHead {
  * Reads a new connection's first bytes, enough to tell a socket.io request (its whole head, which a
  * client sends before it waits for the answer) from any other (as soon as it cannot be one), and
  * leaves the socket paused with nothing read beyond `bytes`. `done(null)`: the client sent nothing
- * usable in time, or went away.
+ * usable in time, or went away. Its handle reads nothing more from the kernel until resumed (see stopReading).
  */
 export function peekRequest(socket: import('node:net').Socket, timeoutMs: number, done: (head: PeekedHead | null) => void): void {
   const chunks: Buffer[] = [];
@@ -65,6 +65,7 @@ export function peekRequest(socket: import('node:net').Socket, timeoutMs: number
     settled = true;
     clearTimeout(timer);
     socket.pause();
+    stopReading(socket);
     socket.off('data', onData);
     socket.off('error', onEnd);
     socket.off('end', onEnd);
@@ -97,6 +98,23 @@ export function peekRequest(socket: import('node:net').Socket, timeoutMs: number
   socket.once('end', onEnd);
   socket.once('close', onEnd);
   socket.resume();
+}
+
+/**
+ * Stops the socket's handle reading from the kernel. `pause()` alone stops only the stream's flow:
+ * the handle goes on reading into the stream's buffer. A handle sent to another process
+ * (`process.send(…, socket)`) is closed here only once that process acknowledges it, and until
+ * then whatever it reads is dropped: a websocket client's first frame, sent as soon as the main
+ * process answered the upgrade, was lost that way when this process read before the
+ * acknowledgement came (the agent's socket never connected). Left in the kernel, it is read by
+ * the process the socket went to. `resume()` starts reading again.
+ */
+function stopReading(socket: import('node:net').Socket): void {
+  const handle = (socket as unknown as { _handle?: { reading?: boolean; readStop?: () => number } | null })._handle;
+  if (handle?.reading && typeof handle.readStop === 'function') {
+    handle.reading = false;
+    handle.readStop();
+  }
 }
 
 /** What the web process may ask of the main process's services (see `serviceCalls` in web-front.ts). */

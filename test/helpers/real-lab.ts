@@ -141,9 +141,13 @@ export async function realLab(bundle: string, options: { dataDir?: string } = {}
         if (typeof ack === 'function') ack('shown');
         for (const l of listeners) l();
       });
+      // socket.io's own connect timeout covers only the transport: a namespace that never answers, or
+      // a transport that closes first, would leave this waiting for ever.
       await new Promise<void>((resolve, reject) => {
-        socket.once('connect', () => resolve());
-        socket.once('connect_error', reject);
+        const timer = setTimeout(() => reject(new Error(`${agent.login}'s socket did not connect within 15 s`)), 15_000);
+        socket.once('connect', () => (clearTimeout(timer), resolve()));
+        socket.once('connect_error', (error) => (clearTimeout(timer), reject(error)));
+        socket.once('disconnect', (reason) => (clearTimeout(timer), reject(new Error(`${agent.login}'s socket closed before it connected: ${reason}`))));
       });
       return {
         socket,

@@ -347,4 +347,52 @@ describe("a connection's first request", () => {
     await peeked;
     expect(heads).toEqual(['/socket.io/?EIO=4']);
   });
+
+  it('leaves what the client sends next to the process its connection is handed to, however late that process takes it', async () => {
+    // The other process blocks before it takes the socket, as a busy main process would: until it
+    // acknowledges the handle, this process still holds it. A websocket client's first frame must not be read here meanwhile.
+    const other = spawn(
+      process.execPath,
+      ['-e', `process.on('message', (m, socket) => { if (m === 'block') require('node:fs').readSync(0, Buffer.alloc(1), 0, 1, null); else { socket.on('data', (d) => process.send(String(d))); process.send('adopted'); } }); process.send('ready');`],
+      { stdio: ['pipe', 'inherit', 'inherit', 'ipc'] },
+    );
+    cleanups.push(() => void other.kill());
+    const said: string[] = [];
+    const listeners = new Set<() => void>();
+    other.on('message', (m: string) => {
+      said.push(m);
+      for (const l of listeners) l();
+    });
+    const heard = (test: () => boolean) =>
+      new Promise<void>((resolve) => {
+        const check = () => test() && (listeners.delete(check), resolve());
+        listeners.add(check);
+        check();
+      });
+    await heard(() => said.includes('ready'));
+    const server = createNetServer({ pauseOnConnect: true });
+    const handedOver = new Promise<void>((resolve) =>
+      server.on('connection', (socket: Socket) =>
+        peekRequest(socket, 5000, () => {
+          other.send('block');
+          other.send('socket', socket);
+          resolve();
+        }),
+      ),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    cleanups.push(() => void client.destroy());
+    client.write('GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n');
+    await handedOver;
+    await new Promise<void>((resolve) => client.write('first frame;', () => resolve()));
+    // Two turns of this event loop, each with a poll for reads: a handle still reading here would take the frame.
+    await new Promise<void>((resolve) => setImmediate(() => setImmediate(() => resolve())));
+    other.stdin!.write('g');
+    await heard(() => said.includes('adopted'));
+    client.write('second frame;');
+    await heard(() => said.join('').includes('second frame;'));
+    expect(said.filter((m) => m !== 'ready' && m !== 'adopted').join('')).toBe('first frame;second frame;');
+  });
 });
