@@ -67,12 +67,12 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
     await ttn.load();
     const tickets = createTicketService({ tickets: createTicketRepository(db), attachments: createAttachmentRepository(db), queues, ttn, events, clock });
     const agentStore = createAgentRepository(db);
-    const agents = createAgentService({ agents: agentStore, clock });
+    const agents = createAgentService({ agents: agentStore, clock, events });
     const prompts = createPromptStore({ dir: config.promptsDir });
     if (overrides.installPrompts !== false) prompts.install();
-    const auth = createAuthService({ agents, sessions: createSessionRepository(db), tokens: createApiTokenRepository(db), clock });
+    const auth = createAuthService({ agents, sessions: createSessionRepository(db), tokens: createApiTokenRepository(db), clock, events });
     const calls = createCallService({ calls: createCallRepository(db, writes, turn), tickets, agents: agentStore, queues, events, clock });
-    const directory = createDirectoryService({ queues, customers: createCustomerRepository(db), clock, countryCode: config.countryCode });
+    const directory = createDirectoryService({ queues, customers: createCustomerRepository(db), clock, countryCode: config.countryCode, events });
     return {
       config,
       log,

@@ -56,6 +56,12 @@ const schema = z
      * (each holds a websocket and a few HTTP connections), and let the proxy limit each client.
      */
     httpMaxConnectionsPerAddress: z.coerce.number().int().min(1).default(512),
+    /**
+     * Comma-separated addresses or CIDR ranges of reverse proxies whose `X-Forwarded-For` and
+     * `X-Forwarded-Proto` are believed (e.g. `127.0.0.1,10.0.0.0/8`). Empty (the default): none, so
+     * a client cannot pick the address its failed logins are counted against.
+     */
+    trustedProxies: z.string().default(''),
     /** SMTP connections one address may hold open at once (more are refused with 421). */
     smtpMaxConnectionsPerAddress: z.coerce.number().int().min(1).default(20),
     /** Largest incoming message, in bytes. */

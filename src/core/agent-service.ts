@@ -1,6 +1,7 @@
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
 import type { AgentStore, NewAgent } from './ports.js';
 import { generatePassword, hashPassword, verifyPassword } from './password.js';
+import type { EventBus } from './events.js';
 import type { Clock } from './ticket-service.js';
 import type { Agent, Role } from './types.js';
 
@@ -17,7 +18,7 @@ function checkRole(role: string): asserts role is Role {
 }
 
 /** Agents and admins: accounts, passwords, phones. */
-export function createAgentService(deps: { agents: AgentStore; clock: Clock }) {
+export function createAgentService(deps: { agents: AgentStore; clock: Clock; events?: EventBus }) {
   const { agents, clock } = deps;
   return {
     /** Creates an agent; returns the password so a generated one can be shown once. */
@@ -26,6 +27,9 @@ export function createAgentService(deps: { agents: AgentStore; clock: Clock }) {
       if (!input.name.trim()) throw new ValidationError('an agent needs a name');
       checkRole(input.role);
       if (await agents.findByLogin(input.login)) throw new ConflictError(`login "${input.login}" is taken`);
+      for (const [name, value] of [['dial string', input.dialString], ['device interface', input.deviceInterface]] as const) {
+        if (value && /[\x00-\x1f\x7f]/.test(value)) throw new ValidationError(`the ${name} must not contain control characters or line breaks`);
+      }
       const password = input.password ?? generatePassword();
       if (password.length < MIN_PASSWORD) throw new ValidationError(`a password needs at least ${MIN_PASSWORD} characters`);
       const { password: _omit, ...rest } = input;
@@ -48,9 +52,16 @@ export function createAgentService(deps: { agents: AgentStore; clock: Clock }) {
     },
 
     async update(id: number, change: Partial<Omit<NewAgent, 'login' | 'passwordHash'>> & { active?: boolean; away?: boolean }): Promise<Agent> {
-      if (!(await agents.findById(id))) throw new NotFoundError(`no agent with id ${id}`);
+      const before = await agents.findById(id);
+      if (!before) throw new NotFoundError(`no agent with id ${id}`);
       if (change.role !== undefined) checkRole(change.role);
-      return agents.update(id, change);
+      for (const [name, value] of [['dial string', change.dialString], ['device interface', change.deviceInterface]] as const) {
+        // They go into AMI actions and the dialplan: a line break there would start another action.
+        if (value && /[\x00-\x1f\x7f]/.test(value)) throw new ValidationError(`the ${name} must not contain control characters or line breaks`);
+      }
+      const agent = await agents.update(id, change);
+      if (agent.role !== before.role || agent.active !== before.active) deps.events?.publish('access.changed', { agentId: id });
+      return agent;
     },
 
     findById: (id: number) => agents.findById(id),

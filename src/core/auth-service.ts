@@ -1,6 +1,9 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AgentService } from './agent-service.js';
-import type { ApiTokenStore, SessionStore } from './ports.js';
+import type { EventBus } from './events.js';
+import type { LoginLimits } from './login-limiter.js';
+import { createLoginLimiter } from './login-limiter.js';
+import type { ApiTokenStore, SessionStore, TokenScope } from './ports.js';
 import type { Clock } from './ticket-service.js';
 import type { Agent } from './types.js';
 
@@ -10,114 +13,135 @@ export interface Session {
   csrfToken: string;
 }
 
-export interface LoginLimits {
-  /** Failed logins allowed per login name (any address) in the window. */
-  perLogin: number;
-  /** Failed logins allowed per client address in the window. */
-  perAddress: number;
-  windowMs: number;
-}
-
-/** Logins over the limit: says when to try again. */
-export class TooManyAttemptsError extends Error {
-  override name = 'TooManyAttemptsError';
-  constructor(readonly retryAfterSeconds: number) {
-    super(`too many failed logins; try again in ${Math.ceil(retryAfterSeconds / 60)} minute(s)`);
-  }
-}
+export { TooManyAttemptsError } from './login-limiter.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const secret = () => randomBytes(32).toString('base64url');
 const IDLE_MS = 12 * 60 * 60 * 1000;
 
-/**
- * Sessions (random tokens, stored hashed, sliding 12 h), API tokens, and a limit on
- * failed logins per login name and per address.
- */
-export function createAuthService(deps: { agents: AgentService; sessions: SessionStore; tokens: ApiTokenStore; clock: Clock; limits?: Partial<LoginLimits> }) {
-  const { agents, sessions, tokens, clock } = deps;
-  const limits: LoginLimits = { perLogin: 5, perAddress: 20, windowMs: 15 * 60 * 1000, ...deps.limits };
-  const failures = new Map<string, number[]>();
+/** What a socket or request authenticated with, to check again later (a socket outlives its handshake). */
+export type Credential = { session: string } | { apiToken: string };
 
-  const recent = (key: string, now: number): number[] => {
-    const list = (failures.get(key) ?? []).filter((t) => now - t < limits.windowMs);
-    if (list.length) failures.set(key, list);
-    else failures.delete(key);
-    return list;
-  };
-  const checkLimit = (key: string, max: number, now: number): void => {
-    const list = recent(key, now);
-    if (list.length >= max) throw new TooManyAttemptsError((list[0]! + limits.windowMs - now) / 1000);
-  };
+/** An agent as an API token lets them act: `ro` tokens may only read. */
+export interface ApiAccess {
+  agent: Agent;
+  scope: TokenScope;
+}
+
+/**
+ * Sessions (random tokens, stored hashed, sliding 12 h), API tokens (optionally read-only and
+ * expiring), and limits on failed logins (see login-limiter.ts). Ending access (logout, sessions
+ * ended, a token revoked) publishes `access.changed`, so that open sockets are checked again.
+ */
+export function createAuthService(deps: { agents: AgentService; sessions: SessionStore; tokens: ApiTokenStore; clock: Clock; events?: EventBus; limits?: Partial<LoginLimits> }) {
+  const { agents, sessions, tokens, clock } = deps;
+  const limiter = createLoginLimiter(() => clock.now().getTime(), deps.limits);
+  const changed = (agentId: number) => deps.events?.publish('access.changed', { agentId });
 
   async function resolveAgent(agentId: number): Promise<Agent | null> {
     const agent = await agents.findById(agentId);
     return agent?.active ? agent : null;
   }
 
+  async function sessionOf(token: string | undefined, extend: boolean): Promise<Session | null> {
+    if (!token) return null;
+    const hash = sha256(token);
+    const record = await sessions.find(hash);
+    const now = clock.now().getTime();
+    if (!record || Date.parse(record.expiresAt) < now) return null;
+    const agent = await resolveAgent(record.agentId);
+    if (!agent) return null;
+    // Extend at most once a minute, not on every request.
+    if (extend && Date.parse(record.expiresAt) - now < IDLE_MS - 60_000) await sessions.touch(hash, new Date(now + IDLE_MS).toISOString());
+    return { agent, csrfToken: record.csrfToken };
+  }
+
+  async function tokenAccess(token: string, record: boolean): Promise<ApiAccess | null> {
+    const found = await tokens.find(sha256(token));
+    const now = clock.now();
+    if (!found || (found.expiresAt !== null && Date.parse(found.expiresAt) <= now.getTime())) return null;
+    const agent = await resolveAgent(found.agentId);
+    if (!agent) return null;
+    // Its last use, to the minute: not a write on every request (writes wait for the call path's).
+    if (record && (found.lastUsedAt === null || now.getTime() - Date.parse(found.lastUsedAt) >= 60_000)) await tokens.touch(found.id, now.toISOString());
+    return { agent, scope: found.scope };
+  }
+
   return {
-    /** Checks the password (within the limits) and opens a session; null for a wrong login or password. */
+    /**
+     * Checks the password within the limits and opens a session; null for a wrong login or password.
+     * The try is counted before the password is checked (TooManyAttemptsError when it must wait).
+     */
     async login(login: string, password: string, address: string): Promise<{ token: string; session: Session } | null> {
-      const now = clock.now().getTime();
-      const loginKey = `login:${login.toLowerCase()}`;
-      const addressKey = `address:${address}`;
-      checkLimit(loginKey, limits.perLogin, now);
-      checkLimit(addressKey, limits.perAddress, now);
+      const attempt = limiter.begin(login, address);
       const agent = await agents.authenticate(login, password);
-      if (!agent) {
-        for (const key of [loginKey, addressKey]) failures.set(key, [...recent(key, now), now]);
-        return null;
-      }
-      failures.delete(loginKey);
+      if (!agent) return null;
+      attempt.succeeded();
+      const now = clock.now().getTime();
       const token = secret();
       const csrfToken = secret();
       await sessions.create(sha256(token), { agentId: agent.id, csrfToken, expiresAt: new Date(now + IDLE_MS).toISOString() }, new Date(now).toISOString());
       return { token, session: { agent, csrfToken } };
     },
+    /** Logins and addresses with failed tries on record (for admins). */
+    loginLocks: () => limiter.list(),
+    /** Clears failed tries: one entry, or all of a login name. */
+    clearLoginLocks: (which: { key: string } | { login: string }) => limiter.clear(which),
 
     /** The session for a cookie token, extended on use; null when unknown, expired, or the agent deactivated. */
-    async session(token: string | undefined): Promise<Session | null> {
-      if (!token) return null;
-      const hash = sha256(token);
-      const record = await sessions.find(hash);
-      const now = clock.now().getTime();
-      if (!record || Date.parse(record.expiresAt) < now) return null;
-      const agent = await resolveAgent(record.agentId);
-      if (!agent) return null;
-      // Extend at most once a minute, not on every request.
-      if (Date.parse(record.expiresAt) - now < IDLE_MS - 60_000) await sessions.touch(hash, new Date(now + IDLE_MS).toISOString());
-      return { agent, csrfToken: record.csrfToken };
+    session: (token: string | undefined): Promise<Session | null> => sessionOf(token, true),
+
+    /** The agent a credential still stands for (nothing is extended or recorded), or null. */
+    async stillValid(credential: Credential): Promise<Agent | null> {
+      if ('session' in credential) return (await sessionOf(credential.session, false))?.agent ?? null;
+      return (await tokenAccess(credential.apiToken, false))?.agent ?? null;
     },
 
     async logout(token: string | undefined): Promise<void> {
-      if (token) await sessions.delete(sha256(token));
+      if (!token) return;
+      const hash = sha256(token);
+      const record = await sessions.find(hash);
+      await sessions.delete(hash);
+      if (record) changed(record.agentId);
     },
 
     /** Ends every session of an agent (deactivated, password reset). */
-    endSessions: (agentId: number) => sessions.deleteForAgent(agentId),
+    async endSessions(agentId: number): Promise<void> {
+      await sessions.deleteForAgent(agentId);
+      changed(agentId);
+    },
 
     /** Constant-time comparison of a submitted CSRF token with the session's. */
     csrfValid(session: Session, submitted: unknown): boolean {
-      if (typeof submitted !== 'string') return false;
-      const a = Buffer.from(submitted);
-      const b = Buffer.from(session.csrfToken);
-      return a.length === b.length && timingSafeEqual(a, b);
+      return sameSecret(session.csrfToken, submitted);
     },
 
     /** A new API token for the agent; the secret is returned once and stored hashed. */
-    async createApiToken(agentId: number, name: string): Promise<string> {
+    async createApiToken(agentId: number, name: string, options: { scope?: TokenScope; expiresAt?: string | null } = {}): Promise<string> {
       const token = `hl_${secret()}`;
-      await tokens.create(agentId, name.trim() || 'token', sha256(token), clock.now().toISOString());
+      await tokens.create(agentId, { name: name.trim() || 'token', tokenHash: sha256(token), scope: options.scope ?? 'rw', expiresAt: options.expiresAt ?? null }, clock.now().toISOString());
       return token;
     },
+    /** The agent and scope of a valid, unexpired token of an active agent; its use is recorded (to the minute). */
+    apiAccess: (token: string): Promise<ApiAccess | null> => tokenAccess(token, true),
     async apiAgent(token: string): Promise<Agent | null> {
-      const agentId = await tokens.use(sha256(token), clock.now().toISOString());
-      return agentId === null ? null : resolveAgent(agentId);
+      return (await tokenAccess(token, true))?.agent ?? null;
     },
     apiTokens: (agentId: number) => tokens.list(agentId),
-    revokeApiToken: (id: number, agentId: number) => tokens.delete(id, agentId),
+    async revokeApiToken(id: number, agentId: number): Promise<void> {
+      await tokens.delete(id, agentId);
+      changed(agentId);
+    },
     purgeExpired: () => sessions.deleteExpired(clock.now().toISOString()),
   };
+}
+
+/** Constant-time comparison of two secrets (false for anything but a string). */
+export function sameSecret(expected: string, submitted: unknown): boolean {
+  if (typeof submitted !== 'string') return false;
+  const a = Buffer.from(submitted);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 export type AuthService = ReturnType<typeof createAuthService>;

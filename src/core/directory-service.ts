@@ -1,13 +1,14 @@
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
 import type { CustomerStore, NewCustomer, NewQueue, QueueStore } from './ports.js';
 import { normalisePhone } from './phone.js';
+import type { EventBus } from './events.js';
 import type { Clock } from './ticket-service.js';
 import type { Access, Customer, Queue } from './types.js';
 
 const EMAIL = /^[^\s@<>]+@[^\s@<>]+$/;
 
 /** Queues, permissions and customers. */
-export function createDirectoryService(deps: { queues: QueueStore; customers: CustomerStore; clock: Clock; countryCode: string }) {
+export function createDirectoryService(deps: { queues: QueueStore; customers: CustomerStore; clock: Clock; countryCode: string; events?: EventBus }) {
   const { queues, customers, clock, countryCode } = deps;
   const phone = (raw: string): string => {
     const n = normalisePhone(raw, countryCode);
@@ -45,7 +46,11 @@ export function createDirectoryService(deps: { queues: QueueStore; customers: Cu
     listQueues: () => queues.list(),
     visibleQueues: (agentId: number) => queues.visible(agentId),
     access: (agentId: number, queueId: number) => queues.access(agentId, queueId),
-    setAccess: (agentId: number, queueId: number, access: Access | null) => queues.setAccess(agentId, queueId, access),
+    async setAccess(agentId: number, queueId: number, access: Access | null): Promise<void> {
+      const before = await queues.access(agentId, queueId);
+      await queues.setAccess(agentId, queueId, access);
+      if (before !== access) deps.events?.publish('access.changed', { agentId });
+    },
 
     async createCustomer(input: NewCustomer): Promise<Customer> {
       if (!input.name.trim()) throw new ValidationError('a customer needs a name');
@@ -54,6 +59,32 @@ export function createDirectoryService(deps: { queues: QueueStore; customers: Cu
       return customers.create({ ...input, emails, phones: (input.phones ?? []).map(phone) }, clock.now().toISOString());
     },
     findCustomer: (id: number) => customers.findById(id),
+    /** Admins see every customer; an agent those with a ticket in a queue the agent may see. */
+    customerVisibleTo: (customerId: number, agentId: number) => customers.visibleTo(customerId, agentId),
+    /** The customers of `list` the agent may see. */
+    async visibleCustomers<C extends { id: number }>(list: readonly C[], agentId: number): Promise<C[]> {
+      const out: C[] = [];
+      for (const c of list) if (await customers.visibleTo(c.id, agentId)) out.push(c);
+      return out;
+    },
+    /**
+     * The customer an agent's new ticket is for: the one chosen by id (which the agent must be able
+     * to see: else, as for an unknown id, ValidationError), or the one with this e-mail address or
+     * number when the agent may see them, or a new one; null when nothing is given, or when the
+     * address or number belongs to a customer of other queues (the ticket then names only what was entered).
+     */
+    async customerForTicket(agentId: number, input: { customerId: number | null; name?: string; email?: string; phone?: string }): Promise<number | null> {
+      if (input.customerId !== null) {
+        const found = await customers.findById(input.customerId);
+        if (!found || !(await customers.visibleTo(found.id, agentId))) throw new ValidationError(`customerId: no customer ${input.customerId}`);
+        return found.id;
+      }
+      const { email, phone } = input;
+      if (!email && !phone && !input.name?.trim()) return null;
+      const existing = (email && (await customers.findByEmail(email.trim().toLowerCase()))) || (phone && (await service.findCustomersByPhone(phone))[0]) || null;
+      if (existing) return (await customers.visibleTo(existing.id, agentId)) ? existing.id : null;
+      return (await service.createCustomer({ name: input.name?.trim() || email || phone || '', emails: email ? [email] : [], phones: phone ? [phone] : [] })).id;
+    },
     /**
      * The customer with this e-mail address or phone number, or a new one with them (named `name`,
      * else by the address or number); null when nothing is given.

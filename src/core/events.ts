@@ -13,6 +13,8 @@ export interface DomainEvents {
   'call.missed': { call: Call; agentId: number; status: string };
   'call.answered': { call: Call; agentId: number };
   'call.ended': { call: Call };
+  /** An agent's access may have shrunk (logout, sessions ended, token revoked, deactivated, role or permissions changed): open sockets are checked again. */
+  'access.changed': { agentId: number };
 }
 
 export type EventName = keyof DomainEvents;

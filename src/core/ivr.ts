@@ -21,7 +21,7 @@ export type IvrOutcome =
   | { kind: 'ticket'; ttn: string; ticketId: number }
   | { kind: 'operator' }
   | { kind: 'new-ticket'; ttn: string; ticketId: number }
-  | { kind: 'fallback'; reason: 'no-input' | 'invalid' | 'unknown' | 'error' };
+  | { kind: 'fallback'; reason: 'no-input' | 'invalid' | 'unknown' | 'error' | 'limited' };
 
 export type IvrAction =
   | { type: 'answer' }
@@ -44,9 +44,10 @@ export type IvrEvent =
   | { type: 'prompts-done' }
   | { type: 'dtmf'; digit: string }
   | { type: 'timeout' }
-  | { type: 'lookup-result'; ticketId: number | null }
+  /** `limited`: not looked up, the caller is over the guessing limit. */
+  | { type: 'lookup-result'; ticketId: number | null; limited?: boolean }
   | { type: 'ticket-created'; ttn: string; ticketId: number }
-  | { type: 'ticket-failed' }
+  | { type: 'ticket-failed'; limited?: boolean }
   | { type: 'hangup' };
 
 export interface IvrOptions {
@@ -97,6 +98,7 @@ export function ivrStep(state: IvrState, event: IvrEvent, options: IvrOptions): 
       return entryStep(state, event, options);
     case 'lookup':
       if (event.type !== 'lookup-result') return { state, actions: [] };
+      if (event.limited) return finish({ kind: 'fallback', reason: 'limited' }, true);
       if (event.ticketId !== null) {
         return finish({ kind: 'ticket', ttn: state.digits, ticketId: event.ticketId }, false);
       }
@@ -115,7 +117,7 @@ export function ivrStep(state: IvrState, event: IvrEvent, options: IvrOptions): 
           ],
         };
       }
-      if (event.type === 'ticket-failed') return finish({ kind: 'fallback', reason: 'error' }, true);
+      if (event.type === 'ticket-failed') return finish({ kind: 'fallback', reason: event.limited ? 'limited' : 'error' }, true);
       return { state, actions: [] };
     case 'reading-back':
       // Digits pressed during the read-back are ignored: the number is being told, not asked.

@@ -147,6 +147,8 @@ export interface CustomerStore {
   addPhone(id: number, phone: string): Promise<void>;
   /** Customers whose name, e-mail or phone contains `search` (all when empty), by name. */
   search(search: string, limit: number): Promise<Customer[]>;
+  /** Whether the agent is an admin, or may see a queue holding one of the customer's tickets. */
+  visibleTo(customerId: number, agentId: number): Promise<boolean>;
 }
 
 export type CallChange = Partial<Omit<Call, 'id' | 'channelId' | 'startedAt'>>;
@@ -177,11 +179,25 @@ export interface SessionStore {
   deleteExpired(now: string): Promise<void>;
 }
 
+/** What an API token may do: everything its agent may (`rw`), or only read (`ro`). */
+export type TokenScope = 'rw' | 'ro';
+
+export interface ApiTokenRecord {
+  id: number;
+  name: string;
+  scope: TokenScope;
+  createdAt: string;
+  lastUsedAt: string | null;
+  expiresAt: string | null;
+}
+
 export interface ApiTokenStore {
-  create(agentId: number, name: string, tokenHash: string, now: string): Promise<{ id: number }>;
-  /** The agent id for a token hash, recording its use. */
-  use(tokenHash: string, now: string): Promise<number | null>;
-  list(agentId: number): Promise<Array<{ id: number; name: string; createdAt: string; lastUsedAt: string | null }>>;
+  create(agentId: number, input: { name: string; tokenHash: string; scope: TokenScope; expiresAt: string | null }, now: string): Promise<{ id: number }>;
+  /** The token for a hash (not checked for expiry). */
+  find(tokenHash: string): Promise<{ id: number; agentId: number; scope: TokenScope; expiresAt: string | null; lastUsedAt: string | null } | null>;
+  /** Records a use. */
+  touch(id: number, now: string): Promise<void>;
+  list(agentId: number): Promise<ApiTokenRecord[]>;
   delete(id: number, agentId: number): Promise<void>;
 }
 

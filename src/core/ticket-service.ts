@@ -60,6 +60,11 @@ export function createTicketService(deps: TicketServiceDeps) {
     if (needed === 'rw' && access !== 'rw') throw new ForbiddenError(`read-only access to the queue of ticket ${ticket.ttn}`);
   }
 
+  /** An owner must be able to see the ticket's queue: else callers keying its number reach someone who cannot open it. */
+  async function checkOwner(ownerId: number, queue: { id: number; name: string }): Promise<void> {
+    if ((await queues.access(ownerId, queue.id)) === null) throw new ValidationError(`ownerId: agent ${ownerId} cannot see queue "${queue.name}" (or does not exist)`);
+  }
+
   function checkArticle(article: ArticleInput): void {
     if (!ARTICLE_KINDS.includes(article.kind)) throw new ValidationError(`unknown article kind "${article.kind}"`);
     if (typeof article.text !== 'string') throw new ValidationError('article text is required');
@@ -96,6 +101,7 @@ export function createTicketService(deps: TicketServiceDeps) {
       const state = input.state ?? 'new';
       if (!TICKET_STATES.includes(state)) throw new ValidationError(`unknown state "${state}"`);
       checkArticle(input.article);
+      if (input.ownerId != null) await checkOwner(input.ownerId, queue);
       for (let attempt = 1; ; attempt++) {
         const now = clock.now();
         const number = await ttn.next(now);
@@ -140,12 +146,20 @@ export function createTicketService(deps: TicketServiceDeps) {
         throw new ValidationError('priority must be 1 to 5');
       }
       if (change.title !== undefined && !change.title.trim()) throw new ValidationError('a ticket needs a title');
+      let queue = { id: before.queueId, name: '' };
       if (change.queueId !== undefined && change.queueId !== before.queueId) {
         const target = await queues.findById(change.queueId);
         if (!target) throw new NotFoundError(`no queue with id ${change.queueId}`);
         if (actor !== 'system' && (await queues.access(actor.agentId, target.id)) !== 'rw') {
           throw new ForbiddenError(`no write access to queue "${target.name}"`);
         }
+        queue = target;
+        // Moved to a queue its owner cannot see: the ticket is nobody's there.
+        if (change.ownerId === undefined && before.ownerId !== null && (await queues.access(before.ownerId, target.id)) === null) change = { ...change, ownerId: null };
+      }
+      if (change.ownerId != null && change.ownerId !== before.ownerId) {
+        if (!queue.name) queue = (await queues.findById(queue.id)) ?? queue;
+        await checkOwner(change.ownerId, queue);
       }
       const ticket = await tickets.update(ticketId, change, nowIso());
       events.publish('ticket.changed', { ticket, before, byAgentId: actor === 'system' ? null : actor.agentId });

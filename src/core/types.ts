@@ -118,7 +118,8 @@ export interface ArticleInput {
 }
 
 /** Why a call went where it did. */
-export type CallReason = 'ticket' | 'operator' | 'invalid' | 'unknown' | 'no-input' | 'new-ticket' | 'recovered' | 'error';
+/** … `limited`: the caller's number (or all callers) keyed too many unknown ticket numbers, or opened too many tickets. */
+export type CallReason = 'ticket' | 'operator' | 'invalid' | 'unknown' | 'no-input' | 'new-ticket' | 'recovered' | 'error' | 'limited';
 export type CallOutcome = 'answered' | 'abandoned' | 'fallback' | 'operator';
 
 /** A phone call through the hotline, from the IVR to hang-up. */

@@ -6,9 +6,12 @@ import { requireAdmin } from './auth.js';
 import { field, page } from './page-helpers.js';
 import type { Views } from './views.js';
 import type { WebMail } from './ports.js';
+import type { GuessingStatus } from '../pbx/guess-limits.js';
+import { loadSecuritySettings, parseDialPatterns, saveSecuritySettings } from '../core/security-settings.js';
+import { AgentForm, ClearLoginForm, CustomerForm, CustomerQuery, EmptyForm, IdParams, LanguageForm, NewAgentForm, PageQuery, PasswordForm, PermissionsForm, PromptFileParams, PromptParams, QueueForm, SecurityForm, TokenForm, TokenParams, TtnForm, UploadQuery } from './schemas.js';
 
 /** What the admin overview shows about the connections. */
-export type StatusProvider = () => Promise<{ db: string; ari: string; ami: string; activeIvrCalls: number | string; mail: string }>;
+export type StatusProvider = () => Promise<{ db: string; ari: string; ami: string; activeIvrCalls: number | string; mail: string; limitedCallers?: number }>;
 
 const optional = (v: string) => (v === '' ? null : v);
 const numericId = (raw: string): number => {
@@ -17,21 +20,21 @@ const numericId = (raw: string): number => {
 };
 
 /** Agents, queues (and the queue → extension map), permissions, customers, TTN settings, status. */
-export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline; views: Views; status: StatusProvider; mail?: WebMail; settingsChanged?: () => Promise<void> }): Promise<void> {
+export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline; views: Views; status: StatusProvider; guessing?: () => Promise<GuessingStatus | undefined>; mail?: WebMail; settingsChanged?: () => Promise<void> }): Promise<void> {
   const { hotline, views } = opts;
   const { agents, directory, auth } = hotline;
 
-  app.get('/admin', async (request, reply) => {
+  app.get('/admin', { schema: { querystring: PageQuery } }, async (request, reply) => {
     requireAdmin(request);
     return page(views, request, reply, 'admin/index', { title: 'Admin', status: await opts.status() });
   });
 
-  app.get('/admin/agents', async (request, reply) => {
+  app.get('/admin/agents', { schema: { querystring: PageQuery } }, async (request, reply) => {
     requireAdmin(request);
     return page(views, request, reply, 'admin/agents', { title: 'Agents', agents: await agents.list() });
   });
 
-  app.post('/admin/agents', async (request, reply) => {
+  app.post('/admin/agents', { schema: { body: NewAgentForm } }, async (request, reply) => {
     requireAdmin(request);
     const b = request.body;
     const password = field(b, 'password');
@@ -53,14 +56,14 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
     });
   });
 
-  app.get<{ Params: { id: string } }>('/admin/agents/:id', async (request, reply) => {
+  app.get<{ Params: { id: string } }>('/admin/agents/:id', { schema: { params: IdParams, querystring: PageQuery } }, async (request, reply) => {
     requireAdmin(request);
     const agent = await agents.findById(numericId(request.params.id));
     if (!agent) throw new NotFoundError('no such agent');
     return page(views, request, reply, 'admin/agent', { title: `Agent ${agent.login}`, agent, tokens: await auth.apiTokens(agent.id) });
   });
 
-  app.post<{ Params: { id: string } }>('/admin/agents/:id', async (request, reply) => {
+  app.post<{ Params: { id: string } }>('/admin/agents/:id', { schema: { params: IdParams, body: AgentForm } }, async (request, reply) => {
     const me = requireAdmin(request);
     const id = numericId(request.params.id);
     const b = request.body;
@@ -81,7 +84,7 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
     return reply.redirect(`/admin/agents/${id}?done=agent-saved`, 303);
   });
 
-  app.post<{ Params: { id: string } }>('/admin/agents/:id/password', async (request, reply) => {
+  app.post<{ Params: { id: string } }>('/admin/agents/:id/password', { schema: { params: IdParams, body: PasswordForm } }, async (request, reply) => {
     requireAdmin(request);
     const agent = await agents.findById(numericId(request.params.id));
     if (!agent) throw new NotFoundError('no such agent');
@@ -97,22 +100,27 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
     });
   });
 
-  app.post<{ Params: { id: string } }>('/admin/agents/:id/tokens', async (request, reply) => {
+  app.post<{ Params: { id: string } }>('/admin/agents/:id/tokens', { schema: { params: IdParams, body: TokenForm } }, async (request, reply) => {
     requireAdmin(request);
     const agent = await agents.findById(numericId(request.params.id));
     if (!agent) throw new NotFoundError('no such agent');
-    const token = await auth.createApiToken(agent.id, field(request.body, 'name'));
-    return page(views, request, reply, 'admin/agent', { title: `Agent ${agent.login}`, agent, tokens: await auth.apiTokens(agent.id), secret: `API token for ${agent.login}: ${token} — shown once; send it as "Authorization: Bearer …".` });
+    const b = request.body as { name: string; scope: string; expiresInDays: string };
+    const days = b.expiresInDays ? Number(b.expiresInDays) : 0;
+    const expiresAt = days > 0 ? new Date(hotline.clock.now().getTime() + days * 86_400_000).toISOString() : null;
+    const scope = b.scope === 'ro' ? 'ro' : 'rw';
+    const token = await auth.createApiToken(agent.id, b.name, { scope, expiresAt });
+    const what = `${scope === 'ro' ? 'read-only ' : ''}API token for ${agent.login}${expiresAt ? `, valid until ${expiresAt.slice(0, 10)}` : ''}`;
+    return page(views, request, reply, 'admin/agent', { title: `Agent ${agent.login}`, agent, tokens: await auth.apiTokens(agent.id), secret: `${what}: ${token} — shown once; send it as "Authorization: Bearer …".` });
   });
 
-  app.post<{ Params: { id: string; token: string } }>('/admin/agents/:id/tokens/:token/revoke', async (request, reply) => {
+  app.post<{ Params: { id: string; token: string } }>('/admin/agents/:id/tokens/:token/revoke', { schema: { params: TokenParams, body: EmptyForm } }, async (request, reply) => {
     requireAdmin(request);
     const id = numericId(request.params.id);
     await auth.revokeApiToken(numericId(request.params.token), id);
     return reply.redirect(`/admin/agents/${id}?done=token-revoked`, 303);
   });
 
-  app.get('/admin/queues', async (request, reply) => {
+  app.get('/admin/queues', { schema: { querystring: PageQuery } }, async (request, reply) => {
     requireAdmin(request);
     return page(views, request, reply, 'admin/queues', { title: 'Queues', queues: await directory.listQueues() });
   });
@@ -124,13 +132,13 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
     asteriskQueue: optional(field(b, 'asteriskQueue')),
   });
 
-  app.post('/admin/queues', async (request, reply) => {
+  app.post('/admin/queues', { schema: { body: QueueForm } }, async (request, reply) => {
     requireAdmin(request);
     await directory.createQueue({ ...queueFields(request.body), isDefault: field(request.body, 'isDefault') === '1' });
     return reply.redirect('/admin/queues?done=queue-saved', 303);
   });
 
-  app.post<{ Params: { id: string } }>('/admin/queues/:id', async (request, reply) => {
+  app.post<{ Params: { id: string } }>('/admin/queues/:id', { schema: { params: IdParams, body: QueueForm } }, async (request, reply) => {
     requireAdmin(request);
     const b = request.body;
     const texts = Object.fromEntries(
@@ -147,7 +155,7 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
     return reply.redirect('/admin/queues?done=queue-saved', 303);
   });
 
-  app.get('/admin/permissions', async (request, reply) => {
+  app.get('/admin/permissions', { schema: { querystring: PageQuery } }, async (request, reply) => {
     requireAdmin(request);
     const [allAgents, queues] = await Promise.all([agents.list(), directory.listQueues()]);
     const matrix: Record<string, Access> = {};
@@ -157,7 +165,7 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
     return page(views, request, reply, 'admin/permissions', { title: 'Permissions', agents: allAgents.filter((a) => a.role !== 'admin'), queues, matrix });
   });
 
-  app.post('/admin/permissions', async (request, reply) => {
+  app.post('/admin/permissions', { schema: { body: PermissionsForm } }, async (request, reply) => {
     requireAdmin(request);
     const [allAgents, queues] = await Promise.all([agents.list(), directory.listQueues()]);
     for (const a of allAgents) {
@@ -171,13 +179,13 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
     return reply.redirect('/admin/permissions?done=permissions-saved', 303);
   });
 
-  app.get('/admin/customers', async (request, reply) => {
+  app.get('/admin/customers', { schema: { querystring: CustomerQuery } }, async (request, reply) => {
     requireAdmin(request);
     const search = ((request.query as Record<string, string>).q ?? '').trim();
     return page(views, request, reply, 'admin/customers', { title: 'Customers', search, customers: await directory.searchCustomers(search, 200) });
   });
 
-  app.post('/admin/customers', async (request, reply) => {
+  app.post('/admin/customers', { schema: { body: CustomerForm } }, async (request, reply) => {
     requireAdmin(request);
     const email = field(request.body, 'email');
     const phone = field(request.body, 'phone');
@@ -185,7 +193,7 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
     return reply.redirect('/admin/customers?done=customer-saved', 303);
   });
 
-  app.post<{ Params: { id: string } }>('/admin/customers/:id', async (request, reply) => {
+  app.post<{ Params: { id: string } }>('/admin/customers/:id', { schema: { params: IdParams, body: CustomerForm } }, async (request, reply) => {
     requireAdmin(request);
     const customer = await directory.findCustomer(numericId(request.params.id));
     if (!customer) throw new NotFoundError('no such customer');
@@ -196,13 +204,13 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
     return reply.redirect('/admin/customers?done=customer-saved', 303);
   });
 
-  app.get('/admin/mail', async (request, reply) => {
+  app.get('/admin/mail', { schema: { querystring: PageQuery } }, async (request, reply) => {
     requireAdmin(request);
     if (!opts.mail) throw new NotFoundError('the mail channel is not running');
     return page(views, request, reply, 'admin/mail', { title: 'E-mail', status: await opts.mail.status(), flagged: await opts.mail.flagged() });
   });
 
-  app.get<{ Params: { id: string } }>('/admin/mail/:id/raw', async (request, reply) => {
+  app.get<{ Params: { id: string } }>('/admin/mail/:id/raw', { schema: { params: IdParams, querystring: PageQuery } }, async (request, reply) => {
     requireAdmin(request);
     const bytes = await opts.mail?.rawBytes(numericId(request.params.id));
     if (!bytes) throw new NotFoundError('no such message');
@@ -212,20 +220,20 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
       .send(bytes);
   });
 
-  app.post<{ Params: { id: string } }>('/admin/mail/:id/reprocess', async (request, reply) => {
+  app.post<{ Params: { id: string } }>('/admin/mail/:id/reprocess', { schema: { params: IdParams, body: EmptyForm } }, async (request, reply) => {
     requireAdmin(request);
     if (!(await opts.mail?.reprocess(numericId(request.params.id)))) throw new NotFoundError('no such message');
     return reply.redirect('/admin/mail?done=reprocessed', 303);
   });
 
-  app.get('/admin/prompts', async (request, reply) => {
+  app.get('/admin/prompts', { schema: { querystring: PageQuery } }, async (request, reply) => {
     requireAdmin(request);
     const { prompts } = hotline;
     const languages = prompts.languages().map((lang) => ({ lang, prompts: prompts.list(lang) }));
     return page(views, request, reply, 'admin/prompts', { title: 'IVR prompts', languages });
   });
 
-  app.get<{ Params: { lang: string; file: string } }>('/admin/prompts/:lang/:file', async (request, reply) => {
+  app.get<{ Params: { lang: string; file: string } }>('/admin/prompts/:lang/:file', { schema: { params: PromptFileParams, querystring: PageQuery } }, async (request, reply) => {
     requireAdmin(request);
     const name = request.params.file.replace(/\.wav$/, '');
     const bytes = hotline.prompts.read(request.params.lang, name);
@@ -233,7 +241,7 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
     return reply.header('Content-Type', 'audio/wav').header('Cache-Control', 'no-store').send(bytes);
   });
 
-  app.post<{ Params: { lang: string; name: string } }>('/admin/prompts/:lang/:name', async (request, reply) => {
+  app.post<{ Params: { lang: string; name: string } }>('/admin/prompts/:lang/:name', { schema: { params: PromptParams, querystring: UploadQuery } }, async (request, reply) => {
     requireAdmin(request);
     if (!request.isMultipart()) throw new ValidationError('choose a WAV file to upload');
     const part = await request.file();
@@ -244,25 +252,45 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
     return reply.redirect('/admin/prompts?done=prompt-saved', 303);
   });
 
-  app.post<{ Params: { lang: string; name: string } }>('/admin/prompts/:lang/:name/revert', async (request, reply) => {
+  app.post<{ Params: { lang: string; name: string } }>('/admin/prompts/:lang/:name/revert', { schema: { params: PromptParams, body: EmptyForm } }, async (request, reply) => {
     requireAdmin(request);
     hotline.prompts.revert(request.params.lang, request.params.name);
     return reply.redirect('/admin/prompts?done=prompt-reverted', 303);
   });
 
-  app.post('/admin/prompts', async (request, reply) => {
+  app.post('/admin/prompts', { schema: { body: LanguageForm } }, async (request, reply) => {
     requireAdmin(request);
     hotline.prompts.addLanguage(field(request.body, 'lang'));
     return reply.redirect('/admin/prompts?done=language-added', 303);
   });
 
-  app.get('/admin/ttn', async (request, reply) => {
+  app.get('/admin/security', { schema: { querystring: PageQuery } }, async (request, reply) => {
+    requireAdmin(request);
+    const [settings, guessing] = await Promise.all([loadSecuritySettings(hotline.settings), opts.guessing?.()]);
+    return page(views, request, reply, 'admin/security', { title: 'Security', locks: auth.loginLocks(), guessing: guessing ?? null, settings });
+  });
+
+  app.post('/admin/security', { schema: { body: SecurityForm } }, async (request, reply) => {
+    requireAdmin(request);
+    const b = request.body as { verifyCallerNumber: string; dialPatterns: string };
+    await saveSecuritySettings(hotline.settings, { verifyCallerNumber: b.verifyCallerNumber === '1' || b.verifyCallerNumber === 'on', dialPatterns: parseDialPatterns(b.dialPatterns ?? '') });
+    return reply.redirect('/admin/security?done=security-saved', 303);
+  });
+
+  app.post('/admin/security/logins/clear', { schema: { body: ClearLoginForm } }, async (request, reply) => {
+    requireAdmin(request);
+    const b = request.body as { key?: string; login?: string };
+    auth.clearLoginLocks(b.key ? { key: b.key } : { login: b.login! });
+    return reply.redirect('/admin/security?done=logins-cleared', 303);
+  });
+
+  app.get('/admin/ttn', { schema: { querystring: PageQuery } }, async (request, reply) => {
     requireAdmin(request);
     const { ttn } = hotline;
     return page(views, request, reply, 'admin/ttn', { title: 'Ticket numbers', current: ttn.current(), generators: ttn.generatorNames(), checkDigits: ttn.checkDigitNames() });
   });
 
-  app.post('/admin/ttn', async (request, reply) => {
+  app.post('/admin/ttn', { schema: { body: TtnForm } }, async (request, reply) => {
     requireAdmin(request);
     await hotline.ttn.configure({ generator: field(request.body, 'generator'), checkDigit: field(request.body, 'checkDigit'), systemId: field(request.body, 'systemId') });
     await opts.settingsChanged?.();

@@ -1,17 +1,21 @@
 import type { FastifyInstance } from 'fastify';
 import type { Hotline } from '../app.js';
-import { TooManyAttemptsError } from '../core/auth-service.js';
+import { randomBytes } from 'node:crypto';
+import { sameSecret } from '../core/auth-service.js';
+import { TooManyAttemptsError } from '../core/login-limiter.js';
 import { ForbiddenError, NotFoundError, ServiceUnavailableError, ValidationError } from '../core/errors.js';
 import { PbxUnavailableError } from '../pbx/with-timeout.js';
 import type { TicketFilter, TicketListItem } from '../core/ports.js';
 import type { Article, Attachment, Delivery, TicketState } from '../core/types.js';
 import { TICKET_STATES } from '../core/types.js';
-import { requireAgent, setSessionCookie, SESSION_COOKIE } from './auth.js';
+import { LOGIN_COOKIE, requireAgent, setSessionCookie, SESSION_COOKIE } from './auth.js';
 import { cursorField, cursorOf, displayTime, field, idField, page, ticketRows } from './page-helpers.js';
 import type { WebMail, WebPbx } from './ports.js';
 import { DIAL_CONTEXT } from '../pbx/names.js';
 import { sanitizeMailHtml } from './sanitize.js';
+import { dialAllowed, loadSecuritySettings } from '../core/security-settings.js';
 import type { Views } from './views.js';
+import { AttachmentQuery, DialForm, EmptyForm, IdParams, LoginForm, LoginQuery, NewTicketForm, NewTicketQuery, NoteForm, PageQuery, ReplyForm, TicketListQuery, TtnParams, UpdateForm } from './schemas.js';
 
 /** Where an outgoing mail stands, in a sentence for its article. */
 function deliveryText(d: Delivery): string {
@@ -47,41 +51,65 @@ const PAGE_SIZE = 50;
 /** Only same-site paths for `next`, so the login form cannot be used to send someone elsewhere. */
 const safeNext = (next: string) => (/^\/(?!\/)[\w\-./?=&%]*$/.test(next) ? next : '/queues');
 
+/** The active agents who may see a queue (and so own its tickets). */
+async function ownersFor(hotline: Hotline, agents: readonly import('../core/types.js').Agent[], queueId: number) {
+  const out = [];
+  for (const a of agents) if (a.active && (await hotline.directory.access(a.id, queueId)) !== null) out.push(a);
+  return out;
+}
+
 /** Login, queues, ticket lists and views, notes, replies, changes, phone tickets, attachments. */
 export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline; views: Views; pbx?: WebPbx; mail?: WebMail }): Promise<void> {
   const { hotline, views } = opts;
+  const owners = (agents: readonly import('../core/types.js').Agent[], queueId: number) => ownersFor(hotline, agents, queueId);
   // Ticket lists' rows as the page shows them, for as long as the repository keeps the list.
   const renderedLists = new WeakMap<readonly TicketListItem[], { rows: ReturnType<typeof ticketRows>; table: string }>();
 
-  app.get('/', async (request, reply) => reply.redirect(request.agent ? '/queues' : '/login'));
+  app.get('/', { schema: { querystring: PageQuery } }, async (request, reply) => reply.redirect(request.agent ? '/queues' : '/login'));
 
-  app.get('/login', async (request, reply) => page(views, request, reply, 'login', { title: 'Log in', next: (request.query as Record<string, string>).next ?? '' }));
+  // Login CSRF: the form carries a token that must match a cookie only Hotline's own pages set, so
+  // another site cannot log a browser in to an account of its choosing.
+  const loginToken = (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply): string => {
+    const existing = request.cookies[LOGIN_COOKIE];
+    if (existing && /^[\w-]{43}$/.test(existing)) return existing;
+    const token = randomBytes(32).toString('base64url');
+    void reply.setCookie(LOGIN_COOKIE, token, { path: '/login', httpOnly: true, sameSite: 'strict', secure: request.protocol === 'https', maxAge: 2 * 60 * 60 });
+    return token;
+  };
+  const loginPage = (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply, data: Record<string, unknown>, status = 200) =>
+    page(views, request, reply, 'login', { title: 'Log in', loginToken: loginToken(request, reply), ...data }, status);
 
-  app.post('/login', { config: { csrf: false } }, async (request, reply) => {
+  app.get('/login', { schema: { querystring: LoginQuery } }, async (request, reply) => loginPage(request, reply, { next: (request.query as Record<string, string>).next ?? '' }));
+
+  app.post('/login', { config: { csrf: false }, schema: { body: LoginForm } }, async (request, reply) => {
     const login = field(request.body, 'login');
     const password = (request.body as Record<string, unknown> | undefined)?.password;
     const next = safeNext(field(request.body, 'next'));
+    const cookie = request.cookies[LOGIN_COOKIE];
+    if (!cookie || !sameSecret(cookie, (request.body as Record<string, unknown> | undefined)?._csrf)) {
+      return loginPage(request, reply, { error: 'The login form had expired or did not come from Hotline. Please log in again.', login, next }, 403);
+    }
     try {
       const result = typeof password === 'string' && login ? await hotline.auth.login(login, password, request.ip) : null;
-      if (!result) return page(views, request, reply, 'login', { title: 'Log in', error: 'Wrong login or password.', login, next }, 401);
+      if (!result) return loginPage(request, reply, { error: 'Wrong login or password.', login, next }, 401);
       setSessionCookie(request, reply, result.token);
       return reply.redirect(next, 303);
     } catch (error) {
       if (error instanceof TooManyAttemptsError) {
         reply.header('Retry-After', Math.ceil(error.retryAfterSeconds));
-        return page(views, request, reply, 'login', { title: 'Log in', error: `Too many failed logins. ${error.message}.`, login, next }, 429);
+        return loginPage(request, reply, { error: error.message, login, next }, 429);
       }
       throw error;
     }
   });
 
-  app.post('/logout', async (request, reply) => {
+  app.post('/logout', { schema: { body: EmptyForm } }, async (request, reply) => {
     await hotline.auth.logout(request.cookies[SESSION_COOKIE]);
     setSessionCookie(request, reply, null);
     return reply.redirect('/login', 303);
   });
 
-  app.get('/queues', async (request, reply) => {
+  app.get('/queues', { schema: { querystring: PageQuery } }, async (request, reply) => {
     const agent = requireAgent(request);
     const [queues, counts] = await Promise.all([hotline.directory.visibleQueues(agent.id), hotline.tickets.countVisible(agent.id)]);
     const rows = queues.map((q) => {
@@ -92,7 +120,7 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
     return page(views, request, reply, 'queues', { title: 'Queues', queues: rows });
   });
 
-  app.get('/tickets', async (request, reply) => {
+  app.get('/tickets', { schema: { querystring: TicketListQuery } }, async (request, reply) => {
     const agent = requireAgent(request);
     const query = request.query as Record<string, string>;
     // One row more than the page shows, to know whether there is an older page.
@@ -144,13 +172,13 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
     });
   });
 
-  app.get('/tickets/new', async (request, reply) => {
+  app.get('/tickets/new', { schema: { querystring: NewTicketQuery } }, async (request, reply) => {
     const agent = requireAgent(request);
     const lookup = ((request.query as Record<string, string>).lookup ?? (request.query as Record<string, string>).phone ?? '').trim();
     let matches: Awaited<ReturnType<typeof hotline.directory.findCustomersByPhone>> = [];
     if (lookup) {
       const byEmail = lookup.includes('@') ? await hotline.directory.findCustomerByEmail(lookup) : null;
-      matches = byEmail ? [byEmail] : await hotline.directory.findCustomersByPhone(lookup);
+      matches = await hotline.directory.visibleCustomers(byEmail ? [byEmail] : await hotline.directory.findCustomersByPhone(lookup), agent.id);
     }
     const writableQueues = (await hotline.directory.visibleQueues(agent.id)).filter((q) => q.access === 'rw');
     return page(views, request, reply, 'phone-ticket', {
@@ -163,15 +191,15 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
     });
   });
 
-  app.post('/tickets/new', async (request, reply) => {
+  app.post('/tickets/new', { schema: { body: NewTicketForm } }, async (request, reply) => {
     const agent = requireAgent(request);
     const body = request.body;
     const queueId = idField(body, 'queueId');
     if (queueId === null) throw new ValidationError('choose a queue');
-    let customerId = idField(body, 'customerId');
     const phone = field(body, 'phone');
     const email = field(body, 'email');
-    if (customerId === null) customerId = (await hotline.directory.findOrCreateCustomer({ name: field(body, 'customerName'), email, phone }))?.id ?? null;
+    // Only a customer the agent may see is attached (by id, or by the number or address entered).
+    const customerId = await hotline.directory.customerForTicket(agent.id, { customerId: idField(body, 'customerId'), name: field(body, 'customerName'), email, phone });
     const { ticket } = await hotline.tickets.create(
       { queueId, title: field(body, 'title'), customerId, ownerId: agent.id, state: 'open', article: { kind: 'phone', from: phone || email || null, text: field(body, 'text'), authorAgentId: agent.id } },
       { agentId: agent.id },
@@ -179,7 +207,7 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
     return reply.redirect(`/tickets/${ticket.ttn}`, 303);
   });
 
-  app.get<{ Params: { ttn: string } }>('/tickets/:ttn', async (request, reply) => {
+  app.get<{ Params: { ttn: string } }>('/tickets/:ttn', { schema: { params: TtnParams, querystring: PageQuery } }, async (request, reply) => {
     const agent = requireAgent(request);
     const { ttn } = request.params;
     const actor = { agentId: agent.id };
@@ -215,7 +243,8 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
       queueName: queue?.name ?? '',
       ownerName: owner?.name ?? null,
       customer,
-      agents: allAgents.filter((a) => a.active),
+      // Only agents who can see the ticket's queue can own it.
+      agents: await owners(allAgents, ticket.queueId),
       writableQueues: visible.filter((q) => q.access === 'rw'),
       // The plain address (the field is type=email): where the customer asked answers to go, else the sender's.
       replyTo: lastIn?.replyTo ?? plainAddress(lastIn?.from) ?? customer?.emails[0] ?? '',
@@ -223,7 +252,7 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
     });
   });
 
-  app.post<{ Params: { ttn: string } }>('/tickets/:ttn/notes', async (request, reply) => {
+  app.post<{ Params: { ttn: string } }>('/tickets/:ttn/notes', { schema: { params: TtnParams, body: NoteForm } }, async (request, reply) => {
     const agent = requireAgent(request);
     const { ticket } = await hotline.tickets.getVisible(request.params.ttn, { agentId: agent.id });
     const text = field(request.body, 'text');
@@ -232,7 +261,7 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
     return reply.redirect(`/tickets/${ticket.ttn}?done=note-added`, 303);
   });
 
-  app.post<{ Params: { ttn: string } }>('/tickets/:ttn/reply', async (request, reply) => {
+  app.post<{ Params: { ttn: string } }>('/tickets/:ttn/reply', { schema: { params: TtnParams, body: ReplyForm } }, async (request, reply) => {
     const agent = requireAgent(request);
     const { ticket } = await hotline.tickets.getVisible(request.params.ttn, { agentId: agent.id });
     const input = { to: field(request.body, 'to'), cc: field(request.body, 'cc'), bcc: field(request.body, 'bcc'), subject: field(request.body, 'subject'), text: field(request.body, 'text') };
@@ -242,7 +271,7 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
     return reply.redirect(`/tickets/${ticket.ttn}?done=reply-queued`, 303);
   });
 
-  app.post<{ Params: { ttn: string } }>('/tickets/:ttn/update', async (request, reply) => {
+  app.post<{ Params: { ttn: string } }>('/tickets/:ttn/update', { schema: { params: TtnParams, body: UpdateForm } }, async (request, reply) => {
     const agent = requireAgent(request);
     const { ticket } = await hotline.tickets.getVisible(request.params.ttn, { agentId: agent.id });
     const state = field(request.body, 'state');
@@ -260,13 +289,18 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
     return reply.redirect(`/tickets/${ticket.ttn}?done=ticket-updated`, 303);
   });
 
-  app.post<{ Params: { ttn: string } }>('/tickets/:ttn/dial', async (request, reply) => {
+  app.post<{ Params: { ttn: string } }>('/tickets/:ttn/dial', { schema: { params: TtnParams, body: DialForm } }, async (request, reply) => {
     const agent = requireAgent(request);
     const actor = { agentId: agent.id };
     const { ticket, access } = await hotline.tickets.getVisible(request.params.ttn, actor);
     if (access !== 'rw') throw new ForbiddenError(`read-only access to the queue of ticket ${ticket.ttn}`);
     const number = hotline.directory.normalisePhone(field(request.body, 'phone'));
     if (!number) throw new ValidationError(`"${field(request.body, 'phone')}" is not a phone number`);
+    // Only the ticket's customer's numbers (and those an admin allowed): not premium lines or anyone else on the company's bill.
+    const customer = ticket.customerId !== null ? await hotline.directory.findCustomer(ticket.customerId) : null;
+    if (!dialAllowed(number, customer?.phones ?? [], (await loadSecuritySettings(hotline.settings)).dialPatterns)) {
+      throw new ForbiddenError(`${number} is not on file for this ticket's customer: add it to the customer first (an admin can allow other numbers on the security page)`);
+    }
     if (!agent.dialString) throw new ValidationError('your phone is not set up: ask an admin to enter your phone dial string');
     if (!opts.pbx) throw new PbxUnavailableError('the phone system is not connected to Hotline');
     const log = (outcome: string) =>
@@ -285,7 +319,7 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
     return reply.redirect(`/tickets/${ticket.ttn}?done=dialing`, 303);
   });
 
-  app.get<{ Params: { id: string } }>('/attachments/:id', async (request, reply) => {
+  app.get<{ Params: { id: string } }>('/attachments/:id', { schema: { params: IdParams, querystring: AttachmentQuery } }, async (request, reply) => {
     const agent = requireAgent(request);
     if (!/^\d+$/.test(request.params.id)) throw new NotFoundError('no such attachment');
     const { attachment, content } = await hotline.tickets.attachmentForActor(Number(request.params.id), { agentId: agent.id });

@@ -9,21 +9,8 @@ import { sendAttachment } from './agent-pages.js';
 import { requireAgent } from './auth.js';
 import { cursorField, cursorOf } from './page-helpers.js';
 import type { WebMail } from './ports.js';
-import { z } from 'zod';
-
-const addressList = z.string().max(4000).optional();
-/** `POST /api/v1/tickets/:ttn/articles`: a note, or a reply sent by mail. */
-const NewArticle = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('note'), text: z.string({ error: 'text is required' }).trim().min(1, 'text is required').max(1_000_000) }).strict(),
-  z
-    .object({ kind: z.literal('email-out'), to: z.string({ error: 'an address is required for a reply' }).trim().min(1, 'an address is required for a reply').max(4000), cc: addressList, bcc: addressList, subject: z.string().max(998).optional(), text: z.string({ error: 'text is required' }).trim().min(1, 'text is required').max(1_000_000) })
-    .strict(),
-]);
-
-/** The 400 text for a body that does not match its schema: each problem with where it is. */
-export function schemaProblems(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
-}
+import type { z } from 'zod';
+import { ApiNewArticle, ApiNewTicket, ApiTicketChange, ApiTicketsQuery, IdParams, PageQuery, TtnParams } from './schemas.js';
 
 /**
  * The JSON API (`/api/v1`), for integrations: the same actions as the pages, through the same
@@ -33,14 +20,12 @@ export function schemaProblems(error: z.ZodError): string {
 export async function apiRoutes(app: FastifyInstance, opts: { hotline: Hotline; mail?: WebMail }): Promise<void> {
   const { hotline } = opts;
   const actorOf = (request: import('fastify').FastifyRequest) => ({ agentId: requireAgent(request).id });
-  const str = (v: unknown) => (typeof v === 'string' ? v.trim() : undefined);
-
-  app.get('/api/v1/me', async (request) => {
+  app.get('/api/v1/me', { schema: { querystring: PageQuery } }, async (request) => {
     const agent = requireAgent(request);
     return { id: agent.id, login: agent.login, name: agent.name, role: agent.role };
   });
 
-  app.get('/api/v1/queues', async (request) => {
+  app.get('/api/v1/queues', { schema: { querystring: PageQuery } }, async (request) => {
     const agent = requireAgent(request);
     const counts = await hotline.tickets.countVisible(agent.id);
     return (await hotline.directory.visibleQueues(agent.id)).map((q) => ({
@@ -52,58 +37,46 @@ export async function apiRoutes(app: FastifyInstance, opts: { hotline: Hotline; 
   });
 
   // Newest first, a page at a time: the `Link: <…>; rel="next"` header (RFC 8288) points at the next page.
-  app.get('/api/v1/tickets', async (request, reply) => {
+  app.get('/api/v1/tickets', { schema: { querystring: ApiTicketsQuery } }, async (request, reply) => {
     const agent = requireAgent(request);
-    const q = request.query as Record<string, string>;
-    if (q.offset !== undefined) throw new ValidationError('offset is not supported: follow the Link header\'s rel="next" (before=…) to page');
-    const limit = q.limit === undefined ? 100 : Number(q.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) throw new ValidationError(`limit must be a whole number from 1 to ${MAX_LIST_LIMIT}`);
+    const q = request.query as z.output<typeof ApiTicketsQuery>;
+    const limit = q.limit ?? 100;
     const filter: TicketFilter = { limit: limit + 1, before: cursorField(q) };
     if (q.queue) filter.queueId = Number(q.queue);
-    if (q.state) {
-      if (!(TICKET_STATES as readonly string[]).includes(q.state)) throw new ValidationError(`state must be one of ${TICKET_STATES.join(', ')}`);
-      filter.state = q.state as TicketState;
-    }
+    if (q.state) filter.state = q.state;
     if (q.mine) filter.ownerId = agent.id;
     if (q.q) filter.search = q.q;
     const found = await hotline.tickets.listVisible(agent.id, filter);
     const tickets = found.slice(0, limit);
     if (found.length > limit) {
-      const next = new URLSearchParams({ ...q, before: cursorOf(tickets.at(-1)!) });
+      const next = new URLSearchParams(Object.entries({ ...q, before: cursorOf(tickets.at(-1)!) }).map(([k, v]) => [k, String(v)] as [string, string]));
       void reply.header('link', `</api/v1/tickets?${next.toString()}>; rel="next"`);
     }
     return tickets;
   });
 
-  app.get<{ Params: { ttn: string } }>('/api/v1/tickets/:ttn', async (request) => {
+  app.get<{ Params: { ttn: string } }>('/api/v1/tickets/:ttn', { schema: { params: TtnParams, querystring: PageQuery } }, async (request) => {
     const actor = actorOf(request);
     const { ticket, articles, access } = await hotline.tickets.getVisible(request.params.ttn, actor);
     const attachments = await hotline.tickets.attachments(ticket.ttn, actor);
     return { ticket, access, articles, attachments, calls: await hotline.calls.forTicket(ticket.id) };
   });
 
-  app.post('/api/v1/tickets', async (request, reply) => {
+  app.post('/api/v1/tickets', { schema: { body: ApiNewTicket } }, async (request, reply) => {
     const actor = actorOf(request);
-    const b = (request.body ?? {}) as Record<string, unknown>;
-    const queueId = Number(b.queueId);
-    if (!Number.isInteger(queueId)) throw new ValidationError('queueId is required');
-    let customerId = typeof b.customerId === 'number' ? b.customerId : null;
-    const phone = str(b.phone);
-    const email = str(b.email);
-    if (customerId === null) customerId = (await hotline.directory.findOrCreateCustomer({ name: str(b.customerName), email, phone }))?.id ?? null;
+    const b = request.body as z.output<typeof ApiNewTicket>;
+    const customerId = await hotline.directory.customerForTicket(actor.agentId, { customerId: b.customerId ?? null, name: b.customerName, email: b.email, phone: b.phone });
     const { ticket, article } = await hotline.tickets.create(
-      { queueId, title: str(b.title) ?? '', customerId, article: { kind: 'phone', from: phone ?? email ?? null, text: str(b.text) ?? '', authorAgentId: actor.agentId } },
+      { queueId: b.queueId, title: b.title, customerId, article: { kind: 'phone', from: b.phone || b.email || null, text: b.text ?? '', authorAgentId: actor.agentId } },
       actor,
     );
     return reply.code(201).send({ ticket, article });
   });
 
-  app.post<{ Params: { ttn: string } }>('/api/v1/tickets/:ttn/articles', async (request, reply) => {
+  app.post<{ Params: { ttn: string } }>('/api/v1/tickets/:ttn/articles', { schema: { params: TtnParams, body: ApiNewArticle } }, async (request, reply) => {
     const actor = actorOf(request);
     const { ticket } = await hotline.tickets.getVisible(request.params.ttn, actor);
-    const body = NewArticle.safeParse({ kind: 'note', ...((request.body ?? {}) as object) });
-    if (!body.success) throw new ValidationError(schemaProblems(body.error));
-    const b = body.data;
+    const b = request.body as z.output<typeof ApiNewArticle>;
     if (b.kind === 'note') {
       const { article } = await hotline.tickets.addArticle(ticket.id, { kind: 'note', text: b.text, authorAgentId: actor.agentId }, actor);
       return reply.code(201).send(article);
@@ -115,22 +88,15 @@ export async function apiRoutes(app: FastifyInstance, opts: { hotline: Hotline; 
     return reply.code(201).send(article);
   });
 
-  app.patch<{ Params: { ttn: string } }>('/api/v1/tickets/:ttn', async (request) => {
+  app.patch<{ Params: { ttn: string } }>('/api/v1/tickets/:ttn', { schema: { params: TtnParams, body: ApiTicketChange } }, async (request) => {
     const actor = actorOf(request);
     const { ticket } = await hotline.tickets.getVisible(request.params.ttn, actor);
-    const b = (request.body ?? {}) as Record<string, unknown>;
-    const change: TicketChange = {};
-    if (b.state !== undefined) change.state = b.state as TicketState;
-    if (b.ownerId !== undefined) change.ownerId = b.ownerId === null ? null : Number(b.ownerId);
-    if (b.queueId !== undefined) change.queueId = Number(b.queueId);
-    if (b.priority !== undefined) change.priority = Number(b.priority);
-    if (b.title !== undefined) change.title = String(b.title);
+    const change: TicketChange = request.body as z.output<typeof ApiTicketChange>;
     return hotline.tickets.change(ticket.id, change, actor);
   });
 
-  app.get<{ Params: { id: string } }>('/api/v1/attachments/:id', async (request, reply) => {
+  app.get<{ Params: { id: string } }>('/api/v1/attachments/:id', { schema: { params: IdParams, querystring: PageQuery } }, async (request, reply) => {
     const actor = actorOf(request);
-    if (!/^\d+$/.test(request.params.id)) throw new NotFoundError('no such attachment');
     const { attachment, content } = await hotline.tickets.attachmentForActor(Number(request.params.id), actor);
     sendAttachment(reply, attachment, content, true);
     return reply;

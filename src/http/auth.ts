@@ -1,9 +1,12 @@
 import '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthService, Session } from '../core/auth-service.js';
+import { ForbiddenError } from '../core/errors.js';
 import type { Agent } from '../core/types.js';
 
 export const SESSION_COOKIE = 'hotline_session';
+/** The login form's CSRF cookie (double submit: the form carries the same value). */
+export const LOGIN_COOKIE = 'hotline_login';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -42,7 +45,9 @@ export async function authPlugin(app: FastifyInstance, opts: { auth: AuthService
   app.addHook('preHandler', async (request) => {
     const bearer = /^Bearer (\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
     if (bearer) {
-      request.agent = await auth.apiAgent(bearer);
+      const access = await auth.apiAccess(bearer);
+      request.agent = access?.agent ?? null;
+      if (access?.scope === 'ro' && !['GET', 'HEAD', 'OPTIONS'].includes(request.method)) throw new ForbiddenError('this API token may only read');
       return;
     }
     request.session = await auth.session(request.cookies[SESSION_COOKIE]);

@@ -18,6 +18,8 @@ const NOTICES: Record<string, string> = {
   'customer-saved': 'Customer saved.',
   'ttn-saved': 'Ticket-number settings saved; they apply to new tickets.',
   'token-revoked': 'API token revoked.',
+  'security-saved': 'Security settings saved.',
+  'logins-cleared': 'Failed logins cleared: the next try is allowed at once.',
   dialing: 'Calling: your phone rings first, then the customer is dialled. The call is logged on the ticket.',
 };
 

@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { fileURLToPath } from 'node:url';
 import type { Hotline } from '../app.js';
-import { TooManyAttemptsError } from '../core/auth-service.js';
+import { TooManyAttemptsError } from '../core/login-limiter.js';
 import { ConflictError, ForbiddenError, NotFoundError, ServiceUnavailableError, ValidationError } from '../core/errors.js';
 import type { Mail } from '../mail/mail.js';
 import type { Pbx } from '../pbx/pbx.js';
@@ -27,6 +27,7 @@ import type { RealtimeOptions } from '../realtime/realtime.js';
 import { attachRealtime } from '../realtime/realtime.js';
 import { AdminOnlyError, authPlugin, CsrfError, NotLoggedInError } from './auth.js';
 import { createViews } from './views.js';
+import { validatorCompiler } from './schemas.js';
 
 const STATIC_DIR = fileURLToPath(new URL('../../web/static/', import.meta.url));
 
@@ -50,6 +51,12 @@ function statusOf(error: unknown): number {
   if (isWriteRefused(error)) return 503;
   const status = (error as FastifyError).statusCode;
   return typeof status === 'number' && status >= 400 && status < 500 ? status : 500;
+}
+
+/** `trustedProxies` as fastify's `trustProxy`: the list, or false for none. */
+export function trustedProxies(setting: string): string[] | false {
+  const list = setting.split(',').map((s) => s.trim()).filter(Boolean);
+  return list.length ? list : false;
 }
 
 /** Deadlines for HTTP clients, in ms: headers, the whole request, an idle keep-alive, any idle socket. */
@@ -163,11 +170,20 @@ export async function buildServer(hotline: Hotline, parts: ServerParts = {}) {
 export async function buildApp(hotline: Hotline, parts: AppParts = {}) {
   const app = Fastify({
     loggerInstance: hotline.log as FastifyBaseLogger,
-    trustProxy: 'loopback',
+    // Forwarded headers only from the proxies the site names: otherwise any client could claim another address.
+    trustProxy: trustedProxies(hotline.config.trustedProxies),
     bodyLimit: 1024 * 1024,
     serverFactory: (handler) => createHttpServer(handler, parts.timeouts),
   });
   const views = createViews(parts.templatesDir);
+  // Every route declares the shape of its input (schemas.ts); a route without would take input unchecked.
+  app.setValidatorCompiler(validatorCompiler);
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/static/') || route.method === 'HEAD' || route.url === '/healthz') return;
+    const s = route.schema ?? {};
+    const missing = [route.url.includes(':') && !s.params ? 'params' : null, !s.querystring && !s.body ? 'querystring or body' : null].filter(Boolean);
+    if (missing.length) throw new Error(`route ${String(route.method)} ${route.url} declares no schema for its ${missing.join(' and ')}`);
+  });
 
   const security = securityHeaders();
   app.addHook('onRequest', (_request, reply, done) => {
@@ -245,8 +261,9 @@ export async function buildApp(hotline: Hotline, parts: AppParts = {}) {
     settingsChanged: parts.settingsChanged,
     status: async () => {
       const [pbx, mail] = await Promise.all([parts.pbx?.status(), parts.mail?.status()]);
-      return { db: dbStatus(), ari: pbx?.ari ?? 'not started', ami: pbx?.ami ?? 'not started', activeIvrCalls: pbx?.activeIvrCalls ?? '-', mail: mail ?? 'not started' };
+      return { db: dbStatus(), ari: pbx?.ari ?? 'not started', ami: pbx?.ami ?? 'not started', activeIvrCalls: pbx?.activeIvrCalls ?? '-', mail: mail ?? 'not started', limitedCallers: pbx?.guessing.limitedCallers.length ?? 0 };
     },
+    guessing: async () => (await parts.pbx?.status())?.guessing,
   });
   await app.register(apiRoutes, { hotline, mail: parts.mail });
   return app;

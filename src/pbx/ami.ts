@@ -1,4 +1,6 @@
 import AsteriskManager from 'asterisk-manager';
+import { ValidationError } from '../core/errors.js';
+import { CONTROL } from './names.js';
 import type { Manager } from 'asterisk-manager';
 import type { Logger } from '../logger.js';
 import type { ConnectionState } from './ari.js';
@@ -156,6 +158,11 @@ export function connectAmi(options: AmiOptions): AmiConnection {
   }
 
   function send(fields: Record<string, string | number | boolean>): Promise<AmiMessage> {
+    // asterisk-manager writes `key: value` lines as given: a CR or LF in a value would end this
+    // action and start another (with a `command`-privileged user, an Asterisk command).
+    for (const [key, value] of Object.entries(fields)) {
+      if ((typeof value === 'string' && CONTROL.test(value)) || CONTROL.test(key)) return Promise.reject(new ValidationError(`AMI ${String(fields.action)}: ${key} must not contain control characters or line breaks`));
+    }
     const m = manager;
     if (!m || state !== 'connected' || !m.isConnected()) {
       return Promise.reject(new PbxUnavailableError(`AMI ${String(fields.action)}: AMI is ${state}`));

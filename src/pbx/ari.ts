@@ -1,4 +1,6 @@
 import http from 'node:http';
+import { ValidationError } from '../core/errors.js';
+import { CONTROL } from './names.js';
 import https from 'node:https';
 import ari from 'ari-client';
 import type { AriClient } from 'ari-client';
@@ -224,6 +226,11 @@ export function connectAri(options: AriOptions): AriConnection {
   /** One ARI REST request, while connected; fails at once otherwise, and after `timeoutMs` at the latest. */
   function rest(what: string, method: 'GET' | 'POST' | 'DELETE', path: string, query: Record<string, string | number | undefined> = {}): Promise<unknown> {
     if (!client || state !== 'connected') return Promise.reject(new PbxUnavailableError(`${what}: ARI is ${state}`));
+    // Values go into the URL: encoded, a line break would still reach Asterisk's variables and dialplan.
+    for (const [key, value] of Object.entries(query)) {
+      if (typeof value === 'string' && CONTROL.test(value)) return Promise.reject(new ValidationError(`ARI ${what}: ${key} must not contain control characters or line breaks`));
+    }
+    if (CONTROL.test(decodeURIComponent(path))) return Promise.reject(new ValidationError(`ARI ${what}: the path must not contain control characters`));
     return requester.request(what, method, path, query, timeoutMs);
   }
 

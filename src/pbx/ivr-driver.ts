@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { SecuritySettings } from '../core/security-settings.js';
+import type { GuessLimiter } from './guess-limits.js';
 import type { AgentService } from '../core/agent-service.js';
 import type { CallService } from '../core/call-service.js';
 import type { DirectoryService } from '../core/directory-service.js';
@@ -38,6 +40,10 @@ export interface IvrDriverDeps {
   presence: Presence;
   settings: IvrSettings;
   log: Logger;
+  /** Limits on guessing ticket numbers by phone. */
+  guesses: GuessLimiter;
+  /** The site's security settings (caller verification), read when a call is routed. */
+  security: () => Promise<SecuritySettings>;
   /** Told when a call is handed back to the dialplan, so AMI events can be joined to it. */
   onHandoff(channelId: string, callId: number): void;
   /** Pushes the channel's `TIMEOUT(absolute)` out to STASIS_GUARD_SECONDS from now (see `renewGuard`). */
@@ -243,11 +249,21 @@ export function createIvrDriver(deps: IvrDriverDeps) {
         return undefined;
       case 'lookup': {
         await saveDigits(session);
+        // Over the guessing limit: not looked up, so a lucky guess is not put through as verified.
+        if (!deps.guesses.mayLookUp(session.callerNumber)) {
+          log.warn({ channel: session.channelId, caller: session.callerNumber }, 'ticket number not looked up: over the guessing limit; the caller goes to the default queue');
+          return { type: 'lookup-result', ticketId: null, limited: true };
+        }
         const ticket = await deps.tickets.findByTtn(action.ttn);
+        if (!ticket) deps.guesses.failed(session.callerNumber);
         return { type: 'lookup-result', ticketId: ticket?.id ?? null };
       }
       case 'create-ticket':
         await saveDigits(session);
+        if (!deps.guesses.mayCreate(session.callerNumber)) {
+          log.warn({ channel: session.channelId, caller: session.callerNumber }, 'no ticket opened: this number opened too many; the caller goes to the default queue');
+          return { type: 'ticket-failed', limited: true };
+        }
         try {
           const { ticket } = await createPhoneTicket(session);
           return { type: 'ticket-created', ttn: ticket.ttn, ticketId: ticket.id };
@@ -316,6 +332,23 @@ export function createIvrDriver(deps: IvrDriverDeps) {
     return { decision: decideRoute({ owner, presence, ticketQueue, defaultQueue }), ticket };
   }
 
+  /**
+   * With the site's caller verification on: is the caller's number on file for the ticket's
+   * customer? (Off: any caller who keys a valid number counts as verified.) Fails open to
+   * "unverified", never to a wrong route: the setting changes only what the pop says.
+   */
+  async function callerOnFile(session: Session, ticket: Ticket): Promise<boolean> {
+    try {
+      if (!(await deps.security()).verifyCallerNumber) return true;
+      const customer = ticket.customerId !== null ? await deps.directory.findCustomer(ticket.customerId) : null;
+      const number = deps.directory.normalisePhone(session.callerNumber);
+      return !!customer && !!number && customer.phones.includes(number);
+    } catch (error) {
+      log.warn({ err: (error as Error).message, channel: session.channelId }, 'caller verification not checked; the call is marked unverified');
+      return false;
+    }
+  }
+
   async function handOff(session: Session, outcome: IvrOutcome, unverified: boolean): Promise<void> {
     if (session.playbacks.size > 0) {
       // Let a closing prompt finish, but never keep the caller from a human for long.
@@ -333,6 +366,7 @@ export function createIvrDriver(deps: IvrDriverDeps) {
     // The outcome kinds ticket / operator / new-ticket are call reasons of the same name.
     const reason: CallReason = outcome.kind === 'fallback' ? outcome.reason : outcome.kind;
     const { decision, ticket } = await decide(outcome);
+    if (!unverified && outcome.kind === 'ticket' && ticket) unverified = !(await callerOnFile(session, ticket));
     // Recorded, and the screen-pop sent and acknowledged: awaited before the call moves on.
     // Without a call record (it could not be written) the caller is routed all the same.
     const routed = session.callId ? deps.calls.routed(session.callId, { decision, reason, ticket, unverified }) : Promise.reject(new Error('no call record'));

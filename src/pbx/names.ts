@@ -52,3 +52,6 @@ export const OUTBOUND_CONTEXT_GLOBAL = 'HOTLINE_OUTBOUND_CONTEXT';
 export const DEFAULT_QUEUE_GLOBAL = 'HOTLINE_DEFAULT_QUEUE';
 /** Channel variable Asterisk sets after `Stasis()`; `FAILED` when the app is not registered. */
 export const STASIS_STATUS = 'STASISSTATUS';
+
+/** Control characters (CR, LF, NUL …), which no value sent to Asterisk may carry (checked in ami.ts and ari.ts). */
+export const CONTROL = /[\x00-\x1f\x7f]/;

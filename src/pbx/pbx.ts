@@ -8,6 +8,9 @@ import { connectAri } from './ari.js';
 import { createCallTracker } from './call-tracker.js';
 import type { IvrSettings } from './ivr-driver.js';
 import { createIvrDriver } from './ivr-driver.js';
+import type { GuessLimits } from './guess-limits.js';
+import { createGuessLimits } from './guess-limits.js';
+import { loadSecuritySettings } from '../core/security-settings.js';
 import { ABSOLUTE_TIMEOUT, STASIS_GUARD_SECONDS } from './names.js';
 import { createPresence } from './presence.js';
 import { withTimeout } from './with-timeout.js';
@@ -54,6 +57,8 @@ export interface PbxOptions {
   amiUser: string;
   amiSecret: string;
   ivr: IvrSettings;
+  /** Limits on guessing ticket numbers by phone (defaults: GUESS_LIMITS). */
+  guessLimits?: Partial<GuessLimits>;
   /** Deadline for each ARI request / AMI action. */
   requestTimeoutMs?: number;
   /** Longest pause between reconnect attempts. */
@@ -87,8 +92,11 @@ export function startPbx(hotline: Hotline, options: PbxOptions, log: Logger = ho
   // Originated channels whose DialEnd / Hangup tells what the customer's line did, by Uniqueid.
   const dialWatches = new Map<string, (event: AmiMessage) => void>();
   let originates = 0;
+  const guesses = createGuessLimits(() => hotline.clock.now().getTime(), options.guessLimits);
 
   const driver = createIvrDriver({
+    guesses,
+    security: () => loadSecuritySettings(hotline.settings),
     ari: () => ari,
     tickets: hotline.tickets,
     calls,
@@ -190,7 +198,7 @@ export function startPbx(hotline: Hotline, options: PbxOptions, log: Logger = ho
 
   return {
     presence,
-    status: () => ({ ari: ari.state(), ami: ami.state(), activeIvrCalls: driver.activeCalls(), trackedCalls: tracker.trackedCalls() }),
+    status: () => ({ ari: ari.state(), ami: ami.state(), activeIvrCalls: driver.activeCalls(), trackedCalls: tracker.trackedCalls(), guessing: guesses.status() }),
     /**
      * Rings `channel` and, once answered, connects it to `context,exten` (click-to-dial).
      * Resolves once Asterisk has accepted the request (rejects at once, with a clear message,

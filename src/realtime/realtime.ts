@@ -2,6 +2,7 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
 import type { Socket } from 'socket.io';
 import type { Hotline } from '../app.js';
+import type { Credential } from '../core/auth-service.js';
 import type { Agent, Call } from '../core/types.js';
 import { SESSION_COOKIE } from '../http/auth.js';
 import type { PopPayload } from './pop-payload.js';
@@ -18,6 +19,8 @@ interface PendingCall {
 export interface RealtimeOptions {
   /** How long the IVR waits for the owner's browser to confirm the pop before the phone rings. */
   popAckTimeoutMs?: number;
+  /** How often every socket's credential and permissions are checked again (changes made by the CLI, expiries). */
+  revalidateEveryMs?: number;
 }
 
 const EVENT_FOR: Record<PopStatus, string> = { incoming: 'call.incoming', ringing: 'call.ringing', answered: 'call.answered' };
@@ -62,11 +65,14 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
 
   io.use((socket, next) => {
     const token = typeof socket.handshake.auth?.token === 'string' ? socket.handshake.auth.token : undefined;
-    const resolve = token ? hotline.auth.apiAgent(token) : hotline.auth.session(cookieValue(socket.handshake.headers.cookie, SESSION_COOKIE)).then((s) => s?.agent ?? null);
+    const session = cookieValue(socket.handshake.headers.cookie, SESSION_COOKIE);
+    const resolve = token ? hotline.auth.apiAgent(token) : hotline.auth.session(session).then((s) => s?.agent ?? null);
     resolve.then(
       (agent) => {
         if (!agent) return next(new Error('unauthorized: log in first'));
         socket.data.agent = agent;
+        // Checked again whenever the agent's access may have shrunk: a socket outlives its handshake.
+        socket.data.credential = (token ? { apiToken: token } : { session: session ?? '' }) satisfies Credential;
         next();
       },
       (error: unknown) => next(error instanceof Error ? error : new Error(String(error))),
@@ -95,10 +101,64 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
   async function forAgent(payload: PopPayload, agentId: number): Promise<PopPayload> {
     if (!payload.lookup) return payload;
     const visible = new Set((await hotline.directory.visibleQueues(agentId)).map((q) => q.id));
-    return { ...payload, lookup: { ...payload.lookup, openTickets: payload.lookup.openTickets.filter((t) => visible.has(t.queueId)) } };
+    // A caller known only to other queues is a stranger here: neither their name nor their tickets.
+    const customers = await hotline.directory.visibleCustomers(payload.lookup.customers, agentId);
+    const customer = payload.customer && customers.some((c) => c.id === payload.customer!.id) ? payload.customer : null;
+    const hidden = payload.lookup.customers.length > 0 && customers.length === 0;
+    return {
+      ...payload,
+      customer,
+      warning: hidden ? null : payload.warning,
+      lookup: { ...payload.lookup, customers, openTickets: payload.lookup.openTickets.filter((t) => visible.has(t.queueId)) },
+    };
+  }
+
+  /** The agent's sockets in this process. */
+  const socketsOf = (agentId?: number): Socket[] => [...io.of('/').sockets.values()].filter((s) => agentId === undefined || (s.data.agent as Agent).id === agentId);
+
+  /**
+   * Checks the agent's sockets (all sockets without an id) against what their credential still
+   * allows: a logged-out, expired or revoked credential, or a deactivated agent, ends the socket at
+   * once; a role or permission change moves it to the queues the agent may see now, and withdraws
+   * pops of calls in queues the agent may no longer see.
+   */
+  async function revalidate(agentId?: number): Promise<void> {
+    for (const socket of socketsOf(agentId)) {
+      const was = socket.data.agent as Agent;
+      const now = await hotline.auth.stillValid(socket.data.credential as Credential);
+      if (!now || now.id !== was.id) {
+        socket.emit('access.ended', { reason: 'Your session has ended (logged out, password changed, deactivated or token revoked). Log in again for call pops.' });
+        socket.disconnect(true);
+        continue;
+      }
+      socket.data.agent = now;
+      const queues = new Set((await hotline.directory.visibleQueues(now.id)).map((q) => `queue:${q.id}`));
+      for (const room of socket.rooms) if (room.startsWith('queue:') && !queues.has(room)) void socket.leave(room);
+      for (const room of queues) if (!socket.rooms.has(room)) void socket.join(room);
+    }
+    for (const [callId, p] of pending) {
+      for (const [id] of p.agents) {
+        if (agentId !== undefined && id !== agentId) continue;
+        if (socketsOf(id).length > 0 && (await mayHear(id, p.payload.queue?.id))) continue;
+        p.agents.delete(id);
+        io.to(`agent:${id}`).emit('call.withdrawn', { callId, reason: 'you may no longer see this call' });
+      }
+    }
+  }
+
+  /** Sockets of the agent whose credential no longer holds are ended before anything is sent to them. */
+  async function stillAllowed(agentId: number): Promise<void> {
+    for (const socket of socketsOf(agentId)) {
+      if (!(await hotline.auth.stillValid(socket.data.credential as Credential))) {
+        socket.emit('access.ended', { reason: 'Your session has ended. Log in again for call pops.' });
+        socket.disconnect(true);
+      }
+    }
   }
 
   async function send(agentId: number, event: string, payload: unknown, waitForAck = false): Promise<void> {
+    // A pop carries ticket and customer details: re-checked for each agent at the moment it goes out.
+    if (event !== 'call.withdrawn' && event !== 'call.ended') await stillAllowed(agentId);
     const room = io.to(`agent:${agentId}`);
     if (!waitForAck) {
       room.emit(event, payload);
@@ -130,7 +190,12 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
     }
   }
 
+  // Access changed elsewhere (the CLI, an expiry): every socket is checked again now and then.
+  const sweep = setInterval(() => void revalidate().catch((error: unknown) => log.warn({ err: error }, 'checking sockets again failed')), options.revalidateEveryMs ?? 15_000);
+  sweep.unref();
+
   const handlers = [
+    hotline.events.on('access.changed', ({ agentId }) => revalidate(agentId)),
     hotline.events.on('call.routed', async ({ call, ticket, agentId, queue }) => {
       const payload = await buildPop(hotline, call, ticket, queue);
       const p: PendingCall = { payload, agents: new Map() };
@@ -183,7 +248,10 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
      * The connections are closed at the transport, not with socket.io's server-side disconnect: after
      * that a client never reconnects, and agent pages would miss every pop once the service is back.
      */
+    /** Checks an agent's open sockets again now (access changed in another process: the pages'). */
+    revalidate,
     close(): void {
+      clearInterval(sweep);
       for (const off of handlers) off();
       io.engine.close();
     },

@@ -15,6 +15,12 @@ export function createCustomerRepository(db: Database): CustomerStore {
   const insertEmail = db.prepare('INSERT INTO customer_emails (customer_id, email) VALUES (?, ?)');
   const insertPhone = db.prepare('INSERT OR IGNORE INTO customer_phones (customer_id, phone) VALUES (?, ?)');
   const byId = db.prepare('SELECT * FROM customers WHERE id = ?');
+  const visible = db
+    .prepare(
+      `SELECT EXISTS (SELECT 1 FROM agents WHERE id = @agentId AND role = 'admin')
+           OR EXISTS (SELECT 1 FROM tickets t JOIN queue_permissions p ON p.queue_id = t.queue_id AND p.agent_id = @agentId WHERE t.customer_id = @customerId)`,
+    )
+    .pluck();
   const emailsOf = db.prepare('SELECT email FROM customer_emails WHERE customer_id = ? ORDER BY rowid').pluck();
   const phonesOf = db.prepare('SELECT phone FROM customer_phones WHERE customer_id = ? ORDER BY phone').pluck();
   const idByEmail = db.prepare('SELECT customer_id FROM customer_emails WHERE email = ?').pluck();
@@ -47,6 +53,7 @@ export function createCustomerRepository(db: Database): CustomerStore {
   });
 
   return {
+    visibleTo: async (customerId, agentId) => visible.get({ customerId, agentId }) === 1,
     async create(c, now) {
       return create.immediate(c, now);
     },

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import type { ApiTokenStore, SessionRecord, SessionStore } from '../core/ports.js';
+import type { ApiTokenRecord, ApiTokenStore, SessionRecord, SessionStore } from '../core/ports.js';
 
 /** SQLite implementation of {@link SessionStore}. */
 export function createSessionRepository(db: Database): SessionStore {
@@ -31,14 +31,18 @@ export function createSessionRepository(db: Database): SessionStore {
 
 /** SQLite implementation of {@link ApiTokenStore}. */
 export function createApiTokenRepository(db: Database): ApiTokenStore {
-  const insert = db.prepare('INSERT INTO api_tokens (agent_id, name, token_hash, created_at) VALUES (?, ?, ?, ?) RETURNING id');
-  const use = db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE token_hash = ? RETURNING agent_id').pluck();
-  const list = db.prepare('SELECT id, name, created_at AS createdAt, last_used_at AS lastUsedAt FROM api_tokens WHERE agent_id = ? ORDER BY id');
+  const insert = db.prepare('INSERT INTO api_tokens (agent_id, name, token_hash, scope, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id');
+  const find = db.prepare('SELECT id, agent_id AS agentId, scope, expires_at AS expiresAt, last_used_at AS lastUsedAt FROM api_tokens WHERE token_hash = ?');
+  const touch = db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ?');
+  const list = db.prepare('SELECT id, name, scope, created_at AS createdAt, last_used_at AS lastUsedAt, expires_at AS expiresAt FROM api_tokens WHERE agent_id = ? ORDER BY id');
   const remove = db.prepare('DELETE FROM api_tokens WHERE id = ? AND agent_id = ?');
   return {
-    create: async (agentId, name, hash, now) => insert.all(agentId, name, hash, now)[0] as { id: number },
-    use: async (hash, now) => (use.all(now, hash)[0] as number | undefined) ?? null,
-    list: async (agentId) => list.all(agentId) as Array<{ id: number; name: string; createdAt: string; lastUsedAt: string | null }>,
+    create: async (agentId, t, now) => insert.all(agentId, t.name, t.tokenHash, t.scope, t.expiresAt, now)[0] as { id: number },
+    find: async (hash) => (find.get(hash) as Awaited<ReturnType<ApiTokenStore['find']>> | undefined) ?? null,
+    async touch(id, now) {
+      touch.run(now, id);
+    },
+    list: async (agentId) => list.all(agentId) as ApiTokenRecord[],
     async delete(id, agentId) {
       remove.run(id, agentId);
     },

@@ -127,7 +127,9 @@ export type ServiceCall =
   | 'mail.rawBytes'
   | 'mail.reprocess'
   | 'mail.reply'
-  | 'ttn.reload';
+  | 'ttn.reload'
+  /** An agent's access changed on a page: their sockets here are checked again. */
+  | 'realtime.revalidate';
 
 /** An error as it crosses to another thread or process: its class by name (so the page shows the right status), its message and code. */
 export interface WireError {

@@ -109,6 +109,7 @@ export function startWebFront(hotline: Hotline, services: { pbx: Pbx; mail: WebM
     'mail.rawBytes': (id: number) => mail.rawBytes(id),
     'mail.reprocess': (id: number) => mail.reprocess(id),
     'mail.reply': (...args: Parameters<typeof mail.reply>) => mail.reply(...args),
+    'realtime.revalidate': (agentId: number) => realtime.revalidate(agentId),
     'ttn.reload': async () => {
       await hotline.ttn.load();
       services.settingsChanged?.();

@@ -109,6 +109,8 @@ const app = await buildApp(hotline, {
 });
 await app.ready();
 const server = app.server;
+// Logouts, revoked tokens, deactivations and permission changes happen here; the sockets they end are the main process's.
+hotline.events.on('access.changed', async ({ agentId }) => void (await ask('realtime.revalidate', agentId).catch(() => undefined)));
 const timeouts = { ...HTTP_TIMEOUTS, ...data.timeouts };
 
 // socket.io requests that come on a connection of pages (the client script, or the long-polling

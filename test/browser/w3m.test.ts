@@ -28,7 +28,11 @@ afterEach(async () => {
 /** Logs in with w3m's own form POST and prints the page it lands on (`next`), as a person reads it. */
 async function w3mAfterLogin(login: string, next: string): Promise<string> {
   const form = join(dir, `login-${login}`);
-  writeFileSync(form, `login=${login}&password=${login}-password&next=${encodeURIComponent(next)}`);
+  // The form's page first, as a person opens it: its token, and the cookie w3m keeps for it.
+  const w3m = { env: { ...process.env, HOME: dir, W3M_DIR: dir }, timeout: 20_000 };
+  const source = (await run('w3m', ['-config', join(dir, 'config'), '-cookie', '-dump_source', `${base}/login`], w3m)).stdout;
+  const token = /name="_csrf" value="([^"]+)"/.exec(source)![1]!;
+  writeFileSync(form, `login=${login}&password=${login}-password&_csrf=${encodeURIComponent(token)}&next=${encodeURIComponent(next)}`);
   const { stdout } = await run('w3m', ['-config', join(dir, 'config'), '-cols', '160', '-cookie', '-post', form, '-dump', `${base}/login`], {
     env: { ...process.env, HOME: dir, W3M_DIR: dir },
     timeout: 20_000,

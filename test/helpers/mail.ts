@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { injectLogin, sessionCookie } from './login.js';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
@@ -40,8 +41,8 @@ export async function mailHarness(config: ConfigInput = {}) {
     const admin = (await hotline.agents.findByLogin('root')) ?? (await hotline.agents.create({ login: 'root', name: 'Root', role: 'admin', password: 'password123' })).agent;
     const server = await buildServer(hotline, { mail });
     servers.push(server);
-    const login = await server.inject({ method: 'POST', url: '/login', payload: { login: admin.login, password: 'password123' } });
-    const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+    const login = await injectLogin(server, admin.login, 'password123');
+    const cookie = sessionCookie(login.headers['set-cookie'] as string[]);
     const csrf = /name="_csrf" value="([^"]+)"/.exec((await server.inject({ url: '/tickets', headers: { cookie } })).body)?.[1] ?? '';
     return {
       get: (url: string) => server.inject({ url, headers: { cookie } }),

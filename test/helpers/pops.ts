@@ -1,4 +1,5 @@
 import type { Socket } from 'socket.io-client';
+import { fetchLogin, sessionCookie } from './login.js';
 import { io } from 'socket.io-client';
 import { buildServer } from '../../src/http/server.js';
 import type { FakeCall } from '../fake-asterisk/fake-asterisk.js';
@@ -22,9 +23,9 @@ export async function popHarness() {
   const dialBegins = () => h.fake.ami.frames.filter((f) => f.dir === 'in' && f.raw.startsWith('Event: DialBegin')).length;
 
   async function cookieFor(login: string): Promise<string> {
-    const res = await fetch(`${base}/login`, { method: 'POST', body: new URLSearchParams({ login, password: 'password123' }), redirect: 'manual' });
+    const res = await fetchLogin(base, login, 'password123');
     if (res.status !== 303) throw new Error(`login ${login}: ${res.status}`);
-    return res.headers.get('set-cookie')!.split(';')[0]!;
+    return sessionCookie(res.headers.get('set-cookie'));
   }
 
   /** An agent's browser socket; every `call.*` event is recorded (and `call.incoming` acknowledged, as the page does). */

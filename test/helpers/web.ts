@@ -1,13 +1,15 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { buildServer } from '../../src/http/server.js';
 import { testHotline } from './hotline.js';
+import type { ConfigInput } from '../../src/config.js';
+import { injectLogin, sessionCookie } from './login.js';
 
 /**
  * Hotline's HTTP server over a fresh database, seeded: queues Support and Billing; alice (rw on
  * Support), bob (ro on Billing), carol (no queue), admin; a ticket in each queue.
  */
-export async function webHarness(options: { templatesDir?: string } = {}) {
-  const hotline = await testHotline();
+export async function webHarness(options: { templatesDir?: string; config?: ConfigInput } = {}) {
+  const hotline = await testHotline({ config: options.config });
   const support = await hotline.directory.createQueue({ name: 'Support', asteriskQueue: 'support', isDefault: true });
   const billing = await hotline.directory.createQueue({ name: 'Billing', asteriskQueue: 'billing' });
   const make = async (login: string, role: 'agent' | 'admin' = 'agent') =>
@@ -25,9 +27,9 @@ export async function webHarness(options: { templatesDir?: string } = {}) {
 
   /** Logs in through the form; returns the cookie and the page's CSRF token. */
   async function login(login: string, password = `${login}-password`) {
-    const res = await server.inject({ method: 'POST', url: '/login', payload: { login, password } });
+    const res = await injectLogin(server, login, password);
     if (res.statusCode !== 303) throw new Error(`login ${login} failed: ${res.statusCode} ${res.body.slice(0, 200)}`);
-    const cookie = String(res.headers['set-cookie']).split(';')[0]!;
+    const cookie = sessionCookie(res.headers['set-cookie'] as string[]);
     const page = await server.inject({ method: 'GET', url: '/queues', headers: { cookie } });
     const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)?.[1];
     if (!csrf) throw new Error('no CSRF token on the page');

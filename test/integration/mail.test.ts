@@ -341,7 +341,7 @@ describe("an agent's reply", () => {
         const bad = await post({ kind: 'email-out', to, text: 'Fixed.' });
         expect(bad.statusCode, to).toBe(400);
       }
-      expect((await post({ kind: 'email-out', text: 'Fixed.' })).json()).toEqual({ error: 'to: an address is required for a reply' });
+      expect((await post({ kind: 'email-out', text: 'Fixed.' })).json()).toEqual({ error: 'body.to: an address is required for a reply' });
       expect(outbox()).toEqual([]);
       expect((await m.hotline.tickets.articles(ticket.id)).filter((a) => a.kind === 'email-out' && a.authorAgentId !== null)).toEqual([]);
       // A good one is sent like the form's: outbox row, TTN subject from the one function that makes it.

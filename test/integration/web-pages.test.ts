@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { WebHarness } from '../helpers/web.js';
 import { webHarness } from '../helpers/web.js';
+import { injectLogin } from '../helpers/login.js';
 
 let w: WebHarness;
 beforeEach(async () => {
@@ -82,7 +83,7 @@ describe('admin pages', () => {
     const password = /created with password (\S+) — shown once/.exec(res.body)?.[1];
     expect(password).toBeDefined();
     expect(await w.hotline.agents.findByLogin('dave')).toMatchObject({ dialString: 'PJSIP/204', language: 'de', role: 'agent' });
-    expect((await w.server.inject({ method: 'POST', url: '/login', payload: { login: 'dave', password: password! } })).statusCode).toBe(303);
+    expect((await injectLogin(w.server, 'dave', password!)).statusCode).toBe(303);
     const dup = await root.post('/admin/agents', { login: 'dave', name: 'Dave 2' });
     expect(dup.statusCode).toBe(409);
     expect(dup.body).toContain('login &quot;dave&quot; is taken');

@@ -14,6 +14,7 @@ import type { PbxHarness } from '../helpers/pbx.js';
 import { pbxHarness } from '../helpers/pbx.js';
 import { startServe } from '../helpers/serve.js';
 import { sineWav } from '../helpers/wav.js';
+import { fetchLogin, sessionCookie } from '../helpers/login.js';
 
 let h: PbxHarness | undefined;
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -257,8 +258,7 @@ describe('mail on its own thread', () => {
     const smtpPort = Number((await serve.waitForOutput(/SMTP listening on [\d.]+:(\d+)/))[1]);
 
     // The admin logs in and switches new tickets to random numbers (the pages' process stores it).
-    const login = await fetch(`${serve.url}/login`, { method: 'POST', body: new URLSearchParams({ login: 'admin', password }), redirect: 'manual' });
-    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const cookie = sessionCookie((await fetchLogin(serve.url, 'admin', password)).headers.get('set-cookie'));
     const form = await (await fetch(`${serve.url}/admin/ttn`, { headers: { cookie } })).text();
     const csrf = /name="_csrf" value="([^"]+)"/.exec(form)![1]!;
     const saved = await fetch(`${serve.url}/admin/ttn`, { method: 'POST', headers: { cookie }, body: new URLSearchParams({ _csrf: csrf, generator: 'random', checkDigit: 'luhn', systemId: '10' }), redirect: 'manual' });
@@ -298,8 +298,7 @@ describe('uploads through the front', () => {
     cleanups.push(() => serve.stop('SIGKILL'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const password = (await serve.waitForOutput(/password "([^"]+)"/))[1]!;
-    const login = await fetch(`${serve.url}/login`, { method: 'POST', body: new URLSearchParams({ login: 'admin', password }), redirect: 'manual' });
-    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const cookie = sessionCookie((await fetchLogin(serve.url, 'admin', password)).headers.get('set-cookie'));
     const csrf = /name="_csrf" value="([^"]+)"/.exec(await (await fetch(`${serve.url}/admin/prompts`, { headers: { cookie } })).text())![1]!;
     const stored = join(dir, 'prompts', 'en', 'goodbye.wav');
     const before = readFileSync(stored);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { WebHarness } from '../helpers/web.js';
 import { webHarness } from '../helpers/web.js';
+import { injectLogin } from '../helpers/login.js';
 
 let w: WebHarness;
 beforeEach(async () => {
@@ -27,28 +28,34 @@ describe('login and sessions', () => {
   });
 
   it('says clearly that a password is wrong, and sets an httpOnly SameSite cookie on success', async () => {
-    const wrong = await w.server.inject({ method: 'POST', url: '/login', payload: { login: 'alice', password: 'nope' } });
+    const wrong = await injectLogin(w.server, 'alice', 'nope');
     expect(wrong.statusCode).toBe(401);
     expect(wrong.body).toContain('Wrong login or password.');
-    const right = await w.server.inject({ method: 'POST', url: '/login', payload: { login: 'alice', password: 'alice-password' } });
+    const right = await injectLogin(w.server, 'alice', 'alice-password');
     expect(right.statusCode).toBe(303);
     expect(String(right.headers['set-cookie'])).toMatch(/hotline_session=[\w-]+; Max-Age=43200; Path=\/; HttpOnly; SameSite=Lax/);
   });
 
-  it('marks the cookie Secure behind a TLS proxy on loopback', async () => {
-    const res = await w.server.inject({ method: 'POST', url: '/login', payload: { login: 'alice', password: 'alice-password' }, headers: { 'x-forwarded-proto': 'https' } });
-    expect(String(res.headers['set-cookie'])).toContain('Secure');
+  it('believes X-Forwarded-Proto only from a proxy the site trusts', async () => {
+    const untrusted = await injectLogin(w.server, 'alice', 'alice-password', { 'x-forwarded-proto': 'https' });
+    expect(String(untrusted.headers['set-cookie'])).not.toContain('Secure');
+    const proxied = await webHarness({ config: { trustedProxies: '127.0.0.1' } });
+    try {
+      const res = await injectLogin(proxied.server, 'alice', 'alice-password', { 'x-forwarded-proto': 'https' });
+      expect(String(res.headers['set-cookie'])).toContain('Secure');
+    } finally {
+      await proxied.close();
+    }
   });
 
-  it('limits failed logins per login name, then refuses even the right password for a while', async () => {
-    for (let i = 0; i < 5; i++) {
-      expect((await w.server.inject({ method: 'POST', url: '/login', payload: { login: 'alice', password: `guess${i}` } })).statusCode).toBe(401);
-    }
-    const locked = await w.server.inject({ method: 'POST', url: '/login', payload: { login: 'alice', password: 'alice-password' } });
-    expect(locked.statusCode).toBe(429);
-    expect(locked.body).toContain('Too many failed logins');
-    expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
-    expect((await w.server.inject({ method: 'POST', url: '/login', payload: { login: 'bob', password: 'bob-password' } })).statusCode).toBe(303);
+  it('makes failed logins for one account from one address wait, says so once, and leaves other accounts alone', async () => {
+    for (let i = 0; i < 5; i++) expect((await injectLogin(w.server, 'alice', `guess${i}`)).statusCode).toBe(401);
+    const waiting = await injectLogin(w.server, 'alice', 'alice-password');
+    expect(waiting.statusCode).toBe(429);
+    expect(waiting.body.match(/Too many failed logins/g)).toHaveLength(1);
+    expect(waiting.body).toContain('Try again in 1 second.');
+    expect(Number(waiting.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await injectLogin(w.server, 'bob', 'bob-password')).statusCode).toBe(303);
   });
 
   it('ends the session on logout', async () => {
@@ -63,7 +70,7 @@ describe('login and sessions', () => {
     const res = await root.post(`/admin/agents/${w.agents.alice.id}`, { name: 'Alice', role: 'agent', language: 'en' });
     expect(res.statusCode).toBe(303);
     expect((await alice.get('/queues')).statusCode).toBe(303);
-    expect((await w.server.inject({ method: 'POST', url: '/login', payload: { login: 'alice', password: 'alice-password' } })).statusCode).toBe(401);
+    expect((await injectLogin(w.server, 'alice', 'alice-password')).statusCode).toBe(401);
   });
 });
 

@@ -3,6 +3,7 @@ import { realAsteriskTier } from '../helpers/real-asterisk.js';
 import type { RealLab } from '../helpers/real-lab.js';
 import { realLab } from '../helpers/real-lab.js';
 import { mistyped, unknownTtn } from '../helpers/ttn.js';
+import { fetchLogin, sessionCookie } from '../helpers/login.js';
 
 const bundle = realAsteriskTier('ivr-entry');
 
@@ -81,8 +82,7 @@ describe.skipIf(!bundle)('touch-tone entry and click-to-dial on a real Asterisk 
     const { alice } = lab.agents;
     const customer = await lab.hotline.directory.createCustomer({ name: 'Callback Customer', phones: [phone] });
     const ticket = (await lab.hotline.tickets.create({ queueId: lab.queues.billing.id, title: 'Please call back', customerId: customer.id, article: { kind: 'note', text: '' } })).ticket;
-    const login = await fetch(`${lab.serve.url}/login`, { method: 'POST', body: new URLSearchParams({ login: 'alice', password: 'password123' }), redirect: 'manual' });
-    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const cookie = sessionCookie((await fetchLogin(lab.serve.url, 'alice', 'password123')).headers.get('set-cookie'));
     const pageHtml = await (await fetch(`${lab.serve.url}/tickets/${ticket.ttn}`, { headers: { cookie } })).text();
     const csrf = /name="_csrf" value="([^"]+)"/.exec(pageHtml)![1]!;
     const number = lab.hotline.directory.normalisePhone(phone)!;

@@ -97,8 +97,14 @@
     if (everConnected) liveStatus('Live updates restored: call pops arrive again.', true);
     everConnected = true;
   });
+  var ended = false;
+  socket.on('access.ended', function (e) {
+    ended = true;
+    liveStatus('Live updates stopped: ' + e.reason + ' Reload the page.', false);
+  });
   socket.on('disconnect', function (reason) {
     document.documentElement.setAttribute('data-live', 'off');
+    if (ended) return;
     liveStatus('Live updates lost: call pops cannot arrive. Reconnecting…', false);
     // A disconnect the server asked for is not retried by socket.io itself; a restarting
     // server, or one that shed this connection, is worth asking again.

@@ -1,0 +1,203 @@
+// The shape of every route's input — params, query string and body — as zod schemas. Fastify runs
+// them before the route (see `validatorCompiler` below): input that does not fit is answered 400
+// with the field and the reason, and never reaches a handler that could fail on it with a 500.
+// The tests import these to build good and bad input for each route.
+import type { FastifySchemaCompiler } from 'fastify';
+import { z } from 'zod';
+import { ValidationError } from '../core/errors.js';
+import { TICKET_STATES } from '../core/types.js';
+import { MAX_LIST_LIMIT } from '../core/ports.js';
+
+/** The same limits wherever a value is entered: the form, the API, create and update. */
+export const LIMITS = {
+  title: 300,
+  text: 1_000_000,
+  name: 200,
+  email: 320,
+  phone: 64,
+  login: 64,
+  /** scrypt takes its time over any length: a long "password" must not cost more. */
+  password: 1024,
+  search: 200,
+  addresses: 4000,
+  subject: 998,
+  dialString: 200,
+  autoReply: 20_000,
+  token: 200,
+} as const;
+
+const text = (max: number) => z.string().trim().max(max, `at most ${max} characters`);
+/** A form field: a trimmed string, '' when absent. */
+const formText = (max: number) => text(max).optional().default('');
+/** A form's id field: digits (kept as text for the page code), or '' for none. */
+const formId = z.union([z.literal(''), z.string().trim().regex(/^\d{1,15}$/, 'must be a whole number')]).optional().default('');
+const csrf = z.string().max(200).optional();
+const flag = z.enum(['', '0', '1', 'on'], { error: 'must be 1 or empty' }).optional().default('');
+/** Every page's `?done=` notice code. */
+const done = z.string().max(40).optional();
+
+/** A ticket number in a URL: letters, digits and dashes (a site's own generator may use letters). */
+export const TtnParams = z.object({ ttn: z.string().regex(/^[\w-]{1,40}$/, 'is not a ticket number') });
+export const IdParams = z.object({ id: z.string().regex(/^\d{1,15}$/, 'must be a whole number') });
+export const TokenParams = IdParams.extend({ token: z.string().regex(/^\d{1,15}$/, 'must be a whole number') });
+const promptName = z.string().regex(/^[\w-]{1,64}$/, 'letters, digits, - and _ only');
+export const PromptParams = z.object({ lang: z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$/, 'is not a language code'), name: promptName });
+export const PromptFileParams = z.object({ lang: PromptParams.shape.lang, file: z.string().regex(/^[\w-]{1,64}(\.wav)?$/, 'is not a prompt file') });
+
+/** A page that takes no query but `?done=`. */
+export const PageQuery = z.object({ done });
+/** A form with nothing but its CSRF token (logout, revoke, revert …). */
+export const EmptyForm = z.object({ _csrf: csrf }).optional();
+
+export const LoginQuery = z.object({ next: z.string().max(2000).optional(), done });
+export const LoginForm = z.object({ login: formText(LIMITS.login), password: z.string().max(LIMITS.password, `at most ${LIMITS.password} characters`).optional().default(''), next: formText(2000), _csrf: csrf });
+
+const listState = z.enum([...TICKET_STATES, 'all', ''], { error: `must be one of ${TICKET_STATES.join(', ')} or all` }).optional();
+export const TicketListQuery = z.object({ queue: formId, mine: z.string().max(5).optional(), state: listState, q: text(LIMITS.search).optional(), before: z.string().max(60).optional(), done });
+export const NewTicketQuery = z.object({ lookup: text(LIMITS.email).optional(), phone: text(LIMITS.phone).optional(), done });
+export const NewTicketForm = z.object({
+  queueId: formId,
+  customerId: formId,
+  customerName: formText(LIMITS.name),
+  phone: formText(LIMITS.phone),
+  email: formText(LIMITS.email),
+  title: formText(LIMITS.title),
+  text: formText(LIMITS.text),
+  _csrf: csrf,
+});
+export const NoteForm = z.object({ text: formText(LIMITS.text), _csrf: csrf });
+export const ReplyForm = z.object({ to: formText(LIMITS.addresses), cc: formText(LIMITS.addresses), bcc: formText(LIMITS.addresses), subject: formText(LIMITS.subject), text: formText(LIMITS.text), _csrf: csrf });
+export const UpdateForm = z.object({ state: z.enum([...TICKET_STATES, ''], { error: `unknown state: must be one of ${TICKET_STATES.join(', ')}` }).optional().default(''), ownerId: formId, queueId: formId, _csrf: csrf });
+export const DialForm = z.object({ phone: formText(LIMITS.phone), _csrf: csrf });
+export const AttachmentQuery = z.object({ download: z.string().max(5).optional() });
+
+const role = z.enum(['', 'agent', 'admin'], { error: 'must be agent or admin' }).optional().default('');
+const language = z.union([z.literal(''), z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$/, 'is not a language code')]).optional().default('');
+export const NewAgentForm = z.object({
+  login: formText(LIMITS.login),
+  name: formText(LIMITS.name),
+  email: formText(LIMITS.email),
+  role,
+  dialString: formText(LIMITS.dialString),
+  deviceInterface: formText(LIMITS.dialString),
+  language,
+  password: z.string().max(LIMITS.password).optional().default(''),
+  _csrf: csrf,
+});
+export const AgentForm = z.object({
+  name: formText(LIMITS.name),
+  email: formText(LIMITS.email),
+  role,
+  dialString: formText(LIMITS.dialString),
+  deviceInterface: formText(LIMITS.dialString),
+  language,
+  active: flag,
+  away: flag,
+  _csrf: csrf,
+});
+export const PasswordForm = z.object({ password: z.string().max(LIMITS.password).optional().default(''), _csrf: csrf });
+export const TokenForm = z.object({
+  name: formText(LIMITS.name),
+  scope: z.enum(['', 'rw', 'ro'], { error: 'must be rw or ro' }).optional().default(''),
+  expiresInDays: z.union([z.literal(''), z.string().trim().regex(/^\d{1,4}$/, 'must be a number of days')]).optional().default(''),
+  _csrf: csrf,
+});
+export const QueueForm = z.object({
+  name: formText(LIMITS.name),
+  email: formText(LIMITS.email),
+  dialTarget: formText(LIMITS.dialString),
+  asteriskQueue: formText(LIMITS.dialString),
+  isDefault: flag,
+  reopenPolicy: z.enum(['', 'reopen', 'new-ticket'], { error: 'must be "reopen" or "new-ticket"' }).optional().default(''),
+  autoReplyEn: text(LIMITS.autoReply).optional(),
+  autoReplyDe: text(LIMITS.autoReply).optional(),
+  _csrf: csrf,
+});
+export const PermissionsForm = z.record(z.string().max(40), z.string().max(200));
+export const CustomerQuery = z.object({ q: text(LIMITS.search).optional(), done });
+export const CustomerForm = z.object({ name: formText(LIMITS.name), email: formText(LIMITS.email), phone: formText(LIMITS.phone), _csrf: csrf });
+export const LanguageForm = z.object({ lang: formText(20), _csrf: csrf });
+export const TtnForm = z.object({ generator: formText(100), checkDigit: formText(100), systemId: formText(20), _csrf: csrf });
+export const SecurityForm = z.object({ verifyCallerNumber: flag, dialPatterns: formText(20_000), _csrf: csrf });
+export const ClearLoginForm = z
+  .object({ key: text(LIMITS.login + 100).optional(), login: text(LIMITS.login).optional(), _csrf: csrf })
+  .refine((b) => !!b.key || !!b.login, { message: 'say which failed logins to clear (key or login)' });
+/** The prompt upload's form token comes in the URL: its body is read by the route itself. */
+export const UploadQuery = z.object({ _csrf: csrf });
+
+// The JSON API.
+const apiId = z.number({ error: 'must be a number' }).int('must be a whole number').positive('must be positive').max(Number.MAX_SAFE_INTEGER);
+export const ApiTicketsQuery = z.object({
+  limit: z.string().regex(/^\d{1,4}$/, `must be a whole number from 1 to ${MAX_LIST_LIMIT}`).transform(Number).refine((n) => n >= 1 && n <= MAX_LIST_LIMIT, `must be a whole number from 1 to ${MAX_LIST_LIMIT}`).optional(),
+  offset: z.never({ error: 'offset is not supported: follow the Link header\'s rel="next" (before=…) to page' }).optional(),
+  before: z.string().max(60).optional(),
+  queue: z.string().regex(/^\d{1,15}$/, 'must be a whole number').optional(),
+  state: z.enum(TICKET_STATES, { error: `must be one of ${TICKET_STATES.join(', ')}` }).optional(),
+  mine: z.string().max(5).optional(),
+  q: text(LIMITS.search).optional(),
+});
+export const ApiNewTicket = z
+  .object({
+    queueId: apiId,
+    title: text(LIMITS.title).min(1, 'a ticket needs a title'),
+    text: text(LIMITS.text).optional(),
+    customerId: apiId.nullable().optional(),
+    customerName: text(LIMITS.name).optional(),
+    phone: text(LIMITS.phone).optional(),
+    email: text(LIMITS.email).optional(),
+  })
+  .strict();
+export const ApiTicketChange = z
+  .object({
+    state: z.enum(TICKET_STATES, { error: `must be one of ${TICKET_STATES.join(', ')}` }).optional(),
+    ownerId: apiId.nullable().optional(),
+    queueId: apiId.optional(),
+    priority: z.number().int().min(1, 'priority must be 1 to 5').max(5, 'priority must be 1 to 5').optional(),
+    title: text(LIMITS.title).min(1, 'a ticket needs a title').optional(),
+  })
+  .strict();
+const addressList = text(LIMITS.addresses).optional();
+/** `POST /api/v1/tickets/:ttn/articles`: a note (the default kind), or a reply sent by mail. */
+export const ApiNewArticle = z.preprocess(
+  (b) => (b && typeof b === 'object' && !Array.isArray(b) && !('kind' in b) ? { kind: 'note', ...b } : b),
+  z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('note'), text: z.string({ error: 'text is required' }).trim().min(1, 'text is required').max(LIMITS.text) }).strict(),
+    z
+      .object({
+        kind: z.literal('email-out'),
+        to: z.string({ error: 'an address is required for a reply' }).trim().min(1, 'an address is required for a reply').max(LIMITS.addresses),
+        cc: addressList,
+        bcc: addressList,
+        subject: z.string().max(LIMITS.subject).optional(),
+        text: z.string({ error: 'text is required' }).trim().min(1, 'text is required').max(LIMITS.text),
+      })
+      .strict(),
+  ]),
+);
+
+/** The 400 text for input that does not match its schema: each problem with where it is. */
+export function schemaProblems(error: z.ZodError, where = ''): string {
+  return error.issues
+    .map((i) => {
+      const path = [where, ...i.path.map(String)].filter(Boolean).join('.');
+      return `${path || 'input'}: ${i.message}`;
+    })
+    .join('; ');
+}
+
+/** Parses `value` with `schema`, or throws ValidationError (400) saying what is wrong. */
+export function parseBody<T extends z.ZodType>(schema: T, value: unknown, where = 'body'): z.output<T> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new ValidationError(schemaProblems(result.error, where));
+  return result.data;
+}
+
+const PARTS: Record<string, string> = { body: 'body', querystring: 'query', params: 'url', headers: 'headers' };
+
+/** Fastify's validator for the zod schemas routes declare: 400 with the field and reason. */
+export const validatorCompiler: FastifySchemaCompiler<z.ZodType> =
+  ({ schema, httpPart }) =>
+  (data) => {
+    const result = schema.safeParse(data);
+    return result.success ? { value: result.data } : { error: new ValidationError(schemaProblems(result.error, PARTS[httpPart ?? ''] ?? '')) };
+  };

@@ -1,0 +1,252 @@
+// The attack run of issue #16, each break as a test: it failed before the fix and passes after.
+import type { AddressInfo } from 'node:net';
+import { io } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { injectLogin, loginFormToken } from '../helpers/login.js';
+import type { WebHarness } from '../helpers/web.js';
+import { webHarness } from '../helpers/web.js';
+import type { PbxHarness } from '../helpers/pbx.js';
+import { pbxHarness } from '../helpers/pbx.js';
+import { LIMITS } from '../../src/http/schemas.js';
+
+let w: WebHarness;
+const sockets: Socket[] = [];
+beforeEach(async () => {
+  w = await webHarness();
+});
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.disconnect();
+  await w.close();
+});
+
+const api = (token: string) => ({ authorization: `Bearer ${token}` });
+
+describe('logins', () => {
+  it('counts 150 wrong passwords sent at once before checking them: 5 are checked, the rest and then the right one wait; the owner elsewhere logs in', async () => {
+    const form = await w.server.inject('/login');
+    const { token, cookie } = loginFormToken(form.body, form.headers['set-cookie'] as string[]);
+    const attempt = (password: string, remoteAddress = '127.0.0.1') => w.server.inject({ method: 'POST', url: '/login', remoteAddress, headers: { cookie }, payload: { login: 'alice', password, _csrf: token } });
+    const answers = await Promise.all([...Array.from({ length: 149 }, (_, i) => attempt(`guess${i}`)), attempt('alice-password')]);
+    const statuses = answers.map((a) => a.statusCode);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(145);
+    expect(statuses.at(-1)).toBe(429);
+    // Alice at her own desk is not locked out by someone else's guessing.
+    expect((await attempt('alice-password', '10.1.2.3')).statusCode).toBe(303);
+  });
+
+  it('does not let a client pick the address its failures count against (X-Forwarded-For)', async () => {
+    const form = await w.server.inject('/login');
+    const { token, cookie } = loginFormToken(form.body, form.headers['set-cookie'] as string[]);
+    const statuses: number[] = [];
+    for (let i = 0; i < 25; i++) {
+      const res = await w.server.inject({ method: 'POST', url: '/login', headers: { cookie, 'x-forwarded-for': `198.51.100.${i}` }, payload: { login: `nobody${i}`, password: 'x', _csrf: token } });
+      statuses.push(res.statusCode);
+    }
+    expect(statuses.slice(0, 20).every((s) => s === 401)).toBe(true);
+    expect(statuses.slice(20).every((s) => s === 429)).toBe(true);
+  });
+
+  it('shows admins who is waiting, and lets them clear it', async () => {
+    for (let i = 0; i < 5; i++) await injectLogin(w.server, 'alice', `guess${i}`);
+    expect((await injectLogin(w.server, 'alice', 'alice-password')).statusCode).toBe(429);
+    const root = await w.login('root');
+    const page = await root.get('/admin/security');
+    expect(page.body).toContain('<td>alice</td>');
+    const key = /name="key" value="(login:alice\|[^"]+)"/.exec(page.body)![1]!;
+    expect((await root.post('/admin/security/logins/clear', { key })).statusCode).toBe(303);
+    expect((await injectLogin(w.server, 'alice', 'alice-password')).statusCode).toBe(303);
+  });
+
+  it('refuses a login form that did not come from Hotline (login CSRF)', async () => {
+    const forged = await w.server.inject({ method: 'POST', url: '/login', payload: { login: 'alice', password: 'alice-password' } });
+    expect(forged.statusCode).toBe(403);
+    expect(String(forged.headers['set-cookie'] ?? '')).not.toContain('hotline_session');
+    const form = await w.server.inject('/login');
+    const { cookie } = loginFormToken(form.body, form.headers['set-cookie'] as string[]);
+    const wrongToken = await w.server.inject({ method: 'POST', url: '/login', headers: { cookie }, payload: { login: 'alice', password: 'alice-password', _csrf: 'x'.repeat(43) } });
+    expect(wrongToken.statusCode).toBe(403);
+  });
+});
+
+describe('ending access ends sockets', () => {
+  async function socketOf(options: { cookie?: string; token?: string }) {
+    const base = `http://127.0.0.1:${(w.server.server.address() as AddressInfo).port}`;
+    const socket = io(base, { ...(options.token ? { auth: { token: options.token } } : { extraHeaders: { cookie: options.cookie! } }), transports: ['websocket'], reconnection: false, forceNew: true });
+    sockets.push(socket);
+    const ended = new Promise<string>((resolve) => socket.on('disconnect', (reason) => resolve(reason)));
+    const told = new Promise<string>((resolve) => socket.on('access.ended', (e: { reason: string }) => resolve(e.reason)));
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('connect_error', reject);
+    });
+    return { ended, told };
+  }
+  beforeEach(async () => {
+    await w.server.listen({ host: '127.0.0.1', port: 0 });
+  });
+
+  it('on logout, on deactivation and on token revocation, at once', async () => {
+    const alice = await w.login('alice');
+    const other = await w.login('alice');
+    const loggedOut = await socketOf({ cookie: alice.cookie });
+    const stays = await socketOf({ cookie: other.cookie });
+    await alice.post('/logout');
+    expect(await loggedOut.ended).toBe('io server disconnect');
+    expect(await loggedOut.told).toContain('session has ended');
+
+    const token = await w.hotline.auth.createApiToken(w.agents.bob.id, 'crm');
+    const bob = await socketOf({ token });
+    const { id } = (await w.hotline.auth.apiTokens(w.agents.bob.id))[0]!;
+    const root = await w.login('root');
+    await root.post(`/admin/agents/${w.agents.bob.id}/tokens/${id}/revoke`);
+    expect(await bob.ended).toBe('io server disconnect');
+
+    await root.post(`/admin/agents/${w.agents.alice.id}`, { name: 'Alice', role: 'agent', language: 'en' });
+    expect(await stays.ended).toBe('io server disconnect');
+  });
+});
+
+describe('customers stay in their queues', () => {
+  it('does not show or attach a customer known only to another queue; unknown ids are 400, not 500', async () => {
+    // Dora is a customer of Billing only; alice works Support.
+    const dora = await w.hotline.directory.createCustomer({ name: 'Dora Billing', emails: ['dora@example.org'], phones: ['+49 30 9999999'] });
+    await w.hotline.tickets.create({ queueId: w.queues.billing.id, title: 'Invoice', customerId: dora.id, article: { kind: 'note', text: 'x' } });
+    const alice = await w.login('alice');
+    const lookup = await alice.get('/tickets/new?lookup=030%209999999');
+    expect(lookup.body).not.toContain('Dora Billing');
+    const token = await w.hotline.auth.createApiToken(w.agents.alice.id, 'test');
+    const attach = await w.server.inject({ method: 'POST', url: '/api/v1/tickets', headers: api(token), payload: { queueId: w.queues.support.id, title: 'Hi', customerId: dora.id } });
+    expect(attach.statusCode).toBe(400);
+    expect(attach.json().error).toContain('no customer');
+    const unknown = await w.server.inject({ method: 'POST', url: '/api/v1/tickets', headers: api(token), payload: { queueId: w.queues.support.id, title: 'Hi', customerId: 99999 } });
+    expect(unknown.statusCode).toBe(400);
+    // Her own customer is still found and attached.
+    expect((await alice.get('/tickets/new?lookup=0171%202345678')).body).toContain('Carl Customer');
+    const own = await w.server.inject({ method: 'POST', url: '/api/v1/tickets', headers: api(token), payload: { queueId: w.queues.support.id, title: 'Hi', customerId: w.customer.id } });
+    expect(own.statusCode).toBe(201);
+  });
+});
+
+describe('owners can see their tickets', () => {
+  it('refuses an owner who cannot see the queue, lists only those who can, and clears the owner on a move to a queue they cannot see', async () => {
+    const root = await w.hotline.auth.createApiToken(w.agents.admin.id, 'test');
+    const patch = (payload: object) => w.server.inject({ method: 'PATCH', url: `/api/v1/tickets/${w.tickets.support.ttn}`, headers: api(root), payload });
+    const carol = await patch({ ownerId: w.agents.carol.id });
+    expect(carol.statusCode).toBe(400);
+    expect(carol.json().error).toContain('cannot see queue');
+    expect((await patch({ ownerId: 999 })).statusCode).toBe(400);
+    expect((await patch({ ownerId: w.agents.alice.id })).statusCode).toBe(200);
+    const page = await (await w.login('root')).get(`/tickets/${w.tickets.support.ttn}`);
+    expect(page.body).toContain('>Alice<');
+    expect(page.body).not.toContain('>Carol<');
+    // Billing is not alice's: the moved ticket is nobody's, and her phone is not rung for it.
+    const moved = await patch({ queueId: w.queues.billing.id });
+    expect(moved.json()).toMatchObject({ queueId: w.queues.billing.id, ownerId: null });
+  });
+});
+
+describe('inputs checked by schema', () => {
+  it('answers 400 with the field for what used to be cast, capped or a 500', async () => {
+    const token = await w.hotline.auth.createApiToken(w.agents.admin.id, 'test');
+    const get = (url: string) => w.server.inject({ url, headers: api(token) });
+    for (const url of ['/api/v1/tickets?limit=-1', '/api/v1/tickets?limit=10000', '/api/v1/tickets?offset=1e20', '/api/v1/tickets?queue=abc', '/api/v1/tickets?state=nope']) {
+      const res = await get(url);
+      expect(res.statusCode, url).toBe(400);
+    }
+    expect((await get('/api/v1/tickets?limit=-1')).json().error).toMatch(/^query\.limit: /);
+    const ttn = w.tickets.support.ttn;
+    const patch = (payload: object) => w.server.inject({ method: 'PATCH', url: `/api/v1/tickets/${ttn}`, headers: api(token), payload });
+    // (1 MB and more: 413, the body limit.)
+    const huge = await patch({ title: 'x'.repeat(512 * 1024) });
+    expect(huge.statusCode).toBe(400);
+    expect(huge.json().error).toBe(`body.title: at most ${LIMITS.title} characters`);
+    expect((await patch({ title: 'x'.repeat(LIMITS.title + 1) })).statusCode).toBe(400);
+    const create = await w.server.inject({ method: 'POST', url: '/api/v1/tickets', headers: api(token), payload: { queueId: w.queues.support.id, title: 'x'.repeat(LIMITS.title + 1) } });
+    expect(create.statusCode).toBe(400);
+    expect((await patch({ priority: '3' })).statusCode).toBe(400);
+    expect((await patch({ surprise: 1 })).statusCode).toBe(400);
+    expect((await w.hotline.tickets.findByTtn(ttn))!.title).toBe('Printer on fire');
+  });
+
+  it('never answers 500 to hostile input on any page or API route', async () => {
+    const root = await w.login('root');
+    const token = await w.hotline.auth.createApiToken(w.agents.admin.id, 'test');
+    const routes = w.server.printRoutes({ commonPrefix: false });
+    const urls = [...routes.matchAll(/^[│├└─ ]*(\S+) \(([A-Z, ]+)\)/gm)].flatMap(([, path, methods]) => methods!.split(', ').map((m) => ({ method: m, path: path! })));
+    expect(urls.length).toBeGreaterThan(40);
+    const hostile = ['-1', '1e20', '99999', 'x'.repeat(5000), '../../etc/passwd', "' OR 1=1 --", '\r\nX: y', '%00', '[]', '{}'];
+    for (const { method, path } of urls) {
+      if (method === 'HEAD' || path.startsWith('/static') || path.startsWith('/socket.io')) continue;
+      for (const bad of hostile) {
+        const url = path.replace(/:\w+/g, encodeURIComponent(bad)) + `?limit=${encodeURIComponent(bad)}&queue=${encodeURIComponent(bad)}&before=${encodeURIComponent(bad)}&q=${encodeURIComponent(bad)}`;
+        const payload = { queueId: bad, title: bad, ownerId: bad, customerId: bad, state: bad, text: bad, phone: bad, _csrf: root.csrf };
+        for (const headers of [{ cookie: root.cookie }, api(token)]) {
+          const res = await w.server.inject({ method: method as 'GET', url, headers, ...(method === 'GET' ? {} : { payload }) });
+          expect(res.statusCode, `${method} ${url}`).not.toBe(500);
+        }
+      }
+    }
+  });
+});
+
+describe('API tokens', () => {
+  it('may be read-only, and expire', async () => {
+    const ro = await w.hotline.auth.createApiToken(w.agents.alice.id, 'dashboard', { scope: 'ro' });
+    expect((await w.server.inject({ url: '/api/v1/tickets', headers: api(ro) })).statusCode).toBe(200);
+    const write = await w.server.inject({ method: 'POST', url: `/api/v1/tickets/${w.tickets.support.ttn}/articles`, headers: api(ro), payload: { text: 'sneaky' } });
+    expect(write.statusCode).toBe(403);
+    expect(write.json().error).toBe('this API token may only read');
+    const expired = await w.hotline.auth.createApiToken(w.agents.alice.id, 'old', { expiresAt: new Date(Date.now() - 1000).toISOString() });
+    expect((await w.server.inject({ url: '/api/v1/me', headers: api(expired) })).statusCode).toBe(401);
+    // An admin makes one on the agent's page.
+    const root = await w.login('root');
+    const made = await root.post(`/admin/agents/${w.agents.alice.id}/tokens`, { name: 'report', scope: 'ro', expiresInDays: '7' });
+    expect(made.body).toMatch(/read-only API token for alice, valid until \d{4}-\d\d-\d\d: hl_/);
+  });
+});
+
+describe('guessing ticket numbers by phone', () => {
+  let h: PbxHarness;
+  beforeEach(async () => {
+    h = await pbxHarness();
+    await h.ready();
+  });
+  afterEach(async () => h.close());
+
+  async function keys(number: string, digits: string[]) {
+    const call = h.fake.placeCall({ number });
+    await call.waitFor('stasis-start');
+    for (const d of digits) await call.press(`${d}#`);
+    await call.waitFor('continue');
+    return call;
+  }
+
+  it('stops looking up a caller who keyed 5 unknown numbers: even the right one then goes to the default queue, unverified; other callers are still put through', async () => {
+    const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
+    const unknown = await Promise.all(Array.from({ length: 5 }, () => h.hotline.ttn.next(new Date())));
+    await keys('0309876543', unknown.slice(0, 3));
+    await keys('0309876543', unknown.slice(3, 5));
+    const lucky = await keys('0309876543', [ticket.ttn]);
+    expect(lucky.vars.get('HOTLINE_ROUTE')).toBe('queue');
+    expect(lucky.vars.get('HOTLINE_UNVERIFIED')).toBe('1');
+    expect(await h.callRecord(lucky.id, (c) => c.reason !== null)).toMatchObject({ reason: 'limited', ticketId: null });
+    expect(h.pbx.status().guessing.limitedCallers.map((c) => c.caller)).toEqual(['0309876543']);
+    const owner = await keys('0301111111', [ticket.ttn]);
+    expect(owner.vars.get('HOTLINE_ROUTE')).toBe('agent');
+    expect(owner.vars.get('HOTLINE_UNVERIFIED')).toBe('0');
+  });
+
+  it('opens at most 3 tickets with # per caller number', async () => {
+    const made: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const call = h.fake.placeCall({ number: '0302222222' });
+      await call.waitFor('stasis-start');
+      await call.press('#');
+      await call.waitFor('continue');
+      made.push((await h.callRecord(call.id, (c) => c.reason !== null)).reason!);
+    }
+    expect(made).toEqual(['new-ticket', 'new-ticket', 'new-ticket', 'limited', 'limited']);
+  });
+});
