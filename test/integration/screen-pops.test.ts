@@ -115,6 +115,19 @@ describe('screen-pops', () => {
     expect(pop.lookup.newTicketUrl).toBe('/tickets/new?lookup=030%201234567');
   });
 
+  it('shows an operator call\'s caller known only to another queue as a stranger: no name, no tickets', async () => {
+    const customer = await h.hotline.directory.createCustomer({ name: 'Bertha Billing', emails: ['bertha@example.org'], phones: ['+49 30 1234567'] });
+    await h.hotline.tickets.create({ queueId: h.queues.billing.id, title: 'Billing one', customerId: customer.id, article: { kind: 'note', text: '' } });
+    await h.hotline.directory.setAccess(h.agents.alice.id, h.queues.billing.id, null);
+    const alice = await h.connect('alice');
+    await h.call('0#', '030 1234567');
+    await expect.poll(() => alice.events()).toContain('call.ringing');
+    const pop = alice.received.find((r) => r.event === 'call.ringing')!.payload;
+    expect(JSON.stringify(pop)).not.toContain('Bertha');
+    expect(JSON.stringify(pop)).not.toContain('bertha@example.org');
+    expect(pop).toMatchObject({ customer: null, lookup: { customers: [], openTickets: [] } });
+  });
+
   it('shows a running call\'s pop again after a reconnect', async () => {
     const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
     h.fake.phones.set('Local/201@phones', 'noanswer');

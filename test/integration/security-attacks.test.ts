@@ -250,3 +250,60 @@ describe('guessing ticket numbers by phone', () => {
     expect(made).toEqual(['new-ticket', 'new-ticket', 'new-ticket', 'limited', 'limited']);
   });
 });
+
+describe('dialing', () => {
+  it('click-to-dial calls only the numbers on file for the ticket\'s customer, or those an admin allowed', async () => {
+    const alice = await w.login('alice');
+    const page = await alice.get(`/tickets/${w.tickets.support.ttn}`);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
+    const dial = (phone: string) => w.server.inject({ method: 'POST', url: `/tickets/${w.tickets.support.ttn}/dial`, headers: { cookie: alice.cookie }, payload: { _csrf: csrf, phone } });
+    const premium = await dial('0900 1234567');
+    expect(premium.statusCode).toBe(403);
+    expect(premium.body).toContain('is not on file for this ticket');
+    expect((await dial('+882 1234567')).statusCode).toBe(403);
+    // Carl's own number passes this check (alice has no phone set up: the next check says so).
+    expect((await dial('0171 2345678')).body).toContain('your phone is not set up');
+    const root = await w.login('root');
+    expect((await root.post('/admin/security', { dialPatterns: '+49900*\nbad' })).statusCode).toBe(400);
+    expect((await root.post('/admin/security', { dialPatterns: '+49900*' })).statusCode).toBe(303);
+    expect((await dial('0900 1234567')).body).toContain('your phone is not set up');
+  });
+
+  it('refuses a line break in a dial string, and at the AMI edge never sends one', async () => {
+    const root = await w.login('root');
+    const saved = await root.post(`/admin/agents/${w.agents.alice.id}`, { name: 'Alice', role: 'agent', language: 'en', active: '1', dialString: 'Local/201@phones\r\nAction: Command' });
+    expect(saved.statusCode).toBe(400);
+    expect((await w.hotline.agents.findById(w.agents.alice.id))!.dialString).toBeNull();
+    const h = await pbxHarness();
+    try {
+      await h.ready();
+      await expect(h.pbx.originate({ channel: 'Local/201@phones\r\nAction: Command\r\nCommand: core stop now', context: 'hotline-dial', exten: '100' })).rejects.toThrow(/control characters/);
+      expect(h.fake.ami.frames.some((f) => f.dir === 'in' && /Command: core stop/.test(f.raw))).toBe(false);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('caller verification', () => {
+  it('routes a caller whose number is not on file for the ticket\'s customer as unverified, once an admin turns it on', async () => {
+    const h = await pbxHarness();
+    try {
+      await h.ready();
+      const customer = await h.hotline.directory.createCustomer({ name: 'Known', phones: ['0301234567'] });
+      const ticket = (await h.hotline.tickets.create({ queueId: h.queues.billing.id, title: 'x', ownerId: h.agents.alice.id, customerId: customer.id, article: { kind: 'note', text: 'x' } })).ticket;
+      await h.hotline.settings.set('security', { verifyCallerNumber: true, dialPatterns: [] });
+      const call = async (number: string) => {
+        const c = h.fake.placeCall({ number });
+        await c.waitFor('stasis-start');
+        await c.press(`${ticket.ttn}#`);
+        await c.waitFor('continue');
+        return c.vars.get('HOTLINE_UNVERIFIED');
+      };
+      expect(await call('0309999999')).toBe('1');
+      expect(await call('0301234567')).toBe('0');
+    } finally {
+      await h.close();
+    }
+  });
+});
