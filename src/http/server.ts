@@ -35,6 +35,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** socket.io screen-pops on the same server. */
     realtime: import('../realtime/realtime.js').Realtime;
+    /** Every route's method and URL pattern (the tests send each one bad input). */
+    routeList: ReadonlyArray<{ method: string; url: string }>;
   }
 }
 
@@ -178,7 +180,10 @@ export async function buildApp(hotline: Hotline, parts: AppParts = {}) {
   const views = createViews(parts.templatesDir);
   // Every route declares the shape of its input (schemas.ts); a route without would take input unchecked.
   app.setValidatorCompiler(validatorCompiler);
+  const routeList: Array<{ method: string; url: string }> = [];
+  app.decorate('routeList', routeList);
   app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routeList.push({ method, url: route.url });
     if (route.url.startsWith('/static/') || route.method === 'HEAD' || route.url === '/healthz') return;
     const s = route.schema ?? {};
     const missing = [route.url.includes(':') && !s.params ? 'params' : null, !s.querystring && !s.body ? 'querystring or body' : null].filter(Boolean);

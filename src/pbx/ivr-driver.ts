@@ -255,7 +255,8 @@ export function createIvrDriver(deps: IvrDriverDeps) {
           return { type: 'lookup-result', ticketId: null, limited: true };
         }
         const ticket = await deps.tickets.findByTtn(action.ttn);
-        if (!ticket) deps.guesses.failed(session.callerNumber);
+        if (ticket) deps.guesses.found(session.callerNumber, ticket.id);
+        else deps.guesses.failed(session.callerNumber);
         return { type: 'lookup-result', ticketId: ticket?.id ?? null };
       }
       case 'create-ticket':

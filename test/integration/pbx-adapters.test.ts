@@ -102,6 +102,27 @@ describe('ARI adapter', () => {
     expect(connectedCount).toBe(1);
     await expect(ari.answer('no-such-channel')).rejects.toThrow(/Channel not found/);
   });
+
+  it('refuses a control character in any value at the edge, before Asterisk sees the request', async () => {
+    const fake = createFakeAsterisk();
+    await fake.start();
+    cleanups.push(() => fake.stop());
+    const ari = connectAri({ url: fake.ariUrl, user: 'hotline', password: 'hotline', app: 'hotline', log, maxBackoffMs: 200, requestTimeoutMs: 1000, onEvent() {}, onConnected() {} });
+    cleanups.push(() => ari.close());
+    await expect.poll(() => ari.state(), { timeout: 8000 }).toBe('connected');
+    const call = fake.placeCall({ number: '0301234567' });
+    await call.waitFor('stasis-start');
+    for (const value of ['1234\r\nHOTLINE_ROUTE=agent', 'a\u0000b', 'tab\there']) {
+      await expect(ari.setVariable(call.id, 'HOTLINE_TTN', value)).rejects.toThrow(/control characters/);
+      await expect(ari.continueInDialplan(call.id, 'hotline-route', value)).rejects.toThrow(/control characters/);
+    }
+    await expect(ari.answer('chan\nnel')).rejects.toThrow(/control characters/);
+    expect(call.vars.has('HOTLINE_TTN')).toBe(false);
+    expect(call.log.some((l) => l.startsWith('continue'))).toBe(false);
+    // Plain values still go through.
+    await ari.setVariable(call.id, 'HOTLINE_TTN', '1234');
+    expect(call.vars.get('HOTLINE_TTN')).toBe('1234');
+  });
 });
 
 describe('the service with the fake PBX', () => {

@@ -173,21 +173,32 @@ describe('inputs checked by schema', () => {
   it('never answers 500 to hostile input on any page or API route', async () => {
     const root = await w.login('root');
     const token = await w.hotline.auth.createApiToken(w.agents.admin.id, 'test');
-    const routes = w.server.printRoutes({ commonPrefix: false });
-    const urls = [...routes.matchAll(/^[│├└─ ]*(\S+) \(([A-Z, ]+)\)/gm)].flatMap(([, path, methods]) => methods!.split(', ').map((m) => ({ method: m, path: path! })));
-    expect(urls.length).toBeGreaterThan(40);
+    const urls = w.server.routeList.map((r) => ({ method: r.method, path: r.url }));
+    expect(urls.filter((u) => u.method !== 'HEAD').length).toBeGreaterThan(40);
     const hostile = ['-1', '1e20', '99999', 'x'.repeat(5000), '../../etc/passwd', "' OR 1=1 --", '\r\nX: y', '%00', '[]', '{}'];
+    // Path parameters both hostile and real (so that the body reaches the handler), bodies as strings and as JSON numbers.
+    const real: Record<string, string> = { ttn: w.tickets.support.ttn, id: String(w.agents.alice.id), token: '1', lang: 'en', name: 'goodbye', file: 'goodbye.wav' };
+    let sent = 0;
     for (const { method, path } of urls) {
       if (method === 'HEAD' || path.startsWith('/static') || path.startsWith('/socket.io')) continue;
       for (const bad of hostile) {
-        const url = path.replace(/:\w+/g, encodeURIComponent(bad)) + `?limit=${encodeURIComponent(bad)}&queue=${encodeURIComponent(bad)}&before=${encodeURIComponent(bad)}&q=${encodeURIComponent(bad)}`;
-        const payload = { queueId: bad, title: bad, ownerId: bad, customerId: bad, state: bad, text: bad, phone: bad, _csrf: root.csrf };
-        for (const headers of [{ cookie: root.cookie }, api(token)]) {
-          const res = await w.server.inject({ method: method as 'GET', url, headers, ...(method === 'GET' ? {} : { payload }) });
-          expect(res.statusCode, `${method} ${url}`).not.toBe(500);
+        const query = `?limit=${encodeURIComponent(bad)}&queue=${encodeURIComponent(bad)}&before=${encodeURIComponent(bad)}&q=${encodeURIComponent(bad)}&state=${encodeURIComponent(bad)}`;
+        for (const [withRealParams, url] of [path.replace(/:\w+/g, encodeURIComponent(bad)) + query, path.replace(/:(\w+)/g, (_, p: string) => real[p] ?? '1') + query].entries()) {
+          const asNumber = Number(bad);
+          const fields = ['queueId', 'ownerId', 'customerId', 'priority', 'state', 'title', 'text', 'phone', 'to', 'kind'];
+          const single = !withRealParams || !['-1', '1e20', '99999', '[]'].includes(bad) ? [] : fields.flatMap((f) => [{ [f]: bad, _csrf: root.csrf }, ...(Number.isFinite(asNumber) ? [{ [f]: asNumber }] : [])]);
+          const payloads = [{ queueId: bad, title: bad, ownerId: bad, customerId: bad, state: bad, text: bad, phone: bad, priority: bad, _csrf: root.csrf }, ...single];
+          for (const payload of method === 'GET' ? [undefined] : payloads) {
+            for (const headers of [{ cookie: root.cookie, 'x-csrf-token': root.csrf }, api(token)]) {
+              const res = await w.server.inject({ method: method as 'GET', url, headers, ...(payload ? { payload } : {}) });
+              sent++;
+              expect(res.statusCode, `${method} ${url} ${JSON.stringify(payload)?.slice(0, 200)}: ${res.body.slice(0, 300)}`).not.toBe(500);
+            }
+          }
         }
       }
     }
+    expect(sent).toBeGreaterThan(1000);
   });
 });
 
@@ -236,6 +247,18 @@ describe('guessing ticket numbers by phone', () => {
     const owner = await keys('0301111111', [ticket.ttn]);
     expect(owner.vars.get('HOTLINE_ROUTE')).toBe('agent');
     expect(owner.vars.get('HOTLINE_UNVERIFIED')).toBe('0');
+  });
+
+  it('lets one caller number reach 3 of the day\'s 13 tickets in 15 calls (the attack run: all 13), keying them in order', async () => {
+    const tickets = [];
+    for (let i = 0; i < 13; i++) tickets.push(await h.ticket(h.queues.billing.id, h.agents.alice.id, `Day ticket ${i}`));
+    const reasons: string[] = [];
+    for (let i = 0; i < 15; i++) {
+      const call = await keys('0303333333', [tickets[i % 13]!.ttn]);
+      reasons.push((await h.callRecord(call.id, (c) => c.reason !== null)).reason!);
+    }
+    expect(reasons.filter((r) => r === 'ticket')).toHaveLength(3);
+    expect(reasons.slice(3).every((r) => r === 'limited')).toBe(true);
   });
 
   it('opens at most 3 tickets with # per caller number', async () => {

@@ -14,7 +14,7 @@ import type { PbxHarness } from '../helpers/pbx.js';
 import { pbxHarness } from '../helpers/pbx.js';
 import { startServe } from '../helpers/serve.js';
 import { sineWav } from '../helpers/wav.js';
-import { fetchLogin, sessionCookie } from '../helpers/login.js';
+import { fetchLogin, loginFormToken, sessionCookie } from '../helpers/login.js';
 
 let h: PbxHarness | undefined;
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -393,5 +393,41 @@ describe("a connection's first request", () => {
     client.write('second frame;');
     await heard(() => said.join('').includes('second frame;'));
     expect(said.filter((m) => m !== 'ready' && m !== 'adopted').join('')).toBe('first frame;second frame;');
+  });
+});
+
+describe('security in hotline serve (pages in their own process, sockets in the main one)', () => {
+  it('counts 150 wrong passwords sent at once over HTTP before checking them, and a logout ends that session\'s open socket at once', async () => {
+    const hotline = await testHotline();
+    const dir = hotline.dir;
+    hotline.close();
+    const serve = await startServe(dir, { HOTLINE_DATA_DIR: dir, HOTLINE_ARI_URL: 'http://127.0.0.1:1', HOTLINE_AMI_PORT: '1', HOTLINE_SMTP_ENABLED: 'false' });
+    cleanups.push(() => serve.stop('SIGKILL'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const password = (await serve.waitForOutput(/password "([^"]+)"/))[1]!;
+
+    // The admin's session and socket, opened first.
+    const cookie = sessionCookie((await fetchLogin(serve.url, 'admin', password)).headers.get('set-cookie'));
+    const socket = io(serve.url, { extraHeaders: { cookie }, transports: ['websocket'], reconnection: false, forceNew: true });
+    cleanups.push(() => void socket.disconnect());
+    const ended = new Promise<string>((resolve) => socket.on('disconnect', (reason) => resolve(reason)));
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('connect_error', reject);
+    });
+
+    const form = await fetch(`${serve.url}/login`);
+    const { token, cookie: formCookie } = loginFormToken(await form.text(), form.headers.get('set-cookie'));
+    // Each on a connection of its own, all sent before any is answered.
+    const attempt = (pw: string) =>
+      fetch(`${serve.url}/login`, { method: 'POST', headers: { cookie: formCookie, connection: 'close' }, body: new URLSearchParams({ login: 'admin', password: pw, _csrf: token }), redirect: 'manual' }).then((r) => r.status);
+    const statuses = await Promise.all([...Array.from({ length: 149 }, (_, i) => attempt(`guess${i}`)), attempt(password)]);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(145);
+
+    const page = await (await fetch(`${serve.url}/queues`, { headers: { cookie } })).text();
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
+    expect((await fetch(`${serve.url}/logout`, { method: 'POST', headers: { cookie }, body: new URLSearchParams({ _csrf: csrf }), redirect: 'manual' })).status).toBe(303);
+    expect(await ended).toBe('io server disconnect');
   });
 });
