@@ -115,6 +115,7 @@ export function pbxOptionsFrom(config: Config, prompts: PromptStore): PbxOptions
     amiPort: config.amiPort,
     amiUser: config.amiUser,
     amiSecret: config.amiSecret,
+    guessLimits: { perCaller: config.ivrUnknownPerCaller, total: config.ivrUnknownTotal, ticketsPerCaller: config.ivrTicketsPerCaller, newTicketsPerCaller: config.ivrNewTicketsPerCaller },
     ivr: {
       maxTries: config.ivrMaxTries,
       firstDigitTimeoutMs: config.ivrFirstDigitTimeoutMs,

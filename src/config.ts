@@ -81,6 +81,16 @@ const schema = z
     imapDoneMailbox: z.string().default(''),
     /** Failed tries (wrong check digit, unknown ticket) before a caller goes to the default queue. */
     ivrMaxTries: z.coerce.number().int().min(1).max(10).default(3),
+    /**
+     * Guessing ticket numbers by phone, per 15 minutes: unknown numbers one caller number may key,
+     * and all callers together; different tickets one caller number may be put through for (a
+     * switchboard whose staff share one number may need more); tickets one number may open with #.
+     * Past a limit the caller goes to the default queue, unverified.
+     */
+    ivrUnknownPerCaller: z.coerce.number().int().min(1).default(5),
+    ivrUnknownTotal: z.coerce.number().int().min(1).default(60),
+    ivrTicketsPerCaller: z.coerce.number().int().min(1).default(3),
+    ivrNewTicketsPerCaller: z.coerce.number().int().min(0).default(3),
     ivrFirstDigitTimeoutMs: z.coerce.number().int().min(1000).max(60_000).default(8000),
     ivrInterDigitTimeoutMs: z.coerce.number().int().min(500).max(30_000).default(4000),
     /** Seconds the owner's phone rings before the call falls through to the queue. */

@@ -403,7 +403,8 @@ describe('load', () => {
       const queue = i % 2 === 0 ? h.queues.billing : h.queues.support;
       tickets.push(await h.ticket(queue.id, owners[i % 3]?.id ?? null, `ticket ${i}`));
     }
-    const calls = tickets.map(() => h.fake.placeCall({ number: '0301234567' }));
+    // 100 callers, each about a ticket of their own.
+    const calls = tickets.map((_, i) => h.fake.placeCall({ number: `030${String(1_000_000 + i)}` }));
     await Promise.all(calls.map((c) => c.waitFor('stasis-start')));
     await Promise.all(calls.map((c, i) => c.press(`${tickets[i]!.ttn}#`, 5)));
     await Promise.all(calls.map((c) => c.waitFor('continue', 15_000)));

@@ -113,7 +113,8 @@ describe('PBX input that is not what Asterisk sends', () => {
         await expect
           .poll(async () => {
             h!.fake.setDeviceState('Custom:agent201', state);
-            const call = h!.fake.placeCall({ number: '0301234567' });
+            // A caller of each batch's own (one number reaching ticket after ticket would be limited as guessing).
+            const call = h!.fake.placeCall({ number: `030${String(1_000_000 + batch)}` });
             await call.waitFor('stasis-start');
             await call.press(`${ticket.ttn}#`);
             const line = await call.waitFor('answered');
