@@ -327,7 +327,9 @@ export function createIvrDriver(deps: IvrDriverDeps) {
       return { decision: decideRoute({ owner: null, presence: null, ticketQueue: defaultQueue, defaultQueue }), ticket };
     }
     const ticket = await deps.tickets.findByTtn(outcome.ttn);
-    const owner = ticket?.ownerId ? await deps.agents.findById(ticket.ownerId) : null;
+    let owner = ticket?.ownerId ? await deps.agents.findById(ticket.ownerId) : null;
+    // An owner who may no longer see the ticket's queue is not rung for it: the queue takes the call.
+    if (owner && ticket && (await deps.directory.access(owner.id, ticket.queueId)) === null) owner = null;
     const ticketQueue = ticket ? await deps.directory.findQueue(ticket.queueId) : null;
     const presence = owner ? deps.presence.presenceOf(owner) : null;
     return { decision: decideRoute({ owner, presence, ticketQueue, defaultQueue }), ticket };

@@ -261,6 +261,14 @@ describe('guessing ticket numbers by phone', () => {
     expect(reasons.slice(3).every((r) => r === 'limited')).toBe(true);
   });
 
+  it('does not ring an owner who may no longer see the ticket\'s queue: the queue takes the call', async () => {
+    const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
+    await h.hotline.directory.setAccess(h.agents.alice.id, h.queues.billing.id, null);
+    const call = await keys('0304444444', [ticket.ttn]);
+    expect(call.vars.get('HOTLINE_ROUTE')).toBe('queue');
+    expect(call.vars.get('HOTLINE_QUEUE')).toBe('billing');
+  });
+
   it('opens at most 3 tickets with # per caller number', async () => {
     const made: string[] = [];
     for (let i = 0; i < 5; i++) {
