@@ -128,6 +128,23 @@ describe('screen-pops', () => {
     expect(pop).toMatchObject({ customer: null, lookup: { customers: [], openTickets: [] } });
   });
 
+  it('withdraws a running call\'s pop from an agent whose access to its queue is taken away, and ends the socket of one whose password is reset', async () => {
+    const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
+    h.fake.phones.set('Local/201@phones', 'noanswer');
+    const alice = await h.connect('alice');
+    const bob = await h.connect('bob');
+    const bobEnded = new Promise<string>((resolve) => bob.socket.on('disconnect', (reason) => resolve(reason)));
+    await h.call(`${ticket.ttn}#`);
+    await expect.poll(() => alice.events()).toContain('call.incoming');
+    await h.hotline.directory.setAccess(h.agents.alice.id, h.queues.billing.id, null);
+    await expect.poll(() => alice.events()).toContain('call.withdrawn');
+    expect(alice.received.find((r) => r.event === 'call.withdrawn')!.payload.reason).toBe('you may no longer see this call');
+    expect(alice.socket.connected).toBe(true);
+    await h.hotline.agents.setPassword(h.agents.bob.id, 'a new password');
+    await h.hotline.auth.endSessions(h.agents.bob.id);
+    expect(await bobEnded).toBe('io server disconnect');
+  });
+
   it('shows a running call\'s pop again after a reconnect', async () => {
     const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
     h.fake.phones.set('Local/201@phones', 'noanswer');
