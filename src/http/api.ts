@@ -1,9 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Hotline } from '../app.js';
-import { NotFoundError, ServiceUnavailableError, ValidationError } from '../core/errors.js';
+import { ServiceUnavailableError } from '../core/errors.js';
 import type { TicketChange, TicketFilter } from '../core/ports.js';
-import { MAX_LIST_LIMIT } from '../core/ports.js';
-import type { TicketState } from '../core/types.js';
 import { TICKET_STATES } from '../core/types.js';
 import { sendAttachment } from './agent-pages.js';
 import { requireAgent } from './auth.js';
