@@ -7,6 +7,11 @@ import { buildServer } from '../src/http/server.js';
 import { requireAgent } from '../src/http/auth.js';
 import { field, page, ticketRows } from '../src/http/page-helpers.js';
 import { createViews } from '../src/http/views.js';
+import { PageQuery } from '../src/http/schemas.js';
+import { z } from 'zod';
+
+/** What the demo's call button sends. */
+const DemoCallForm = z.object({ digits: z.string().trim().regex(/^[0-9*#]{1,40}$/, 'keys 0-9, * and # only'), _csrf: z.string().max(200).optional() });
 import { startMail } from '../src/mail/mail.js';
 import { startPbx } from '../src/pbx/pbx.js';
 import { createFakeAsterisk } from '../test/fake-asterisk/fake-asterisk.js';
@@ -31,7 +36,8 @@ await fake.start();
 fake.setDeviceState('PJSIP/201', 'NOT_INUSE');
 fake.setDeviceState('PJSIP/202', 'NOT_INUSE');
 
-const config = loadConfig({ overrides: { dataDir: DATA, ariUrl: fake.ariUrl, amiPort: fake.amiPort, smtpPort: 0, logLevel: 'warn' } });
+// The demo's three simulated callers key ticket after ticket: the per-caller guessing limits are raised for them.
+const config = loadConfig({ overrides: { dataDir: DATA, ariUrl: fake.ariUrl, amiPort: fake.amiPort, smtpPort: 0, logLevel: 'warn', ivrTicketsPerCaller: 1000, ivrUnknownPerCaller: 1000 } });
 const hotline = await createHotline(config);
 const support = await hotline.directory.createQueue({ name: 'Support', asteriskQueue: 'support', email: 'support@hotline.example', isDefault: true });
 const billing = await hotline.directory.createQueue({ name: 'Billing', asteriskQueue: 'billing', email: 'billing@hotline.example' });
@@ -60,12 +66,12 @@ const views = createViews();
 const calls: string[] = [];
 const callers = ['030 1234567', '089 7654321', '040 5550100'];
 
-server.get('/demo', async (request, reply) => {
+server.get('/demo', { schema: { querystring: PageQuery } }, async (request, reply) => {
   requireAgent(request);
   const tickets = ticketRows(await hotline.tickets.listAll({ state: 'any-open', limit: 50 }));
   return page(views, request, reply, 'demo', { title: 'Demo', tickets, calls });
 });
-server.post('/demo/call', async (request, reply) => {
+server.post('/demo/call', { schema: { body: DemoCallForm } }, async (request, reply) => {
   requireAgent(request);
   const digits = field(request.body, 'digits');
   const number = callers[calls.length % callers.length]!;
