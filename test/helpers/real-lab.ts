@@ -101,9 +101,9 @@ export async function realLab(bundle: string, options: { dataDir?: string } = {}
       if (!serve) throw new Error('hotline serve is not running');
       return serve;
     },
-    /** Starts `hotline serve` (on `port`, e.g. the last one's, or a free one; as `user`) and waits until it has ARI and AMI. */
-    async startHotline(port?: number, user?: { uid: number; gid: number }): Promise<ServeProcess> {
-      serve = await startServe(dir, { ...env, ...(port ? { HOTLINE_HTTP_PORT: String(port) } : {}) }, 30_000, user);
+    /** Starts `hotline serve` (on `port`, e.g. the last one's, or a free one; as `user`; with other HOTLINE_* `settings`) and waits until it has ARI and AMI. */
+    async startHotline(port?: number, user?: { uid: number; gid: number }, settings: Record<string, string> = {}): Promise<ServeProcess> {
+      serve = await startServe(dir, { ...env, ...settings, ...(port ? { HOTLINE_HTTP_PORT: String(port) } : {}) }, 30_000, user);
       await lab.healthz((h) => h.pbx?.ari === 'connected' && h.pbx.ami === 'connected', 'Hotline connected to Asterisk');
       return serve;
     },

@@ -99,4 +99,21 @@ describe.skipIf(!bundle)('touch-tone entry and click-to-dial on a real Asterisk 
     }
     expect(last).toBe(`Alice called ${number} from ${alice.dialString}: ${outcome}`);
   }, 60_000);
+  it('puts a caller over the guessing limit through to the default queue, unverified, without looking up the number they key next', async () => {
+    await lab.serve.stop('SIGTERM');
+    await lab.startHotline(undefined, undefined, { HOTLINE_IVR_UNKNOWN_PER_CALLER: '1' });
+    try {
+      const ticket = await lab.ticket(lab.queues.billing.id, lab.agents.alice);
+      const call = await lab.dialIn({ number: '0305555555' });
+      // One unknown number is the limit here: the right one keyed next is not looked up.
+      await call.keys(`${unknownTtn()}#${ticket.ttn}#`);
+      await lab.queueJoin(call.ivrId, 'support', 30_000);
+      await lab.answeredBy(call.ivrId, 'Local/205@phones');
+      expect(await lab.callRecord(call.ivrId, (c) => c.answeredBy !== null)).toMatchObject({ reason: 'limited', unverified: true, route: 'queue', answeredBy: lab.agents.erin.id, ticketId: null });
+      await call.hangup();
+    } finally {
+      await lab.serve.stop('SIGTERM');
+      await lab.startHotline();
+    }
+  }, 90_000);
 });
