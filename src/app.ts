@@ -70,7 +70,7 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
     const agents = createAgentService({ agents: agentStore, clock, events });
     const prompts = createPromptStore({ dir: config.promptsDir });
     if (overrides.installPrompts !== false) prompts.install();
-    const auth = createAuthService({ agents, sessions: createSessionRepository(db), tokens: createApiTokenRepository(db), clock, events });
+    const auth = createAuthService({ agents, sessions: createSessionRepository(db), tokens: createApiTokenRepository(db), clock, events, limits: { perLoginAndAddress: config.loginFailuresAllowed, baseDelayMs: config.loginFirstWaitSeconds * 1000 } });
     const calls = createCallService({ calls: createCallRepository(db, writes, turn), tickets, agents: agentStore, queues, events, clock });
     const directory = createDirectoryService({ queues, customers: createCustomerRepository(db), clock, countryCode: config.countryCode, events });
     return {

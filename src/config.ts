@@ -62,6 +62,12 @@ const schema = z
      * a client cannot pick the address its failed logins are counted against.
      */
     trustedProxies: z.string().default(''),
+    /**
+     * Failed logins one login name may have from one address before each further try must wait;
+     * the first wait, which doubles with every further failure (up to 15 minutes).
+     */
+    loginFailuresAllowed: z.coerce.number().int().min(1).max(100).default(5),
+    loginFirstWaitSeconds: z.coerce.number().min(0.1).max(900).default(1),
     /** SMTP connections one address may hold open at once (more are refused with 421). */
     smtpMaxConnectionsPerAddress: z.coerce.number().int().min(1).default(20),
     /** Largest incoming message, in bytes. */
