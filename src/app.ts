@@ -26,6 +26,7 @@ import { noWriteTurn, takeWriteTurns } from './storage/write-turns.js';
 import { createQueueRepository } from './storage/queue-repository.js';
 import { createCounterRepository, createSettingsRepository } from './storage/settings-repository.js';
 import { createTicketRepository } from './storage/ticket-repository.js';
+import { createSavedFilterRepository } from './storage/saved-filter-repository.js';
 import { loadTtnGeneratorModule } from './ttn-generator-module.js';
 
 /** Replaceable parts, for tests. */
@@ -89,6 +90,8 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
       calls,
       auth,
       prompts,
+      /** Ticket-list filters agents saved. */
+      savedFilters: createSavedFilterRepository(db),
       /** What keeps the database from being written, in words; empty when it can be. */
       databaseProblems: () => databaseProblems(db, writes),
       /** Closes the database; call once everything using it has stopped. */

@@ -37,7 +37,14 @@ export function createDirectoryService(deps: { queues: QueueStore; customers: Cu
     async updateQueue(id: number, change: Partial<NewQueue>): Promise<Queue> {
       if (!(await queues.findById(id))) throw new NotFoundError(`no queue with id ${id}`);
       if (change.isDefault === false) throw new ValidationError('make another queue the default instead');
-      return queues.update(id, { ...change, email: change.email ? email(change.email) : change.email });
+      const name = change.name?.trim();
+      if (change.name !== undefined && !name) throw new ValidationError('a queue needs a name');
+      const taken = name ? await queues.findByName(name) : null;
+      if (taken && taken.id !== id) throw new ConflictError(`queue "${name}" exists`);
+      const address = change.email ? email(change.email) : change.email;
+      const other = address ? await queues.findByEmail(address) : null;
+      if (other && other.id !== id) throw new ConflictError(`another queue has the address ${address}`);
+      return queues.update(id, { ...change, ...(name !== undefined ? { name } : {}), email: address });
     },
     findQueue: (id: number) => queues.findById(id),
     findQueueByName: (name: string) => queues.findByName(name),
@@ -104,13 +111,18 @@ export function createDirectoryService(deps: { queues: QueueStore; customers: Cu
     },
     addCustomerPhone: (id: number, raw: string) => customers.addPhone(id, phone(raw)),
     /** Customers matching a name, e-mail or phone fragment (a phone in any format is normalised first). */
-    async searchCustomers(text: string, limit = 50): Promise<Customer[]> {
-      const asPhone = /\d{3,}/.test(text) ? normalisePhone(text, countryCode) : null;
-      return customers.search(asPhone ?? text, limit);
+    async searchCustomers(text: string, limit = 50, offset = 0): Promise<Customer[]> {
+      return customers.search(customerSearchText(text), limit, offset);
     },
+    /** How many customers match (see searchCustomers). */
+    countCustomers: (text: string): Promise<number> => customers.count(customerSearchText(text)),
     addCustomerEmail: (id: number, raw: string) => customers.addEmail(id, email(raw)),
   };
   return service;
+
+  function customerSearchText(text: string): string {
+    return (/\d{3,}/.test(text) ? normalisePhone(text, countryCode) : null) ?? text;
+  }
 }
 
 export type DirectoryService = ReturnType<typeof createDirectoryService>;

@@ -18,24 +18,61 @@ export interface NewTicketRecord {
   article: ArticleInput;
 }
 
+/** What a ticket list can be sorted by. */
+export const TICKET_SORTS = ['updated', 'created', 'ttn', 'priority', 'state', 'owner'] as const;
+export type TicketSort = (typeof TICKET_SORTS)[number];
+export type SortDirection = 'asc' | 'desc';
+
 export interface TicketFilter {
   queueId?: number;
   state?: TicketState | 'any-open';
-  ownerId?: number;
+  /** An owner's tickets; null: tickets nobody owns. */
+  ownerId?: number | null;
   customerId?: number;
+  priority?: number;
   /** TTN prefix, customer name/e-mail/phone, title or article text. */
   search?: string;
+  /** Default `updated`; ties are broken by the last update, then the ticket id, in the same direction. */
+  sort?: TicketSort;
+  /** Default `desc` (newest, highest, last first). */
+  direction?: SortDirection;
   /** At most this many (capped at {@link MAX_LIST_LIMIT}). */
   limit?: number;
-  /** The next page: only tickets listed after this one (newest first: older `updatedAt`, then lower id). */
-  before?: ListCursor;
+  /** The next page: only tickets after this position in the list's order. */
+  after?: ListCursor;
+  /** The previous page: only tickets before this position, still returned in the list's order; `end`: the last page. */
+  before?: ListCursor | 'end';
 }
 
-/** Where a page of a newest-first list ended: the last ticket's `updatedAt` and id. */
+/** A position in a sorted list: the sort key of a ticket (see {@link sortKeyOf}) and its id. */
 export interface ListCursor {
-  updatedAt: string;
+  key: Array<string | number>;
   id: number;
 }
+
+/** Order of states when sorting by state: the work still to do first. */
+export const STATE_RANK: Record<TicketState, number> = { new: 1, open: 2, pending: 3, closed: 4 };
+
+/** A listed ticket's position under `sort`: the values the list is ordered by, before the id. */
+export function sortKeyOf(t: TicketListItem, sort: TicketSort = 'updated'): Array<string | number> {
+  switch (sort) {
+    case 'updated':
+      return [t.updatedAt];
+    case 'created':
+      return [t.createdAt];
+    case 'ttn':
+      return [t.ttn];
+    case 'priority':
+      return [t.priority, t.updatedAt];
+    case 'state':
+      return [STATE_RANK[t.state], t.updatedAt];
+    case 'owner':
+      return [t.ownerName ?? '', t.updatedAt];
+  }
+}
+
+/** How many values a sort's key has (see {@link sortKeyOf}). */
+export const SORT_KEY_LENGTH: Record<TicketSort, number> = { updated: 1, created: 1, ttn: 1, priority: 2, state: 2, owner: 2 };
 
 /** The most tickets one list call returns. */
 export const MAX_LIST_LIMIT = 500;
@@ -63,6 +100,8 @@ export interface TicketStore {
   listAll(filter: TicketFilter): Promise<readonly TicketListItem[]>;
   /** Counts per queue and state, over the queues the agent may see. */
   countVisible(agentId: number): Promise<Array<{ queueId: number; state: TicketState; count: number }>>;
+  /** How many tickets the agent may see match the filter (its sort and position aside). */
+  countMatching(agentId: number, filter: TicketFilter): Promise<number>;
   update(id: number, change: TicketChange, now: string): Promise<Ticket>;
   addArticle(ticketId: number, article: ArticleInput, now: string): Promise<{ ticket: Ticket; article: Article }>;
   articles(ticketId: number): Promise<Article[]>;
@@ -146,7 +185,9 @@ export interface CustomerStore {
   addEmail(id: number, email: string): Promise<void>;
   addPhone(id: number, phone: string): Promise<void>;
   /** Customers whose name, e-mail or phone contains `search` (all when empty), by name. */
-  search(search: string, limit: number): Promise<Customer[]>;
+  search(search: string, limit: number, offset?: number): Promise<Customer[]>;
+  /** How many customers `search` would find without a limit. */
+  count(search: string): Promise<number>;
   /** Whether the agent is an admin, or may see a queue holding one of the customer's tickets. */
   visibleTo(customerId: number, agentId: number): Promise<boolean>;
 }
@@ -199,6 +240,21 @@ export interface ApiTokenStore {
   touch(id: number, now: string): Promise<void>;
   list(agentId: number): Promise<ApiTokenRecord[]>;
   delete(id: number, agentId: number): Promise<void>;
+}
+
+/** A ticket-list filter an agent saved: its name and the list's query string. */
+export interface SavedFilter {
+  id: number;
+  name: string;
+  query: string;
+}
+
+export interface SavedFilterStore {
+  list(agentId: number): Promise<SavedFilter[]>;
+  /** Saves under `name`, replacing the agent's filter of that name. */
+  save(agentId: number, name: string, query: string, now: string): Promise<SavedFilter>;
+  /** Removes one of the agent's own filters; false when there is none with that id. */
+  remove(id: number, agentId: number): Promise<boolean>;
 }
 
 export interface AttachmentStore {

@@ -205,6 +205,8 @@ export function createTicketService(deps: TicketServiceDeps) {
     /** Tickets the agent may see, filtered. */
     listVisible: (agentId: number, filter: TicketFilter = {}): Promise<readonly TicketListItem[]> => tickets.listVisible(agentId, filter),
     countVisible: (agentId: number) => tickets.countVisible(agentId),
+    /** How many tickets the agent may see match the filter. */
+    countVisibleMatching: (agentId: number, filter: TicketFilter) => tickets.countMatching(agentId, filter),
     /** Tickets matching the filter in any queue: for system use (the caller-ID lookup); filter per agent before showing. */
     listAll: (filter: TicketFilter): Promise<readonly TicketListItem[]> => tickets.listAll(filter),
     articles: (ticketId: number): Promise<Article[]> => tickets.articles(ticketId),

@@ -4,11 +4,12 @@ import { NotFoundError, ValidationError } from '../core/errors.js';
 import type { Access, Role } from '../core/types.js';
 import { requireAdmin } from './auth.js';
 import { field, page } from './page-helpers.js';
+import { ADMIN_PAGE_SIZE, numberedPage } from './paging.js';
 import type { Views } from './views.js';
 import type { WebMail } from './ports.js';
 import type { GuessingStatus } from '../pbx/guess-limits.js';
 import { loadSecuritySettings, parseDialPatterns, saveSecuritySettings } from '../core/security-settings.js';
-import { AgentForm, ClearLoginForm, CustomerForm, CustomerQuery, EmptyForm, IdParams, LanguageForm, NewAgentForm, PageQuery, PasswordForm, PermissionsForm, PromptFileParams, PromptParams, QueueForm, SecurityForm, TokenForm, TokenParams, TtnForm, UploadQuery } from './schemas.js';
+import { AgentForm, ClearLoginForm, CustomerForm, CustomerQuery, EmptyForm, IdParams, LanguageForm, ListPageQuery, NewAgentForm, PageQuery, PasswordForm, PermissionsForm, PromptFileParams, PromptParams, QueueForm, SecurityForm, TokenForm, TokenParams, TtnForm, UploadQuery } from './schemas.js';
 
 /** What the admin overview shows about the connections. */
 export type StatusProvider = () => Promise<{ db: string; ari: string; ami: string; activeIvrCalls: number | string; mail: string; limitedCallers?: number }>;
@@ -29,9 +30,11 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
     return page(views, request, reply, 'admin/index', { title: 'Admin', status: await opts.status() });
   });
 
-  app.get('/admin/agents', { schema: { querystring: PageQuery } }, async (request, reply) => {
+  app.get('/admin/agents', { schema: { querystring: ListPageQuery } }, async (request, reply) => {
     requireAdmin(request);
-    return page(views, request, reply, 'admin/agents', { title: 'Agents', agents: await agents.list() });
+    const all = await agents.list();
+    const pager = numberedPage((request.query as { page?: string }).page, all.length);
+    return page(views, request, reply, 'admin/agents', { title: 'Agents', pager, agents: all.slice(pager.offset, pager.offset + ADMIN_PAGE_SIZE) });
   });
 
   app.post('/admin/agents', { schema: { body: NewAgentForm } }, async (request, reply) => {
@@ -181,8 +184,10 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
 
   app.get('/admin/customers', { schema: { querystring: CustomerQuery } }, async (request, reply) => {
     requireAdmin(request);
-    const search = ((request.query as Record<string, string>).q ?? '').trim();
-    return page(views, request, reply, 'admin/customers', { title: 'Customers', search, customers: await directory.searchCustomers(search, 200) });
+    const query = request.query as { q?: string; page?: string };
+    const search = (query.q ?? '').trim();
+    const pager = numberedPage(query.page, await directory.countCustomers(search), new URLSearchParams(search ? { q: search } : {}));
+    return page(views, request, reply, 'admin/customers', { title: 'Customers', search, pager, customers: await directory.searchCustomers(search, ADMIN_PAGE_SIZE, pager.offset) });
   });
 
   app.post('/admin/customers', { schema: { body: CustomerForm } }, async (request, reply) => {
@@ -204,10 +209,15 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
     return reply.redirect('/admin/customers?done=customer-saved', 303);
   });
 
-  app.get('/admin/mail', { schema: { querystring: PageQuery } }, async (request, reply) => {
+  app.get('/admin/mail', { schema: { querystring: ListPageQuery } }, async (request, reply) => {
     requireAdmin(request);
     if (!opts.mail) throw new NotFoundError('the mail channel is not running');
-    return page(views, request, reply, 'admin/mail', { title: 'E-mail', status: await opts.mail.status(), flagged: await opts.mail.flagged() });
+    const requested = Number((request.query as { page?: string }).page) || 1;
+    let flagged = await opts.mail.flagged((requested - 1) * ADMIN_PAGE_SIZE, ADMIN_PAGE_SIZE);
+    const pager = numberedPage(String(requested), flagged.total);
+    // Asked past the end (the list shrank): the last page.
+    if (pager.page !== requested) flagged = await opts.mail.flagged(pager.offset, ADMIN_PAGE_SIZE);
+    return page(views, request, reply, 'admin/mail', { title: 'E-mail', status: await opts.mail.status(), pager, flagged: flagged.items });
   });
 
   app.get<{ Params: { id: string } }>('/admin/mail/:id/raw', { schema: { params: IdParams, querystring: PageQuery } }, async (request, reply) => {

@@ -5,17 +5,19 @@ import { sameSecret } from '../core/auth-service.js';
 import { TooManyAttemptsError } from '../core/login-limiter.js';
 import { ForbiddenError, NotFoundError, ServiceUnavailableError, ValidationError } from '../core/errors.js';
 import { PbxUnavailableError } from '../pbx/with-timeout.js';
-import type { TicketFilter, TicketListItem } from '../core/ports.js';
+import type { TicketChange, TicketListItem, TicketSort } from '../core/ports.js';
+import type { z } from 'zod';
+import { filterQuery, headingDirection, listFilter, listPage } from './ticket-list.js';
 import type { Article, Attachment, Delivery, TicketState } from '../core/types.js';
 import { TICKET_STATES } from '../core/types.js';
 import { LOGIN_COOKIE, requireAgent, setSessionCookie, SESSION_COOKIE } from './auth.js';
-import { cursorField, cursorOf, displayTime, field, idField, page, ticketRows } from './page-helpers.js';
+import { displayTime, field, idField, page, ticketRows } from './page-helpers.js';
 import type { WebMail, WebPbx } from './ports.js';
 import { DIAL_CONTEXT } from '../pbx/names.js';
 import { sanitizeMailHtml } from './sanitize.js';
 import { dialAllowed, loadSecuritySettings } from '../core/security-settings.js';
 import type { Views } from './views.js';
-import { AttachmentQuery, DialForm, EmptyForm, IdParams, LoginForm, LoginQuery, NewTicketForm, NewTicketQuery, NoteForm, PageQuery, ReplyForm, TicketListQuery, TtnParams, UpdateForm } from './schemas.js';
+import { AttachmentQuery, BulkForm, DialForm, EmptyForm, IdParams, LoginForm, LoginQuery, NewTicketForm, NewTicketQuery, NoteForm, PageQuery, ReplyForm, SavedFilterForm, TicketListFilter, TicketListQuery, TtnParams, UpdateForm } from './schemas.js';
 
 /** Where an outgoing mail stands, in a sentence for its article. */
 function deliveryText(d: Delivery): string {
@@ -51,6 +53,35 @@ const PAGE_SIZE = 50;
 /** Only same-site paths for `next`, so the login form cannot be used to send someone elsewhere. */
 const safeNext = (next: string) => (/^\/(?!\/)[\w\-./?=&%]*$/.test(next) ? next : '/queues');
 
+/** The list page's columns, and the sort each heading links to. */
+const LIST_COLUMNS: Array<{ label: string; sort: TicketSort | null }> = [
+  { label: 'TTN', sort: 'ttn' },
+  { label: 'Title', sort: null },
+  { label: 'State', sort: 'state' },
+  { label: 'Priority', sort: 'priority' },
+  { label: 'Queue', sort: null },
+  { label: 'Owner', sort: 'owner' },
+  { label: 'Customer', sort: null },
+  { label: 'Age', sort: 'created' },
+  { label: 'Updated', sort: 'updated' },
+];
+
+/** Active agents who may see at least one of these queues: whom a list can be filtered by, and tickets given to. */
+async function ownersOfQueues(hotline: Hotline, queueIds: number[]) {
+  const agents = await hotline.agents.list();
+  const out = [];
+  for (const a of agents) {
+    if (!a.active) continue;
+    for (const q of queueIds) {
+      if ((await hotline.directory.access(a.id, q)) !== null) {
+        out.push(a);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 /** The active agents who may see a queue (and so own its tickets). */
 async function ownersFor(hotline: Hotline, agents: readonly import('../core/types.js').Agent[], queueId: number) {
   const out = [];
@@ -63,7 +94,7 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
   const { hotline, views } = opts;
   const owners = (agents: readonly import('../core/types.js').Agent[], queueId: number) => ownersFor(hotline, agents, queueId);
   // Ticket lists' rows as the page shows them, for as long as the repository keeps the list.
-  const renderedLists = new WeakMap<readonly TicketListItem[], { rows: ReturnType<typeof ticketRows>; table: string }>();
+  const renderedLists = new WeakMap<readonly TicketListItem[], string>();
 
   app.get('/', { schema: { querystring: PageQuery } }, async (request, reply) => reply.redirect(request.agent ? '/queues' : '/login'));
 
@@ -117,59 +148,108 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
       for (const n of counts) if (n.queueId === q.id) c[n.state] = n.count;
       return { ...q, counts: c };
     });
-    return page(views, request, reply, 'queues', { title: 'Queues', queues: rows });
+    return page(views, request, reply, 'queues', { title: 'Queues', queues: rows, saved: await hotline.savedFilters.list(agent.id) });
   });
 
   app.get('/tickets', { schema: { querystring: TicketListQuery } }, async (request, reply) => {
     const agent = requireAgent(request);
-    const query = request.query as Record<string, string>;
-    // One row more than the page shows, to know whether there is an older page.
-    const filter: TicketFilter = { limit: PAGE_SIZE + 1, before: cursorField(query) };
-    const queueId = idField(query, 'queue');
+    const query = request.query as z.output<typeof TicketListQuery>;
+    const { filter, state, owner } = listFilter(query, agent.id);
+    const visible = await hotline.directory.visibleQueues(agent.id);
     let heading = 'Tickets';
-    if (queueId !== null) {
-      const queue = (await hotline.directory.visibleQueues(agent.id)).find((q) => q.id === queueId);
-      if (!queue) throw new NotFoundError(`no queue ${queueId}`);
-      filter.queueId = queueId;
+    if (filter.queueId !== undefined) {
+      const queue = visible.find((q) => q.id === filter.queueId);
+      if (!queue) throw new NotFoundError(`no queue ${filter.queueId}`);
       heading = `Queue ${queue.name}`;
     }
-    if (query.mine) {
-      filter.ownerId = agent.id;
-      heading = 'My tickets';
-    }
-    const state = query.state ?? '';
-    if (state === 'all') delete filter.state;
-    else if ((TICKET_STATES as readonly string[]).includes(state)) filter.state = state as TicketState;
-    else filter.state = 'any-open';
-    const q = (query.q ?? '').trim();
-    if (q) {
-      filter.search = q;
-      heading = `Search: ${q}`;
-      if (!query.state) delete filter.state;
-    }
-    const found = await hotline.tickets.listVisible(agent.id, filter);
+    if (owner === 'me') heading = 'My tickets';
+    if (filter.search) heading = `Search: ${filter.search}`;
+    const keep = filterQuery(query);
+    const result = await listPage(hotline, agent.id, filter, query, keep, PAGE_SIZE);
     // A search for a complete TTN goes straight to the ticket.
-    if (q && !filter.before && found.length === 1 && found[0]!.ttn === q) return reply.redirect(`/tickets/${q}`, 303);
-    const tickets = found.slice(0, PAGE_SIZE);
+    if (filter.search && result.total === 1 && result.items[0]!.ttn === filter.search) return reply.redirect(`/tickets/${filter.search}`, 303);
     // A list read again unchanged is the same array (the repository keeps it): so are its rows' HTML.
-    let shown = renderedLists.get(found);
-    if (!shown) {
-      const rows = ticketRows(tickets);
-      shown = { rows, table: views.render('ticket-table', { tickets: rows }) };
-      renderedLists.set(found, shown);
+    let table = renderedLists.get(result.items);
+    if (!table) {
+      table = views.render('ticket-table', { tickets: ticketRows(result.items) });
+      renderedLists.set(result.items, table);
     }
-    const keep = new URLSearchParams(Object.entries({ queue: queueId === null ? '' : String(queueId), mine: query.mine ? '1' : '', state, q }).filter(([, v]) => v));
-    const link = (before: string | null) => `/tickets${before || keep.size ? '?' : ''}${[keep.toString(), before ? `before=${encodeURIComponent(before)}` : ''].filter(Boolean).join('&')}`;
+    const sort = filter.sort ?? 'updated';
+    const direction = filter.direction ?? 'desc';
+    const columns = LIST_COLUMNS.map((c) => {
+      if (!c.sort) return { label: c.label, sort: null, sorted: false, href: '' };
+      const q = new URLSearchParams(keep);
+      q.set('sort', c.sort);
+      q.set('dir', headingDirection(c.sort, sort, direction));
+      return { label: c.label, sort: c.sort, sorted: c.sort === sort, href: q.toString() };
+    });
+    const [owners, saved] = await Promise.all([ownersOfQueues(hotline, visible.filter((q) => filter.queueId === undefined || q.id === filter.queueId).map((q) => q.id)), hotline.savedFilters.list(agent.id)]);
     return page(views, request, reply, 'tickets', {
       title: heading,
       heading,
-      tickets: shown.rows,
-      table: shown.table,
-      filter: { queue: queueId, mine: !!query.mine, state },
-      q,
-      older: found.length > PAGE_SIZE ? link(cursorOf(tickets.at(-1)!)) : null,
-      newest: filter.before ? link(null) : null,
+      table,
+      count: result.items.length,
+      total: result.total,
+      from: result.from,
+      links: result.links,
+      columns,
+      queues: visible,
+      writableQueues: visible.filter((q) => q.access === 'rw'),
+      owners,
+      saved,
+      filter: { queue: filter.queueId ?? null, state, owner, priority: query.priority ?? '', sort, dir: direction },
+      q: filter.search ?? '',
+      filterQuery: keep.toString(),
+      self: `/tickets?${new URLSearchParams(Object.entries(query).filter(([k, v]) => k !== 'done' && typeof v === 'string' && v) as Array<[string, string]>).toString()}`,
     });
+  });
+
+  app.post('/tickets/bulk', { schema: { body: BulkForm } }, async (request, reply) => {
+    const agent = requireAgent(request);
+    const b = request.body as z.output<typeof BulkForm>;
+    const ttns = [...new Set(b.ttn === undefined ? [] : Array.isArray(b.ttn) ? b.ttn : [b.ttn])];
+    if (ttns.length === 0) throw new ValidationError('select at least one ticket');
+    const change: TicketChange = {};
+    if (b.state) change.state = b.state as TicketState;
+    if (b.ownerId) change.ownerId = b.ownerId === 'none' ? null : Number(b.ownerId);
+    if (b.queueId) change.queueId = Number(b.queueId);
+    if (b.priority) change.priority = Number(b.priority);
+    if (Object.keys(change).length === 0) throw new ValidationError('choose what to change (state, owner, queue or priority)');
+    // Each ticket on its own, with the agent's rights on it: one refused does not stop the others.
+    const changed: string[] = [];
+    const refused: Array<{ ttn: string; reason: string }> = [];
+    for (const ttn of ttns) {
+      try {
+        const ticket = await hotline.tickets.findByTtn(ttn);
+        if (!ticket) throw new NotFoundError(`no ticket ${ttn}`);
+        // Checks the agent's write access to this ticket (a ticket of a queue they cannot see is "no ticket").
+        await hotline.tickets.change(ticket.id, change, { agentId: agent.id });
+        changed.push(ttn);
+      } catch (error) {
+        if (!(error instanceof NotFoundError || error instanceof ForbiddenError || error instanceof ValidationError)) throw error;
+        refused.push({ ttn, reason: error.message });
+      }
+    }
+    const back = /^\/tickets(\?[^#]*)?$/.test(b.back) ? b.back : '/tickets';
+    return page(views, request, reply, 'bulk-result', { title: 'Tickets changed', changed, refused, back });
+  });
+
+  app.post('/filters', { schema: { body: SavedFilterForm } }, async (request, reply) => {
+    const agent = requireAgent(request);
+    const b = request.body as z.output<typeof SavedFilterForm>;
+    if (!b.name) throw new ValidationError('name: give the filter a name');
+    // Kept as the list page would read it: only the filter and order, checked by the list's own schema.
+    const parsed = TicketListFilter.safeParse(Object.fromEntries(new URLSearchParams(b.query)));
+    if (!parsed.success) throw new ValidationError(`query: ${parsed.error.issues[0]?.message ?? 'not a ticket-list filter'}`);
+    const query = filterQuery(parsed.data).toString();
+    await hotline.savedFilters.save(agent.id, b.name, query, new Date().toISOString());
+    return reply.redirect(`/tickets?${query}${query ? '&' : ''}done=filter-saved`, 303);
+  });
+
+  app.post<{ Params: { id: string } }>('/filters/:id/delete', { schema: { params: IdParams, body: EmptyForm } }, async (request, reply) => {
+    const agent = requireAgent(request);
+    if (!(await hotline.savedFilters.remove(Number(request.params.id), agent.id))) throw new NotFoundError('no such saved filter');
+    return reply.redirect('/queues?done=filter-deleted', 303);
   });
 
   app.get('/tickets/new', { schema: { querystring: NewTicketQuery } }, async (request, reply) => {

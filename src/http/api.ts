@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { Hotline } from '../app.js';
 import { ServiceUnavailableError } from '../core/errors.js';
-import type { TicketChange, TicketFilter } from '../core/ports.js';
+import type { TicketChange } from '../core/ports.js';
 import { TICKET_STATES } from '../core/types.js';
 import { sendAttachment } from './agent-pages.js';
 import { requireAgent } from './auth.js';
-import { cursorField, cursorOf } from './page-helpers.js';
+import { listFilter, listPage } from './ticket-list.js';
 import type { WebMail } from './ports.js';
 import type { z } from 'zod';
 import { ApiNewArticle, ApiNewTicket, ApiTicketChange, ApiTicketsQuery, IdParams, PageQuery, TtnParams } from './schemas.js';
@@ -34,23 +34,23 @@ export async function apiRoutes(app: FastifyInstance, opts: { hotline: Hotline; 
     }));
   });
 
-  // Newest first, a page at a time: the `Link: <…>; rel="next"` header (RFC 8288) points at the next page.
+  // A page at a time, newest first unless `sort`/`direction` say otherwise: `Link` (RFC 8288) points at
+  // the next, previous, first and last pages; `X-Total-Count` says how many match in all.
   app.get('/api/v1/tickets', { schema: { querystring: ApiTicketsQuery } }, async (request, reply) => {
     const agent = requireAgent(request);
     const q = request.query as z.output<typeof ApiTicketsQuery>;
     const limit = q.limit ?? 100;
-    const filter: TicketFilter = { limit: limit + 1, before: cursorField(q) };
-    if (q.queue) filter.queueId = Number(q.queue);
-    if (q.state) filter.state = q.state;
-    if (q.mine) filter.ownerId = agent.id;
-    if (q.q) filter.search = q.q;
-    const found = await hotline.tickets.listVisible(agent.id, filter);
-    const tickets = found.slice(0, limit);
-    if (found.length > limit) {
-      const next = new URLSearchParams(Object.entries({ ...q, before: cursorOf(tickets.at(-1)!) }).map(([k, v]) => [k, String(v)] as [string, string]));
-      void reply.header('link', `</api/v1/tickets?${next.toString()}>; rel="next"`);
-    }
-    return tickets;
+    // Without a state the API lists every state (as it always has); the pages show the open ones.
+    const params = { queue: q.queue, mine: q.mine, state: q.state ?? 'all', owner: q.owner, priority: q.priority, q: q.q, sort: q.sort, dir: q.direction };
+    const { filter } = listFilter(params, agent.id);
+    const keep = new URLSearchParams(Object.entries({ ...q, limit: q.limit, after: undefined, before: undefined }).filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => [k, String(v)] as [string, string]));
+    const result = await listPage(hotline, agent.id, filter, { after: q.after, before: q.before }, keep, limit);
+    const links = Object.entries({ next: result.links.next, prev: result.links.previous, first: result.links.first, last: result.links.last })
+      .filter(([, v]) => v !== null)
+      .map(([rel, v]) => `</api/v1/tickets?${v}>; rel="${rel}"`);
+    if (links.length) void reply.header('link', links.join(', '));
+    void reply.header('x-total-count', String(result.total));
+    return result.items;
   });
 
   app.get<{ Params: { ttn: string } }>('/api/v1/tickets/:ttn', { schema: { params: TtnParams, querystring: PageQuery } }, async (request) => {

@@ -12,6 +12,8 @@ const NOTICES: Record<string, string> = {
   'prompt-reverted': 'Prompt set back to the default.',
   'language-added': 'Language added; its prompts play in English until you upload them.',
   'ticket-updated': 'Ticket updated.',
+  'filter-saved': 'Filter saved: it is listed above the tickets and on the queues page.',
+  'filter-deleted': 'Saved filter deleted.',
   'agent-saved': 'Agent saved.',
   'queue-saved': 'Queue saved.',
   'permissions-saved': 'Permissions saved.',
@@ -43,20 +45,33 @@ export function displayTime(iso: string | null | undefined): string {
 
 /** Ticket rows for lists, with the time as pages show it. */
 export function ticketRows(tickets: readonly TicketListItem[]) {
-  return tickets.map((t) => ({ ...t, updated: displayTime(t.updatedAt) }));
+  return tickets.map((t) => ({ ...t, created: displayTime(t.createdAt), updated: displayTime(t.updatedAt) }));
 }
 
-/** `before=2026-11-28T18:56:16.448Z_123`: where the previous page of a newest-first list ended. */
-export function cursorField(query: unknown, name = 'before'): ListCursor | undefined {
+/** A list position as it goes in a URL: base64url of the JSON `[...key, id]` (see sortKeyOf). */
+export const cursorParam = (c: ListCursor): string => Buffer.from(JSON.stringify([...c.key, c.id])).toString('base64url');
+
+/**
+ * The list position in `query[name]` (as {@link cursorParam} made it), for a sort whose key has
+ * `keyLength` values; undefined when absent. A position that is not one answers 400.
+ */
+export function cursorField(query: unknown, name: string, keyLength: number): ListCursor | undefined {
   const v = field(query, name);
   if (!v) return undefined;
-  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?Z)_(\d{1,15})$/.exec(v);
-  if (!m) throw new ValidationError(`"${name}" must be a list position like 2026-11-28T18:56:16.448Z_123, as the "older" link gives`);
-  return { updatedAt: m[1]!, id: Number(m[2]) };
+  const bad = () => new ValidationError(`${name}: not a list position: follow the page links`);
+  let values: unknown;
+  try {
+    values = JSON.parse(Buffer.from(v, 'base64url').toString('utf8'));
+  } catch {
+    throw bad();
+  }
+  if (!Array.isArray(values) || values.length !== keyLength + 1) throw bad();
+  const id = values.at(-1);
+  const key = values.slice(0, -1);
+  if (!Number.isSafeInteger(id) || (id as number) < 1) throw bad();
+  if (!key.every((k) => (typeof k === 'string' && k.length <= 400) || (typeof k === 'number' && Number.isFinite(k)))) throw bad();
+  return { key: key as Array<string | number>, id: id as number };
 }
-
-/** The cursor for the page after one ending with `last`. */
-export const cursorOf = (last: { updatedAt: string; id: number }): string => `${last.updatedAt}_${last.id}`;
 
 /** A form field as a trimmed string ('' when absent). */
 export function field(body: unknown, name: string): string {

@@ -21,8 +21,8 @@ export interface WebMail {
   /** One line for the admin overview. */
   status(): Promise<string>;
   counts(): Promise<ReturnType<Mail['pipeline']['status']>>;
-  /** Stored messages that could not be filed, and duplicates, newest first. */
-  flagged(): Promise<RawMessage[]>;
+  /** Stored messages that could not be filed, and duplicates, newest first: a page of them and how many there are. */
+  flagged(offset: number, limit: number): Promise<{ items: RawMessage[]; total: number }>;
   rawBytes(id: number): Promise<Buffer | null>;
   /** Files a stored message again (an admin's "process again"); false when there is no such message. */
   reprocess(id: number): Promise<boolean>;
@@ -40,7 +40,7 @@ export function localMail(mail: Mail): WebMail {
   return {
     status: async () => mail.status(),
     counts: async () => mail.pipeline.status(),
-    flagged: async () => [...mail.repo.listRaw('failed'), ...mail.repo.listRaw('duplicate')].sort((a, b) => b.id - a.id),
+    flagged: async (offset, limit) => ({ items: mail.repo.listFlagged(offset, limit), total: mail.repo.countFlagged() }),
     rawBytes: async (id) => mail.repo.rawBytes(id),
     async reprocess(id) {
       if (!mail.repo.raw(id)) return false;

@@ -6,7 +6,7 @@ import type { FastifySchemaCompiler } from 'fastify';
 import { z } from 'zod';
 import { ValidationError } from '../core/errors.js';
 import { TICKET_STATES } from '../core/types.js';
-import { MAX_LIST_LIMIT } from '../core/ports.js';
+import { MAX_LIST_LIMIT, TICKET_SORTS } from '../core/ports.js';
 
 /** The same limits wherever a value is entered: the form, the API, create and update. */
 export const LIMITS = {
@@ -53,7 +53,26 @@ export const LoginQuery = z.object({ next: z.string().max(2000).optional(), done
 export const LoginForm = z.object({ login: formText(LIMITS.login), password: z.string().max(LIMITS.password, `at most ${LIMITS.password} characters`).optional().default(''), next: formText(2000), _csrf: csrf });
 
 const listState = z.enum([...TICKET_STATES, 'all', ''], { error: `must be one of ${TICKET_STATES.join(', ')} or all` }).optional();
-export const TicketListQuery = z.object({ queue: formId, mine: z.string().max(5).optional(), state: listState, q: text(LIMITS.search).optional(), before: z.string().max(60).optional(), done });
+/** A list position as the page links carry it (see cursorParam). */
+const cursor = z.string().max(1200, 'not a list position: follow the page links').regex(/^[\w-]+$/, 'not a list position: follow the page links');
+const sortParam = z.enum([...TICKET_SORTS, ''], { error: `must be one of ${TICKET_SORTS.join(', ')}` }).optional();
+const directionParam = z.enum(['', 'asc', 'desc'], { error: 'must be asc or desc' }).optional();
+const ownerParam = z.union([z.enum(['', 'me', 'none']), z.string().regex(/^\d{1,15}$/)], { error: 'must be me, none or an agent id' }).optional();
+const priorityParam = z.enum(['', '1', '2', '3', '4', '5'], { error: 'must be 1 to 5' }).optional();
+/** A ticket list's filter and order, as the list page and saved filters keep them in the URL. */
+export const TicketListFilter = z.object({ queue: formId, mine: z.string().max(5).optional(), state: listState, owner: ownerParam, priority: priorityParam, q: text(LIMITS.search).optional(), sort: sortParam, dir: directionParam });
+export const TicketListQuery = TicketListFilter.extend({ after: cursor.optional(), before: z.union([z.literal('end'), cursor]).optional(), at: z.string().regex(/^\d{1,9}$/, 'must be a whole number').optional(), done });
+/** Several tickets changed at once from a list: the tickets ticked, and what to set (empty: unchanged). */
+export const BulkForm = z.object({
+  ttn: z.union([z.string().regex(/^[\w-]{1,40}$/, 'is not a ticket number'), z.array(z.string().regex(/^[\w-]{1,40}$/, 'is not a ticket number')).max(500, 'at most 500 tickets at once')]).optional(),
+  state: z.enum([...TICKET_STATES, ''], { error: `must be one of ${TICKET_STATES.join(', ')}` }).optional().default(''),
+  ownerId: z.union([z.enum(['', 'none']), z.string().regex(/^\d{1,15}$/)], { error: 'must be none or an agent id' }).optional().default(''),
+  queueId: formId,
+  priority: priorityParam,
+  back: z.string().max(4000).optional().default(''),
+  _csrf: csrf,
+});
+export const SavedFilterForm = z.object({ name: formText(LIMITS.name), query: z.string().max(4000).optional().default(''), _csrf: csrf });
 export const NewTicketQuery = z.object({ lookup: text(LIMITS.email).optional(), phone: text(LIMITS.phone).optional(), done });
 export const NewTicketForm = z.object({
   queueId: formId,
@@ -114,7 +133,10 @@ export const QueueForm = z.object({
   _csrf: csrf,
 });
 export const PermissionsForm = z.record(z.string().max(40), z.string().max(200));
-export const CustomerQuery = z.object({ q: text(LIMITS.search).optional(), done });
+const pageNumber = z.string().regex(/^\d{1,9}$/, 'must be a page number').optional();
+/** A numbered page of an admin list. */
+export const ListPageQuery = z.object({ page: pageNumber, done });
+export const CustomerQuery = z.object({ q: text(LIMITS.search).optional(), page: pageNumber, done });
 export const CustomerForm = z.object({ name: formText(LIMITS.name), email: formText(LIMITS.email), phone: formText(LIMITS.phone), _csrf: csrf });
 export const LanguageForm = z.object({ lang: formText(20), _csrf: csrf });
 export const TtnForm = z.object({ generator: formText(100), checkDigit: formText(100), systemId: formText(20), _csrf: csrf });
@@ -129,12 +151,17 @@ export const UploadQuery = z.object({ _csrf: csrf });
 const apiId = z.number({ error: 'must be a number' }).int('must be a whole number').positive('must be positive').max(Number.MAX_SAFE_INTEGER);
 export const ApiTicketsQuery = z.object({
   limit: z.string().regex(/^\d{1,4}$/, `must be a whole number from 1 to ${MAX_LIST_LIMIT}`).transform(Number).refine((n) => n >= 1 && n <= MAX_LIST_LIMIT, `must be a whole number from 1 to ${MAX_LIST_LIMIT}`).optional(),
-  offset: z.never({ error: 'offset is not supported: follow the Link header\'s rel="next" (before=…) to page' }).optional(),
-  before: z.string().max(60).optional(),
+  offset: z.never({ error: 'offset is not supported: follow the Link header\'s rel="next" (after=…) to page' }).optional(),
+  after: cursor.optional(),
+  before: z.union([z.literal('end'), cursor]).optional(),
   queue: z.string().regex(/^\d{1,15}$/, 'must be a whole number').optional(),
-  state: z.enum(TICKET_STATES, { error: `must be one of ${TICKET_STATES.join(', ')}` }).optional(),
+  state: z.enum([...TICKET_STATES, 'open-ones', 'all'], { error: `must be one of ${TICKET_STATES.join(', ')}, open-ones or all` }).optional(),
   mine: z.string().max(5).optional(),
+  owner: ownerParam,
+  priority: priorityParam,
   q: text(LIMITS.search).optional(),
+  sort: sortParam,
+  direction: directionParam,
 });
 export const ApiNewTicket = z
   .object({

@@ -85,7 +85,7 @@ export async function startMailChannel(hotline: Hotline) {
   const channel: WebMail = {
     status: () => call('status', []).then((s) => (status = s as string)),
     counts: () => call('counts', []) as ReturnType<WebMail['counts']>,
-    flagged: () => call('flagged', []) as ReturnType<WebMail['flagged']>,
+    flagged: (offset, limit) => call('flagged', [offset, limit]) as ReturnType<WebMail['flagged']>,
     rawBytes: async (id) => {
       const bytes = (await call('rawBytes', [id])) as Uint8Array | null;
       return bytes && asBuffer(bytes);

@@ -9,6 +9,8 @@ interface CustomerRow {
   created_at: string;
 }
 
+const likeOf = (text: string) => `%${text.trim().replace(/[%_\\]/g, '\\$&')}%`;
+
 /** SQLite implementation of {@link CustomerStore}; e-mails and phone numbers live in their own tables. */
 export function createCustomerRepository(db: Database): CustomerStore {
   const insert = db.prepare('INSERT INTO customers (name, language, created_at) VALUES (?, ?, ?) RETURNING *');
@@ -24,13 +26,12 @@ export function createCustomerRepository(db: Database): CustomerStore {
   const emailsOf = db.prepare('SELECT email FROM customer_emails WHERE customer_id = ? ORDER BY rowid').pluck();
   const phonesOf = db.prepare('SELECT phone FROM customer_phones WHERE customer_id = ? ORDER BY phone').pluck();
   const idByEmail = db.prepare('SELECT customer_id FROM customer_emails WHERE email = ?').pluck();
-  const search = db
-    .prepare(
-      `SELECT DISTINCT c.* FROM customers c
-       LEFT JOIN customer_emails e ON e.customer_id = c.id LEFT JOIN customer_phones p ON p.customer_id = c.id
-       WHERE @like = '%%' OR c.name LIKE @like ESCAPE '\\' OR e.email LIKE @like ESCAPE '\\' OR p.phone LIKE @like ESCAPE '\\'
-       ORDER BY c.name, c.id LIMIT @limit`,
-    );
+  // Name, e-mail or phone containing the text; all customers for an empty one.
+  const MATCHES = `@like = '%%' OR c.name LIKE @like ESCAPE '\\'
+       OR c.id IN (SELECT customer_id FROM customer_emails WHERE email LIKE @like ESCAPE '\\')
+       OR c.id IN (SELECT customer_id FROM customer_phones WHERE phone LIKE @like ESCAPE '\\')`;
+  const search = db.prepare(`SELECT c.* FROM customers c WHERE ${MATCHES} ORDER BY c.name, c.id LIMIT @limit OFFSET @offset`);
+  const count = db.prepare(`SELECT count(*) FROM customers c WHERE ${MATCHES}`).pluck();
   const idsByPhone = db.prepare('SELECT customer_id FROM customer_phones WHERE phone = ? ORDER BY customer_id').pluck();
 
   const hydrate = (row: CustomerRow | undefined): Customer | null =>
@@ -71,9 +72,11 @@ export function createCustomerRepository(db: Database): CustomerStore {
     async addPhone(id, phone) {
       insertPhone.run(id, phone);
     },
-    async search(text, limit) {
-      const like = `%${text.trim().replace(/[%_\\]/g, '\\$&')}%`;
-      return (search.all({ like, limit }) as CustomerRow[]).map((r) => hydrate(r)!);
+    async search(text, limit, offset = 0) {
+      return (search.all({ like: likeOf(text), limit, offset }) as CustomerRow[]).map((r) => hydrate(r)!);
+    },
+    async count(text) {
+      return count.get({ like: likeOf(text) }) as number;
     },
   };
 }

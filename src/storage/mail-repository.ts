@@ -172,6 +172,8 @@ export function createMailRepository(db: Database) {
   const unfiled = db.prepare("SELECT id FROM raw_messages WHERE status = 'new' AND received_at <= ? ORDER BY id LIMIT ?").pluck();
   const listRaw = db.prepare(`SELECT ${RAW_COLUMNS} FROM raw_messages WHERE status = ? ORDER BY id DESC LIMIT ?`);
   const countRaw = db.prepare('SELECT status, count(*) AS n FROM raw_messages GROUP BY status');
+  const listFlagged = db.prepare(`SELECT ${RAW_COLUMNS} FROM raw_messages WHERE status IN ('failed', 'duplicate') ORDER BY id DESC LIMIT ? OFFSET ?`);
+  const countFlagged = db.prepare("SELECT count(*) FROM raw_messages WHERE status IN ('failed', 'duplicate')").pluck();
   const setDelivery = db.prepare('UPDATE articles SET delivery_status = ? WHERE id = ?');
   const deliveryOf = db.prepare('SELECT delivery_status FROM articles WHERE id = ?').pluck();
   const insertOutbox = db.prepare(
@@ -258,6 +260,9 @@ export function createMailRepository(db: Database) {
     /** Stored before `before` and still not filed (oldest first). */
     unfiled: (before: string, limit = 500): number[] => unfiled.all(before, limit) as number[],
     listRaw: (status: RawMessage['status'], limit = 200): RawMessage[] => (listRaw.all(status, limit) as RawRow[]).map(toRaw),
+    /** Messages that could not be filed, and repeats, newest first. */
+    listFlagged: (offset: number, limit: number): RawMessage[] => (listFlagged.all(limit, offset) as RawRow[]).map(toRaw),
+    countFlagged: (): number => countFlagged.get() as number,
     rawCounts: (): Record<string, number> => Object.fromEntries((countRaw.all() as Array<{ status: string; n: number }>).map((r) => [r.status, r.n])),
     /** The ticket an article with one of these Message-IDs belongs to (newest first). */
     ticketForMessageIds(ids: string[]): number | null {

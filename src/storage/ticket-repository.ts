@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { DuplicateTtnError, NotFoundError } from '../core/errors.js';
-import type { ArticleStart, NewTicketRecord, TicketChange, TicketFilter, TicketListItem, TicketStore } from '../core/ports.js';
+import type { ArticleStart, NewTicketRecord, TicketChange, TicketFilter, TicketListItem, TicketSort, TicketStore } from '../core/ports.js';
 import { ARTICLE_START_CHARS, MAX_LIST_LIMIT } from '../core/ports.js';
 import type { Article, ArticleInput, Delivery, Ticket, TicketState } from '../core/types.js';
 import { createStatementCache } from './statement-cache.js';
@@ -90,6 +90,20 @@ const LIST_CACHE_ENTRIES = 256;
 
 // Beyond this many visible queues a list is one query over all of them instead of a range per queue.
 const PER_QUEUE_RANGES = 64;
+
+/** The columns each sort orders by (before the ticket id), as SQL over `t` (tickets). */
+const SORT_KEYS: Record<TicketSort, Array<{ expression: string }>> = {
+  updated: [{ expression: 't.updated_at' }],
+  created: [{ expression: 't.created_at' }],
+  ttn: [{ expression: 't.ttn' }],
+  priority: [{ expression: 't.priority' }, { expression: 't.updated_at' }],
+  // STATE_RANK in ports.ts.
+  state: [{ expression: "CASE t.state WHEN 'new' THEN 1 WHEN 'open' THEN 2 WHEN 'pending' THEN 3 ELSE 4 END" }, { expression: 't.updated_at' }],
+  owner: [{ expression: "coalesce((SELECT name FROM agents WHERE id = t.owner_id), '')" }, { expression: 't.updated_at' }],
+};
+
+// Sorts with an index per queue (migrations 006, 013): a page is a merge of per-queue ranges.
+const PER_QUEUE_SORTS = new Set<TicketSort>(['updated', 'created', 'priority']);
 
 // Queues an agent may see: admins see every queue, agents those with a permission row.
 const VISIBLE_QUEUES = `
@@ -206,93 +220,151 @@ export function createTicketRepository(db: Database): TicketStore {
   const allQueueIds = db.prepare('SELECT id FROM queues ORDER BY id').pluck();
   // Bumped by triggers (migration 007) with every change a list shows.
   const generation = db.prepare('SELECT n FROM list_generation WHERE id = 1').pluck();
-  // Recent lists (least recently used first), each with the generation it was read at.
-  const listCache = new Map<string, { at: number; items: readonly TicketListItem[] }>();
+  // Recent lists and counts (least recently used first), each with the generation it was read at.
+  const listCache = new Map<string, { at: number; value: unknown }>();
+  const allCounts = db.prepare('SELECT queue_id AS queueId, state, n FROM ticket_counts WHERE n > 0');
   const visibleQueueIds = db.prepare(`SELECT id FROM (${VISIBLE_QUEUES}) ORDER BY id`).pluck();
 
-  /**
-   * A page of a newest-first list. Without an owner, customer or search filter it is one indexed
-   * range per queue (queue, [state,] updated_at, id), merged by SQLite in that order: a page costs
-   * its rows, not the size of the queues. With one of those filters, the
-   * owner's or customer's index (or, for a search, a scan) over the visible queues.
-   */
-  async function list(agentId: number | null, filter: TicketFilter): Promise<readonly TicketListItem[]> {
-    let queues = (agentId === null ? allQueueIds.all() : visibleQueueIds.all({ agentId })) as number[];
-    if (filter.queueId !== undefined) queues = queues.filter((id) => id === filter.queueId);
-    if (queues.length === 0) return [];
-    const limit = Math.max(1, Math.min(Math.floor(filter.limit ?? 100), MAX_LIST_LIMIT));
-    const params: Record<string, unknown> = { limit };
+  /** The filter's conditions on `t` (tickets), without the queues and the position; fills `params`. */
+  function conditions(filter: TicketFilter, params: Record<string, unknown>): string[] {
     const where: string[] = [];
     if (filter.state === 'any-open') where.push("t.state <> 'closed'");
     else if (filter.state !== undefined) {
       where.push('t.state = @state');
       params.state = filter.state;
     }
-    if (filter.before) {
-      where.push('(t.updated_at, t.id) < (@beforeAt, @beforeId)');
-      params.beforeAt = filter.before.updatedAt;
-      params.beforeId = filter.before.id;
+    if (filter.ownerId === null) where.push('t.owner_id IS NULL');
+    else if (filter.ownerId !== undefined) {
+      where.push('t.owner_id = @ownerId');
+      params.ownerId = filter.ownerId;
     }
-    const perQueue = filter.ownerId === undefined && filter.customerId === undefined && !filter.search?.trim() && queues.length <= PER_QUEUE_RANGES;
+    if (filter.customerId !== undefined) {
+      where.push('t.customer_id = @customerId');
+      params.customerId = filter.customerId;
+    }
+    if (filter.priority !== undefined) {
+      where.push('t.priority = @priority');
+      params.priority = filter.priority;
+    }
+    const s = filter.search?.trim();
+    if (s) {
+      params.prefix = `${s.replace(/[%_\\]/g, '\\$&')}%`;
+      params.like = `%${s.replace(/[%_\\]/g, '\\$&')}%`;
+      // A phone number in any format: compare its digits (without trunk/international zeros) with the stored E.164.
+      const digits = /^[\d\s\-./()+]+$/.test(s) ? s.replace(/\D/g, '').replace(/^0+/, '') : '';
+      params.phoneLike = digits.length >= 3 ? `%${digits}%` : params.like;
+      where.push(`(t.ttn LIKE @prefix ESCAPE '\\' OR t.title LIKE @like ESCAPE '\\'
+        OR t.customer_id IN (SELECT c.id FROM customers c WHERE c.name LIKE @like ESCAPE '\\'
+          UNION SELECT customer_id FROM customer_emails WHERE email LIKE @like ESCAPE '\\'
+          UNION SELECT customer_id FROM customer_phones WHERE phone LIKE @like ESCAPE '\\' OR phone LIKE @phoneLike ESCAPE '\\')
+        OR t.id IN (SELECT ticket_id FROM articles WHERE body_text LIKE @like ESCAPE '\\' OR subject LIKE @like ESCAPE '\\'))`);
+    }
+    return where;
+  }
+
+  /** The queues a list covers: those the agent may see (all for the system), narrowed to the filter's. */
+  function queuesOf(agentId: number | null, filter: TicketFilter): number[] {
+    const queues = (agentId === null ? allQueueIds.all() : visibleQueueIds.all({ agentId })) as number[];
+    return filter.queueId === undefined ? queues : queues.filter((id) => id === filter.queueId);
+  }
+
+  /** Serves `sql` from memory while nothing a list shows has changed since it was read (see migration 007). */
+  function kept<T>(sql: string, params: Record<string, unknown>, read: () => T): T {
+    // The number is read before the rows, so rows read after a change are never kept under the number before it.
+    const key = `${sql}\n${JSON.stringify(params)}`;
+    const at = generation.get() as number;
+    const hit = listCache.get(key);
+    if (hit && hit.at === at) {
+      listCache.delete(key);
+      listCache.set(key, hit);
+      return hit.value as T;
+    }
+    const value = read();
+    listCache.delete(key);
+    listCache.set(key, { at, value });
+    if (listCache.size > LIST_CACHE_ENTRIES) listCache.delete(listCache.keys().next().value!);
+    return value;
+  }
+
+  /**
+   * A page of a list in the filter's order, after or before a position (keyset paging: a page costs
+   * its rows and the index steps to its position, not an offset's). Sorted by the last update and
+   * not narrowed to an owner, customer, priority or search, it is one indexed range per queue
+   * (queue, [state,] updated_at, id), merged by SQLite in that order: a page reads its rows, not the
+   * queues. So are lists by age and by priority (migration 013); by TTN, state or owner, SQLite
+   * sorts the tickets that match.
+   */
+  async function list(agentId: number | null, filter: TicketFilter): Promise<readonly TicketListItem[]> {
+    const queues = queuesOf(agentId, filter);
+    if (queues.length === 0) return [];
+    const sort = filter.sort ?? 'updated';
+    const keys = SORT_KEYS[sort];
+    const limit = Math.max(1, Math.min(Math.floor(filter.limit ?? 100), MAX_LIST_LIMIT));
+    const params: Record<string, unknown> = { limit };
+    const where = conditions(filter, params);
+    const direction = filter.direction ?? 'desc';
+    // A previous page is read backwards from its position, then put in the list's order.
+    const backwards = filter.before !== undefined;
+    const readDirection = backwards === (direction === 'desc') ? 'ASC' : 'DESC';
+    const position = backwards ? (filter.before === 'end' ? undefined : filter.before) : filter.after;
+    if (position) {
+      if (position.key.length !== keys.length) throw new Error(`a position in a list by ${sort} has ${keys.length} values`);
+      position.key.forEach((v, i) => (params[`k${i}`] = v));
+      params.kid = position.id;
+      where.push(`(${keys.map((k) => k.expression).join(', ')}, t.id) ${readDirection === 'DESC' ? '<' : '>'} (${keys.map((_, i) => `@k${i}`).join(', ')}, @kid)`);
+    }
+    const columns = keys.map((k, i) => `${k.expression} AS k${i}`).join(', ');
+    const order = (prefix: string) => [...keys.map((_, i) => `${prefix}k${i}`), `${prefix}id`].map((c) => `${c} ${readDirection}`).join(', ');
+    const perQueue = PER_QUEUE_SORTS.has(sort) && filter.ownerId === undefined && filter.customerId === undefined && filter.priority === undefined && !filter.search?.trim() && queues.length <= PER_QUEUE_RANGES;
     let rows: string;
     if (perQueue) {
       rows = queues
         .map((id, i) => {
           params[`q${i}`] = id;
-          return `SELECT t.* FROM tickets t WHERE ${[`t.queue_id = @q${i}`, ...where].join(' AND ')}`;
+          return `SELECT t.*, ${columns} FROM tickets t WHERE ${[`t.queue_id = @q${i}`, ...where].join(' AND ')}`;
         })
         .join(' UNION ALL ');
     } else {
       queues.forEach((id, i) => (params[`q${i}`] = id));
       where.unshift(`t.queue_id IN (${queues.map((_, i) => `@q${i}`).join(', ')})`);
-      if (filter.ownerId !== undefined) {
-        where.push('t.owner_id = @ownerId');
-        params.ownerId = filter.ownerId;
-      }
-      if (filter.customerId !== undefined) {
-        where.push('t.customer_id = @customerId');
-        params.customerId = filter.customerId;
-      }
-      if (filter.search?.trim()) {
-        const s = filter.search.trim();
-        params.prefix = `${s.replace(/[%_\\]/g, '\\$&')}%`;
-        params.like = `%${s.replace(/[%_\\]/g, '\\$&')}%`;
-        // A phone number in any format: compare its digits (without trunk/international zeros) with the stored E.164.
-        const digits = /^[\d\s\-./()+]+$/.test(s) ? s.replace(/\D/g, '').replace(/^0+/, '') : '';
-        params.phoneLike = digits.length >= 3 ? `%${digits}%` : params.like;
-        where.push(`(t.ttn LIKE @prefix ESCAPE '\\' OR t.title LIKE @like ESCAPE '\\'
-        OR t.customer_id IN (SELECT c.id FROM customers c WHERE c.name LIKE @like ESCAPE '\\'
-          UNION SELECT customer_id FROM customer_emails WHERE email LIKE @like ESCAPE '\\'
-          UNION SELECT customer_id FROM customer_phones WHERE phone LIKE @like ESCAPE '\\' OR phone LIKE @phoneLike ESCAPE '\\')
-        OR t.id IN (SELECT ticket_id FROM articles WHERE body_text LIKE @like ESCAPE '\\' OR subject LIKE @like ESCAPE '\\'))`);
-      }
-      rows = `SELECT t.* FROM tickets t WHERE ${where.join(' AND ')}`;
+      rows = `SELECT t.*, ${columns} FROM tickets t WHERE ${where.join(' AND ')}`;
     }
     // SQLite hands the page over as one JSON text (the list's shape, made here): for 50 rows that is
     // several times faster than better-sqlite3 building 700 JavaScript values one by one. The ranges
     // are merged in index order and read lazily: the LIMIT stops every one of them.
-    const sql = `SELECT json_group_array(json_object(${LIST_ITEM_JSON}))
-      FROM (${rows} ORDER BY updated_at DESC, id DESC LIMIT @limit) l
+    const listOrder = [...keys.map((_, i) => `l.k${i}`), 'l.id'].map((c) => `${c} ${direction.toUpperCase()}`).join(', ');
+    const sql = `SELECT json_group_array(json_object(${LIST_ITEM_JSON}) ORDER BY ${listOrder})
+      FROM (${rows} ORDER BY ${order('')} LIMIT @limit) l
       JOIN queues q ON q.id = l.queue_id LEFT JOIN agents a ON a.id = l.owner_id LEFT JOIN customers c ON c.id = l.customer_id`;
-    // The same list at the same generation is the same list: served again from memory. The number is
-    // read before the rows, so rows read after a change are never kept under the number before it.
-    const key = `${sql}\n${JSON.stringify(params)}`;
-    const at = generation.get() as number;
-    const kept = listCache.get(key);
-    if (kept && kept.at === at) {
-      listCache.delete(key);
-      listCache.set(key, kept);
-      return kept.items;
+    return kept(sql, params, () => {
+      const items = JSON.parse(statement(sql).pluck().get(params) as string) as TicketListItem[];
+      for (const item of items) Object.freeze(item);
+      return Object.freeze(items);
+    });
+  }
+
+  /**
+   * How many tickets match: from the per-queue counts (migration 006) when the filter is queues and
+   * states only, else counted over the same conditions (and kept like the lists).
+   */
+  function countMatching(agentId: number | null, filter: TicketFilter): number {
+    const queues = new Set(queuesOf(agentId, filter));
+    if (queues.size === 0) return 0;
+    if (filter.ownerId === undefined && filter.customerId === undefined && filter.priority === undefined && !filter.search?.trim()) {
+      let n = 0;
+      for (const row of allCounts.all() as Array<{ queueId: number; state: TicketState; n: number }>) {
+        if (!queues.has(row.queueId)) continue;
+        if (filter.state === 'any-open' ? row.state === 'closed' : filter.state !== undefined && row.state !== filter.state) continue;
+        n += row.n;
+      }
+      return n;
     }
-    const items = JSON.parse(statement(sql).pluck().get(params) as string) as TicketListItem[];
-    // An aggregate's input order is SQLite's choice: put it back (sorting 50 rows here is cheaper than there).
-    items.sort((a, b) => (a.updatedAt === b.updatedAt ? b.id - a.id : a.updatedAt < b.updatedAt ? 1 : -1));
-    for (const item of items) Object.freeze(item);
-    const list = Object.freeze(items);
-    listCache.delete(key);
-    listCache.set(key, { at, items: list });
-    if (listCache.size > LIST_CACHE_ENTRIES) listCache.delete(listCache.keys().next().value!);
-    return list;
+    const params: Record<string, unknown> = {};
+    const where = conditions(filter, params);
+    [...queues].forEach((id, i) => (params[`q${i}`] = id));
+    where.unshift(`t.queue_id IN (${[...queues].map((_, i) => `@q${i}`).join(', ')})`);
+    const sql = `SELECT count(*) FROM tickets t WHERE ${where.join(' AND ')}`;
+    return kept(sql, params, () => statement(sql).pluck().get(params) as number);
   }
 
   return {
@@ -307,6 +379,9 @@ export function createTicketRepository(db: Database): TicketStore {
       return row ? toTicket(row) : null;
     },
     listVisible: (agentId, filter) => list(agentId, filter),
+    async countMatching(agentId, filter) {
+      return countMatching(agentId, filter);
+    },
     listAll: (filter) => list(null, filter),
     async countVisible(agentId) {
       return counts.all({ agentId }) as Array<{ queueId: number; state: TicketState; count: number }>;

@@ -105,7 +105,7 @@ export function startWebFront(hotline: Hotline, services: { pbx: Pbx; mail: WebM
     'pbx.originate': () => undefined,
     'mail.status': () => mail.status(),
     'mail.counts': () => mail.counts(),
-    'mail.flagged': () => mail.flagged(),
+    'mail.flagged': (offset: number, limit: number) => mail.flagged(offset, limit),
     'mail.rawBytes': (id: number) => mail.rawBytes(id),
     'mail.reprocess': (id: number) => mail.reprocess(id),
     'mail.reply': (...args: Parameters<typeof mail.reply>) => mail.reply(...args),

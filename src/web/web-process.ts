@@ -90,7 +90,7 @@ const pbx: WebPbx = {
 const mail: WebMail = {
   status: () => ask('mail.status') as Promise<string>,
   counts: () => ask('mail.counts') as ReturnType<WebMail['counts']>,
-  flagged: () => ask('mail.flagged') as ReturnType<WebMail['flagged']>,
+  flagged: (offset, limit) => ask('mail.flagged', offset, limit) as ReturnType<WebMail['flagged']>,
   rawBytes: async (id) => {
     const bytes = (await ask('mail.rawBytes', id)) as Uint8Array | null;
     return bytes && asBuffer(bytes);

@@ -227,6 +227,21 @@ describe('follow-ups', () => {
     expect(m.mail.repo.listRaw('failed').map((r) => r.id)).toContain(id);
   });
 
+  it('lists every flagged message, a page at a time, with how many there are', async () => {
+    const ids: number[] = [];
+    for (let i = 0; i < 55; i++) {
+      const raw = Buffer.from(`From: MAILER-DAEMON@x.example\r\nSubject: Undelivered ${i}\r\nContent-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nfailed ${i}\r\n--b--\r\n`);
+      ids.push((await m.ingest(raw)).id);
+    }
+    const admin = await m.adminPages();
+    const first = (await admin.get('/admin/mail')).body;
+    expect(first).toContain('Flagged messages 1–50 of 55 (page 1 of 2)');
+    const second = (await admin.get('/admin/mail?page=2')).body;
+    expect(second).toContain('Flagged messages 51–55 of 55');
+    const listed = [...`${first}${second}`.matchAll(/<tr><td>(\d+)<\/td>/g)].map((x) => Number(x[1]));
+    expect(listed).toEqual([...ids].sort((a, b) => b - a));
+  });
+
   it('stores the same message only once', async () => {
     const raw = m.message({ From: 'carl@customer.example', Subject: 'once' });
     await m.ingest(raw);

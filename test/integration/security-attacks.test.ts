@@ -183,10 +183,10 @@ describe('inputs checked by schema', () => {
     for (const { method, path } of urls) {
       if (method === 'HEAD' || path.startsWith('/static') || path.startsWith('/socket.io')) continue;
       for (const bad of hostile) {
-        const query = `?limit=${encodeURIComponent(bad)}&queue=${encodeURIComponent(bad)}&before=${encodeURIComponent(bad)}&q=${encodeURIComponent(bad)}&state=${encodeURIComponent(bad)}`;
+        const query = `?${['limit', 'queue', 'before', 'after', 'q', 'state', 'sort', 'dir', 'owner', 'priority', 'page'].map((k) => `${k}=${encodeURIComponent(bad)}`).join('&')}`;
         for (const [withRealParams, url] of [path.replace(/:\w+/g, encodeURIComponent(bad)) + query, path.replace(/:(\w+)/g, (_, p: string) => real[p] ?? '1') + query].entries()) {
           const asNumber = Number(bad);
-          const fields = ['queueId', 'ownerId', 'customerId', 'priority', 'state', 'title', 'text', 'phone', 'to', 'kind'];
+          const fields = ['queueId', 'ownerId', 'customerId', 'priority', 'state', 'title', 'text', 'phone', 'to', 'kind', 'ttn', 'query', 'name', 'back'];
           const single = !withRealParams || !['-1', '1e20', '99999', '[]'].includes(bad) ? [] : fields.flatMap((f) => [{ [f]: bad, _csrf: root.csrf }, ...(Number.isFinite(asNumber) ? [{ [f]: asNumber }] : [])]);
           const payloads = [{ queueId: bad, title: bad, ownerId: bad, customerId: bad, state: bad, text: bad, phone: bad, priority: bad, _csrf: root.csrf }, ...single];
           for (const payload of method === 'GET' ? [undefined] : payloads) {
