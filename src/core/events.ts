@@ -1,10 +1,10 @@
-import type { Article, Call, Queue, Ticket } from './types.js';
+import type { Article, Call, ChangeVia, Queue, Ticket } from './types.js';
 
 /** Domain events, published only after the transaction that caused them has committed. */
 export interface DomainEvents {
   'ticket.created': { ticket: Ticket; article: Article };
   'article.added': { ticket: Ticket; article: Article };
-  'ticket.changed': { ticket: Ticket; before: Ticket; byAgentId: number | null };
+  'ticket.changed': { ticket: Ticket; before: Ticket; byAgentId: number | null; via?: ChangeVia };
   /** The IVR chose a route; published before the call is handed back to Asterisk, so before any phone rings. */
   'call.routed': { call: Call; ticket: Ticket | null; agentId: number | null; queue: Queue | null };
   /** An agent's phone rings for the call (owner dialled, or queue member called). */

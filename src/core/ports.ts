@@ -1,4 +1,4 @@
-import type { Access, Agent, Article, ArticleInput, Attachment, AttachmentInput, Call, Customer, Queue, Role, Ticket, TicketState } from './types.js';
+import type { Access, Agent, Article, ArticleInput, Attachment, AttachmentInput, Call, ChangedBy, Customer, HistoryEntry, Queue, Role, Ticket, TicketState } from './types.js';
 
 /**
  * Storage interfaces the core talks to. They return Promises so that a
@@ -16,6 +16,8 @@ export interface NewTicketRecord {
   customerId: number | null;
   now: string;
   article: ArticleInput;
+  /** Who creates it, for its history (default: Hotline itself). */
+  by?: ChangedBy;
 }
 
 /** What a ticket list can be sorted by. */
@@ -87,6 +89,9 @@ export interface TicketChange {
   title?: string;
   priority?: number;
   linkedTicketId?: number | null;
+  customerId?: number | null;
+  /** A reminder for a pending ticket (ISO time), or null for none. */
+  pendingUntil?: string | null;
 }
 
 export interface TicketStore {
@@ -102,7 +107,12 @@ export interface TicketStore {
   countVisible(agentId: number): Promise<Array<{ queueId: number; state: TicketState; count: number }>>;
   /** How many tickets the agent may see match the filter (its sort and position aside). */
   countMatching(agentId: number, filter: TicketFilter): Promise<number>;
-  update(id: number, change: TicketChange, now: string): Promise<Ticket>;
+  /** Changes the ticket and records what changed in its history, in one transaction. */
+  update(id: number, change: TicketChange, now: string, by: ChangedBy): Promise<Ticket>;
+  /** The ticket's history, oldest first. */
+  history(ticketId: number): Promise<HistoryEntry[]>;
+  /** Pending tickets whose reminder is due (at most `limit`): opened again, their reminder cleared, in one transaction. */
+  wakeDue(now: string, limit: number): Promise<Array<{ before: Ticket; ticket: Ticket }>>;
   addArticle(ticketId: number, article: ArticleInput, now: string): Promise<{ ticket: Ticket; article: Article }>;
   articles(ticketId: number): Promise<Article[]>;
   /** The newest `limit` articles, newest first, with only the start of their text: what a screen-pop shows, however long the ticket's history. */

@@ -3,7 +3,7 @@ import type { EventBus } from './events.js';
 import { createHash } from 'node:crypto';
 import type { AttachmentStore, QueueStore, TicketChange, TicketFilter, TicketListItem, TicketStore } from './ports.js';
 import type { TtnService } from './ttn/ttn-service.js';
-import type { Access, Article, ArticleInput, Attachment, AttachmentInput, Ticket, TicketState } from './types.js';
+import type { Access, Article, ArticleInput, Attachment, AttachmentInput, ChangedBy, ChangeVia, HistoryEntry, Ticket, TicketState } from './types.js';
 import { ARTICLE_KINDS, TICKET_STATES } from './types.js';
 
 /** A source of the current time; injected so tests can fix it. */
@@ -47,6 +47,27 @@ export const storedFile = (file: AttachmentInput): AttachmentInput & { sha256: s
   size: file.content.length,
 });
 
+/** Who made a change, as the ticket's history records it. */
+export const changedBy = (actor: Actor, via: ChangeVia = 'system'): ChangedBy => (actor === 'system' ? { via, agentId: null } : { via: 'agent', agentId: actor.agentId });
+
+/**
+ * A reminder belongs to a pending ticket: setting one makes the ticket pending, and any other state
+ * drops it. An ISO time is required.
+ */
+function withPendingRule(before: Ticket, change: TicketChange): TicketChange {
+  if (change.pendingUntil != null) {
+    if (Number.isNaN(Date.parse(change.pendingUntil)) || !/^\d{4}-\d\d-\d\dT/.test(change.pendingUntil)) throw new ValidationError('pendingUntil: must be a date and time, e.g. 2026-12-24T09:00:00Z');
+    if (change.state !== undefined && change.state !== 'pending') throw new ValidationError('pendingUntil: a reminder is for a pending ticket; choose the state "pending"');
+    // A time without a zone is UTC here (the pages say so), not the server's local time.
+    const iso = /(Z|[+-]\d\d:\d\d)$/.test(change.pendingUntil) ? change.pendingUntil : `${change.pendingUntil}Z`;
+    if (Number.isNaN(Date.parse(iso))) throw new ValidationError('pendingUntil: must be a date and time, e.g. 2026-12-24T09:00:00Z');
+    return { ...change, state: 'pending', pendingUntil: new Date(iso).toISOString() };
+  }
+  const state = change.state ?? before.state;
+  if (state !== 'pending' && before.pendingUntil !== null && change.pendingUntil === undefined) return { ...change, pendingUntil: null };
+  return change;
+}
+
 /** Tickets and their articles: creation with a fresh TTN, follow-ups, state/owner/queue changes, permission-filtered reads. */
 export function createTicketService(deps: TicketServiceDeps) {
   const { tickets, queues, ttn, events, clock } = deps;
@@ -87,7 +108,7 @@ export function createTicketService(deps: TicketServiceDeps) {
 
   return {
     /** Creates a ticket with a new TTN and its first article; publishes `ticket.created` after commit. */
-    async create(input: CreateTicketInput, actor: Actor = 'system'): Promise<{ ticket: Ticket; article: Article }> {
+    async create(input: CreateTicketInput, actor: Actor = 'system', via: ChangeVia = 'system'): Promise<{ ticket: Ticket; article: Article }> {
       const title = ticketTitle(input.title);
       if (!title) throw new ValidationError('a ticket needs a title');
       const queue = await queues.findById(input.queueId);
@@ -116,6 +137,7 @@ export function createTicketService(deps: TicketServiceDeps) {
             customerId: input.customerId ?? null,
             now: now.toISOString(),
             article: input.article,
+            by: changedBy(actor, via),
           });
           events.publish('ticket.created', created);
           return created;
@@ -137,8 +159,12 @@ export function createTicketService(deps: TicketServiceDeps) {
       return added;
     },
 
-    /** Changes state, owner, queue, title or priority; publishes `ticket.changed` after commit. */
-    async change(ticketId: number, change: TicketChange, actor: Actor = 'system'): Promise<Ticket> {
+    /**
+     * Changes state, owner, queue, title, priority or the pending reminder, recording each in the
+     * ticket's history with who did it (`via` says how Hotline itself came to, for the system);
+     * publishes `ticket.changed` after commit.
+     */
+    async change(ticketId: number, change: TicketChange, actor: Actor = 'system', via: ChangeVia = 'system'): Promise<Ticket> {
       const before = await load(ticketId);
       await requireAccess(actor, before, 'rw');
       if (change.state !== undefined && !TICKET_STATES.includes(change.state)) throw new ValidationError(`unknown state "${change.state}"`);
@@ -161,9 +187,17 @@ export function createTicketService(deps: TicketServiceDeps) {
         if (!queue.name) queue = (await queues.findById(queue.id)) ?? queue;
         await checkOwner(change.ownerId, queue);
       }
-      const ticket = await tickets.update(ticketId, change, nowIso());
-      events.publish('ticket.changed', { ticket, before, byAgentId: actor === 'system' ? null : actor.agentId });
+      change = withPendingRule(before, change);
+      const ticket = await tickets.update(ticketId, change, nowIso(), changedBy(actor, via));
+      events.publish('ticket.changed', { ticket, before, byAgentId: actor === 'system' ? null : actor.agentId, via: actor === 'system' ? via : 'agent' });
       return ticket;
+    },
+
+    /** Brings back the pending tickets whose reminder is due: open again, each change in its history; publishes `ticket.changed` for each. */
+    async wakeDue(limit = 100): Promise<Ticket[]> {
+      const woken = await tickets.wakeDue(nowIso(), limit);
+      for (const { before, ticket } of woken) events.publish('ticket.changed', { ticket, before, byAgentId: null, via: 'reminder' });
+      return woken.map((w) => w.ticket);
     },
 
     /** The ticket with this id, without permission checks (system use). */
@@ -210,6 +244,8 @@ export function createTicketService(deps: TicketServiceDeps) {
     /** Tickets matching the filter in any queue: for system use (the caller-ID lookup); filter per agent before showing. */
     listAll: (filter: TicketFilter): Promise<readonly TicketListItem[]> => tickets.listAll(filter),
     articles: (ticketId: number): Promise<Article[]> => tickets.articles(ticketId),
+    /** The ticket's history, oldest first (no permission check: read it with the ticket). */
+    history: (ticketId: number): Promise<HistoryEntry[]> => tickets.history(ticketId),
     latestArticles: (ticketId: number, limit: number) => tickets.latestArticles(ticketId, limit),
   };
 }

@@ -64,6 +64,10 @@ export interface Ticket {
   createdAt: string;
   updatedAt: string;
   closedAt: string | null;
+  /** The ticket this one follows up (a mail to a closed ticket whose queue opens a new one). */
+  linkedTicketId: number | null;
+  /** A pending ticket's reminder: at this time it becomes open again and its owner is told. */
+  pendingUntil: string | null;
 }
 
 export interface Article {
@@ -97,6 +101,34 @@ export interface Delivery {
   lastError: string | null;
   nextAttemptAt: string | null;
   sentAt: string | null;
+}
+
+/** How a change came about: an agent (pages, API) or Hotline itself (filing mail, the IVR, a pending reminder, the CLI). */
+export type ChangeVia = 'agent' | 'mail' | 'phone' | 'reminder' | 'system';
+
+/** Who made a change, for the ticket's history. */
+export interface ChangedBy {
+  via: ChangeVia;
+  agentId: number | null;
+}
+
+/** What changed: a ticket's fields, its creation, and links between tickets. */
+export type HistoryField = 'created' | 'state' | 'owner' | 'queue' | 'priority' | 'title' | 'link' | 'linked-from' | 'customer' | 'pending-until';
+
+/** One change in a ticket's history. Values as stored (ids as text), labels as shown at the time (names). */
+export interface HistoryEntry {
+  id: number;
+  ticketId: number;
+  at: string;
+  via: ChangeVia;
+  agentId: number | null;
+  /** The agent's name now (null: Hotline itself, or the agent was removed). */
+  agentName: string | null;
+  field: HistoryField;
+  oldValue: string | null;
+  newValue: string | null;
+  oldLabel: string | null;
+  newLabel: string | null;
 }
 
 /** A new article, before storage gives it an id. */

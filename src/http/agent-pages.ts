@@ -8,6 +8,7 @@ import { PbxUnavailableError } from '../pbx/with-timeout.js';
 import type { TicketChange, TicketListItem, TicketSort } from '../core/ports.js';
 import type { z } from 'zod';
 import { filterQuery, headingDirection, listFilter, listPage } from './ticket-list.js';
+import { historyLines } from './history-view.js';
 import type { Article, Attachment, Delivery, TicketState } from '../core/types.js';
 import { TICKET_STATES } from '../core/types.js';
 import { LOGIN_COOKIE, requireAgent, setSessionCookie, SESSION_COOKIE } from './auth.js';
@@ -329,6 +330,7 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
       // The plain address (the field is type=email): where the customer asked answers to go, else the sender's.
       replyTo: lastIn?.replyTo ?? plainAddress(lastIn?.from) ?? customer?.emails[0] ?? '',
       replySubject: `[Ticket#${ticket.ttn}] ${ticket.title}`,
+      history: historyLines(await hotline.tickets.history(ticket.id)),
     });
   });
 
@@ -354,18 +356,18 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
   app.post<{ Params: { ttn: string } }>('/tickets/:ttn/update', { schema: { params: TtnParams, body: UpdateForm } }, async (request, reply) => {
     const agent = requireAgent(request);
     const { ticket } = await hotline.tickets.getVisible(request.params.ttn, { agentId: agent.id });
-    const state = field(request.body, 'state');
-    const ownerRaw = field(request.body, 'ownerId');
-    const queueId = idField(request.body, 'queueId');
-    await hotline.tickets.change(
-      ticket.id,
-      {
-        state: state ? (state as TicketState) : undefined,
-        ownerId: ownerRaw === '' ? null : /^\d+$/.test(ownerRaw) ? Number(ownerRaw) : undefined,
-        queueId: queueId ?? undefined,
-      },
-      { agentId: agent.id },
-    );
+    const b = request.body as z.output<typeof UpdateForm>;
+    const ownerRaw = b.ownerId;
+    const change: TicketChange = {
+      state: b.state ? (b.state as TicketState) : undefined,
+      ownerId: ownerRaw === '' ? null : Number(ownerRaw),
+      queueId: b.queueId ? Number(b.queueId) : undefined,
+      priority: b.priority ? Number(b.priority) : undefined,
+      title: b.title && b.title !== ticket.title ? b.title : undefined,
+    };
+    // The reminder field belongs to "pending": with another state it is dropped, whatever it holds.
+    if ((b.state || ticket.state) === 'pending') change.pendingUntil = b.pendingUntil || null;
+    await hotline.tickets.change(ticket.id, change, { agentId: agent.id });
     return reply.redirect(`/tickets/${ticket.ttn}?done=ticket-updated`, 303);
   });
 

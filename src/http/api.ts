@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Hotline } from '../app.js';
-import { ServiceUnavailableError } from '../core/errors.js';
+import { NotFoundError, ServiceUnavailableError } from '../core/errors.js';
 import type { TicketChange } from '../core/ports.js';
 import { TICKET_STATES } from '../core/types.js';
 import { sendAttachment } from './agent-pages.js';
@@ -57,7 +57,15 @@ export async function apiRoutes(app: FastifyInstance, opts: { hotline: Hotline; 
     const actor = actorOf(request);
     const { ticket, articles, access } = await hotline.tickets.getVisible(request.params.ttn, actor);
     const attachments = await hotline.tickets.attachments(ticket.ttn, actor);
-    return { ticket, access, articles, attachments, calls: await hotline.calls.forTicket(ticket.id) };
+    return { ticket, access, articles, attachments, calls: await hotline.calls.forTicket(ticket.id), history: await hotline.tickets.history(ticket.id) };
+  });
+
+  app.get<{ Params: { ttn: string } }>('/api/v1/tickets/:ttn/history', { schema: { params: TtnParams, querystring: PageQuery } }, async (request) => {
+    const actor = actorOf(request);
+    const ticket = await hotline.tickets.findByTtn(request.params.ttn);
+    if (!ticket) throw new NotFoundError(`no ticket ${request.params.ttn}`);
+    await hotline.tickets.requireAccess(actor, ticket, 'ro');
+    return hotline.tickets.history(ticket.id);
   });
 
   app.post('/api/v1/tickets', { schema: { body: ApiNewTicket } }, async (request, reply) => {

@@ -86,7 +86,17 @@ export const NewTicketForm = z.object({
 });
 export const NoteForm = z.object({ text: formText(LIMITS.text), _csrf: csrf });
 export const ReplyForm = z.object({ to: formText(LIMITS.addresses), cc: formText(LIMITS.addresses), bcc: formText(LIMITS.addresses), subject: formText(LIMITS.subject), text: formText(LIMITS.text), _csrf: csrf });
-export const UpdateForm = z.object({ state: z.enum([...TICKET_STATES, ''], { error: `unknown state: must be one of ${TICKET_STATES.join(', ')}` }).optional().default(''), ownerId: formId, queueId: formId, _csrf: csrf });
+/** A date and time as a datetime-local field sends it (2026-12-24T09:00), or an ISO time. */
+const dateTime = z.string().trim().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{1,3})?)?(Z|[+-]\d\d:\d\d)?$/, 'must be a date and time like 2026-12-24T09:00');
+export const UpdateForm = z.object({
+  state: z.enum([...TICKET_STATES, ''], { error: `unknown state: must be one of ${TICKET_STATES.join(', ')}` }).optional().default(''),
+  ownerId: formId,
+  queueId: formId,
+  priority: priorityParam,
+  title: formText(LIMITS.title),
+  pendingUntil: z.union([z.literal(''), dateTime]).optional().default(''),
+  _csrf: csrf,
+});
 export const DialForm = z.object({ phone: formText(LIMITS.phone), _csrf: csrf });
 export const AttachmentQuery = z.object({ download: z.string().max(5).optional() });
 
@@ -181,6 +191,7 @@ export const ApiTicketChange = z
     queueId: apiId.optional(),
     priority: z.number().int().min(1, 'priority must be 1 to 5').max(5, 'priority must be 1 to 5').optional(),
     title: text(LIMITS.title).min(1, 'a ticket needs a title').optional(),
+    pendingUntil: dateTime.nullable().optional(),
   })
   .strict();
 const addressList = text(LIMITS.addresses).optional();

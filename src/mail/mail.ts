@@ -11,6 +11,9 @@ import { ListenError } from '../listen-error.js';
 import type { SmtpListener } from './smtp-listener.js';
 import { startSmtpListener } from './smtp-listener.js';
 
+/** How often pending tickets are checked for a reminder that is due. */
+const REMINDER_CHECK_MS = 30_000;
+
 /** Stored messages filed at once; more only add memory, the work shares two threads. */
 const FILING_AT_ONCE = 8;
 
@@ -58,6 +61,7 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
     repo.unfiled(new Date(hotline.clock.now().getTime() - olderThanMs).toISOString()).forEach(file);
   }
   let resumeTimer: NodeJS.Timeout | undefined;
+  let reminderTimer: NodeJS.Timeout | undefined;
   let smtp: SmtpListener | null = null;
   let imap: ReturnType<typeof startImapPoller> | null = null;
   if (options.listen) {
@@ -66,6 +70,11 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
     resume(0);
     resumeTimer = setInterval(resume, 60_000);
     resumeTimer.unref();
+    // The service's other background work runs here too, off the call path: pending tickets whose reminder is due come back.
+    const wake = () => void hotline.tickets.wakeDue().catch((error: unknown) => log.warn({ err: error }, 'waking pending tickets failed; tried again shortly'));
+    wake();
+    reminderTimer = setInterval(wake, REMINDER_CHECK_MS);
+    reminderTimer.unref();
     if (config.smtpEnabled) {
       try {
         smtp = await startSmtpListener({
@@ -82,6 +91,7 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
       } catch (error) {
         // Nothing half-started may keep the process alive: stop what runs, then say why.
         clearInterval(resumeTimer);
+        clearInterval(reminderTimer);
         await outbox.stop();
         await worker.close();
         await repo.close();
@@ -110,6 +120,7 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
     },
     async close(): Promise<void> {
       clearInterval(resumeTimer);
+      clearInterval(reminderTimer);
       imap?.stop();
       await smtp?.close();
       // Messages still waiting to be filed stay stored, to be filed at the next start.

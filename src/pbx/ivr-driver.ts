@@ -302,7 +302,7 @@ export function createIvrDriver(deps: IvrDriverDeps) {
       title: `Phone request from ${session.callerNumber ?? 'unknown number'}`,
       customerId: customer?.id ?? null,
       article: { kind: 'phone', from: session.callerNumber, text: 'Opened by the caller from the phone menu; the number was read back before the call went to the queue.' },
-    });
+    }, 'system', 'phone');
   }
 
   function end(session: Session): void {

@@ -131,6 +131,9 @@ export type FilingResult =
 const RAW_COLUMNS = 'id, source, envelope_from, envelope_to, message_id, sha256, size, status, outcome, error, ticket_id, received_at, processed_at';
 
 /** Raw messages, the outbox, and the mail details of articles, in SQLite. */
+/** Changes filing makes are recorded in a ticket's history as made by mail. */
+const BY_MAIL = { via: 'mail', agentId: null } as const;
+
 export function createMailRepository(db: Database) {
   const statement = createStatementCache(db);
   const articleForMessageId = db.prepare('SELECT id AS articleId, ticket_id AS ticketId FROM articles WHERE message_id = ? ORDER BY id DESC LIMIT 1');
@@ -203,7 +206,7 @@ export function createMailRepository(db: Database) {
     }
     let ticket: Ticket;
     let before: Ticket | null = null;
-    if ('create' in plan.ticket) ticket = tickets.insertTicket(plan.ticket.create);
+    if ('create' in plan.ticket) ticket = tickets.insertTicket({ ...plan.ticket.create, by: BY_MAIL });
     else {
       before = tickets.findById(plan.ticket.id);
       ticket = tickets.touch(plan.ticket.id, plan.now);
@@ -224,7 +227,7 @@ export function createMailRepository(db: Database) {
       }
       if (p.outbox) outboxIds.push((insertOutbox.all({ ...p.outbox, articleId: article.id, envelopeTo: JSON.stringify(p.outbox.envelopeTo), now: plan.now })[0] as { id: number }).id);
     }
-    if (plan.change) ticket = tickets.update(ticket.id, plan.change, plan.now);
+    if (plan.change) ticket = tickets.update(ticket.id, plan.change, plan.now, BY_MAIL);
     if (plan.delivery) setDelivery.run(plan.delivery.status, plan.delivery.articleId);
     if (plan.rawId !== null && plan.outcome) {
       markRaw.run({ id: plan.rawId, status: 'done', outcome: plan.outcome.outcome, error: null, ticketId: ticket.id, messageId: plan.outcome.messageId, now: plan.now });

@@ -2,7 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { DuplicateTtnError, NotFoundError } from '../core/errors.js';
 import type { ArticleStart, NewTicketRecord, TicketChange, TicketFilter, TicketListItem, TicketSort, TicketStore } from '../core/ports.js';
 import { ARTICLE_START_CHARS, MAX_LIST_LIMIT } from '../core/ports.js';
-import type { Article, ArticleInput, Delivery, Ticket, TicketState } from '../core/types.js';
+import type { Article, ArticleInput, ChangedBy, Delivery, HistoryEntry, HistoryField, Ticket, TicketState } from '../core/types.js';
 import { createStatementCache } from './statement-cache.js';
 
 interface TicketRow {
@@ -17,6 +17,8 @@ interface TicketRow {
   created_at: string;
   updated_at: string;
   closed_at: string | null;
+  linked_ticket_id: number | null;
+  pending_until: string | null;
 }
 
 interface ArticleRow {
@@ -61,6 +63,8 @@ export const toTicket = (r: TicketRow): Ticket => ({
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   closedAt: r.closed_at,
+  linkedTicketId: r.linked_ticket_id,
+  pendingUntil: r.pending_until,
 });
 
 const toArticle = (r: ArticleRow): Article => ({
@@ -80,9 +84,13 @@ const toArticle = (r: ArticleRow): Article => ({
   delivery: deliveryOf(r),
 });
 
+/** Hotline itself, where no agent made a change. */
+const SYSTEM: ChangedBy = { via: 'system', agentId: null };
+
 /** A {@link TicketListItem} as SQLite's json_object arguments, over `l` (tickets) and the joined q, a, c. */
 const LIST_ITEM_JSON = `'id', l.id, 'ttn', l.ttn, 'title', l.title, 'queueId', l.queue_id, 'state', l.state, 'priority', l.priority,
   'ownerId', l.owner_id, 'customerId', l.customer_id, 'createdAt', l.created_at, 'updatedAt', l.updated_at, 'closedAt', l.closed_at,
+  'linkedTicketId', l.linked_ticket_id, 'pendingUntil', l.pending_until,
   'queueName', q.name, 'ownerName', a.name, 'customerName', c.name`;
 
 // Lists kept in memory per connection (a 50-row page is about 15 KB).
@@ -126,6 +134,43 @@ export function createTicketWrites(db: Database) {
   const statement = createStatementCache(db);
   const byId = db.prepare('SELECT * FROM tickets WHERE id = ?');
   const touch = db.prepare('UPDATE tickets SET updated_at = ? WHERE id = ? RETURNING *');
+  const insertHistory = db.prepare(
+    `INSERT INTO ticket_history (ticket_id, at, via, agent_id, field, old_value, new_value, old_label, new_label)
+     VALUES (@ticketId, @at, @via, @agentId, @field, @oldValue, @newValue, @oldLabel, @newLabel)`,
+  );
+  const agentName = db.prepare('SELECT name FROM agents WHERE id = ?').pluck();
+  const queueName = db.prepare('SELECT name FROM queues WHERE id = ?').pluck();
+  const customerName = db.prepare('SELECT name FROM customers WHERE id = ?').pluck();
+  const ttnOf = db.prepare('SELECT ttn FROM tickets WHERE id = ?').pluck();
+
+  /** A ticket's field as history keeps it: the value as text, and its name where it is an id. */
+  const LABELS: Partial<Record<HistoryField, (v: number) => unknown>> = {
+    created: (v) => queueName.get(v),
+    owner: (v) => agentName.get(v),
+    queue: (v) => queueName.get(v),
+    customer: (v) => customerName.get(v),
+    link: (v) => ttnOf.get(v),
+  };
+  const recorded = (field: HistoryField, value: unknown): { value: string | null; label: string | null } => {
+    if (value === null || value === undefined) return { value: null, label: null };
+    const label = LABELS[field]?.(value as number);
+    return { value: String(value), label: label === undefined ? String(value) : String(label ?? value) };
+  };
+  const record = (ticketId: number, at: string, by: ChangedBy, field: HistoryField, oldValue: unknown, newValue: unknown) => {
+    const o = recorded(field, oldValue);
+    const n = recorded(field, newValue);
+    insertHistory.run({ ticketId, at, via: by.via, agentId: by.agentId, field, oldValue: o.value, newValue: n.value, oldLabel: o.label, newLabel: n.label });
+  };
+  // The columns a change may touch, and the history field each is recorded as.
+  const CHANGED: Array<[keyof TicketRow, HistoryField]> = [
+    ['state', 'state'],
+    ['owner_id', 'owner'],
+    ['queue_id', 'queue'],
+    ['priority', 'priority'],
+    ['title', 'title'],
+    ['customer_id', 'customer'],
+    ['pending_until', 'pending-until'],
+  ];
 
   const articleParams = (ticketId: number, a: ArticleInput, now: string) => ({
     ticketId,
@@ -145,10 +190,13 @@ export function createTicketWrites(db: Database) {
   });
 
   return {
-    /** Inserts a ticket; a taken TTN throws {@link DuplicateTtnError}. */
+    /** Inserts a ticket, and its creation into its history; a taken TTN throws {@link DuplicateTtnError}. */
     insertTicket(r: Omit<NewTicketRecord, 'article'>): Ticket {
       try {
-        return toTicket(insertTicket.all(r)[0] as TicketRow);
+        const { by, ...fields } = r;
+        const ticket = toTicket(insertTicket.all(fields)[0] as TicketRow);
+        record(ticket.id, r.now, by ?? SYSTEM, 'created', null, ticket.queueId);
+        return ticket;
       } catch (error) {
         if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && String(error).includes('tickets.ttn')) {
           throw new DuplicateTtnError(`TTN ${r.ttn} is taken`);
@@ -167,10 +215,13 @@ export function createTicketWrites(db: Database) {
       const row = byId.get(id) as TicketRow | undefined;
       return row ? toTicket(row) : null;
     },
-    update(id: number, change: TicketChange, now: string): Ticket {
+    /** Changes the ticket and records each field that changed in its history (call inside a transaction). */
+    update(id: number, change: TicketChange, now: string, by: ChangedBy = SYSTEM): Ticket {
+      const before = byId.get(id) as TicketRow | undefined;
+      if (!before) throw new NotFoundError(`no ticket with id ${id}`);
       const sets: string[] = ['updated_at = @now'];
       const params: Record<string, unknown> = { id, now };
-      const columns: Record<keyof TicketChange, string> = { state: 'state', ownerId: 'owner_id', queueId: 'queue_id', title: 'title', priority: 'priority', linkedTicketId: 'linked_ticket_id' };
+      const columns: Record<keyof TicketChange, string> = { state: 'state', ownerId: 'owner_id', queueId: 'queue_id', title: 'title', priority: 'priority', linkedTicketId: 'linked_ticket_id', customerId: 'customer_id', pendingUntil: 'pending_until' };
       for (const [key, column] of Object.entries(columns) as Array<[keyof TicketChange, string]>) {
         if (change[key] !== undefined) {
           sets.push(`${column} = @${key}`);
@@ -180,6 +231,11 @@ export function createTicketWrites(db: Database) {
       if (change.state !== undefined) sets.push(`closed_at = CASE WHEN @state = 'closed' THEN coalesce(closed_at, @now) ELSE NULL END`);
       const row = statement(`UPDATE tickets SET ${sets.join(', ')} WHERE id = @id RETURNING *`).all(params)[0] as TicketRow | undefined;
       if (!row) throw new NotFoundError(`no ticket with id ${id}`);
+      for (const [column, field] of CHANGED) if (row[column] !== before[column]) record(id, now, by, field, before[column], row[column]);
+      if (row.linked_ticket_id !== before.linked_ticket_id) {
+        record(id, now, by, 'link', before.linked_ticket_id, row.linked_ticket_id);
+        if (row.linked_ticket_id !== null) record(row.linked_ticket_id, now, by, 'linked-from', null, row.ttn);
+      }
       return toTicket(row);
     },
   };
@@ -211,6 +267,18 @@ export function createTicketRepository(db: Database): TicketStore {
     const ticket = writes.insertTicket(fields);
     return { ticket, article: writes.insertArticle(ticket.id, first, r.now) };
   });
+
+  const update = db.transaction((id: number, change: TicketChange, now: string, by: ChangedBy) => writes.update(id, change, now, by));
+  const duePending = db.prepare("SELECT * FROM tickets WHERE pending_until IS NOT NULL AND pending_until <= ? AND state = 'pending' ORDER BY pending_until LIMIT ?");
+  // Checked and changed under the write lock: of several processes waking tickets, one wakes each.
+  const wakeDue = db.transaction((now: string, limit: number) =>
+    (duePending.all(now, limit) as TicketRow[]).map((row) => ({ before: toTicket(row), ticket: writes.update(row.id, { state: 'open', pendingUntil: null }, now, { via: 'reminder', agentId: null }) })),
+  );
+  const historyOf = db.prepare(
+    `SELECT h.id, h.ticket_id AS ticketId, h.at, h.via, h.agent_id AS agentId, a.name AS agentName, h.field,
+       h.old_value AS oldValue, h.new_value AS newValue, h.old_label AS oldLabel, h.new_label AS newLabel
+     FROM ticket_history h LEFT JOIN agents a ON a.id = h.agent_id WHERE h.ticket_id = ? ORDER BY h.id`,
+  );
 
   const addArticle = db.transaction((ticketId: number, a: ArticleInput, now: string) => {
     const ticket = writes.touch(ticketId, now);
@@ -386,8 +454,14 @@ export function createTicketRepository(db: Database): TicketStore {
     async countVisible(agentId) {
       return counts.all({ agentId }) as Array<{ queueId: number; state: TicketState; count: number }>;
     },
-    async update(id, change: TicketChange, now) {
-      return writes.update(id, change, now);
+    async update(id, change: TicketChange, now, by) {
+      return update.immediate(id, change, now, by);
+    },
+    async wakeDue(now, limit) {
+      return wakeDue.immediate(now, limit);
+    },
+    async history(ticketId) {
+      return historyOf.all(ticketId) as HistoryEntry[];
     },
     async addArticle(ticketId, article, now) {
       return addArticle.immediate(ticketId, article, now);

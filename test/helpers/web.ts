@@ -2,14 +2,15 @@ import type { LightMyRequestResponse } from 'fastify';
 import { buildServer } from '../../src/http/server.js';
 import { testHotline } from './hotline.js';
 import type { ConfigInput } from '../../src/config.js';
+import type { Clock } from '../../src/core/ticket-service.js';
 import { injectLogin, sessionCookie } from './login.js';
 
 /**
  * Hotline's HTTP server over a fresh database, seeded: queues Support and Billing; alice (rw on
  * Support), bob (ro on Billing), carol (no queue), admin; a ticket in each queue.
  */
-export async function webHarness(options: { templatesDir?: string; config?: ConfigInput } = {}) {
-  const hotline = await testHotline({ config: options.config });
+export async function webHarness(options: { templatesDir?: string; config?: ConfigInput; clock?: Clock } = {}) {
+  const hotline = await testHotline({ config: options.config, clock: options.clock });
   const support = await hotline.directory.createQueue({ name: 'Support', asteriskQueue: 'support', isDefault: true });
   const billing = await hotline.directory.createQueue({ name: 'Billing', asteriskQueue: 'billing' });
   const make = async (login: string, role: 'agent' | 'admin' = 'agent') =>

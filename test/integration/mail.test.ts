@@ -124,6 +124,11 @@ describe('follow-ups', () => {
     expect((await m.hotline.tickets.findById(ticket.id))?.state).toBe('closed');
     const linked = m.hotline.db.prepare('SELECT linked_ticket_id FROM tickets WHERE id <> ? ORDER BY id DESC LIMIT 1').pluck().get(ticket.id);
     expect(linked).toBe(ticket.id);
+    // Both tickets' histories say what mail did.
+    const history = async (id: number) => (await m.hotline.tickets.history(id)).map((e) => `${e.via} ${e.field} ${e.oldLabel ?? '-'} → ${e.newLabel ?? '-'}`);
+    const newer = (await m.hotline.tickets.listAll({ state: 'new' })).find((t) => t.id !== ticket.id)!;
+    expect(await history(ticket.id)).toEqual(['mail created - → Support', 'system state new → closed', 'mail state closed → open', 'system state open → closed', `mail linked-from - → ${newer.ttn}`]);
+    expect(await history(newer.id)).toEqual(['mail created - → Support', `mail link - → ${ticket.ttn}`]);
   });
 
   /** A delivery report (RFC 3464) about our auto-reply, saying `action` with `status`. */
