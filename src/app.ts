@@ -72,7 +72,7 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
     const prompts = createPromptStore({ dir: config.promptsDir });
     if (overrides.installPrompts !== false) prompts.install();
     const auth = createAuthService({ agents, sessions: createSessionRepository(db), tokens: createApiTokenRepository(db), clock, events, limits: { perLoginAndAddress: config.loginFailuresAllowed, baseDelayMs: config.loginFirstWaitSeconds * 1000 } });
-    const calls = createCallService({ calls: createCallRepository(db, writes, turn), tickets, agents: agentStore, queues, events, clock });
+    const calls = createCallService({ calls: createCallRepository(db, writes, turn), tickets, agents: agentStore, queues, events, clock, onError: (error, what) => log.warn({ err: error }, `${what} failed`) });
     const directory = createDirectoryService({ queues, customers: createCustomerRepository(db), clock, countryCode: config.countryCode, events });
     return {
       config,

@@ -8,9 +8,11 @@ export interface CallServiceDeps {
   calls: CallStore;
   tickets: TicketService;
   agents: Pick<AgentStore, 'findById'>;
-  queues: Pick<QueueStore, 'findById'>;
+  queues: Pick<QueueStore, 'findById' | 'access'>;
   events: EventBus;
   clock: Clock;
+  /** Told of work after a call event that failed (the call itself goes on). */
+  onError?: (error: unknown, what: string) => void;
 }
 
 /** Call records: what happened to every call, from the IVR to hang-up, and the `call.*` events. */
@@ -51,6 +53,18 @@ export function createCallService(deps: CallServiceDeps) {
     forTicket: (ticketId: number) => calls.forTicket(ticketId),
 
     digits: (id: number, digits: string) => calls.update(id, { digits }),
+
+    /**
+     * A phone ticket made for a call that had none: the call goes on it. Its `call` article is
+     * written here if the call has ended already, else when it ends (whichever of the two comes
+     * second sees the other's write, so it is written once). False when the call has a ticket.
+     */
+    async linkTicket(id: number, ticketId: number): Promise<boolean> {
+      const call = await calls.linkTicket(id, ticketId);
+      if (!call) return false;
+      if (call.endedAt) await deps.tickets.addArticle(ticketId, { kind: 'call', from: call.callerNumber, subject: `Call ${call.outcome}`, text: await describe(call) });
+      return true;
+    },
 
     /** The route is chosen: recorded, then `call.routed` is delivered (awaited: the screen-pop goes out before Asterisk rings anyone). */
     async routed(id: number, input: { decision: RouteDecision; reason: CallReason; ticket: Ticket | null; unverified: boolean }): Promise<Call> {
@@ -93,6 +107,14 @@ export function createCallService(deps: CallServiceDeps) {
         agentsRung: rung.includes(agentId) ? rung : [...rung, agentId],
       });
       events.publish('call.answered', { call, agentId });
+      // A ticket the caller opened with # is the answering agent's, where they may see its queue.
+      if (call.reason === 'new-ticket' && call.ticketId !== null) {
+        const ticketId = call.ticketId;
+        void (async () => {
+          const ticket = await deps.tickets.findById(ticketId);
+          if (ticket && ticket.ownerId === null && (await deps.queues.access(agentId, ticket.queueId)) !== null) await deps.tickets.change(ticketId, { ownerId: agentId }, 'system', 'phone');
+        })().catch((error: unknown) => deps.onError?.(error, 'giving the ticket opened with # to the agent who answered'));
+      }
       return call;
     },
 

@@ -213,6 +213,8 @@ export interface CallStore {
   forTicket(ticketId: number): Promise<Call[]>;
   /** Calls not ended yet, oldest first. */
   open(): Promise<Call[]>;
+  /** Puts a call without a ticket on this ticket (one statement); null when it has a ticket already. */
+  linkTicket(id: number, ticketId: number): Promise<Call | null>;
 }
 
 export interface SessionRecord {

@@ -9,7 +9,7 @@ import type { TicketChange, TicketListItem, TicketSort } from '../core/ports.js'
 import type { z } from 'zod';
 import { filterQuery, headingDirection, listFilter, listPage } from './ticket-list.js';
 import { historyLines } from './history-view.js';
-import type { Article, Attachment, Delivery, TicketState } from '../core/types.js';
+import type { Agent, Article, Attachment, Delivery, TicketState } from '../core/types.js';
 import { TICKET_STATES } from '../core/types.js';
 import { LOGIN_COOKIE, requireAgent, setSessionCookie, SESSION_COOKIE } from './auth.js';
 import { displayTime, field, idField, page, ticketRows } from './page-helpers.js';
@@ -253,20 +253,38 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
     return reply.redirect('/queues?done=filter-deleted', 303);
   });
 
+  /** A call the agent may make a phone ticket for: one they were rung for or answered, or of a queue they may see. */
+  async function callFor(agent: Agent, callId: string | undefined) {
+    if (!callId) return null;
+    const call = await hotline.calls.findById(Number(callId));
+    if (!call) throw new NotFoundError(`no call ${callId}`);
+    const mine = call.answeredBy === agent.id || call.agentsRung.includes(agent.id);
+    const ofMyQueue = call.queueId !== null && (await hotline.directory.access(agent.id, call.queueId)) !== null;
+    if (!mine && !ofMyQueue && agent.role !== 'admin') throw new NotFoundError(`no call ${callId}`);
+    return call;
+  }
+
   app.get('/tickets/new', { schema: { querystring: NewTicketQuery } }, async (request, reply) => {
     const agent = requireAgent(request);
-    const lookup = ((request.query as Record<string, string>).lookup ?? (request.query as Record<string, string>).phone ?? '').trim();
+    const query = request.query as z.output<typeof NewTicketQuery>;
+    const call = await callFor(agent, query.call);
+    const lookup = (query.lookup ?? query.phone ?? call?.callerNumber ?? '').trim();
     let matches: Awaited<ReturnType<typeof hotline.directory.findCustomersByPhone>> = [];
     if (lookup) {
       const byEmail = lookup.includes('@') ? await hotline.directory.findCustomerByEmail(lookup) : null;
       matches = await hotline.directory.visibleCustomers(byEmail ? [byEmail] : await hotline.directory.findCustomersByPhone(lookup), agent.id);
     }
     const writableQueues = (await hotline.directory.visibleQueues(agent.id)).filter((q) => q.access === 'rw');
+    // The call's queue first; else the default queue, where calls without a choice go.
+    const defaultQueue = await hotline.directory.defaultQueue();
+    const queueId = [call?.queueId, defaultQueue?.id].find((id) => id != null && writableQueues.some((q) => q.id === id)) ?? writableQueues[0]?.id ?? null;
     return page(views, request, reply, 'phone-ticket', {
       title: 'New phone ticket',
       lookup,
       matches,
       writableQueues,
+      queueId,
+      call: call ? { id: call.id, number: call.callerNumber, startedAt: call.startedAt, linked: call.ticketId !== null } : null,
       phone: lookup.includes('@') ? '' : lookup,
       email: lookup.includes('@') ? lookup : '',
     });
@@ -274,9 +292,10 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
 
   app.post('/tickets/new', { schema: { body: NewTicketForm } }, async (request, reply) => {
     const agent = requireAgent(request);
-    const body = request.body;
+    const body = request.body as z.output<typeof NewTicketForm>;
     const queueId = idField(body, 'queueId');
     if (queueId === null) throw new ValidationError('choose a queue');
+    const call = await callFor(agent, body.callId || undefined);
     const phone = field(body, 'phone');
     const email = field(body, 'email');
     // Only a customer the agent may see is attached (by id, or by the number or address entered).
@@ -285,6 +304,8 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
       { queueId, title: field(body, 'title'), customerId, ownerId: agent.id, state: 'open', article: { kind: 'phone', from: phone || email || null, text: field(body, 'text'), authorAgentId: agent.id } },
       { agentId: agent.id },
     );
+    // The call it was made for goes on it, with its call record as an article.
+    if (call) await hotline.calls.linkTicket(call.id, ticket.id);
     return reply.redirect(`/tickets/${ticket.ttn}`, 303);
   });
 

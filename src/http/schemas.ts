@@ -73,8 +73,9 @@ export const BulkForm = z.object({
   _csrf: csrf,
 });
 export const SavedFilterForm = z.object({ name: formText(LIMITS.name), query: z.string().max(4000).optional().default(''), _csrf: csrf });
-export const NewTicketQuery = z.object({ lookup: text(LIMITS.email).optional(), phone: text(LIMITS.phone).optional(), done });
+export const NewTicketQuery = z.object({ lookup: text(LIMITS.email).optional(), phone: text(LIMITS.phone).optional(), call: z.string().regex(/^\d{1,15}$/, 'must be a call id').optional(), done });
 export const NewTicketForm = z.object({
+  callId: formId,
   queueId: formId,
   customerId: formId,
   customerName: formText(LIMITS.name),

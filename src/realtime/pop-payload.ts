@@ -68,7 +68,7 @@ export async function buildPop(hotline: Hotline, call: Call, ticket: Ticket | nu
     lookup: {
       customers: customers.map((c) => ({ id: c.id, name: c.name })),
       openTickets: openTickets.map((t) => ({ ttn: t.ttn, title: t.title, state: t.state, url: `/tickets/${t.ttn}`, queueId: t.queueId })),
-      newTicketUrl: `/tickets/new?lookup=${encodeURIComponent(call.callerNumber ?? '')}`,
+      newTicketUrl: `/tickets/new?call=${call.id}`,
     },
   };
 }

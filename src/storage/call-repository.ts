@@ -85,6 +85,7 @@ export function createCallRepository(db: Database, writes: WriteGuard = createWr
   const byChannel = db.prepare('SELECT * FROM calls WHERE channel_id = ?');
   const forTicket = db.prepare('SELECT * FROM calls WHERE ticket_id = ? ORDER BY id');
   const open = db.prepare('SELECT * FROM calls WHERE ended_at IS NULL ORDER BY id');
+  const link = db.prepare('UPDATE calls SET ticket_id = ? WHERE id = ? AND ticket_id IS NULL RETURNING *');
   const statement = createStatementCache(db);
 
   return {
@@ -114,5 +115,9 @@ export function createCallRepository(db: Database, writes: WriteGuard = createWr
     },
     forTicket: async (ticketId) => (forTicket.all(ticketId) as CallRow[]).map(toCall),
     open: async () => (open.all() as CallRow[]).map(toCall),
+    async linkTicket(id, ticketId) {
+      const row = link.all(ticketId, id)[0] as CallRow | undefined;
+      return row ? toCall(row) : null;
+    },
   };
 }

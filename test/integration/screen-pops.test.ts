@@ -107,12 +107,12 @@ describe('screen-pops', () => {
     const alice = await h.connect('alice');
     await h.call('0#', '030 1234567');
     await expect.poll(() => alice.events()).toContain('call.ringing');
-    const pop = alice.received.find((r) => r.event === 'call.ringing')!.payload as { ticket: unknown; lookup: { customers: Array<{ name: string }>; openTickets: Array<{ ttn: string }>; newTicketUrl: string } };
+    const pop = alice.received.find((r) => r.event === 'call.ringing')!.payload as { callId: number; ticket: unknown; lookup: { customers: Array<{ name: string }>; openTickets: Array<{ ttn: string }>; newTicketUrl: string } };
     expect(pop.ticket).toBeNull();
     expect(pop.lookup.customers.map((c) => c.name)).toEqual(['Erik']);
     expect(pop.lookup.openTickets.map((t) => t.ttn)).toEqual([open.ttn]);
     expect(pop.lookup.openTickets.map((t) => t.ttn)).not.toContain(hidden.ttn);
-    expect(pop.lookup.newTicketUrl).toBe('/tickets/new?lookup=030%201234567');
+    expect(pop.lookup.newTicketUrl).toBe(`/tickets/new?call=${pop.callId}`);
   });
 
   it('shows an operator call\'s caller known only to another queue as a stranger: no name, no tickets', async () => {
@@ -226,6 +226,75 @@ describe('screen-pops', () => {
       }),
     ).rejects.toBeTruthy();
     foreign.disconnect();
+  });
+});
+
+describe('phone tickets from a call', () => {
+  /** The agent's pages, logged in. */
+  async function pages(login: string) {
+    const cookie = await h.cookieFor(login);
+    const get = (url: string) => fetch(`${h.base}${url}`, { headers: { cookie }, redirect: 'manual' });
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(await (await get('/queues')).text())![1]!;
+    const post = (url: string, form: Record<string, string>) => fetch(`${h.base}${url}`, { method: 'POST', headers: { cookie }, body: new URLSearchParams({ _csrf: csrf, ...form }), redirect: 'manual' });
+    return { get, post };
+  }
+
+  it('made from a pop: the call\'s queue and number are chosen, the answering agent owns it, and the call goes on it with its record', async () => {
+    // Billing is renamed to come first: the form must choose the call's queue, not the first in the list.
+    await h.hotline.directory.updateQueue(h.queues.billing.id, { name: 'Accounts' });
+    const customer = await h.hotline.directory.createCustomer({ name: 'Erik', phones: ['+49 30 1234567'] });
+    await h.hotline.tickets.create({ queueId: h.queues.support.id, title: 'Earlier one', customerId: customer.id, article: { kind: 'note', text: '' } });
+    const alice = await h.connect('alice');
+    const call = await h.call('0#', '030 1234567');
+    await call.waitFor('answered Local/201@phones/n');
+    await expect.poll(() => alice.events()).toContain('call.answered');
+    const pop = alice.received.find((r) => r.event === 'call.answered')!.payload as { callId: number; lookup: { newTicketUrl: string } };
+    const web = await pages('alice');
+    const form = await (await web.get(pop.lookup.newTicketUrl)).text();
+    expect(form).toMatch(new RegExp(`<option value="${h.queues.support.id}" selected>Support</option>`));
+    expect(form).toContain('<option value="' + customer.id + '" selected>Erik</option>');
+    expect(form).toContain('name="phone" value="030 1234567"');
+    const made = await web.post('/tickets/new', { callId: String(pop.callId), queueId: String(h.queues.support.id), customerId: String(customer.id), phone: '030 1234567', title: 'Asked about the invoice', text: 'Wants a copy.' });
+    expect(made.status).toBe(303);
+    const ttn = made.headers.get('location')!.split('/').pop()!;
+    const ticket = (await h.hotline.tickets.findByTtn(ttn))!;
+    expect(ticket).toMatchObject({ queueId: h.queues.support.id, ownerId: h.agents.alice.id, customerId: customer.id });
+    expect((await h.hotline.calls.findById(pop.callId))!.ticketId).toBe(ticket.id);
+    // The call's record comes to the ticket when the caller hangs up.
+    call.hangup();
+    await expect.poll(async () => (await h.hotline.tickets.articles(ticket.id)).map((a) => a.kind), { timeout: 10_000 }).toEqual(['phone', 'call']);
+    expect((await h.hotline.tickets.articles(ticket.id))[1]!.text).toContain('Answered by: Alice (alice)');
+  });
+
+  it('takes a call that has ended already, once; another agent who neither took the call nor sees its queue cannot', async () => {
+    const alice = await h.connect('alice');
+    const call = await h.call('0#', '030 7654321');
+    await call.waitFor('answered Local/201@phones/n');
+    await expect.poll(() => alice.events()).toContain('call.answered');
+    const callId = (alice.received.find((r) => r.event === 'call.answered')!.payload as { callId: number }).callId;
+    call.hangup();
+    await expect.poll(async () => (await h.hotline.calls.findById(callId))!.endedAt).not.toBeNull();
+    const web = await pages('alice');
+    const made = await web.post('/tickets/new', { callId: String(callId), queueId: String(h.queues.support.id), phone: '030 7654321', customerName: 'Unknown caller', title: 'Called back later' });
+    const ticket = (await h.hotline.tickets.findByTtn(made.headers.get('location')!.split('/').pop()!))!;
+    expect((await h.hotline.tickets.articles(ticket.id)).map((a) => a.kind)).toEqual(['phone', 'call']);
+    // A second phone ticket for the same call does not take it again.
+    const again = await web.post('/tickets/new', { callId: String(callId), queueId: String(h.queues.support.id), phone: '030 7654321', title: 'Twice' });
+    const second = (await h.hotline.tickets.findByTtn(again.headers.get('location')!.split('/').pop()!))!;
+    expect((await h.hotline.tickets.articles(second.id)).map((a) => a.kind)).toEqual(['phone']);
+    expect((await h.hotline.calls.findById(callId))!.ticketId).toBe(ticket.id);
+    // Carol was not rung and may not see Support: the call does not exist for her.
+    await h.hotline.directory.setAccess(h.agents.carol.id, h.queues.support.id, null);
+    expect((await (await pages('carol')).get(`/tickets/new?call=${callId}`)).status).toBe(404);
+  });
+
+  it('gives a ticket the caller opened with # to the agent who answered', async () => {
+    const call = await h.call('#', '030 5555555');
+    await call.waitFor('answered Local/201@phones/n');
+    const record = await h.callRecord(call.id, (c) => c.answeredBy !== null);
+    expect(record.reason).toBe('new-ticket');
+    await expect.poll(async () => (await h.hotline.tickets.findById(record.ticketId!))!.ownerId).toBe(h.agents.alice.id);
+    expect((await h.hotline.tickets.history(record.ticketId!)).map((e) => `${e.via} ${e.field} ${e.newLabel}`)).toEqual(['phone created Support', 'phone owner Alice']);
   });
 });
 
