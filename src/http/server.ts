@@ -16,6 +16,7 @@ import type { Mail } from '../mail/mail.js';
 import type { Pbx } from '../pbx/pbx.js';
 import { PbxTimeoutError, PbxUnavailableError } from '../pbx/with-timeout.js';
 import { createConnectionLimit } from '../connection-limit.js';
+import { lingerBeforeClosing } from './linger.js';
 import { DatabaseBusyError, isWriteRefused } from '../storage/db-health.js';
 import { ThreadUnavailableError } from '../web/protocol.js';
 import { adminPages } from './admin-pages.js';
@@ -196,9 +197,13 @@ export async function buildApp(hotline: Hotline, parts: AppParts = {}) {
     done();
   });
   // A body the route did not read (an upload to a page that takes none, or before the login) is not
-  // drained into memory to keep the connection: it is closed after the answer, as the service's front does.
+  // drained into memory to keep the connection: it is closed after the answer, and a moment later,
+  // so that the sender reads the answer before the close (linger.ts).
   app.addHook('onSend', (request, reply, payload, done) => {
-    if (request.raw.complete === false) void reply.header('connection', 'close');
+    if (request.raw.complete === false) {
+      void reply.header('connection', 'close');
+      lingerBeforeClosing(request.raw.socket);
+    }
     done(null, payload);
   });
   await app.register(cookie);
