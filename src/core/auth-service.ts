@@ -11,6 +11,9 @@ import type { Agent } from './types.js';
 export interface Session {
   agent: Agent;
   csrfToken: string;
+  /** When the session ends unless used again (it slides on use), and how many seconds that is from now. */
+  expiresAt: string;
+  secondsLeft: number;
 }
 
 export { TooManyAttemptsError } from './login-limiter.js';
@@ -52,8 +55,12 @@ export function createAuthService(deps: { agents: AgentService; sessions: Sessio
     const agent = await resolveAgent(record.agentId);
     if (!agent) return null;
     // Extend at most once a minute, not on every request.
-    if (extend && Date.parse(record.expiresAt) - now < IDLE_MS - 60_000) await sessions.touch(hash, new Date(now + IDLE_MS).toISOString());
-    return { agent, csrfToken: record.csrfToken };
+    let expiresAt = record.expiresAt;
+    if (extend && Date.parse(record.expiresAt) - now < IDLE_MS - 60_000) {
+      expiresAt = new Date(now + IDLE_MS).toISOString();
+      await sessions.touch(hash, expiresAt);
+    }
+    return { agent, csrfToken: record.csrfToken, expiresAt, secondsLeft: Math.max(1, Math.floor((Date.parse(expiresAt) - now) / 1000)) };
   }
 
   async function tokenAccess(token: string, record: boolean): Promise<ApiAccess | null> {
@@ -81,7 +88,7 @@ export function createAuthService(deps: { agents: AgentService; sessions: Sessio
       const token = secret();
       const csrfToken = secret();
       await sessions.create(sha256(token), { agentId: agent.id, csrfToken, expiresAt: new Date(now + IDLE_MS).toISOString() }, new Date(now).toISOString());
-      return { token, session: { agent, csrfToken } };
+      return { token, session: { agent, csrfToken, expiresAt: new Date(now + IDLE_MS).toISOString(), secondsLeft: IDLE_MS / 1000 } };
     },
     /** Logins and addresses with failed tries on record (for admins). */
     loginLocks: () => limiter.list(),

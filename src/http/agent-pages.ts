@@ -1,4 +1,6 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FormFields } from './form-replay.js';
+import { fieldView, packForm, unpackForm } from './form-replay.js';
 import type { Hotline } from '../app.js';
 import { randomBytes } from 'node:crypto';
 import { sameSecret } from '../core/auth-service.js';
@@ -54,6 +56,29 @@ const PAGE_SIZE = 50;
 /** Only same-site paths for `next`, so the login form cannot be used to send someone elsewhere. */
 const safeNext = (next: string) => (/^\/(?!\/)[\w\-./?=&%]*$/.test(next) ? next : '/queues');
 
+/**
+ * The login page. Its form carries a token that must match a cookie only Hotline's own pages set
+ * (login CSRF: another site cannot log a browser in to an account of its choosing).
+ */
+export function renderLogin(views: Views, request: FastifyRequest, reply: FastifyReply, data: Record<string, unknown>, status = 200) {
+  let token = request.cookies[LOGIN_COOKIE];
+  if (!token || !/^[\w-]{43}$/.test(token)) {
+    token = randomBytes(32).toString('base64url');
+    void reply.setCookie(LOGIN_COOKIE, token, { path: '/login', httpOnly: true, sameSite: 'strict', secure: request.protocol === 'https', maxAge: 2 * 60 * 60 });
+  }
+  return page(views, request, reply, 'login', { title: 'Log in', loginToken: token, ...data }, status);
+}
+
+/** What the page that gives a form back shows: its fields, the error, and where to go instead. */
+export function resubmitView(form: { action: string; fields: FormFields }, message: string, errorField: string | null) {
+  return {
+    message,
+    action: form.action,
+    fields: form.fields.map(([name, value]) => ({ name, value, ...fieldView(name, value), error: name === errorField })),
+    back: /^\/tickets\/[\w-]+\//.test(form.action) ? form.action.replace(/^(\/tickets\/[\w-]+)\/.*$/, '$1') : '/queues',
+  };
+}
+
 /** The list page's columns, and the sort each heading links to. */
 const LIST_COLUMNS: Array<{ label: string; sort: TicketSort | null }> = [
   { label: 'TTN', sort: 'ttn' },
@@ -99,17 +124,7 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
 
   app.get('/', { schema: { querystring: PageQuery } }, async (request, reply) => reply.redirect(request.agent ? '/queues' : '/login'));
 
-  // Login CSRF: the form carries a token that must match a cookie only Hotline's own pages set, so
-  // another site cannot log a browser in to an account of its choosing.
-  const loginToken = (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply): string => {
-    const existing = request.cookies[LOGIN_COOKIE];
-    if (existing && /^[\w-]{43}$/.test(existing)) return existing;
-    const token = randomBytes(32).toString('base64url');
-    void reply.setCookie(LOGIN_COOKIE, token, { path: '/login', httpOnly: true, sameSite: 'strict', secure: request.protocol === 'https', maxAge: 2 * 60 * 60 });
-    return token;
-  };
-  const loginPage = (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply, data: Record<string, unknown>, status = 200) =>
-    page(views, request, reply, 'login', { title: 'Log in', loginToken: loginToken(request, reply), ...data }, status);
+  const loginPage = (request: FastifyRequest, reply: FastifyReply, data: Record<string, unknown>, status = 200) => renderLogin(views, request, reply, data, status);
 
   app.get('/login', { schema: { querystring: LoginQuery } }, async (request, reply) => loginPage(request, reply, { next: (request.query as Record<string, string>).next ?? '' }));
 
@@ -117,19 +132,24 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
     const login = field(request.body, 'login');
     const password = (request.body as Record<string, unknown> | undefined)?.password;
     const next = safeNext(field(request.body, 'next'));
+    // A form the session ended under, carried through this login (see form-replay.ts).
+    const carried = unpackForm((request.body as Record<string, unknown> | undefined)?.form);
+    const again = { login, next, form: carried ? packForm(carried) : '' };
     const cookie = request.cookies[LOGIN_COOKIE];
     if (!cookie || !sameSecret(cookie, (request.body as Record<string, unknown> | undefined)?._csrf)) {
-      return loginPage(request, reply, { error: 'The login form had expired or did not come from Hotline. Please log in again.', login, next }, 403);
+      return loginPage(request, reply, { error: 'The login form had expired or did not come from Hotline. Please log in again.', ...again }, 403);
     }
     try {
       const result = typeof password === 'string' && login ? await hotline.auth.login(login, password, request.ip) : null;
-      if (!result) return loginPage(request, reply, { error: 'Wrong login or password.', login, next }, 401);
+      if (!result) return loginPage(request, reply, { error: 'Wrong login or password.', ...again }, 401);
       setSessionCookie(request, reply, result.token);
+      // Back to what the agent was sending, filled in, with the new session's token: one click sends it.
+      if (carried) return page(views, request, reply, 'resubmit', { title: 'Send it again', me: result.session.agent, csrf: result.session.csrfToken, ...resubmitView(carried, 'You are logged in again. What you were sending is below, as you typed it: check it and send it.', null) });
       return reply.redirect(next, 303);
     } catch (error) {
       if (error instanceof TooManyAttemptsError) {
         reply.header('Retry-After', Math.ceil(error.retryAfterSeconds));
-        return loginPage(request, reply, { error: error.message, login, next }, 429);
+        return loginPage(request, reply, { error: error.message, ...again }, 429);
       }
       throw error;
     }

@@ -42,7 +42,7 @@ export async function authPlugin(app: FastifyInstance, opts: { auth: AuthService
   app.decorateRequest('session', null);
   app.decorateRequest('agent', null);
 
-  app.addHook('preHandler', async (request) => {
+  app.addHook('preHandler', async (request, reply) => {
     const bearer = /^Bearer (\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
     if (bearer) {
       const access = await auth.apiAccess(bearer);
@@ -52,6 +52,9 @@ export async function authPlugin(app: FastifyInstance, opts: { auth: AuthService
     }
     request.session = await auth.session(request.cookies[SESSION_COOKIE]);
     request.agent = request.session?.agent ?? null;
+    // The cookie lasts as long as the session, which slides with use: an agent at work is not logged
+    // out 12 hours after logging in (the cookie's lifetime was set once, at login).
+    if (request.session) setSessionCookie(request, reply, request.cookies[SESSION_COOKIE]!, request.session.secondsLeft);
     const unsafe = !['GET', 'HEAD', 'OPTIONS'].includes(request.method);
     if (unsafe && request.session && request.routeOptions.config?.csrf !== false) {
       // A multipart form's body is read only after this check: its token comes in the form's URL.
@@ -83,8 +86,8 @@ export function requireAdmin(request: FastifyRequest): Agent {
 }
 
 /** Sets the session cookie: httpOnly, SameSite=Lax, Secure when the request came over TLS. */
-export function setSessionCookie(request: FastifyRequest, reply: FastifyReply, token: string | null): void {
+export function setSessionCookie(request: FastifyRequest, reply: FastifyReply, token: string | null, maxAgeSeconds = 12 * 60 * 60): void {
   const secure = request.protocol === 'https';
   if (token === null) reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'lax', secure });
-  else reply.setCookie(SESSION_COOKIE, token, { path: '/', httpOnly: true, sameSite: 'lax', secure, maxAge: 12 * 60 * 60 });
+  else reply.setCookie(SESSION_COOKIE, token, { path: '/', httpOnly: true, sameSite: 'lax', secure, maxAge: maxAgeSeconds });
 }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ValidationError } from '../core/errors.js';
 import { TICKET_STATES } from '../core/types.js';
 import { MAX_LIST_LIMIT, TICKET_SORTS } from '../core/ports.js';
+import { MAX_REPLAY_CHARS } from './form-replay.js';
 
 /** The same limits wherever a value is entered: the form, the API, create and update. */
 export const LIMITS = {
@@ -50,7 +51,7 @@ export const PageQuery = z.object({ done });
 export const EmptyForm = z.object({ _csrf: csrf }).optional();
 
 export const LoginQuery = z.object({ next: z.string().max(2000).optional(), done });
-export const LoginForm = z.object({ login: formText(LIMITS.login), password: z.string().max(LIMITS.password, `at most ${LIMITS.password} characters`).optional().default(''), next: formText(2000), _csrf: csrf });
+export const LoginForm = z.object({ login: formText(LIMITS.login), password: z.string().max(LIMITS.password, `at most ${LIMITS.password} characters`).optional().default(''), next: formText(2000), form: z.string().max(2 * MAX_REPLAY_CHARS).optional(), _csrf: csrf });
 
 const listState = z.enum([...TICKET_STATES, 'all', ''], { error: `must be one of ${TICKET_STATES.join(', ')} or all` }).optional();
 /** A list position as the page links carry it (see cursorParam). */

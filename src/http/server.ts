@@ -17,16 +17,18 @@ import type { Pbx } from '../pbx/pbx.js';
 import { PbxTimeoutError, PbxUnavailableError } from '../pbx/with-timeout.js';
 import { createConnectionLimit } from '../connection-limit.js';
 import { lingerBeforeClosing } from './linger.js';
+import { fieldOf, packForm, replayableForm } from './form-replay.js';
 import { DatabaseBusyError, isWriteRefused } from '../storage/db-health.js';
 import { ThreadUnavailableError } from '../web/protocol.js';
 import { adminPages } from './admin-pages.js';
 import type { WebMail, WebPbx } from './ports.js';
 import { localMail, localPbx } from './ports.js';
-import { agentPages } from './agent-pages.js';
+import { agentPages, renderLogin, resubmitView } from './agent-pages.js';
+import { page } from './page-helpers.js';
 import { apiRoutes } from './api.js';
 import type { RealtimeOptions } from '../realtime/realtime.js';
 import { attachRealtime } from '../realtime/realtime.js';
-import { AdminOnlyError, authPlugin, CsrfError, NotLoggedInError } from './auth.js';
+import { AdminOnlyError, authPlugin, CsrfError, NotLoggedInError, SESSION_COOKIE } from './auth.js';
 import { createViews } from './views.js';
 import { validatorCompiler } from './schemas.js';
 
@@ -216,7 +218,7 @@ export async function buildApp(hotline: Hotline, parts: AppParts = {}) {
   // Not registered as an encapsulated plugin: its hook must run for every route.
   await authPlugin(app, { auth: hotline.auth });
 
-  app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+  app.setErrorHandler(async (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const status = statusOf(error);
     const storage = status === 503 && !(error instanceof PbxUnavailableError || error instanceof PbxTimeoutError || error instanceof ThreadUnavailableError || error instanceof ServiceUnavailableError);
     const message =
@@ -227,7 +229,22 @@ export async function buildApp(hotline: Hotline, parts: AppParts = {}) {
     }
     if (status === 500) request.log.error({ err: error }, 'request failed');
     if (request.url.startsWith('/api/')) return reply.code(status).send({ error: message });
-    if (error instanceof NotLoggedInError) return reply.redirect(`/login?next=${encodeURIComponent(request.url)}`, 303);
+    // A form that could not be taken comes back filled in (form-replay.ts): after a new login when
+    // the session had ended, else at once with the error beside its field.
+    const form = replayableForm(request);
+    if (error instanceof NotLoggedInError) {
+      if (form) return renderLogin(views, request, reply, { error: 'Your session had ended, so this was not saved yet. Log in again: what you were sending comes back, as you typed it.', next: '/queues', form: packForm(form) }, 401);
+      return reply.redirect(`/login?next=${encodeURIComponent(request.method === 'GET' ? request.url : '/queues')}`, 303);
+    }
+    // Input refused by its schema is refused before the session is looked at: look now, to give the form back.
+    if (form && !request.session && !request.headers.authorization) {
+      request.session = await hotline.auth.session(request.cookies[SESSION_COOKIE]).catch(() => null);
+      request.agent = request.session?.agent ?? null;
+    }
+    if (form && request.session && (error instanceof CsrfError || status === 400 || status === 403 || status === 409 || status === 503)) {
+      const text = error instanceof CsrfError ? 'This form was from an earlier session (you logged out or in elsewhere). Nothing was saved yet: check it and send it again.' : `Not saved: ${message}`;
+      return page(views, request, reply, 'resubmit', { title: 'Not saved yet', ...resubmitView(form, text, fieldOf(message, form.fields)) }, status);
+    }
     const html = views.render('error', { me: request.agent, csrf: request.session?.csrfToken ?? '', title: status === 404 ? 'Not found' : 'Sorry', message });
     return reply.code(status).type('text/html; charset=utf-8').send(html);
   });
