@@ -27,6 +27,7 @@ import { createQueueRepository } from './storage/queue-repository.js';
 import { createCounterRepository, createSettingsRepository } from './storage/settings-repository.js';
 import { createTicketRepository } from './storage/ticket-repository.js';
 import { createSavedFilterRepository } from './storage/saved-filter-repository.js';
+import { createCannedAnswerRepository, createDraftRepository } from './storage/reply-repository.js';
 import { loadTtnGeneratorModule } from './ttn-generator-module.js';
 
 /** Replaceable parts, for tests. */
@@ -92,6 +93,10 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
       prompts,
       /** Ticket-list filters agents saved. */
       savedFilters: createSavedFilterRepository(db),
+      /** Canned answers admins prepared, per queue or for all. */
+      cannedAnswers: createCannedAnswerRepository(db),
+      /** Files attached to replies not sent yet, per agent and ticket. */
+      drafts: createDraftRepository(db),
       /** What keeps the database from being written, in words; empty when it can be. */
       databaseProblems: () => databaseProblems(db, writes),
       /** Closes the database; call once everything using it has stopped. */

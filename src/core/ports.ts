@@ -1,4 +1,4 @@
-import type { Access, Agent, Article, ArticleInput, Attachment, AttachmentInput, Call, ChangedBy, Customer, HistoryEntry, Queue, Role, Ticket, TicketState } from './types.js';
+import type { Access, Agent, Article, ArticleInput, Attachment, AttachmentInput, CannedAnswer, Call, ChangedBy, Customer, DraftAttachment, HistoryEntry, Queue, Role, Ticket, TicketState } from './types.js';
 
 /**
  * Storage interfaces the core talks to. They return Promises so that a
@@ -162,6 +162,7 @@ export interface NewQueue {
   isDefault?: boolean;
   reopenPolicy?: 'reopen' | 'new-ticket';
   autoReply?: Record<string, string> | null;
+  signature?: string | null;
 }
 
 export interface QueueStore {
@@ -267,6 +268,25 @@ export interface SavedFilterStore {
   save(agentId: number, name: string, query: string, now: string): Promise<SavedFilter>;
   /** Removes one of the agent's own filters; false when there is none with that id. */
   remove(id: number, agentId: number): Promise<boolean>;
+}
+
+export interface CannedAnswerStore {
+  /** Every canned answer (admins), by queue then name; with `queueId`, that queue's and those for every queue. */
+  list(queueId?: number): Promise<CannedAnswer[]>;
+  find(id: number): Promise<CannedAnswer | null>;
+  save(input: { id?: number; queueId: number | null; name: string; body: string }, now: string): Promise<CannedAnswer>;
+  remove(id: number): Promise<boolean>;
+}
+
+export interface DraftStore {
+  add(agentId: number, ticketId: number, file: AttachmentInput & { size: number }, now: string): Promise<DraftAttachment>;
+  /** The agent's files waiting for a reply on the ticket, oldest first, without their content. */
+  list(agentId: number, ticketId: number): Promise<DraftAttachment[]>;
+  /** How many bytes the agent has waiting on the ticket. */
+  bytes(agentId: number, ticketId: number): Promise<number>;
+  remove(id: number, agentId: number): Promise<boolean>;
+  /** Drops files older than `before` (replies never sent). */
+  purgeOlderThan(before: string): Promise<number>;
 }
 
 export interface AttachmentStore {

@@ -38,6 +38,8 @@ export interface Queue {
   reopenPolicy: 'reopen' | 'new-ticket';
   /** Auto-reply text per language (`{ttn}`, `{subject}`, `{name}`, `{queue}` are filled in); null = built-in. */
   autoReply: Record<string, string> | null;
+  /** Put under agents' replies from this queue (`{agent}`, `{queue}` … filled in); null for none. */
+  signature: string | null;
   createdAt: string;
 }
 
@@ -76,6 +78,8 @@ export interface Article {
   kind: ArticleKind;
   from: string | null;
   to: string | null;
+  /** Cc of a mail (in or out), apart from To so that reply-all can answer both. */
+  cc?: string | null;
   subject: string | null;
   text: string;
   /** Sanitised HTML; never raw HTML from a sender. */
@@ -136,6 +140,7 @@ export interface ArticleInput {
   kind: ArticleKind;
   from?: string | null;
   to?: string | null;
+  cc?: string | null;
   replyTo?: string | null;
   subject?: string | null;
   text: string;
@@ -178,6 +183,27 @@ export interface Call {
   ivrDoneAt: string | null;
   answeredAt: string | null;
   endedAt: string | null;
+}
+
+/** A text admins prepared for replies, for one queue or (queueId null) every queue. */
+export interface CannedAnswer {
+  id: number;
+  queueId: number | null;
+  name: string;
+  /** With placeholders: {customer}, {ttn}, {title}, {agent}, {queue}. */
+  body: string;
+  updatedAt: string;
+}
+
+/** A file an agent attached to a reply not sent yet. */
+export interface DraftAttachment {
+  id: number;
+  agentId: number;
+  ticketId: number;
+  filename: string;
+  contentType: string;
+  size: number;
+  createdAt: string;
 }
 
 /** A file on an article (mail attachment, fax image). */

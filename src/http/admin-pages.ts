@@ -9,7 +9,7 @@ import type { Views } from './views.js';
 import type { WebMail } from './ports.js';
 import type { GuessingStatus } from '../pbx/guess-limits.js';
 import { loadSecuritySettings, parseDialPatterns, saveSecuritySettings } from '../core/security-settings.js';
-import { AgentForm, ClearLoginForm, CustomerForm, CustomerQuery, EmptyForm, IdParams, LanguageForm, ListPageQuery, NewAgentForm, PageQuery, PasswordForm, PermissionsForm, PromptFileParams, PromptParams, QueueForm, SecurityForm, TokenForm, TokenParams, TtnForm, UploadQuery } from './schemas.js';
+import { AgentForm, CannedForm, ClearLoginForm, CustomerForm, CustomerQuery, EmptyForm, IdParams, LanguageForm, ListPageQuery, NewAgentForm, PageQuery, PasswordForm, PermissionsForm, PromptFileParams, PromptParams, QueueForm, SecurityForm, TokenForm, TokenParams, TtnForm, UploadQuery } from './schemas.js';
 
 /** What the admin overview shows about the connections. */
 export type StatusProvider = () => Promise<{ db: string; ari: string; ami: string; activeIvrCalls: number | string; mail: string; limitedCallers?: number }>;
@@ -154,8 +154,45 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
       ...(field(b, 'isDefault') === '1' ? { isDefault: true } : {}),
       ...(policy ? { reopenPolicy: policy as 'reopen' | 'new-ticket' } : {}),
       ...('autoReplyEn' in (b as object) ? { autoReply: Object.keys(texts).length ? texts : null } : {}),
+      ...('signature' in (b as object) ? { signature: field(b, 'signature') || null } : {}),
     });
     return reply.redirect('/admin/queues?done=queue-saved', 303);
+  });
+
+  app.get('/admin/canned', { schema: { querystring: PageQuery } }, async (request, reply) => {
+    requireAdmin(request);
+    const [answers, queues] = await Promise.all([hotline.cannedAnswers.list(), directory.listQueues()]);
+    return page(views, request, reply, 'admin/canned', { title: 'Canned answers', answers, queues });
+  });
+
+  const cannedInput = async (b: unknown) => {
+    const name = field(b, 'name');
+    const body = field(b, 'body');
+    if (!name) throw new ValidationError('name: give the canned answer a name');
+    if (!body) throw new ValidationError('body: a canned answer needs some text');
+    const queueId = field(b, 'queueId') ? Number(field(b, 'queueId')) : null;
+    if (queueId !== null && !(await directory.findQueue(queueId))) throw new ValidationError(`queueId: there is no queue ${queueId}`);
+    return { queueId, name, body };
+  };
+
+  app.post('/admin/canned', { schema: { body: CannedForm } }, async (request, reply) => {
+    requireAdmin(request);
+    await hotline.cannedAnswers.save(await cannedInput(request.body), new Date().toISOString());
+    return reply.redirect('/admin/canned?done=canned-saved', 303);
+  });
+
+  app.post<{ Params: { id: string } }>('/admin/canned/:id', { schema: { params: IdParams, body: CannedForm } }, async (request, reply) => {
+    requireAdmin(request);
+    const id = numericId(request.params.id);
+    if (!(await hotline.cannedAnswers.find(id))) throw new NotFoundError('no such canned answer');
+    await hotline.cannedAnswers.save({ id, ...(await cannedInput(request.body)) }, new Date().toISOString());
+    return reply.redirect('/admin/canned?done=canned-saved', 303);
+  });
+
+  app.post<{ Params: { id: string } }>('/admin/canned/:id/delete', { schema: { params: IdParams, body: EmptyForm } }, async (request, reply) => {
+    requireAdmin(request);
+    if (!(await hotline.cannedAnswers.remove(numericId(request.params.id)))) throw new NotFoundError('no such canned answer');
+    return reply.redirect('/admin/canned?done=canned-deleted', 303);
   });
 
   app.get('/admin/permissions', { schema: { querystring: PageQuery } }, async (request, reply) => {

@@ -11,6 +11,7 @@ import type { TicketChange, TicketListItem, TicketSort } from '../core/ports.js'
 import type { z } from 'zod';
 import { filterQuery, headingDirection, listFilter, listPage } from './ticket-list.js';
 import { historyLines } from './history-view.js';
+import { composeForm } from './compose.js';
 import type { Agent, Article, Attachment, Delivery, TicketState } from '../core/types.js';
 import { TICKET_STATES } from '../core/types.js';
 import { LOGIN_COOKIE, requireAgent, setSessionCookie, SESSION_COOKIE } from './auth.js';
@@ -20,7 +21,7 @@ import { DIAL_CONTEXT } from '../pbx/names.js';
 import { sanitizeMailHtml } from './sanitize.js';
 import { dialAllowed, loadSecuritySettings } from '../core/security-settings.js';
 import type { Views } from './views.js';
-import { AttachmentQuery, BulkForm, DialForm, EmptyForm, IdParams, LoginForm, LoginQuery, NewTicketForm, NewTicketQuery, NoteForm, PageQuery, ReplyForm, SavedFilterForm, TicketListFilter, TicketListQuery, TtnParams, UpdateForm } from './schemas.js';
+import { AttachmentQuery, BulkForm, DialForm, EmptyForm, IdParams, LoginForm, LoginQuery, NewTicketForm, NewTicketQuery, NoteForm, PageQuery, ReplyForm, SavedFilterForm, TicketListFilter, TicketListQuery, TicketPageQuery, TtnParams, UpdateForm, DraftUploadQuery, DraftParams, DraftDeleteForm } from './schemas.js';
 
 /** Where an outgoing mail stands, in a sentence for its article. */
 function deliveryText(d: Delivery): string {
@@ -49,6 +50,15 @@ const INLINE_IMAGES: Record<string, string> = {
 };
 const inlineType = (contentType: string): string | null => INLINE_IMAGES[contentType.toLowerCase().split(';')[0]!.trim()] ?? null;
 const ARTICLE_LABELS: Record<Article['kind'], string> = { 'email-in': 'E-mail in', 'email-out': 'E-mail out', phone: 'Phone', note: 'Note', call: 'Call' };
+
+/** Files attached to one reply: how many per upload, how large each, how much in all. */
+const MAX_DRAFT_FILES = 10;
+const MAX_DRAFT_FILE_BYTES = 20 * 1024 * 1024;
+const MAX_DRAFT_TOTAL_BYTES = 25 * 1024 * 1024;
+
+/** `compose=…&article=…&` for a link back to the reply being written. */
+const composeQuery = (compose: string | undefined, article: string | undefined): string =>
+  [compose ? `compose=${encodeURIComponent(compose)}` : '', article ? `article=${encodeURIComponent(article)}` : ''].filter(Boolean).map((p) => `${p}&`).join('');
 
 /** Tickets per list page. */
 const PAGE_SIZE = 50;
@@ -329,19 +339,38 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
     return reply.redirect(`/tickets/${ticket.ttn}`, 303);
   });
 
-  app.get<{ Params: { ttn: string } }>('/tickets/:ttn', { schema: { params: TtnParams, querystring: PageQuery } }, async (request, reply) => {
+  app.get<{ Params: { ttn: string } }>('/tickets/:ttn', { schema: { params: TtnParams, querystring: TicketPageQuery } }, async (request, reply) => {
     const agent = requireAgent(request);
     const { ttn } = request.params;
+    const query = request.query as z.output<typeof TicketPageQuery>;
     const actor = { agentId: agent.id };
     const { ticket, articles, access } = await hotline.tickets.getVisible(ttn, actor);
     const attachments = await hotline.tickets.attachments(ttn, actor);
-    const [queue, owner, customer, allAgents, visible] = await Promise.all([
+    const [queue, owner, customer, allAgents, visible, canned, drafts, queues] = await Promise.all([
       hotline.directory.findQueue(ticket.queueId),
       ticket.ownerId !== null ? hotline.agents.findById(ticket.ownerId) : null,
       ticket.customerId !== null ? hotline.directory.findCustomer(ticket.customerId) : null,
       hotline.agents.list(),
       hotline.directory.visibleQueues(agent.id),
+      hotline.cannedAnswers.list(ticket.queueId),
+      hotline.drafts.list(agent.id, ticket.id),
+      hotline.directory.listQueues(),
     ]);
+    const answered = query.article ? (articles.find((a) => a.id === Number(query.article)) ?? null) : null;
+    if (query.article && !answered) throw new NotFoundError(`no article ${query.article} on ticket ${ttn}`);
+    const chosenCanned = query.canned ? (canned.find((c) => c.id === Number(query.canned)) ?? null) : null;
+    const compose = composeForm({
+      mode: query.compose ?? 'reply',
+      article: answered,
+      articles,
+      attachments,
+      ticket,
+      queue,
+      customer,
+      agentName: agent.name,
+      canned: chosenCanned,
+      ownAddresses: [hotline.config.mailFrom, ...queues.map((q) => q.email).filter((e): e is string => !!e)],
+    });
     const byArticle = new Map<number, Attachment[]>();
     for (const a of attachments) byArticle.set(a.articleId, [...(byArticle.get(a.articleId) ?? []), a]);
     const view = articles.map((a) => {
@@ -356,7 +385,6 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
         attachments: files.map((f) => ({ ...f, inline: inlineType(f.contentType) !== null })),
       };
     });
-    const lastIn = [...articles].reverse().find((a) => a.kind === 'email-in');
     return page(views, request, reply, 'ticket', {
       title: `Ticket#${ticket.ttn}`,
       ticket,
@@ -368,9 +396,11 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
       // Only agents who can see the ticket's queue can own it.
       agents: await owners(allAgents, ticket.queueId),
       writableQueues: visible.filter((q) => q.access === 'rw'),
-      // The plain address (the field is type=email): where the customer asked answers to go, else the sender's.
-      replyTo: lastIn?.replyTo ?? plainAddress(lastIn?.from) ?? customer?.emails[0] ?? '',
-      replySubject: `[Ticket#${ticket.ttn}] ${ticket.title}`,
+      compose,
+      composing: query.compose !== undefined || query.canned !== undefined,
+      canned,
+      cannedId: chosenCanned?.id ?? null,
+      drafts,
       history: historyLines(await hotline.tickets.history(ticket.id)),
     });
   });
@@ -386,12 +416,49 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
 
   app.post<{ Params: { ttn: string } }>('/tickets/:ttn/reply', { schema: { params: TtnParams, body: ReplyForm } }, async (request, reply) => {
     const agent = requireAgent(request);
-    const { ticket } = await hotline.tickets.getVisible(request.params.ttn, { agentId: agent.id });
-    const input = { to: field(request.body, 'to'), cc: field(request.body, 'cc'), bcc: field(request.body, 'bcc'), subject: field(request.body, 'subject'), text: field(request.body, 'text') };
+    const ticket = await hotline.tickets.findByTtn(request.params.ttn);
+    if (!ticket) throw new NotFoundError(`no ticket ${request.params.ttn}`);
+    const b = request.body as z.output<typeof ReplyForm>;
+    const ids = (v: string | string[] | undefined) => (v === undefined ? [] : [v].flat().map(Number));
+    const input = { to: b.to, cc: b.cc, bcc: b.bcc, subject: b.subject, text: b.text, mode: b.mode || 'reply', articleId: b.article ? Number(b.article) : null, draftIds: ids(b.attach), attachmentIds: ids(b.forward) } as const;
     if (!opts.mail) throw new ServiceUnavailableError('mail is not running here: the reply cannot be sent; nothing was stored');
-    // One use case with the API: the agent's write access, the addresses, the TTN subject, the outbox row with the article.
+    // One use case with the API: the agent's write access, the addresses, the TTN subject, the files, the outbox row with the article.
     await opts.mail.reply(ticket, agent, input);
     return reply.redirect(`/tickets/${ticket.ttn}?done=reply-queued`, 303);
+  });
+
+  // Files for a reply not sent yet: uploaded one form at a time (the reply's own form stays plain, so
+  // that what is typed there survives anything), kept per agent and ticket until sent or removed.
+  app.post<{ Params: { ttn: string } }>('/tickets/:ttn/drafts', { schema: { params: TtnParams, querystring: DraftUploadQuery } }, async (request, reply) => {
+    const agent = requireAgent(request);
+    const ticket = await hotline.tickets.findByTtn(request.params.ttn);
+    if (!ticket) throw new NotFoundError(`no ticket ${request.params.ttn}`);
+    await hotline.tickets.requireAccess({ agentId: agent.id }, ticket, 'rw');
+    if (!request.isMultipart()) throw new ValidationError('choose a file to attach');
+    let stored = 0;
+    for await (const part of request.files({ limits: { files: MAX_DRAFT_FILES, fileSize: MAX_DRAFT_FILE_BYTES } })) {
+      if (part.fieldname !== 'file' || !part.filename) {
+        part.file.resume();
+        continue;
+      }
+      // Over the size: the multipart plugin answers 413.
+      const content = await part.toBuffer();
+      if ((await hotline.drafts.bytes(agent.id, ticket.id)) + content.length > MAX_DRAFT_TOTAL_BYTES) {
+        throw new ValidationError(`file: the files for one reply may hold ${MAX_DRAFT_TOTAL_BYTES / (1024 * 1024)} MB in all; remove one first`);
+      }
+      await hotline.drafts.add(agent.id, ticket.id, { filename: part.filename.replace(/[\u0000-\u001f\u007f/\\]/g, '_').slice(0, 200), contentType: /^[\w.+-]+\/[\w.+-]+$/.test(part.mimetype) ? part.mimetype : 'application/octet-stream', content, size: content.length }, new Date().toISOString());
+      stored++;
+    }
+    if (stored === 0) throw new ValidationError('choose a file to attach');
+    const q = request.query as z.output<typeof DraftUploadQuery>;
+    return reply.redirect(`/tickets/${ticket.ttn}?${composeQuery(q.compose, q.article)}done=file-attached#compose`, 303);
+  });
+
+  app.post<{ Params: { ttn: string; id: string } }>('/tickets/:ttn/drafts/:id/delete', { schema: { params: DraftParams, body: DraftDeleteForm } }, async (request, reply) => {
+    const agent = requireAgent(request);
+    if (!(await hotline.drafts.remove(Number(request.params.id), agent.id))) throw new NotFoundError('no such file');
+    const b = request.body as z.output<typeof DraftDeleteForm>;
+    return reply.redirect(`/tickets/${request.params.ttn}?${composeQuery(b.compose || undefined, b.article || undefined)}done=file-removed#compose`, 303);
   });
 
   app.post<{ Params: { ttn: string } }>('/tickets/:ttn/update', { schema: { params: TtnParams, body: UpdateForm } }, async (request, reply) => {
@@ -465,11 +532,4 @@ export function sendAttachment(reply: import('fastify').FastifyReply, attachment
     .header('Content-Security-Policy', "default-src 'none'; sandbox")
     .header('Cache-Control', 'private, no-store')
     .send(content);
-}
-
-/** `Carl <carl@example.org>` or `carl@example.org` → `carl@example.org`; null when there is none. */
-function plainAddress(from: string | null | undefined): string | null {
-  if (!from) return null;
-  const address = (/<([^<>]+)>\s*$/.exec(from)?.[1] ?? from).trim();
-  return address.includes('@') ? address : null;
 }

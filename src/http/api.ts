@@ -90,7 +90,7 @@ export async function apiRoutes(app: FastifyInstance, opts: { hotline: Hotline; 
     // The same use case as the reply form: addresses parsed, the outbox row written with the article.
     if (!opts.mail) throw new ServiceUnavailableError('mail is not running here: a reply cannot be sent');
     const agent = requireAgent(request);
-    const article = await opts.mail.reply(ticket, agent, { to: b.to, cc: b.cc, bcc: b.bcc, subject: b.subject ?? '', text: b.text });
+    const article = await opts.mail.reply(ticket, agent, { to: b.to, cc: b.cc, bcc: b.bcc, subject: b.subject ?? '', text: b.text, mode: b.mode, articleId: b.articleId ?? null, attachmentIds: b.attachmentIds });
     return reply.code(201).send(article);
   });
 

@@ -7,6 +7,8 @@ import type { Views } from './views.js';
 const NOTICES: Record<string, string> = {
   'note-added': 'Note added.',
   'reply-queued': 'Reply queued for sending.',
+  'file-attached': 'File attached to your reply (it is sent with the reply).',
+  'file-removed': 'File removed from your reply.',
   reprocessed: 'Message processed again.',
   'prompt-saved': 'Prompt converted and saved; the next call hears it.',
   'prompt-reverted': 'Prompt set back to the default.',
@@ -16,6 +18,8 @@ const NOTICES: Record<string, string> = {
   'filter-deleted': 'Saved filter deleted.',
   'agent-saved': 'Agent saved.',
   'queue-saved': 'Queue saved.',
+  'canned-saved': 'Canned answer saved.',
+  'canned-deleted': 'Canned answer deleted.',
   'permissions-saved': 'Permissions saved.',
   'customer-saved': 'Customer saved.',
   'ttn-saved': 'Ticket-number settings saved; they apply to new tickets.',

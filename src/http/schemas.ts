@@ -87,7 +87,32 @@ export const NewTicketForm = z.object({
   _csrf: csrf,
 });
 export const NoteForm = z.object({ text: formText(LIMITS.text), _csrf: csrf });
-export const ReplyForm = z.object({ to: formText(LIMITS.addresses), cc: formText(LIMITS.addresses), bcc: formText(LIMITS.addresses), subject: formText(LIMITS.subject), text: formText(LIMITS.text), _csrf: csrf });
+const idList = z.union([z.string().regex(/^\d{1,15}$/, 'must be a whole number'), z.array(z.string().regex(/^\d{1,15}$/, 'must be a whole number')).max(100, 'at most 100 files')]).optional();
+export const ReplyForm = z.object({
+  to: formText(LIMITS.addresses),
+  cc: formText(LIMITS.addresses),
+  bcc: formText(LIMITS.addresses),
+  subject: formText(LIMITS.subject),
+  text: formText(LIMITS.text),
+  mode: z.enum(['', 'reply', 'reply-all', 'forward'], { error: 'must be reply, reply-all or forward' }).optional().default(''),
+  /** The article answered or forwarded (its mail is what the reply is threaded on). */
+  article: formId,
+  /** Files attached for this reply (drafts), and files of the ticket sent along (a forward). */
+  attach: idList,
+  forward: idList,
+  _csrf: csrf,
+});
+/** The ticket page: a reply, reply-all or forward of an article, with a canned answer. */
+export const TicketPageQuery = z.object({
+  compose: z.enum(['reply', 'reply-all', 'forward'], { error: 'must be reply, reply-all or forward' }).optional(),
+  article: z.string().regex(/^\d{1,15}$/, 'must be an article id').optional(),
+  canned: z.string().regex(/^\d{1,15}$/, 'must be a canned answer id').optional(),
+  done,
+});
+/** A file attached to a reply: the form's token comes in the URL (its body is read by the route itself). */
+export const DraftUploadQuery = z.object({ _csrf: csrf, compose: TicketPageQuery.shape.compose, article: TicketPageQuery.shape.article });
+export const DraftParams = z.object({ ttn: TtnParams.shape.ttn, id: IdParams.shape.id });
+export const DraftDeleteForm = z.object({ compose: z.enum(['', 'reply', 'reply-all', 'forward']).optional().default(''), article: formId, _csrf: csrf });
 /** A date and time as a datetime-local field sends it (2026-12-24T09:00), or an ISO time. */
 const dateTime = z.string().trim().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{1,3})?)?(Z|[+-]\d\d:\d\d)?$/, 'must be a date and time like 2026-12-24T09:00');
 export const UpdateForm = z.object({
@@ -142,8 +167,10 @@ export const QueueForm = z.object({
   reopenPolicy: z.enum(['', 'reopen', 'new-ticket'], { error: 'must be "reopen" or "new-ticket"' }).optional().default(''),
   autoReplyEn: text(LIMITS.autoReply).optional(),
   autoReplyDe: text(LIMITS.autoReply).optional(),
+  signature: text(LIMITS.autoReply).optional(),
   _csrf: csrf,
 });
+export const CannedForm = z.object({ queueId: formId, name: formText(LIMITS.name), body: formText(LIMITS.autoReply), _csrf: csrf });
 export const PermissionsForm = z.record(z.string().max(40), z.string().max(200));
 const pageNumber = z.string().regex(/^\d{1,9}$/, 'must be a page number').optional();
 /** A numbered page of an admin list. */
@@ -210,6 +237,11 @@ export const ApiNewArticle = z.preprocess(
         bcc: addressList,
         subject: z.string().max(LIMITS.subject).optional(),
         text: z.string({ error: 'text is required' }).trim().min(1, 'text is required').max(LIMITS.text),
+        mode: z.enum(['reply', 'reply-all', 'forward']).optional(),
+        /** The article answered (the reply is threaded on its mail). */
+        articleId: apiId.optional(),
+        /** Files of the ticket to send along. */
+        attachmentIds: z.array(apiId).max(100).optional(),
       })
       .strict(),
   ]),

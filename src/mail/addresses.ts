@@ -36,3 +36,11 @@ export function formatRecipient(r: Recipient): string {
   if (!r.name) return r.address;
   return /^[\p{L}\p{N} .'-]+$/u.test(r.name) ? `${r.name} <${r.address}>` : `"${r.name.replace(/["\\]/g, '\\$&')}" <${r.address}>`;
 }
+
+/** The addresses in a stored address field (an article's To or Cc), leaving out whatever is not one: for prefilling a reply. */
+export function looseRecipients(field: string | null | undefined): Recipient[] {
+  if (!field || CONTROL.test(field)) return [];
+  return addressparser(field, { flatten: true })
+    .filter((r) => ADDRESS.test(r.address))
+    .map((r) => ({ name: r.name, address: r.address }));
+}

@@ -12,6 +12,8 @@ export interface OutgoingMail {
   inReplyTo?: string | null;
   references?: string[];
   headers?: Record<string, string>;
+  /** Files sent with it. */
+  attachments?: Array<{ filename: string; contentType: string; content: Uint8Array }>;
 }
 
 /** A Message-ID under the sender's domain, so replies come back to a known id. */
@@ -32,6 +34,7 @@ export async function composeMail(mail: OutgoingMail, messageId: string): Promis
     inReplyTo: mail.inReplyTo ?? undefined,
     references: mail.references?.length ? mail.references : undefined,
     headers: mail.headers,
+    attachments: mail.attachments?.map((a) => ({ filename: a.filename, contentType: a.contentType, content: Buffer.from(a.content.buffer, a.content.byteOffset, a.content.byteLength) })),
   });
   return composer.compile().build();
 }

@@ -11,6 +11,9 @@ import { ListenError } from '../listen-error.js';
 import type { SmtpListener } from './smtp-listener.js';
 import { startSmtpListener } from './smtp-listener.js';
 
+/** How long files attached to a reply that is never sent are kept. */
+const DRAFT_KEEP_MS = 7 * 24 * 60 * 60 * 1000;
+
 /** How often pending tickets are checked for a reminder that is due. */
 const REMINDER_CHECK_MS = 30_000;
 
@@ -71,7 +74,11 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
     resumeTimer = setInterval(resume, 60_000);
     resumeTimer.unref();
     // The service's other background work runs here too, off the call path: pending tickets whose reminder is due come back.
-    const wake = () => void hotline.tickets.wakeDue().catch((error: unknown) => log.warn({ err: error }, 'waking pending tickets failed; tried again shortly'));
+    const wake = () => {
+      void hotline.tickets.wakeDue().catch((error: unknown) => log.warn({ err: error }, 'waking pending tickets failed; tried again shortly'));
+      // Files attached to replies never sent are kept a week.
+      void hotline.drafts.purgeOlderThan(new Date(hotline.clock.now().getTime() - DRAFT_KEEP_MS).toISOString()).catch((error: unknown) => log.warn({ err: error }, 'removing old reply files failed'));
+    };
     wake();
     reminderTimer = setInterval(wake, REMINDER_CHECK_MS);
     reminderTimer.unref();

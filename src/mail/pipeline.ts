@@ -36,7 +36,18 @@ export interface ReplyInput {
   bcc?: string;
   subject: string;
   text: string;
+  /** A forward keeps "Fwd:" before the ticket's subject. */
+  mode?: 'reply' | 'reply-all' | 'forward';
+  /** The article answered (threaded on its mail); else the customer's last mail. */
+  articleId?: number | null;
+  /** Files the agent attached for this reply (removed once it is written). */
+  draftIds?: number[];
+  /** Files of the ticket sent along (a forward). */
+  attachmentIds?: number[];
 }
+
+/** The most a reply may carry in files. */
+export const MAX_REPLY_FILE_BYTES = 25 * 1024 * 1024;
 
 export type MailOutcome = 'ticket' | 'follow-up' | 'bounce' | 'duplicate' | 'failed';
 
@@ -113,7 +124,8 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
     return {
       kind: 'email-in' as const,
       from: mail.from ? formatRecipient(mail.from) : (mail.headers.get('from') ?? null),
-      to: [...mail.to, ...mail.cc].join(', ') || null,
+      to: mail.to.join(', ') || null,
+      cc: mail.cc.join(', ') || null,
       replyTo: mail.replyTo?.address ?? null,
       subject: mail.subject || null,
       text: mail.text,
@@ -146,14 +158,19 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
     return ticketId === null ? null : hotline.tickets.findById(ticketId);
   }
 
+  /** A file id in a reply that is not one the agent may send. */
+  function refuse(field: 'attach' | 'forward', id: number): never {
+    throw new ValidationError(field === 'attach' ? `attach: file ${id} is not one you attached to a reply on this ticket (sent or removed meanwhile?)` : `forward: file ${id} is not on this ticket`);
+  }
+
   /** An outgoing mail composed now (on the mail thread), to be written with its article. */
-  async function outgoing(m: { kind: PlannedOutbox['kind']; from: string; to: Recipient[]; cc?: Recipient[]; bcc?: Recipient[]; subject: string; text: string; inReplyTo: string | null; references: string[]; headers?: Record<string, string>; agent: Agent | null }): Promise<PlannedArticle> {
+  async function outgoing(m: { kind: PlannedOutbox['kind']; from: string; to: Recipient[]; cc?: Recipient[]; bcc?: Recipient[]; subject: string; text: string; inReplyTo: string | null; references: string[]; headers?: Record<string, string>; agent: Agent | null; attachments?: Array<{ filename: string; contentType: string; content: Buffer }> }): Promise<PlannedArticle> {
     const messageId = newMessageId(m.from);
-    const raw = await worker.compose({ from: m.from, to: m.to, cc: m.cc, subject: m.subject, text: m.text, inReplyTo: m.inReplyTo, references: m.references, headers: m.headers }, messageId);
-    const shownTo = [...m.to, ...(m.cc ?? [])].map(formatRecipient).join(', ');
+    const raw = await worker.compose({ from: m.from, to: m.to, cc: m.cc, subject: m.subject, text: m.text, inReplyTo: m.inReplyTo, references: m.references, headers: m.headers, attachments: m.attachments }, messageId);
     return {
-      article: { kind: 'email-out', from: m.from, to: shownTo, subject: m.subject, text: m.text, messageId, inReplyTo: m.inReplyTo, authorAgentId: m.agent?.id ?? null, references: m.references },
-      attachments: [],
+      article: { kind: 'email-out', from: m.from, to: m.to.map(formatRecipient).join(', '), cc: m.cc?.length ? m.cc.map(formatRecipient).join(', ') : null, subject: m.subject, text: m.text, messageId, inReplyTo: m.inReplyTo, authorAgentId: m.agent?.id ?? null, references: m.references },
+      // The files sent are kept on the article too, as the ticket shows them.
+      attachments: (m.attachments ?? []).map((a) => storedFile({ filename: a.filename, contentType: a.contentType, content: a.content })),
       // Bcc recipients get it by the envelope only: the composed mail does not name them.
       outbox: { kind: m.kind, envelopeFrom: m.from, envelopeTo: [...m.to, ...(m.cc ?? []), ...(m.bcc ?? [])].map((r) => r.address), messageId, raw },
     };
@@ -357,20 +374,33 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
       const bcc = parseRecipients(input.bcc ?? '', 'bcc');
       if (!input.text.trim()) throw new ValidationError('a reply needs some text');
       const queue = await hotline.directory.findQueue(ticket.queueId);
-      const lastIn = repo.lastIncoming(ticket.id);
+      // Threaded on the mail answered, else on the customer's last one.
+      let thread = repo.lastIncoming(ticket.id);
+      if (input.articleId != null) {
+        const answered = (await hotline.tickets.articles(ticket.id)).find((a) => a.id === input.articleId);
+        if (!answered) throw new ValidationError(`article: there is no article ${input.articleId} on ticket ${ticket.ttn}`);
+        if (answered.messageId) thread = { messageId: answered.messageId, references: repo.referencesOf(answered.id) };
+      }
+      const files = [
+        ...repo.draftFiles(input.draftIds ?? [], agent.id, ticket.id).map((f, i) => f ?? refuse('attach', input.draftIds![i]!)),
+        ...repo.ticketFiles(input.attachmentIds ?? [], ticket.id).map((f, i) => f ?? refuse('forward', input.attachmentIds![i]!)),
+      ];
+      if (files.reduce((n, f) => n + f.content.length, 0) > MAX_REPLY_FILE_BYTES) throw new ValidationError(`attach: a reply may carry ${MAX_REPLY_FILE_BYTES / (1024 * 1024)} MB of files in all`);
+      const subject = ticketSubject(ticket.ttn, input.subject || ticket.title);
       const planned = await outgoing({
         kind: 'agent-reply',
         from: queue?.email ?? settings.mailFrom,
         to,
         cc,
         bcc,
-        subject: ticketSubject(ticket.ttn, input.subject || ticket.title),
+        subject: input.mode === 'forward' ? `Fwd: ${subject}` : subject,
         text: input.text,
-        inReplyTo: lastIn?.messageId ?? null,
-        references: lastIn ? [...lastIn.references, lastIn.messageId] : [],
+        inReplyTo: thread?.messageId ?? null,
+        references: thread ? [...thread.references, thread.messageId] : [],
         agent,
+        attachments: files.map((f) => ({ filename: f.filename, contentType: f.contentType, content: f.content })),
       });
-      const result = commit({ rawId: null, ticket: { id: ticket.id }, articles: [planned], now: now() });
+      const result = commit({ rawId: null, ticket: { id: ticket.id }, articles: [planned], deleteDrafts: input.draftIds ?? [], now: now() });
       if (!result.filed) throw new Error('a reply is always written');
       return result.articles[0]!;
     },

@@ -120,6 +120,8 @@ export interface FilingPlan {
   delivery?: { articleId: number; status: 'failed' };
   /** What the stored message is marked as. */
   outcome?: { outcome: string; messageId: string | null };
+  /** Files an agent attached for this reply, gone once it is written. */
+  deleteDrafts?: number[];
   now: string;
 }
 
@@ -229,12 +231,19 @@ export function createMailRepository(db: Database) {
     }
     if (plan.change) ticket = tickets.update(ticket.id, plan.change, plan.now, BY_MAIL);
     if (plan.delivery) setDelivery.run(plan.delivery.status, plan.delivery.articleId);
+    for (const id of plan.deleteDrafts ?? []) deleteDraft.run(id);
     if (plan.rawId !== null && plan.outcome) {
       markRaw.run({ id: plan.rawId, status: 'done', outcome: plan.outcome.outcome, error: null, ticketId: ticket.id, messageId: plan.outcome.messageId, now: plan.now });
     }
     return { filed: true, ticket, before, articles: written, outboxIds, skipped };
   });
   const autoRepliesTo = db.prepare("SELECT count(*) FROM outbox WHERE kind = 'auto-reply' AND envelope_to = ? AND created_at >= ?").pluck();
+  const deleteDraft = db.prepare('DELETE FROM draft_attachments WHERE id = ?');
+  const referencesOf = db.prepare('SELECT references_header FROM articles WHERE id = ?').pluck();
+  const draftFile = db.prepare('SELECT id, filename, content_type AS contentType, content FROM draft_attachments WHERE id = ? AND agent_id = ? AND ticket_id = ?');
+  const ticketFile = db.prepare(
+    'SELECT f.id, f.filename, f.content_type AS contentType, f.content FROM attachments f JOIN articles a ON a.id = f.article_id WHERE f.id = ? AND a.ticket_id = ?',
+  );
   const outboxCounts = db.prepare('SELECT status, count(*) AS n FROM outbox GROUP BY status');
 
   return {
@@ -278,11 +287,19 @@ export function createMailRepository(db: Database) {
     articleForMessageId(id: string): { articleId: number; ticketId: number } | null {
       return (articleForMessageId.get(id) as { articleId: number; ticketId: number } | undefined) ?? null;
     },
+    /** Files an agent attached for a reply on this ticket (their own only); null for an id that is not one. */
+    draftFiles: (ids: number[], agentId: number, ticketId: number) =>
+      ids.map((id) => (draftFile.get(id, agentId, ticketId) as { id: number; filename: string; contentType: string; content: Buffer } | undefined) ?? null),
+    /** Files of the ticket's articles (sent along with a forward); null for an id that is not one of them. */
+    ticketFiles: (ids: number[], ticketId: number) =>
+      ids.map((id) => (ticketFile.get(id, ticketId) as { id: number; filename: string; contentType: string; content: Buffer } | undefined) ?? null),
     /** The customer's last mail on the ticket (its Message-ID and References), for threading a reply on it. */
     lastIncoming(ticketId: number): { messageId: string; references: string[] } | null {
       const row = lastIncoming.get(ticketId) as { messageId: string; refs: string | null } | undefined;
       return row ? { messageId: row.messageId, references: row.refs?.split(/\s+/).filter(Boolean) ?? [] } : null;
     },
+    /** An article's References (the Message-IDs of the mails before it), for threading a reply on it. */
+    referencesOf: (articleId: number): string[] => ((referencesOf.get(articleId) as string | null | undefined) ?? '').split(/\s+/).filter(Boolean),
     setDelivery: (articleId: number, status: 'sent' | 'failed') => void setDelivery.run(status, articleId),
     delivery: (articleId: number): string | null => (deliveryOf.get(articleId) as string | null | undefined) ?? null,
     enqueue(item: { articleId: number | null; kind: OutboxItem['kind']; envelopeFrom: string; envelopeTo: string[]; messageId: string; raw: Buffer; now: string }): number {

@@ -12,6 +12,7 @@ interface QueueRow {
   is_default: number;
   reopen_policy: Queue['reopenPolicy'];
   auto_reply: string | null;
+  signature: string | null;
   created_at: string;
 }
 
@@ -24,14 +25,15 @@ const toQueue = (r: QueueRow): Queue => ({
   isDefault: r.is_default === 1,
   reopenPolicy: r.reopen_policy,
   autoReply: r.auto_reply ? (JSON.parse(r.auto_reply) as Record<string, string>) : null,
+  signature: r.signature,
   createdAt: r.created_at,
 });
 
 /** SQLite implementation of {@link QueueStore}, including agent ↔ queue permissions. */
 export function createQueueRepository(db: Database): QueueStore {
   const insert = db.prepare(
-    `INSERT INTO queues (name, email, dial_target, asterisk_queue, is_default, reopen_policy, auto_reply, created_at)
-     VALUES (@name, @email, @dialTarget, @asteriskQueue, @isDefault, @reopenPolicy, @autoReply, @now) RETURNING *`,
+    `INSERT INTO queues (name, email, dial_target, asterisk_queue, is_default, reopen_policy, auto_reply, signature, created_at)
+     VALUES (@name, @email, @dialTarget, @asteriskQueue, @isDefault, @reopenPolicy, @autoReply, @signature, @now) RETURNING *`,
   );
   const byId = db.prepare('SELECT * FROM queues WHERE id = ?');
   const byName = db.prepare('SELECT * FROM queues WHERE name = ?');
@@ -69,6 +71,7 @@ export function createQueueRepository(db: Database): QueueStore {
         isDefault: q.isDefault ? 1 : 0,
         reopenPolicy: q.reopenPolicy ?? 'reopen',
         autoReply: q.autoReply ? JSON.stringify(q.autoReply) : null,
+        signature: q.signature ?? null,
         now,
       })[0] as QueueRow,
     );
@@ -77,7 +80,7 @@ export function createQueueRepository(db: Database): QueueStore {
   const update = db.transaction((id: number, change: Partial<NewQueue>) => {
     const sets: string[] = [];
     const params: Record<string, unknown> = { id };
-    const columns = { name: 'name', email: 'email', dialTarget: 'dial_target', asteriskQueue: 'asterisk_queue', isDefault: 'is_default', reopenPolicy: 'reopen_policy', autoReply: 'auto_reply' } as const;
+    const columns = { name: 'name', email: 'email', dialTarget: 'dial_target', asteriskQueue: 'asterisk_queue', isDefault: 'is_default', reopenPolicy: 'reopen_policy', autoReply: 'auto_reply', signature: 'signature' } as const;
     for (const [key, column] of Object.entries(columns) as Array<[keyof NewQueue, string]>) {
       const value = change[key];
       if (value !== undefined) {

@@ -27,6 +27,7 @@ interface ArticleRow {
   kind: Article['kind'];
   from_addr: string | null;
   to_addr: string | null;
+  cc_addr: string | null;
   subject: string | null;
   body_text: string;
   body_html: string | null;
@@ -73,6 +74,7 @@ const toArticle = (r: ArticleRow): Article => ({
   kind: r.kind,
   from: r.from_addr,
   to: r.to_addr,
+  cc: r.cc_addr,
   subject: r.subject,
   text: r.body_text,
   html: r.body_html,
@@ -128,8 +130,8 @@ export function createTicketWrites(db: Database) {
      VALUES (@ttn, @title, @queueId, @state, @priority, @ownerId, @customerId, @now, @now) RETURNING *`,
   );
   const insertArticle = db.prepare(
-    `INSERT INTO articles (ticket_id, kind, from_addr, to_addr, reply_to, subject, body_text, body_html, message_id, in_reply_to, author_agent_id, references_header, raw_message_id, created_at)
-     VALUES (@ticketId, @kind, @from, @to, @replyTo, @subject, @text, @html, @messageId, @inReplyTo, @authorAgentId, @references, @rawMessageId, @now) RETURNING *`,
+    `INSERT INTO articles (ticket_id, kind, from_addr, to_addr, cc_addr, reply_to, subject, body_text, body_html, message_id, in_reply_to, author_agent_id, references_header, raw_message_id, created_at)
+     VALUES (@ticketId, @kind, @from, @to, @cc, @replyTo, @subject, @text, @html, @messageId, @inReplyTo, @authorAgentId, @references, @rawMessageId, @now) RETURNING *`,
   );
   const statement = createStatementCache(db);
   const byId = db.prepare('SELECT * FROM tickets WHERE id = ?');
@@ -177,6 +179,7 @@ export function createTicketWrites(db: Database) {
     kind: a.kind,
     from: a.from ?? null,
     to: a.to ?? null,
+    cc: a.cc ?? null,
     replyTo: a.replyTo ?? null,
     subject: a.subject ?? null,
     text: a.text,

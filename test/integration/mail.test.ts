@@ -325,8 +325,8 @@ describe("an agent's reply", () => {
   /** Outbox rows with what their articles say. */
   const outbox = () =>
     m.hotline.db
-      .prepare("SELECT o.kind, o.envelope_to AS envelopeTo, a.to_addr AS shownTo, a.subject, a.body_text AS text FROM outbox o JOIN articles a ON a.id = o.article_id WHERE o.kind = 'agent-reply' ORDER BY o.id")
-      .all() as Array<{ kind: string; envelopeTo: string; shownTo: string; subject: string; text: string }>;
+      .prepare("SELECT o.kind, o.envelope_to AS envelopeTo, a.to_addr AS shownTo, a.cc_addr AS shownCc, a.subject, a.body_text AS text FROM outbox o JOIN articles a ON a.id = o.article_id WHERE o.kind = 'agent-reply' ORDER BY o.id")
+      .all() as Array<{ kind: string; envelopeTo: string; shownTo: string; shownCc: string | null; subject: string; text: string }>;
 
   it('takes Name <address>, Cc and Bcc on the form and sends one mail to all of them, threaded, with the TTN in the subject', async () => {
     const { ticket } = await opened();
@@ -334,7 +334,7 @@ describe("an agent's reply", () => {
     const res = await pages.post(`/tickets/${ticket.ttn}/reply`, { to: '"Doe, Jane" <jane@customer.example>, carl@customer.example', cc: 'Boss <boss@customer.example>', bcc: 'audit@hotline.example', subject: 'Re: Printer on fire', text: 'Fixed.' });
     expect(res.headers.location).toBe(`/tickets/${ticket.ttn}?done=reply-queued`);
     expect(outbox()).toEqual([
-      { kind: 'agent-reply', envelopeTo: JSON.stringify(['jane@customer.example', 'carl@customer.example', 'boss@customer.example', 'audit@hotline.example']), shownTo: '"Doe, Jane" <jane@customer.example>, carl@customer.example, Boss <boss@customer.example>', subject: `[Ticket#${ticket.ttn}] Printer on fire`, text: 'Fixed.' },
+      { kind: 'agent-reply', envelopeTo: JSON.stringify(['jane@customer.example', 'carl@customer.example', 'boss@customer.example', 'audit@hotline.example']), shownTo: '"Doe, Jane" <jane@customer.example>, carl@customer.example', shownCc: 'Boss <boss@customer.example>', subject: `[Ticket#${ticket.ttn}] Printer on fire`, text: 'Fixed.' },
     ]);
     const sent = (await m.sent()).find((s) => s.mail.text.trim() === 'Fixed.')!;
     expect(sent.mail.to).toEqual(['jane@customer.example', 'carl@customer.example']);
