@@ -2,6 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { createAgentService } from './core/agent-service.js';
 import { createAuthService } from './core/auth-service.js';
 import { createCallService } from './core/call-service.js';
+import { createNoticeService } from './core/notice-service.js';
+import { createNoticeRepository } from './storage/notice-repository.js';
 import { createDirectoryService } from './core/directory-service.js';
 import { createEventBus } from './core/events.js';
 import type { Clock } from './core/ticket-service.js';
@@ -74,6 +76,7 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
     if (overrides.installPrompts !== false) prompts.install();
     const auth = createAuthService({ agents, sessions: createSessionRepository(db), tokens: createApiTokenRepository(db), clock, events, limits: { perLoginAndAddress: config.loginFailuresAllowed, baseDelayMs: config.loginFirstWaitSeconds * 1000 } });
     const calls = createCallService({ calls: createCallRepository(db, writes, turn), tickets, agents: agentStore, queues, events, clock, onError: (error, what) => log.warn({ err: error }, `${what} failed`) });
+    const notices = createNoticeService({ notices: createNoticeRepository(db), agents: agentStore, queues, events, clock, onError: (error) => log.warn({ err: error }, 'a notice could not be written') });
     const directory = createDirectoryService({ queues, customers: createCustomerRepository(db), clock, countryCode: config.countryCode, events });
     return {
       config,
@@ -90,6 +93,8 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
       directory,
       calls,
       auth,
+      /** What agents are told: assigned tickets, customers' replies, new tickets of watched queues, reminders. */
+      notices,
       prompts,
       /** Ticket-list filters agents saved. */
       savedFilters: createSavedFilterRepository(db),

@@ -74,6 +74,8 @@ const schema = z
     mailMaxBytes: z.coerce.number().int().min(1024).default(25 * 1024 * 1024),
     /** Comma-separated domains the SMTP listener accepts mail for; empty: any. */
     mailDomains: z.string().default(''),
+    /** Where agents reach the web UI, e.g. `https://hotline.example.com`: links in the notices mailed to them (empty: none). */
+    publicUrl: z.union([z.literal(''), z.url()]).default(''),
     /** Sender of auto-replies for queues without their own address. */
     mailFrom: z.email().default('hotline@localhost.localdomain'),
     /** Outgoing relay, e.g. `smtp://user:pass@mail.example.com:587`; empty: .eml files in <dataDir>/outbox. */

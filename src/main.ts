@@ -124,6 +124,8 @@ export async function run(argv: string[], io: Out = { out: console.log, err: con
           throw new UsageError(`unknown command "${key}"`);
       }
     } finally {
+      // What follows a change (notices to the agents concerned) is written before the database closes.
+      await hotline.events.idle();
       hotline.close();
     }
   } catch (error) {
@@ -274,6 +276,8 @@ async function ingest(args: string[], io: Out): Promise<number> {
     }
     if (mail.pipeline.toFile(stored)) {
       const outcome = await mail.pipeline.process(stored.id);
+      // The owner's notice of this mail is written before the process ends (the service mails it, if asked to).
+      await hotline.events.idle();
       await mail.outbox.flush();
       if (outcome === 'failed') io.err(`hotline ingest: stored as ${stored.id} but could not be filed; it is flagged for an admin`);
     }

@@ -1,4 +1,4 @@
-import type { Article, Call, ChangeVia, Queue, Ticket } from './types.js';
+import type { Article, Call, ChangeVia, Notice, Queue, Ticket } from './types.js';
 
 /** Domain events, published only after the transaction that caused them has committed. */
 export interface DomainEvents {
@@ -13,6 +13,8 @@ export interface DomainEvents {
   'call.missed': { call: Call; agentId: number; status: string };
   'call.answered': { call: Call; agentId: number };
   'call.ended': { call: Call };
+  /** Notices were written (in this process): the agents' sockets are told. */
+  'notice.created': { notices: Notice[] };
   /** An agent's access may have shrunk (logout, sessions ended, token revoked, deactivated, role or permissions changed): open sockets are checked again. */
   'access.changed': { agentId: number };
 }
@@ -26,6 +28,8 @@ export interface EventBus {
   publish<K extends EventName>(name: K, payload: DomainEvents[K]): void;
   /** Publishes and waits for every handler to finish (handlers bound their own waits); failures are reported, not thrown. */
   deliver<K extends EventName>(name: K, payload: DomainEvents[K]): Promise<void>;
+  /** Resolves once every handler started so far has finished (a short-lived process waits for this before it closes the database). */
+  idle(): Promise<void>;
 }
 
 /**
@@ -34,6 +38,7 @@ export interface EventBus {
  */
 export function createEventBus(onError: (name: string, error: unknown) => void = () => {}): EventBus {
   const handlers = new Map<EventName, Set<Handler<never>>>();
+  const running = new Set<Promise<void>>();
   return {
     on(name, handler) {
       let set = handlers.get(name);
@@ -45,6 +50,10 @@ export function createEventBus(onError: (name: string, error: unknown) => void =
       void run(name, payload);
     },
     deliver: (name, payload) => run(name, payload),
+    async idle() {
+      // Handlers may publish further events: wait until none is left.
+      while (running.size) await Promise.all(running);
+    },
   };
 
   async function run<K extends EventName>(name: K, payload: DomainEvents[K]): Promise<void> {
@@ -57,6 +66,13 @@ export function createEventBus(onError: (name: string, error: unknown) => void =
         onError(name, error);
       }
     }
-    await Promise.all(pending);
+    if (pending.length === 0) return;
+    const all = Promise.all(pending).then(() => undefined);
+    running.add(all);
+    try {
+      await all;
+    } finally {
+      running.delete(all);
+    }
   }
 }

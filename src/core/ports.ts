@@ -1,4 +1,4 @@
-import type { Access, Agent, Article, ArticleInput, Attachment, AttachmentInput, CannedAnswer, Call, ChangedBy, Customer, DraftAttachment, HistoryEntry, Queue, Role, Ticket, TicketState } from './types.js';
+import type { Access, Agent, Article, ArticleInput, Attachment, AttachmentInput, CannedAnswer, Call, ChangedBy, Customer, DraftAttachment, HistoryEntry, Notice, NoticeKind, Queue, Role, Ticket, TicketState } from './types.js';
 
 /**
  * Storage interfaces the core talks to. They return Promises so that a
@@ -150,7 +150,7 @@ export interface AgentStore {
   findByLogin(login: string): Promise<Agent | null>;
   passwordHash(id: number): Promise<string | null>;
   list(): Promise<Agent[]>;
-  update(id: number, change: Partial<Omit<NewAgent, 'login'>> & { active?: boolean; away?: boolean }): Promise<Agent>;
+  update(id: number, change: Partial<Omit<NewAgent, 'login'>> & { active?: boolean; away?: boolean; notifyByEmail?: boolean }): Promise<Agent>;
   countAdmins(): Promise<number>;
 }
 
@@ -268,6 +268,25 @@ export interface SavedFilterStore {
   save(agentId: number, name: string, query: string, now: string): Promise<SavedFilter>;
   /** Removes one of the agent's own filters; false when there is none with that id. */
   remove(id: number, agentId: number): Promise<boolean>;
+}
+
+export interface NoticeStore {
+  /** Writes notices (one transaction); `mail` marks those to be mailed as well. */
+  add(notices: Array<{ agentId: number; kind: NoticeKind; ticketId: number | null; text: string; mail: boolean }>, now: string): Promise<Notice[]>;
+  /** The agent's notices, newest first, a page at a time; how many, and how many not seen. */
+  list(agentId: number, limit: number, offset: number): Promise<Notice[]>;
+  count(agentId: number): Promise<{ total: number; unseen: number }>;
+  /** Marks seen: the given notices, those of a ticket, or all of the agent's. Returns how many. */
+  markSeen(agentId: number, which: { ids: number[] } | { ticketId: number } | 'all', now: string): Promise<number>;
+  /** Notices after `id`, oldest first (for pushing new ones to sockets), and the newest id now. */
+  after(id: number, limit: number): Promise<Notice[]>;
+  newestId(): Promise<number>;
+  /** Notices to be mailed and not mailed yet, with the agent's address. */
+  toMail(limit: number): Promise<Array<Notice & { email: string | null; agentName: string }>>;
+  /** Who watches a queue's new tickets. */
+  watchers(queueId: number): Promise<number[]>;
+  watched(agentId: number): Promise<number[]>;
+  setWatched(agentId: number, queueIds: number[]): Promise<void>;
 }
 
 export interface CannedAnswerStore {

@@ -22,6 +22,8 @@ export interface Agent {
   active: boolean;
   /** Marked away by the agent: calls go to the queue instead. */
   away: boolean;
+  /** Notices are mailed to the agent's address too. */
+  notifyByEmail: boolean;
   createdAt: string;
 }
 
@@ -193,6 +195,21 @@ export interface CannedAnswer {
   /** With placeholders: {customer}, {ttn}, {title}, {agent}, {queue}. */
   body: string;
   updatedAt: string;
+}
+
+export type NoticeKind = 'assigned' | 'customer-reply' | 'new-ticket' | 'reminder';
+
+/** Something an agent is told about a ticket. */
+export interface Notice {
+  id: number;
+  agentId: number;
+  kind: NoticeKind;
+  ticketId: number | null;
+  /** The ticket's number, for links (null when it is gone). */
+  ttn: string | null;
+  text: string;
+  createdAt: string;
+  seenAt: string | null;
 }
 
 /** A file an agent attached to a reply not sent yet. */

@@ -11,6 +11,7 @@ import type { TicketChange, TicketListItem, TicketSort } from '../core/ports.js'
 import type { z } from 'zod';
 import { filterQuery, headingDirection, listFilter, listPage } from './ticket-list.js';
 import { historyLines } from './history-view.js';
+import { ADMIN_PAGE_SIZE, numberedPage } from './paging.js';
 import { composeForm } from './compose.js';
 import type { Agent, Article, Attachment, Delivery, TicketState } from '../core/types.js';
 import { TICKET_STATES } from '../core/types.js';
@@ -21,7 +22,7 @@ import { DIAL_CONTEXT } from '../pbx/names.js';
 import { sanitizeMailHtml } from './sanitize.js';
 import { dialAllowed, loadSecuritySettings } from '../core/security-settings.js';
 import type { Views } from './views.js';
-import { AttachmentQuery, BulkForm, DialForm, EmptyForm, IdParams, LoginForm, LoginQuery, NewTicketForm, NewTicketQuery, NoteForm, PageQuery, ReplyForm, SavedFilterForm, TicketListFilter, TicketListQuery, TicketPageQuery, TtnParams, UpdateForm, DraftUploadQuery, DraftParams, DraftDeleteForm } from './schemas.js';
+import { AttachmentQuery, BulkForm, DialForm, EmptyForm, IdParams, LoginForm, LoginQuery, NewTicketForm, NewTicketQuery, NoteForm, PageQuery, ListPageQuery, NoticesSeenForm, SettingsForm, ReplyForm, SavedFilterForm, TicketListFilter, TicketListQuery, TicketPageQuery, TtnParams, UpdateForm, DraftUploadQuery, DraftParams, DraftDeleteForm } from './schemas.js';
 
 /** Where an outgoing mail stands, in a sentence for its article. */
 function deliveryText(d: Delivery): string {
@@ -265,6 +266,41 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
     return page(views, request, reply, 'bulk-result', { title: 'Tickets changed', changed, refused, back });
   });
 
+  app.get('/notices', { schema: { querystring: ListPageQuery } }, async (request, reply) => {
+    const agent = requireAgent(request);
+    const { total, unseen } = await hotline.notices.count(agent.id);
+    const pager = numberedPage((request.query as { page?: string }).page, total);
+    const notices = await hotline.notices.list(agent.id, ADMIN_PAGE_SIZE, pager.offset);
+    return page(views, request, reply, 'notices', { title: 'Notices', notices, pager, unseen });
+  });
+
+  app.post('/notices/seen', { schema: { body: NoticesSeenForm } }, async (request, reply) => {
+    const agent = requireAgent(request);
+    const b = request.body as z.output<typeof NoticesSeenForm>;
+    const ids = b.id === undefined ? [] : [b.id].flat().map(Number);
+    if (!b.all && ids.length === 0) throw new ValidationError('choose notices to mark as seen');
+    await hotline.notices.markSeen(agent.id, b.all ? 'all' : { ids });
+    return reply.redirect('/notices?done=notices-seen', 303);
+  });
+
+  app.get('/settings', { schema: { querystring: PageQuery } }, async (request, reply) => {
+    const agent = requireAgent(request);
+    const [queues, watched] = await Promise.all([hotline.directory.visibleQueues(agent.id), hotline.notices.watched(agent.id)]);
+    return page(views, request, reply, 'settings', { title: 'My settings', queues, watched, agent: await hotline.agents.findById(agent.id) });
+  });
+
+  app.post('/settings', { schema: { body: SettingsForm } }, async (request, reply) => {
+    const agent = requireAgent(request);
+    const b = request.body as z.output<typeof SettingsForm>;
+    const visible = new Set((await hotline.directory.visibleQueues(agent.id)).map((q) => q.id));
+    const watch = (b.watch === undefined ? [] : [b.watch].flat().map(Number)).filter((id) => visible.has(id));
+    const byEmail = b.notifyByEmail === '1';
+    if (byEmail && !agent.email) throw new ValidationError('notifyByEmail: you have no e-mail address on file; ask an admin to enter it');
+    await hotline.agents.update(agent.id, { notifyByEmail: byEmail });
+    await hotline.notices.setWatched(agent.id, watch);
+    return reply.redirect('/settings?done=settings-saved', 303);
+  });
+
   app.post('/filters', { schema: { body: SavedFilterForm } }, async (request, reply) => {
     const agent = requireAgent(request);
     const b = request.body as z.output<typeof SavedFilterForm>;
@@ -356,6 +392,8 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
       hotline.drafts.list(agent.id, ticket.id),
       hotline.directory.listQueues(),
     ]);
+    // Opening the ticket is seeing what there was to tell about it.
+    await hotline.notices.markSeen(agent.id, { ticketId: ticket.id });
     const answered = query.article ? (articles.find((a) => a.id === Number(query.article)) ?? null) : null;
     if (query.article && !answered) throw new NotFoundError(`no article ${query.article} on ticket ${ttn}`);
     const chosenCanned = query.canned ? (canned.find((c) => c.id === Number(query.canned)) ?? null) : null;

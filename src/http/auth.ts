@@ -14,6 +14,8 @@ declare module 'fastify' {
     session: Session | null;
     /** The agent making the request (session or API token); null when anonymous. */
     agent: Agent | null;
+    /** Notices the agent has not seen, for the pages' menu (0 for the API). */
+    unseenNotices: number;
   }
 }
 
@@ -37,10 +39,11 @@ export class AdminOnlyError extends Error {
  * Unsafe requests authenticated by cookie must carry the session's CSRF token
  * (`_csrf` form field or `X-CSRF-Token` header); API tokens are not sent by browsers on their own, so they need none.
  */
-export async function authPlugin(app: FastifyInstance, opts: { auth: AuthService }): Promise<void> {
+export async function authPlugin(app: FastifyInstance, opts: { auth: AuthService; unseenNotices?: (agentId: number) => Promise<number> }): Promise<void> {
   const { auth } = opts;
   app.decorateRequest('session', null);
   app.decorateRequest('agent', null);
+  app.decorateRequest('unseenNotices', 0);
 
   app.addHook('preHandler', async (request, reply) => {
     const bearer = /^Bearer (\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
@@ -55,6 +58,8 @@ export async function authPlugin(app: FastifyInstance, opts: { auth: AuthService
     // The cookie lasts as long as the session, which slides with use: an agent at work is not logged
     // out 12 hours after logging in (the cookie's lifetime was set once, at login).
     if (request.session) setSessionCookie(request, reply, request.cookies[SESSION_COOKIE]!, request.session.secondsLeft);
+    // The menu says how many notices wait (pages only: one indexed count).
+    if (request.session && request.method === 'GET' && opts.unseenNotices) request.unseenNotices = await opts.unseenNotices(request.session.agent.id);
     const unsafe = !['GET', 'HEAD', 'OPTIONS'].includes(request.method);
     if (unsafe && request.session && request.routeOptions.config?.csrf !== false) {
       // A multipart form's body is read only after this check: its token comes in the form's URL.

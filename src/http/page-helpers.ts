@@ -16,6 +16,8 @@ const NOTICES: Record<string, string> = {
   'ticket-updated': 'Ticket updated.',
   'filter-saved': 'Filter saved: it is listed above the tickets and on the queues page.',
   'filter-deleted': 'Saved filter deleted.',
+  'notices-seen': 'Marked as seen.',
+  'settings-saved': 'Your settings are saved.',
   'agent-saved': 'Agent saved.',
   'queue-saved': 'Queue saved.',
   'canned-saved': 'Canned answer saved.',
@@ -34,6 +36,7 @@ export function page(views: Views, request: FastifyRequest, reply: FastifyReply,
   const done = (request.query as Record<string, string> | undefined)?.done;
   const html = views.render(template, {
     me: request.agent,
+    unseenNotices: request.unseenNotices,
     time: displayTime,
     csrf: request.session?.csrfToken ?? '',
     notice: done ? NOTICES[done] : undefined,

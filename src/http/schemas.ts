@@ -54,6 +54,8 @@ export const LoginQuery = z.object({ next: z.string().max(2000).optional(), done
 export const LoginForm = z.object({ login: formText(LIMITS.login), password: z.string().max(LIMITS.password, `at most ${LIMITS.password} characters`).optional().default(''), next: formText(2000), form: z.string().max(2 * MAX_REPLAY_CHARS).optional(), _csrf: csrf });
 
 const listState = z.enum([...TICKET_STATES, 'all', ''], { error: `must be one of ${TICKET_STATES.join(', ')} or all` }).optional();
+/** Ids ticked in a form: one, or several under the same name. */
+const idList = z.union([z.string().regex(/^\d{1,15}$/, 'must be a whole number'), z.array(z.string().regex(/^\d{1,15}$/, 'must be a whole number')).max(500, 'at most 500 at once')]).optional();
 /** A list position as the page links carry it (see cursorParam). */
 const cursor = z.string().max(1200, 'not a list position: follow the page links').regex(/^[\w-]+$/, 'not a list position: follow the page links');
 const sortParam = z.enum([...TICKET_SORTS, ''], { error: `must be one of ${TICKET_SORTS.join(', ')}` }).optional();
@@ -73,6 +75,8 @@ export const BulkForm = z.object({
   back: z.string().max(4000).optional().default(''),
   _csrf: csrf,
 });
+export const NoticesSeenForm = z.object({ id: idList, all: flag, _csrf: csrf });
+export const SettingsForm = z.object({ notifyByEmail: flag, watch: idList, _csrf: csrf });
 export const SavedFilterForm = z.object({ name: formText(LIMITS.name), query: z.string().max(4000).optional().default(''), _csrf: csrf });
 export const NewTicketQuery = z.object({ lookup: text(LIMITS.email).optional(), phone: text(LIMITS.phone).optional(), call: z.string().regex(/^\d{1,15}$/, 'must be a call id').optional(), done });
 export const NewTicketForm = z.object({
@@ -87,7 +91,6 @@ export const NewTicketForm = z.object({
   _csrf: csrf,
 });
 export const NoteForm = z.object({ text: formText(LIMITS.text), _csrf: csrf });
-const idList = z.union([z.string().regex(/^\d{1,15}$/, 'must be a whole number'), z.array(z.string().regex(/^\d{1,15}$/, 'must be a whole number')).max(100, 'at most 100 files')]).optional();
 export const ReplyForm = z.object({
   to: formText(LIMITS.addresses),
   cc: formText(LIMITS.addresses),

@@ -216,7 +216,7 @@ export async function buildApp(hotline: Hotline, parts: AppParts = {}) {
   await app.register(multipart, { limits: { fileSize: 20 * 1024 * 1024, files: 1, fields: 10, parts: 11 } });
   await app.register(fastifyStatic, { root: STATIC_DIR, prefix: '/static/' });
   // Not registered as an encapsulated plugin: its hook must run for every route.
-  await authPlugin(app, { auth: hotline.auth });
+  await authPlugin(app, { auth: hotline.auth, unseenNotices: async (agentId) => (await hotline.notices.count(agentId)).unseen });
 
   app.setErrorHandler(async (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const status = statusOf(error);

@@ -14,6 +14,9 @@ import { startSmtpListener } from './smtp-listener.js';
 /** How long files attached to a reply that is never sent are kept. */
 const DRAFT_KEEP_MS = 7 * 24 * 60 * 60 * 1000;
 
+/** How often notices to be mailed are looked for (those written in this process are mailed at once). */
+const NOTICE_MAIL_CHECK_MS = 10_000;
+
 /** How often pending tickets are checked for a reminder that is due. */
 const REMINDER_CHECK_MS = 30_000;
 
@@ -26,7 +29,7 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
   const repo = createMailRepository(hotline.db);
   const outbox = createOutbox({ repo, clock: hotline.clock, log, options: { relayUrl: config.relayUrl, dataDir: config.dataDir } });
   const worker = createMailWorker({ log });
-  const pipeline = createMailPipeline({ hotline, repo, worker, settings: { mailFrom: config.mailFrom, autoReplyLimit: config.autoReplyLimit }, onOutbox: () => void outbox.flush() });
+  const pipeline = createMailPipeline({ hotline, repo, worker, settings: { mailFrom: config.mailFrom, autoReplyLimit: config.autoReplyLimit, publicUrl: config.publicUrl }, onOutbox: () => void outbox.flush() });
   // Messages being filed by this process (so none is filed twice, and stopping can wait for them),
   // a few at a time: senders are answered as soon as a message is stored, and a flood of stored
   // messages must wait here as ids, not as parsed messages in memory.
@@ -65,6 +68,7 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
   }
   let resumeTimer: NodeJS.Timeout | undefined;
   let reminderTimer: NodeJS.Timeout | undefined;
+  let noticeTimer: NodeJS.Timeout | undefined;
   let smtp: SmtpListener | null = null;
   let imap: ReturnType<typeof startImapPoller> | null = null;
   if (options.listen) {
@@ -82,6 +86,11 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
     wake();
     reminderTimer = setInterval(wake, REMINDER_CHECK_MS);
     reminderTimer.unref();
+    // Notices agents want by e-mail: queued within seconds of being written (by any process).
+    const mailNotices = () => void pipeline.mailNotices().catch((error: unknown) => log.warn({ err: error }, 'mailing notices failed; tried again shortly'));
+    noticeTimer = setInterval(mailNotices, NOTICE_MAIL_CHECK_MS);
+    noticeTimer.unref();
+    hotline.events.on('notice.created', mailNotices);
     if (config.smtpEnabled) {
       try {
         smtp = await startSmtpListener({
@@ -128,6 +137,7 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
     async close(): Promise<void> {
       clearInterval(resumeTimer);
       clearInterval(reminderTimer);
+      clearInterval(noticeTimer);
       imap?.stop();
       await smtp?.close();
       // Messages still waiting to be filed stay stored, to be filed at the next start.

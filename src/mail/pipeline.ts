@@ -9,7 +9,7 @@ import { MAX_TTN_ATTEMPTS, storedFile, ticketTitle } from '../core/ticket-servic
 import type { Agent, Article, ArticleInput, Customer, Queue, Ticket } from '../core/types.js';
 import type { FilingPlan, FilingResult, MailRepository, PlannedArticle, PlannedOutbox } from '../storage/mail-repository.js';
 import type { Recipient } from './addresses.js';
-import { formatRecipient, parseRecipients } from './addresses.js';
+import { formatRecipient, looseRecipients, parseRecipients } from './addresses.js';
 import { newMessageId } from './compose.js';
 import type { MailWorker } from './mail-worker.js';
 import { MailThreadClosedError } from './mail-worker.js';
@@ -20,6 +20,8 @@ export interface MailSettings {
   mailFrom: string;
   /** Auto-replies per sender per 24 hours. */
   autoReplyLimit: number;
+  /** Where agents reach the web UI, for links in notices (empty: none). */
+  publicUrl?: string;
 }
 
 /** Where a raw message came from. */
@@ -403,6 +405,35 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
       const result = commit({ rawId: null, ticket: { id: ticket.id }, articles: [planned], deleteDrafts: input.draftIds ?? [], now: now() });
       if (!result.filed) throw new Error('a reply is always written');
       return result.articles[0]!;
+    },
+    /**
+     * Mails the notices agents asked to get by e-mail (My settings), each once, with a link to its
+     * ticket; marked auto-generated so that no auto-responder answers them. Returns how many were queued.
+     */
+    async mailNotices(limit = 50): Promise<number> {
+      let queued = 0;
+      for (const n of await hotline.notices.toMail(limit)) {
+        const [to] = n.email ? looseRecipients(n.email) : [];
+        if (!to) {
+          repo.enqueueNotice(n.id, null);
+          continue;
+        }
+        const messageId = newMessageId(settings.mailFrom);
+        const link = n.ttn ? (settings.publicUrl ? `${settings.publicUrl.replace(/\/+$/, '')}/tickets/${n.ttn}` : `Ticket ${n.ttn} in Hotline`) : '';
+        const raw = await worker.compose(
+          {
+            from: settings.mailFrom,
+            to: [{ name: n.agentName, address: to.address }],
+            subject: n.ttn ? ticketSubject(n.ttn, n.text.slice(0, 150)) : n.text.slice(0, 150),
+            text: `${n.text}\n\n${link}\n\n-- \nHotline. What you are told by e-mail is set under "My settings".\n`,
+            headers: { 'Auto-Submitted': 'auto-generated', 'X-Loop': settings.mailFrom },
+          },
+          messageId,
+        );
+        if (repo.enqueueNotice(n.id, { envelopeFrom: settings.mailFrom, envelopeTo: [to.address], messageId, raw, now: now() })) queued++;
+      }
+      if (queued) deps.onOutbox?.();
+      return queued;
     },
     status: () => ({ raw: repo.rawCounts(), outbox: repo.outboxCounts() }),
   };

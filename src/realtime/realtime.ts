@@ -21,6 +21,8 @@ export interface RealtimeOptions {
   popAckTimeoutMs?: number;
   /** How often every socket's credential and permissions are checked again (changes made by the CLI, expiries). */
   revalidateEveryMs?: number;
+  /** How often the database is checked for notices written by other processes. */
+  noticeCheckMs?: number;
 }
 
 const EVENT_FOR: Record<PopStatus, string> = { incoming: 'call.incoming', ringing: 'call.ringing', answered: 'call.answered' };
@@ -194,7 +196,42 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
   const sweep = setInterval(() => void revalidate().catch((error: unknown) => log.warn({ err: error }, 'checking sockets again failed')), options.revalidateEveryMs ?? 15_000);
   sweep.unref();
 
+  // Notices (notice-service.ts) are written by whichever process made the change; this one pushes new
+  // ones to their agents' sockets: at once when told (here, or by the pages' process), and checks
+  // every second for the rest (mail filed on its thread, `hotline ingest`, the CLI).
+  let delivered: number | null = null;
+  let delivering: Promise<void> | null = null;
+  let again = false;
+  async function deliverNotices(): Promise<void> {
+    if (delivering) {
+      again = true;
+      return delivering;
+    }
+    delivering = (async () => {
+      do {
+        again = false;
+        if (delivered === null) delivered = await hotline.notices.newestId();
+        for (let batch = await hotline.notices.after(delivered, 500); batch.length; batch = await hotline.notices.after(delivered, 500)) {
+          for (const notice of batch) {
+            delivered = notice.id;
+            if (socketsOf(notice.agentId).length === 0) continue;
+            // Told only while the agent may still see the ticket's queue.
+            const ticket = notice.ticketId !== null ? await hotline.tickets.findById(notice.ticketId) : null;
+            if (ticket && !(await mayHear(notice.agentId, ticket.queueId))) continue;
+            const { unseen } = await hotline.notices.count(notice.agentId);
+            io.to(`agent:${notice.agentId}`).emit('notice', { id: notice.id, kind: notice.kind, text: notice.text, url: notice.ttn ? `/tickets/${notice.ttn}` : '/notices', createdAt: notice.createdAt, unseen });
+          }
+        }
+      } while (again);
+    })().finally(() => (delivering = null));
+    return delivering;
+  }
+  const noticeSweep = setInterval(() => void deliverNotices().catch((error: unknown) => log.warn({ err: error }, 'pushing notices failed')), options.noticeCheckMs ?? 1000);
+  noticeSweep.unref();
+  void deliverNotices().catch(() => undefined);
+
   const handlers = [
+    hotline.events.on('notice.created', () => deliverNotices()),
     hotline.events.on('access.changed', ({ agentId }) => revalidate(agentId)),
     hotline.events.on('call.routed', async ({ call, ticket, agentId, queue }) => {
       const payload = await buildPop(hotline, call, ticket, queue);
@@ -250,8 +287,11 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
      */
     /** Checks an agent's open sockets again now (access changed in another process: the pages'). */
     revalidate,
+    /** Pushes notices written since the last push (another process wrote some). */
+    deliverNotices,
     close(): void {
       clearInterval(sweep);
+      clearInterval(noticeSweep);
       for (const off of handlers) off();
       io.engine.close();
     },

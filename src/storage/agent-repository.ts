@@ -15,6 +15,7 @@ interface AgentRow {
   language: string;
   active: number;
   away: number;
+  notify_by_email: number;
   created_at: string;
 }
 
@@ -29,6 +30,7 @@ const toAgent = (r: AgentRow): Agent => ({
   language: r.language,
   active: r.active === 1,
   away: r.away === 1,
+  notifyByEmail: r.notify_by_email === 1,
   createdAt: r.created_at,
 });
 
@@ -42,6 +44,7 @@ const COLUMNS = {
   language: 'language',
   active: 'active',
   away: 'away',
+  notifyByEmail: 'notify_by_email',
 } as const;
 
 /** SQLite implementation of {@link AgentStore}. */

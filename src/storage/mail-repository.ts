@@ -58,7 +58,7 @@ const toRaw = (r: RawRow): RawMessage => ({
 export interface OutboxItem {
   id: number;
   articleId: number | null;
-  kind: 'auto-reply' | 'agent-reply';
+  kind: 'auto-reply' | 'agent-reply' | 'notice';
   envelopeFrom: string;
   envelopeTo: string[];
   messageId: string;
@@ -239,6 +239,7 @@ export function createMailRepository(db: Database) {
   });
   const autoRepliesTo = db.prepare("SELECT count(*) FROM outbox WHERE kind = 'auto-reply' AND envelope_to = ? AND created_at >= ?").pluck();
   const deleteDraft = db.prepare('DELETE FROM draft_attachments WHERE id = ?');
+  const markNoticeMailed = db.prepare('UPDATE notices SET mailed_at = ? WHERE id = ? AND mailed_at IS NULL');
   const referencesOf = db.prepare('SELECT references_header FROM articles WHERE id = ?').pluck();
   const draftFile = db.prepare('SELECT id, filename, content_type AS contentType, content FROM draft_attachments WHERE id = ? AND agent_id = ? AND ticket_id = ?');
   const ticketFile = db.prepare(
@@ -305,6 +306,15 @@ export function createMailRepository(db: Database) {
     enqueue(item: { articleId: number | null; kind: OutboxItem['kind']; envelopeFrom: string; envelopeTo: string[]; messageId: string; raw: Buffer; now: string }): number {
       return (insertOutbox.all({ ...item, envelopeTo: JSON.stringify(item.envelopeTo) })[0] as { id: number }).id;
     },
+    /**
+     * A notice's mail, queued once: the notice is marked mailed and its mail queued in one
+     * transaction, only while it is not marked (another process may have mailed it meanwhile).
+     */
+    enqueueNotice: db.transaction((noticeId: number, item: { envelopeFrom: string; envelopeTo: string[]; messageId: string; raw: Buffer; now: string } | null): boolean => {
+      if (markNoticeMailed.run(item?.now ?? new Date().toISOString(), noticeId).changes === 0) return false;
+      if (item) insertOutbox.all({ ...item, articleId: null, kind: 'notice', envelopeTo: JSON.stringify(item.envelopeTo) });
+      return true;
+    }),
     /** The oldest message due now that no other sender holds, claimed for `owner` until `until`; null when none is. */
     claimNext(owner: string, now: string, until: string): OutboxItem | null {
       const [row] = claim.all({ owner, now, until }) as Array<Omit<OutboxItem, 'envelopeTo'> & { envelopeTo: string }>;

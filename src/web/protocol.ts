@@ -129,7 +129,9 @@ export type ServiceCall =
   | 'mail.reply'
   | 'ttn.reload'
   /** An agent's access changed on a page: their sockets here are checked again. */
-  | 'realtime.revalidate';
+  | 'realtime.revalidate'
+  /** Notices were written by the pages: pushed to the agents' sockets now. */
+  | 'realtime.notices';
 
 /** An error as it crosses to another thread or process: its class by name (so the page shows the right status), its message and code. */
 export interface WireError {

@@ -110,6 +110,7 @@ export function startWebFront(hotline: Hotline, services: { pbx: Pbx; mail: WebM
     'mail.reprocess': (id: number) => mail.reprocess(id),
     'mail.reply': (...args: Parameters<typeof mail.reply>) => mail.reply(...args),
     'realtime.revalidate': (agentId: number) => realtime.revalidate(agentId),
+    'realtime.notices': () => realtime.deliverNotices(),
     'ttn.reload': async () => {
       await hotline.ttn.load();
       services.settingsChanged?.();

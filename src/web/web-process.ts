@@ -111,6 +111,8 @@ await app.ready();
 const server = app.server;
 // Logouts, revoked tokens, deactivations and permission changes happen here; the sockets they end are the main process's.
 hotline.events.on('access.changed', async ({ agentId }) => void (await ask('realtime.revalidate', agentId).catch(() => undefined)));
+// Notices written here (a ticket given to someone on a page) reach their sockets at once, not at the next check.
+hotline.events.on('notice.created', async () => void (await ask('realtime.notices').catch(() => undefined)));
 const timeouts = { ...HTTP_TIMEOUTS, ...data.timeouts };
 
 // socket.io requests that come on a connection of pages (the client script, or the long-polling

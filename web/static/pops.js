@@ -123,6 +123,25 @@
   socket.on('call.withdrawn', function (e) { if (cards[e.callId]) { status(cards[e.callId], 'Withdrawn: ' + e.reason); cards[e.callId].classList.add('done'); } });
   socket.on('call.ended', function (e) { if (cards[e.callId]) { status(cards[e.callId], 'Call ended'); cards[e.callId].classList.add('done'); } });
 
+  // Notices (a ticket given to you, a customer's reply, a reminder, a new ticket in a queue you watch):
+  // a small card with its link, and the count in the menu.
+  socket.on('notice', function (n) {
+    var card = el('section', 'pop notice-pop');
+    card.setAttribute('data-notice', n.id);
+    var close = el('button', 'pop-close', '×');
+    close.type = 'button';
+    close.title = 'Dismiss';
+    close.addEventListener('click', function () { card.remove(); });
+    card.appendChild(close);
+    card.appendChild(el('p', 'pop-status', 'Notice'));
+    var text = el('p');
+    text.appendChild(link(n.url, n.text));
+    card.appendChild(text);
+    panel.appendChild(card);
+    var menu = document.getElementById('notices-link');
+    if (menu) menu.textContent = 'Notices' + (n.unseen ? ' (' + n.unseen + ' new)' : '');
+  });
+
   var ask = document.getElementById('enable-notifications');
   if (ask && 'Notification' in window && Notification.permission === 'default') {
     ask.hidden = false;
