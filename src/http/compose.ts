@@ -77,7 +77,9 @@ export function composeForm(input: {
   }
   const subject = ticketSubject(ticket.ttn, article?.subject || ticket.title);
   const parts: string[] = [];
-  parts.push(input.canned ? fillPlaceholders(input.canned.body, values).trimEnd() : '');
+  // A greeting (or the canned answer) first: the text starts with a line of its own, which text browsers
+  // keep (lynx drops blank lines at the start of a text area), and the agent writes below it.
+  parts.push(input.canned ? fillPlaceholders(input.canned.body, values).trimEnd() : mode === 'forward' ? 'Hello,' : `Hello${customer?.name ? ` ${customer.name}` : ''},`);
   if (queue?.signature) parts.push(`-- \n${fillPlaceholders(queue.signature, values).trimEnd()}`);
   if (article && isMail(article) && input.article) {
     const when = displayTime(article.createdAt);
@@ -94,7 +96,7 @@ export function composeForm(input: {
     cc,
     subject: mode === 'forward' ? `Fwd: ${subject}` : subject,
     // The agent writes at the top, above the signature and the quote.
-    text: `${parts[0]}\n\n${parts.slice(1).join('\n\n')}`.replace(/\n{3,}$/, '\n'),
+    text: `${parts[0]}\n\n\n\n${parts.slice(1).join('\n\n')}`.replace(/\n{3,}$/, '\n'),
     forward: mode === 'forward' && input.article ? input.attachments.filter((f) => f.articleId === input.article!.id) : [],
   };
 }

@@ -233,7 +233,8 @@ export async function buildApp(hotline: Hotline, parts: AppParts = {}) {
     // the session had ended, else at once with the error beside its field.
     const form = replayableForm(request);
     if (error instanceof NotLoggedInError) {
-      if (form) return renderLogin(views, request, reply, { error: 'Your session had ended, so this was not saved yet. Log in again: what you were sending comes back, as you typed it.', next: '/queues', form: packForm(form) }, 401);
+      // 200, not 401: text browsers (lynx) stop at a 401 to ask whether to show its page at all.
+      if (form) return renderLogin(views, request, reply, { error: 'Your session had ended, so this was not saved yet. Log in again: what you were sending comes back, as you typed it.', next: '/queues', form: packForm(form) }, 200);
       return reply.redirect(`/login?next=${encodeURIComponent(request.method === 'GET' ? request.url : '/queues')}`, 303);
     }
     // Input refused by its schema is refused before the session is looked at: look now, to give the form back.

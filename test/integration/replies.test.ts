@@ -74,11 +74,11 @@ describe('replying to a chosen article', () => {
     const form = replyForm(page);
     expect(form.get('to')).toBe('carl@customer.example');
     expect(form.get('cc')).toBe('dora@customer.example, boss@customer.example');
-    expect(form.get('text')).toMatch(/\n\nOn \d{4}-\d\d-\d\d \d\d:\d\d UTC, Carl <carl@customer.example> wrote:\n> It smokes.\n> Since Monday.$/);
+    expect(form.get('text')).toMatch(/^Hello Carl,\n\n\n\nOn \d{4}-\d\d-\d\d \d\d:\d\d UTC, Carl <carl@customer.example> wrote:\n> It smokes.\n> Since Monday.$/);
     expect(replyForm((await alice.get(`/tickets/${ticket.ttn}?compose=reply&article=${article.id}`)).body).get('cc')).toBe('');
-    form.set('text', `We are on it.${form.get('text')}`);
+    form.set('text', form.get('text')!.replace('Hello Carl,\n\n', 'Hello Carl,\n\nWe are on it.'));
     expect((await alice.post(`/tickets/${ticket.ttn}/reply`, form)).statusCode).toBe(303);
-    const sent = (await m.sent()).find((s) => s.mail.text.startsWith('We are on it.'))!;
+    const sent = (await m.sent()).find((s) => s.mail.text.includes('We are on it.'))!;
     expect(sent.mail.to).toEqual(['carl@customer.example']);
     expect(sent.mail.cc).toEqual(['dora@customer.example', 'boss@customer.example']);
     expect(sent.mail.inReplyTo).toBe(article.messageId);
@@ -170,10 +170,10 @@ describe('canned answers and signatures', () => {
     const page = (await alice.get(`/tickets/${ticket.ttn}`)).body;
     const offered = [...(/<form method="get"[^>]*class="canned">([\s\S]*?)<\/form>/.exec(page)?.[1] ?? '').matchAll(/<option value="(\d+)"[^>]*>([^<]*)</g)].map((o) => o[2]);
     expect(offered).toEqual(['Printer fixed', 'Thanks']);
-    expect(replyForm(page).get('text')).toBe('\n\n-- \nRegards,\nAlice\nSupport team');
+    expect(replyForm(page).get('text')).toBe('Hello Carl,\n\n\n\n-- \nRegards,\nAlice\nSupport team');
     const id = /<option value="(\d+)"[^>]*>Printer fixed</.exec(page)![1]!;
     const filled = replyForm((await alice.get(`/tickets/${ticket.ttn}?canned=${id}`)).body).get('text');
-    expect(filled).toBe(`Hello Carl,\n\nyour printer (${ticket.ttn}) works again.\n\n-- \nRegards,\nAlice\nSupport team`);
+    expect(filled).toBe(`Hello Carl,\n\nyour printer (${ticket.ttn}) works again.\n\n\n\n-- \nRegards,\nAlice\nSupport team`);
     // A canned answer of another queue is not there for this ticket.
     const invoice = (await m.hotline.cannedAnswers.list()).find((c) => c.name === 'Invoice copy')!;
     expect((await alice.get(`/tickets/${ticket.ttn}?canned=${invoice.id}`)).body).not.toContain('Here is the invoice.');
