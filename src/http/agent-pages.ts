@@ -489,7 +489,7 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
     }
     if (stored === 0) throw new ValidationError('choose a file to attach');
     const q = request.query as z.output<typeof DraftUploadQuery>;
-    return reply.redirect(`/tickets/${ticket.ttn}?${composeQuery(q.compose, q.article)}done=file-attached#compose`, 303);
+    return reply.redirect(`/tickets/${ticket.ttn}?${composeQuery(q.compose, q.article)}${q.canned ? `canned=${q.canned}&` : ''}done=file-attached#compose`, 303);
   });
 
   app.post<{ Params: { ttn: string; id: string } }>('/tickets/:ttn/drafts/:id/delete', { schema: { params: DraftParams, body: DraftDeleteForm } }, async (request, reply) => {

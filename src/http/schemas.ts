@@ -113,7 +113,7 @@ export const TicketPageQuery = z.object({
   done,
 });
 /** A file attached to a reply: the form's token comes in the URL (its body is read by the route itself). */
-export const DraftUploadQuery = z.object({ _csrf: csrf, compose: TicketPageQuery.shape.compose, article: TicketPageQuery.shape.article });
+export const DraftUploadQuery = z.object({ _csrf: csrf, compose: TicketPageQuery.shape.compose, article: TicketPageQuery.shape.article, canned: TicketPageQuery.shape.canned });
 export const DraftParams = z.object({ ttn: TtnParams.shape.ttn, id: IdParams.shape.id });
 export const DraftDeleteForm = z.object({ compose: z.enum(['', 'reply', 'reply-all', 'forward']).optional().default(''), article: formId, _csrf: csrf });
 /** A date and time as a datetime-local field sends it (2026-12-24T09:00), or an ISO time. */

@@ -126,3 +126,79 @@ describe('IVR prompts in Chromium', () => {
     expect(played.currentTime).toBeGreaterThan(0.1);
   });
 });
+
+describe("an agent's day in Chromium", () => {
+  it('sorts the list by a heading, closes two ticked tickets at once, saves the filter, and sees a notice arrive live', async () => {
+    const insert = w.hotline.db.prepare("INSERT INTO tickets (ttn, title, queue_id, state, priority, created_at, updated_at) VALUES (?, ?, ?, 'open', ?, ?, ?)");
+    for (let i = 0; i < 5; i++) insert.run(`81000${i}`, `Day ${i}`, w.queues.support.id, 1 + i, '2025-01-01T00:00:00.000Z', new Date(Date.UTC(2025, 0, 1) + i * 60_000).toISOString());
+    const page = await loggedIn('alice');
+    await page.goto(`${base}/tickets`);
+    await page.getByRole('link', { name: 'Priority' }).click();
+    await expect.poll(() => page.locator('th[aria-sort="descending"]').textContent()).toBe('Priority ▼');
+    expect(await page.locator('tbody tr td:nth-child(2)').first().textContent()).toBe('810004');
+    await page.getByLabel('Select 810004').check();
+    await page.getByLabel('Select 810003').check();
+    await page.locator('fieldset').getByLabel('State').selectOption('closed');
+    await page.getByRole('button', { name: 'Change selected' }).click();
+    await expect.poll(() => page.locator('p.notice').textContent()).toBe('2 tickets changed.');
+    expect((await w.hotline.tickets.findByTtn('810004'))!.state).toBe('closed');
+    await page.getByRole('link', { name: 'Back to the list' }).click();
+    await page.getByLabel('Save this filter as').fill('By priority');
+    await page.getByRole('button', { name: 'Save filter' }).click();
+    await expect.poll(() => page.locator('p.notice').textContent()).toContain('Filter saved');
+    expect(await page.locator('.saved-filters a').textContent()).toBe('By priority');
+    // Bob hands Alice a ticket while her page is open: the notice comes to it, and the menu counts it.
+    await w.hotline.directory.setAccess(w.agents.bob.id, w.queues.support.id, 'rw');
+    await expect.poll(() => page.locator('html').getAttribute('data-live')).toBe('on');
+    await w.hotline.tickets.change(w.tickets.support.id, { ownerId: w.agents.alice.id }, { agentId: w.agents.bob.id });
+    await expect.poll(() => page.locator('.notice-pop a').textContent()).toBe(`Ticket ${w.tickets.support.ttn} “Printer on fire” is yours now (Bob).`);
+    expect(await page.locator('#notices-link').textContent()).toBe('Notices (1 new)');
+  });
+});
+
+describe('replying in Chromium', () => {
+  it('replies to a mail with its quote, a canned answer and an attached file', async () => {
+    const { mailHarness } = await import('../helpers/mail.js');
+    const { buildServer } = await import('../../src/http/server.js');
+    const { writeFileSync, mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const m = await mailHarness();
+    const server = await buildServer(m.hotline, { mail: m.mail });
+    try {
+      const mailBase = await server.listen({ host: '127.0.0.1', port: 0 });
+      await m.hotline.agents.create({ login: 'alice', name: 'Alice', role: 'agent', password: 'alice-password' }).then(({ agent }) => m.hotline.directory.setAccess(agent.id, m.queues.support.id, 'rw'));
+      await m.hotline.cannedAnswers.save({ queueId: m.queues.support.id, name: 'Quote attached', body: 'Hello {customer},\n\nthe quote for {ttn} is attached.' }, new Date().toISOString());
+      await m.ingest(m.message({ From: 'Carl <carl@customer.example>', To: 'support@hotline.example', Subject: 'A quote, please' }, 'How much for toner?'));
+      const [ticket] = await m.hotline.tickets.listAll({});
+      const file = join(mkdtempSync(join(tmpdir(), 'hotline-attach-')), 'quote.pdf');
+      writeFileSync(file, '%PDF-1.4 toner: 42 EUR');
+      const page = await (await browser.newContext()).newPage();
+      await page.goto(`${mailBase}/login`);
+      await page.getByLabel('Login').fill('alice');
+      await page.getByLabel('Password').fill('alice-password');
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.goto(`${mailBase}/tickets/${ticket!.ttn}`);
+      await page.locator('.article.email-in').getByRole('link', { name: 'Reply', exact: true }).click();
+      await page.getByLabel('Start from a canned answer').selectOption({ label: 'Quote attached' });
+      await page.getByRole('button', { name: 'Use it' }).click();
+      // Something typed before attaching: the page reloads, and it is still there.
+      const typed = page.locator('form.reply textarea[name="text"]');
+      await typed.fill((await typed.inputValue()).replace('is attached.', 'is attached. Valid for 30 days.'));
+      await page.getByLabel('Attach a file to this reply').setInputFiles(file);
+      await page.getByRole('button', { name: 'Attach', exact: true }).click();
+      await expect.poll(() => page.locator('p.notice').textContent()).toContain('File attached');
+      const text = await page.locator('form.reply textarea[name="text"]').inputValue();
+      expect(text).toContain(`Hello Carl,\n\nthe quote for ${ticket!.ttn} is attached. Valid for 30 days.`);
+      expect(text).toMatch(/wrote:\n> How much for toner\?/);
+      expect(await page.locator('form.reply').getByLabel(/quote\.pdf/).isChecked()).toBe(true);
+      await page.getByRole('button', { name: 'Send reply' }).click();
+      await expect.poll(() => page.locator('p.notice').textContent()).toBe('Reply queued for sending.');
+      const sent = (await m.sent()).find((s) => s.mail.text.includes('is attached.'))!;
+      expect(sent.mail.attachments.map((a) => [a.filename, a.content.toString()])).toEqual([['quote.pdf', '%PDF-1.4 toner: 42 EUR']]);
+    } finally {
+      await server.close();
+      await m.close();
+    }
+  });
+});
