@@ -8,6 +8,7 @@ import type { IvrRun, LoadModel, Stats } from './ivr-pops.js';
 import { ivrBench, websocketFloor } from './ivr-pops.js';
 import type { FloorRun, MailRun } from './mail.js';
 import { webLoadBench, webLoadSection } from './web-load.js';
+import { listsBench, listsSection } from './lists.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const LEVELS = (process.env.BENCH_LEVELS ?? '1,50,200,500').split(',').map(Number);
@@ -166,6 +167,7 @@ lines.push(
   '',
 );
 lines.push('<!-- web-load -->', ...webLoadSection(await webLoadBench()), '<!-- /web-load -->');
+lines.push('<!-- lists -->', ...listsSection(await listsBench()), '<!-- /lists -->');
 
 /** A benchmark script run alone; what it prints on stdout (markdown). */
 async function script(name: string): Promise<string> {
