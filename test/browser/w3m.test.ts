@@ -63,3 +63,37 @@ describe('the core pages in w3m', () => {
     expect(text).toContain('Add a note');
   });
 });
+
+describe("the agents' pages in w3m", () => {
+  it('shows a sorted ticket list with its total, its headings as links, and the form to change ticked tickets', async () => {
+    const text = await w3mAfterLogin('alice', '/tickets?sort=priority&dir=desc');
+    expect(text).toContain('Tickets 1–1 of 1');
+    expect(text).toMatch(/Priority ▼/);
+    expect(text).toContain('Change the selected tickets');
+    expect(text).toContain('[ ]');
+    expect(text).toContain('Save this filter as');
+  });
+
+  it('shows a ticket with its history beside the articles and a reply with the mail quoted', async () => {
+    await w.hotline.tickets.change(w.tickets.support.id, { state: 'open', priority: 5 }, { agentId: w.agents.alice.id });
+    const article = (await w.hotline.tickets.articles(w.tickets.support.id))[0]!;
+    const text = await w3mAfterLogin('alice', `/tickets/${w.tickets.support.ttn}?compose=reply&article=${article.id}`);
+    expect(text).toContain('History');
+    expect(text).toContain('Alice: State: new → open');
+    expect(text).toContain('Alice: Priority: 3 → 5');
+    expect(text).toMatch(/Reply\s*·\s*Reply all\s*·\s*Forward/);
+    expect(text).toContain('> It smokes.');
+  });
+
+  it('shows the notices page', async () => {
+    await w.hotline.tickets.change(w.tickets.support.id, { ownerId: w.agents.alice.id }, 'system');
+    await w.hotline.events.idle();
+    expect(await w3mAfterLogin('alice', '/notices')).toContain(`Ticket ${w.tickets.support.ttn} “Printer on fire” is yours now (Hotline).`);
+  });
+
+  it('shows the settings page', async () => {
+    const settings = await w3mAfterLogin('alice', '/settings');
+    expect(settings).toContain('Also by e-mail to alice@hotline.example');
+    expect(settings).toContain('Tell me of every new ticket in:');
+  });
+});
