@@ -14,7 +14,6 @@ import { historyLines } from './history-view.js';
 import { ADMIN_PAGE_SIZE, numberedPage } from './paging.js';
 import { composeForm } from './compose.js';
 import type { Agent, Article, Attachment, Delivery, TicketState } from '../core/types.js';
-import { TICKET_STATES } from '../core/types.js';
 import { LOGIN_COOKIE, requireAgent, setSessionCookie, SESSION_COOKIE } from './auth.js';
 import { displayTime, field, idField, page, ticketRows } from './page-helpers.js';
 import type { WebMail, WebPbx } from './ports.js';
