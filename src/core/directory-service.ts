@@ -53,6 +53,8 @@ export function createDirectoryService(deps: { queues: QueueStore; customers: Cu
     listQueues: () => queues.list(),
     visibleQueues: (agentId: number) => queues.visible(agentId),
     access: (agentId: number, queueId: number) => queues.access(agentId, queueId),
+    /** Active agents who may see at least one of these queues, by name. */
+    agentsSeeing: (queueIds: number[]) => queues.agentsSeeing(queueIds),
     async setAccess(agentId: number, queueId: number, access: Access | null): Promise<void> {
       const before = await queues.access(agentId, queueId);
       await queues.setAccess(agentId, queueId, access);

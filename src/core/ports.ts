@@ -178,6 +178,8 @@ export interface QueueStore {
   setAccess(agentId: number, queueId: number, access: Access | null): Promise<void>;
   /** Queues the agent may see, with the access level. */
   visible(agentId: number): Promise<Array<Queue & { access: Access }>>;
+  /** Active agents who may see at least one of these queues (admins see every queue), by name. */
+  agentsSeeing(queueIds: number[]): Promise<number[]>;
 }
 
 export interface NewCustomer {

@@ -104,18 +104,9 @@ const LIST_COLUMNS: Array<{ label: string; sort: TicketSort | null }> = [
 
 /** Active agents who may see at least one of these queues: whom a list can be filtered by, and tickets given to. */
 async function ownersOfQueues(hotline: Hotline, queueIds: number[]) {
-  const agents = await hotline.agents.list();
-  const out = [];
-  for (const a of agents) {
-    if (!a.active) continue;
-    for (const q of queueIds) {
-      if ((await hotline.directory.access(a.id, q)) !== null) {
-        out.push(a);
-        break;
-      }
-    }
-  }
-  return out;
+  const ids = await hotline.directory.agentsSeeing(queueIds);
+  const agents = new Map((await hotline.agents.list()).map((a) => [a.id, a]));
+  return ids.map((id) => agents.get(id)!).filter(Boolean);
 }
 
 /** The active agents who may see a queue (and so own its tickets). */

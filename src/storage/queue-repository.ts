@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { NotFoundError } from '../core/errors.js';
 import type { NewQueue, QueueStore } from '../core/ports.js';
 import type { Access, Queue } from '../core/types.js';
+import { createStatementCache } from './statement-cache.js';
 
 interface QueueRow {
   id: number;
@@ -31,6 +32,7 @@ const toQueue = (r: QueueRow): Queue => ({
 
 /** SQLite implementation of {@link QueueStore}, including agent ↔ queue permissions. */
 export function createQueueRepository(db: Database): QueueStore {
+  const statement = createStatementCache(db);
   const insert = db.prepare(
     `INSERT INTO queues (name, email, dial_target, asterisk_queue, is_default, reopen_policy, auto_reply, signature, created_at)
      VALUES (@name, @email, @dialTarget, @asteriskQueue, @isDefault, @reopenPolicy, @autoReply, @signature, @now) RETURNING *`,
@@ -97,6 +99,11 @@ export function createQueueRepository(db: Database): QueueStore {
   });
 
   const one = (row: unknown) => (row ? toQueue(row as QueueRow) : null);
+  // Active agents who may see at least one of the queues (admins see all), in one query.
+  const seeing = (count: number) =>
+    statement(
+      `SELECT a.id FROM agents a WHERE a.active = 1 AND (a.role = 'admin' OR EXISTS (SELECT 1 FROM queue_permissions p WHERE p.agent_id = a.id AND p.queue_id IN (${Array(count).fill('?').join(', ')}))) ORDER BY a.name, a.id`,
+    ).pluck();
   return {
     async create(q, now) {
       return create.immediate(q, now);
@@ -115,6 +122,9 @@ export function createQueueRepository(db: Database): QueueStore {
     async setAccess(agentId, queueId, level) {
       if (level === null) deleteAccess.run(agentId, queueId);
       else upsertAccess.run(agentId, queueId, level);
+    },
+    async agentsSeeing(queueIds) {
+      return queueIds.length ? (seeing(queueIds.length).all(...queueIds) as number[]) : [];
     },
     async visible(agentId) {
       return (visible.all({ agentId }) as Array<QueueRow & { access: Access }>).map((r) => ({ ...toQueue(r), access: r.access }));
