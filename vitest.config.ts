@@ -7,8 +7,10 @@ export default defineConfig({
     globalSetup: ['test/helpers/build.ts'],
     // Two files at a time: the real-Asterisk files mostly wait for calls, so they overlap well with the rest.
     maxWorkers: 2,
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    // A bound for a test that hangs, not a measure of speed (tests assert their own timings): with two
+    // full suites and more on the two cores at once, tests that start \`hotline serve\` took over 30 s.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
     // Waits for what a test expects to see, with room for a busy machine: a poll ends as soon as it holds.
     expect: { poll: { timeout: 10_000, interval: 20 } },
   },

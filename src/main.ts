@@ -21,12 +21,17 @@ const USAGE = `Usage: hotline <command> [options]
 
 Commands:
   serve                               start the service (HTTP on httpHost:httpPort)
-  admin create [--login L] [--password P]
+  admin create [--login L] [--password P]   (without --login: admin, or admin2, admin3 … if taken)
+  admin reset-password --login L [--password P]
+                                      a new password (generated and shown once when omitted);
+                                      the agent's sessions end
   agent add --login L --name N [--email E] [--role agent|admin] [--dial PJSIP/201]
             [--device PJSIP/201] [--language en] [--password P] [--queue NAME[:ro|rw]]...
   queue add --name N [--email E] [--extension TARGET] [--asterisk-queue Q] [--default]
   ticket create --title T [--queue NAME] [--text T] [--customer-email E] [--customer-phone P]
   ticket show <TTN>
+  ticket owner <TTN> (--login L | --none)
+                                      gives the ticket to an agent who may see its queue, or nobody
   ingest                              read one message on stdin (MTA pipe): exit 0 when stored,
                                       75 when it cannot be stored now (the MTA retries)
 
@@ -64,6 +69,7 @@ export async function run(argv: string[], io: Out = { out: console.log, err: con
         extension: { type: 'string' },
         'asterisk-queue': { type: 'string' },
         default: { type: 'boolean' },
+        none: { type: 'boolean' },
         title: { type: 'string' },
         text: { type: 'string' },
         'customer-email': { type: 'string' },
@@ -82,8 +88,35 @@ export async function run(argv: string[], io: Out = { out: console.log, err: con
       };
       switch (key) {
         case 'admin create': {
-          const { agent, password } = await hotline.agents.create({ login: values.login ?? 'admin', name: 'Administrator', role: 'admin', password: values.password });
+          // Without --login: "admin", or the first free "adminN" (the first start has made "admin" already).
+          let login = values.login;
+          for (let n = 1; !login; n++) if (!(await hotline.agents.findByLogin(n === 1 ? 'admin' : `admin${n}`))) login = n === 1 ? 'admin' : `admin${n}`;
+          const { agent, password } = await hotline.agents.create({ login, name: 'Administrator', role: 'admin', password: values.password });
           io.out(`admin created: login ${agent.login}${values.password ? '' : `, password ${password} (shown once)`}`);
+          return 0;
+        }
+        case 'admin reset-password': {
+          const agent = await hotline.agents.findByLogin(need('login'));
+          if (!agent) throw new NotFoundError(`no agent with login ${values.login}`);
+          const { generatePassword } = await import('./core/password.js');
+          const password = values.password ?? generatePassword();
+          await hotline.agents.setPassword(agent.id, password);
+          // Logged out everywhere; open pages lose their pops at the service's next check.
+          await hotline.auth.endSessions(agent.id);
+          io.out(`password of ${agent.login} changed${values.password ? '' : `: ${password} (shown once)`}; the agent's sessions have ended`);
+          return 0;
+        }
+        case 'ticket owner': {
+          const ttn = positionals[0];
+          if (!ttn) throw new UsageError('ticket owner needs a TTN');
+          if (!values.login === !values.none) throw new UsageError('ticket owner needs --login L or --none');
+          const ticket = await hotline.tickets.findByTtn(ttn);
+          if (!ticket) throw new NotFoundError(`no ticket ${ttn}`);
+          const owner = values.login ? await hotline.agents.findByLogin(values.login) : null;
+          if (values.login && !owner) throw new NotFoundError(`no agent with login ${values.login}`);
+          // The same check as on the pages: an owner must be able to see the ticket's queue.
+          await hotline.tickets.change(ticket.id, { ownerId: owner?.id ?? null }, 'system');
+          io.out(`ticket ${ttn}: ${owner ? `owner ${owner.login}` : 'nobody owns it now'}`);
           return 0;
         }
         case 'agent add': {

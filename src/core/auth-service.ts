@@ -46,6 +46,15 @@ export function createAuthService(deps: { agents: AgentService; sessions: Sessio
     return agent?.active ? agent : null;
   }
 
+  async function openSession(agent: Agent): Promise<{ token: string; session: Session }> {
+    const now = clock.now().getTime();
+    const token = secret();
+    const csrfToken = secret();
+    const expiresAt = new Date(now + IDLE_MS).toISOString();
+    await sessions.create(sha256(token), { agentId: agent.id, csrfToken, expiresAt }, new Date(now).toISOString());
+    return { token, session: { agent, csrfToken, expiresAt, secondsLeft: IDLE_MS / 1000 } };
+  }
+
   async function sessionOf(token: string | undefined, extend: boolean): Promise<Session | null> {
     if (!token) return null;
     const hash = sha256(token);
@@ -84,11 +93,22 @@ export function createAuthService(deps: { agents: AgentService; sessions: Sessio
       const agent = await agents.authenticate(login, password);
       if (!agent) return null;
       attempt.succeeded();
-      const now = clock.now().getTime();
-      const token = secret();
-      const csrfToken = secret();
-      await sessions.create(sha256(token), { agentId: agent.id, csrfToken, expiresAt: new Date(now + IDLE_MS).toISOString() }, new Date(now).toISOString());
-      return { token, session: { agent, csrfToken, expiresAt: new Date(now + IDLE_MS).toISOString(), secondsLeft: IDLE_MS / 1000 } };
+      return openSession(agent);
+    },
+
+    /**
+     * An agent changes their own password: the current one is checked within the login limits (a
+     * stolen session cannot guess it), every session ends (other browsers, sockets), and this
+     * browser gets a new one. Null when the current password is wrong.
+     */
+    async changePassword(agent: Agent, current: string, next: string, address: string): Promise<{ token: string; session: Session } | null> {
+      const attempt = limiter.begin(agent.login, address);
+      if (!(await agents.authenticate(agent.login, current))) return null;
+      attempt.succeeded();
+      await agents.setPassword(agent.id, next);
+      await sessions.deleteForAgent(agent.id);
+      changed(agent.id);
+      return openSession(agent);
     },
     /** Logins and addresses with failed tries on record (for admins). */
     loginLocks: () => limiter.list(),

@@ -307,8 +307,8 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
 
   app.post('/admin/prompts', { schema: { body: LanguageForm } }, async (request, reply) => {
     requireAdmin(request);
-    hotline.prompts.addLanguage(field(request.body, 'lang'));
-    return reply.redirect('/admin/prompts?done=language-added', 303);
+    const added = hotline.prompts.addLanguage(field(request.body, 'lang'));
+    return reply.redirect(`/admin/prompts?done=${added ? 'language-added' : 'language-exists'}`, 303);
   });
 
   app.get('/admin/security', { schema: { querystring: PageQuery } }, async (request, reply) => {

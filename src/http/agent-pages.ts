@@ -21,7 +21,7 @@ import { DIAL_CONTEXT } from '../pbx/names.js';
 import { sanitizeMailHtml } from './sanitize.js';
 import { dialAllowed, loadSecuritySettings } from '../core/security-settings.js';
 import type { Views } from './views.js';
-import { AttachmentQuery, BulkForm, DialForm, EmptyForm, IdParams, LoginForm, LoginQuery, NewTicketForm, NewTicketQuery, NoteForm, PageQuery, ListPageQuery, NoticesSeenForm, SettingsForm, ReplyForm, SavedFilterForm, TicketListFilter, TicketListQuery, TicketPageQuery, TtnParams, UpdateForm, DraftUploadQuery, DraftParams, DraftDeleteForm } from './schemas.js';
+import { AttachmentQuery, BulkForm, DialForm, EmptyForm, IdParams, LoginForm, LoginQuery, NewTicketForm, NewTicketQuery, NoteForm, PageQuery, ListPageQuery, NoticesSeenForm, SettingsForm, AwayForm, OwnPasswordForm, ReplyForm, SavedFilterForm, TicketListFilter, TicketListQuery, TicketPageQuery, TtnParams, UpdateForm, DraftUploadQuery, DraftParams, DraftDeleteForm } from './schemas.js';
 
 /** Where an outgoing mail stands, in a sentence for its article. */
 function deliveryText(d: Delivery): string {
@@ -289,6 +289,32 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
     await hotline.agents.update(agent.id, { notifyByEmail: byEmail });
     await hotline.notices.setWatched(agent.id, watch);
     return reply.redirect('/settings?done=settings-saved', 303);
+  });
+
+  app.post('/settings/away', { schema: { body: AwayForm } }, async (request, reply) => {
+    const agent = requireAgent(request);
+    const away = (request.body as z.output<typeof AwayForm>).away === '1';
+    // Routing reads it at every call: calls for this agent's tickets go to the queue from now on (or ring again).
+    await hotline.agents.update(agent.id, { away });
+    return reply.redirect(`/settings?done=${away ? 'now-away' : 'now-available'}`, 303);
+  });
+
+  app.post('/settings/password', { schema: { body: OwnPasswordForm } }, async (request, reply) => {
+    const agent = requireAgent(request);
+    const b = request.body as z.output<typeof OwnPasswordForm>;
+    if (b.password !== b.repeat) throw new ValidationError('repeat: the two new passwords differ');
+    try {
+      const result = await hotline.auth.changePassword(agent, b.current, b.password, request.ip);
+      if (!result) throw new ValidationError('current: that is not your current password');
+      setSessionCookie(request, reply, result.token);
+      return reply.redirect('/settings?done=password-changed', 303);
+    } catch (error) {
+      if (error instanceof TooManyAttemptsError) {
+        reply.header('Retry-After', Math.ceil(error.retryAfterSeconds));
+        throw new ValidationError(`current: ${error.message}`);
+      }
+      throw error;
+    }
   });
 
   app.post('/filters', { schema: { body: SavedFilterForm } }, async (request, reply) => {

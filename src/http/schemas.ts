@@ -77,6 +77,13 @@ export const BulkForm = z.object({
 });
 export const NoticesSeenForm = z.object({ id: idList, all: flag, _csrf: csrf });
 export const SettingsForm = z.object({ notifyByEmail: flag, watch: idList, _csrf: csrf });
+export const AwayForm = z.object({ away: z.enum(['0', '1'], { error: 'must be 0 or 1' }), _csrf: csrf });
+export const OwnPasswordForm = z.object({
+  current: z.string().max(LIMITS.password, `at most ${LIMITS.password} characters`).optional().default(''),
+  password: z.string().max(LIMITS.password, `at most ${LIMITS.password} characters`).optional().default(''),
+  repeat: z.string().max(LIMITS.password, `at most ${LIMITS.password} characters`).optional().default(''),
+  _csrf: csrf,
+});
 export const SavedFilterForm = z.object({ name: formText(LIMITS.name), query: z.string().max(4000).optional().default(''), _csrf: csrf });
 export const NewTicketQuery = z.object({ lookup: text(LIMITS.email).optional(), phone: text(LIMITS.phone).optional(), call: z.string().regex(/^\d{1,15}$/, 'must be a call id').optional(), done });
 export const NewTicketForm = z.object({

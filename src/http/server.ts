@@ -202,6 +202,9 @@ export async function buildApp(hotline: Hotline, parts: AppParts = {}) {
   // drained into memory to keep the connection: it is closed after the answer, and a moment later,
   // so that the sender reads the answer before the close (linger.ts).
   app.addHook('onSend', (request, reply, payload, done) => {
+    // Redirects name the whole address: lynx stops at every relative one ("Location URL is not absolute").
+    const location = reply.getHeader('location');
+    if (typeof location === 'string' && /^\/(?!\/)/.test(location) && request.host) void reply.header('location', `${request.protocol}://${request.host}${location}`);
     if (request.raw.complete === false) {
       void reply.header('connection', 'close');
       lingerBeforeClosing(request.raw.socket);

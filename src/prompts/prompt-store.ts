@@ -130,9 +130,13 @@ export function createPromptStore(options: { dir: string; defaultsDir?: string }
       if (existsSync(defaultFile(lang, name))) writeAtomically(file(lang, name), readFileSync(defaultFile(lang, name)));
       else if (existsSync(file(lang, name))) renameSync(file(lang, name), join(dir, lang, `.${name}.reverted-${Date.now()}`));
     },
-    addLanguage(lang: string): void {
+    /** Adds a language (a folder for its prompts); false when it was there already. */
+    addLanguage(lang: string): boolean {
       if (!LANGUAGE.test(lang)) throw new ValidationError(`"${lang}" is not a language code (like en, de, pt-br)`);
-      mkdirSync(join(dir, lang.toLowerCase()), { recursive: true });
+      const folder = join(dir, lang.toLowerCase());
+      if (existsSync(folder)) return false;
+      mkdirSync(folder, { recursive: true });
+      return true;
     },
   };
 }

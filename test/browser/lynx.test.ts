@@ -61,7 +61,9 @@ describe('lynx', () => {
     const ticked = [...second.matchAll(/name="ttn" value="(\d+)"/g)].slice(0, 2).map((x) => x[1]!);
     keys.page(second).to((a) => a.name === 'ttn' && a.value === ticked[0]).enter().to((a) => a.name === 'ttn' && a.value === ticked[1]).enter();
     keys.to((a) => a.tag === 'select' && a.name === 'state', 1).enter().choose(4).to((a) => a.label === 'Change selected').enter();
-    await lynx.visit(list, keys);
+    const screen = await lynx.visit(list, keys);
+    // Every redirect names the whole address: lynx does not stop to complain about one.
+    expect(screen).not.toContain('Location URL is not absolute');
     for (const ttn of ticked) expect((await w.hotline.tickets.findByTtn(ttn))!.state).toBe('closed');
     // Those two were the lowest priorities of the second page.
     expect(ticked.map((t) => Number(t.slice(1)) % 5)).toEqual([0, 0]);

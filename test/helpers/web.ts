@@ -59,3 +59,6 @@ export async function webHarness(options: { templatesDir?: string; config?: Conf
 }
 
 export type WebHarness = Awaited<ReturnType<typeof webHarness>>;
+
+/** A redirect's target without its scheme and host (Hotline names the whole address; tests compare the path). */
+export const pathOf = (location: unknown): string => String(location ?? '').replace(/^https?:\/\/[^/]+/, '');

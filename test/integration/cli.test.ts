@@ -7,6 +7,8 @@ import { luhnCheckDigit } from '../../src/core/ttn/check-digit.js';
 import { dateStamp } from '../../src/core/ttn/generator.js';
 import { isValidTtn } from '../../src/core/ttn/ttn-text.js';
 import { tempDir } from '../helpers/hotline.js';
+import { createHotline } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
 import { BIN, deadPort, startServe } from '../helpers/serve.js';
 
 const exec = promisify(execFile);
@@ -69,6 +71,41 @@ describe('hotline CLI', () => {
     expect(await hotline(dir, ['agent', 'add', '--login', 'bob', '--name', 'Bob'])).toMatchObject({ code: 1, stderr: expect.stringMatching(/login "bob" is taken/) });
     const ttn = (await hotline(dir, ['ticket', 'create', '--title', 'Invoice', '--queue', 'Billing'])).stdout.trim();
     expect((await hotline(dir, ['ticket', 'show', ttn])).stdout).toContain('queue Billing');
+  });
+
+  it('creates an admin without --login as documented, and resets a password', async () => {
+    const dir = freshDir();
+    expect((await hotline(dir, ['admin', 'create'])).stdout).toMatch(/^admin created: login admin, password \S{16} \(shown once\)/);
+    // "admin" is taken now (as after the first start): the next one is admin2, not an error.
+    expect((await hotline(dir, ['admin', 'create'])).stdout).toMatch(/^admin created: login admin2,/);
+    const setup = await createHotline(loadConfig({ env: {}, cwd: dir, overrides: { logLevel: 'silent' } }));
+    await setup.agents.create({ login: 'bob', name: 'Bob', role: 'agent', password: 'bob-password' });
+    setup.close();
+    const reset = await hotline(dir, ['admin', 'reset-password', '--login', 'bob', '--password', 'bobs-new-password']);
+    expect(reset).toMatchObject({ code: 0, stdout: "password of bob changed; the agent's sessions have ended\n" });
+    const check = await createHotline(loadConfig({ env: {}, cwd: dir, overrides: { logLevel: 'silent' } }));
+    expect(await check.agents.authenticate('bob', 'bobs-new-password')).toMatchObject({ login: 'bob' });
+    check.close();
+    expect((await hotline(dir, ['admin', 'reset-password', '--login', 'nobody'])).stderr).toContain('no agent with login nobody');
+  });
+
+  it('gives a ticket an owner who may see its queue, or nobody', async () => {
+    const dir = freshDir();
+    // Set up in-process on the folder the CLI uses (./data): only the command under test runs as a process.
+    const setup = await createHotline(loadConfig({ env: {}, cwd: dir, overrides: { logLevel: 'silent' } }));
+    const queue = await setup.directory.createQueue({ name: 'Billing' });
+    const other = await setup.directory.createQueue({ name: 'Support' });
+    const { agent: bob } = await setup.agents.create({ login: 'bob', name: 'Bob', role: 'agent', password: 'bob-password' });
+    await setup.directory.setAccess(bob.id, queue.id, 'rw');
+    const billing = (await setup.tickets.create({ queueId: queue.id, title: 'Invoice', article: { kind: 'note', text: '' } })).ticket.ttn;
+    const support = (await setup.tickets.create({ queueId: other.id, title: 'Printer', article: { kind: 'note', text: '' } })).ticket.ttn;
+    setup.close();
+    expect((await hotline(dir, ['ticket', 'owner', billing, '--login', 'bob'])).stdout).toBe(`ticket ${billing}: owner bob\n`);
+    expect((await hotline(dir, ['ticket', 'show', billing])).stdout).toContain('owner bob');
+    // Bob cannot see Support: not his.
+    expect(await hotline(dir, ['ticket', 'owner', support, '--login', 'bob'])).toMatchObject({ code: 1, stderr: expect.stringContaining('cannot see queue "Support"') });
+    expect((await hotline(dir, ['ticket', 'owner', billing, '--none'])).stdout).toBe(`ticket ${billing}: nobody owns it now\n`);
+    expect((await hotline(dir, ['ticket', 'owner', billing])).code).toBe(2);
   });
 
   it('loads a site TTN generator module, and refuses to start with a broken one', async () => {

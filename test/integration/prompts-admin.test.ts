@@ -71,7 +71,9 @@ describe('prompt admin', () => {
 
   it('adds a language whose prompts fall back to English until uploaded', async () => {
     const root = await w.login('root');
-    await root.post('/admin/prompts', { lang: 'fr' });
+    expect(String((await root.post('/admin/prompts', { lang: 'fr' })).headers.location)).toMatch(/done=language-added$/);
+    // Said as it is: adding it again adds nothing.
+    expect(String((await root.post('/admin/prompts', { lang: 'fr' })).headers.location)).toMatch(/done=language-exists$/);
     expect(w.hotline.prompts.effectiveLanguage('enter-ttn', 'fr')).toBe('en');
     await upload(root, '/admin/prompts/fr/enter-ttn', sineWav(16000, 1, 16, 1));
     expect(w.hotline.prompts.effectiveLanguage('enter-ttn', 'fr')).toBe('fr');
