@@ -115,7 +115,11 @@ export interface TicketStore {
   wakeDue(now: string, limit: number): Promise<Array<{ before: Ticket; ticket: Ticket }>>;
   addArticle(ticketId: number, article: ArticleInput, now: string): Promise<{ ticket: Ticket; article: Article }>;
   articles(ticketId: number): Promise<Article[]>;
-  /** The newest `limit` articles, newest first, with only the start of their text: what a screen-pop shows, however long the ticket's history. */
+  /**
+   * The newest `limit` articles but the call records, newest first, with only the start of their
+   * text: what a screen-pop shows (what the customer wrote, not Hotline's logs of earlier calls),
+   * however long the ticket's history.
+   */
   latestArticles(ticketId: number, limit: number): Promise<ArticleStart[]>;
 }
 

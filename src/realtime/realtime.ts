@@ -14,6 +14,8 @@ type PopStatus = 'incoming' | 'ringing' | 'answered';
 interface PendingCall {
   payload: PopPayload;
   agents: Map<number, PopStatus>;
+  /** Agents who dismissed this call's pop: it is not shown to them again on a reload or reconnect. */
+  dismissed: Set<number>;
 }
 
 export interface RealtimeOptions {
@@ -87,11 +89,27 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
     void hotline.directory.visibleQueues(agent.id).then((queues) => {
       for (const q of queues) void socket.join(`queue:${q.id}`);
     });
-    // Calls still running: show their pops again (page load, reconnect, another tab).
+    // Calls still running: show their pops again (page load, reconnect, another tab) — not those dismissed.
     for (const [, call] of pending) {
       const status = call.agents.get(agent.id);
-      if (status) void forAgent(call.payload, agent.id).then((p) => socket.emit(EVENT_FOR[status], p));
+      if (status && !call.dismissed.has(agent.id)) void forAgent(call.payload, agent.id).then((p) => socket.emit(EVENT_FOR[status], p));
     }
+    // Dismissal is remembered here, for every tab and page of the agent; what comes from the browser is checked.
+    socket.on('pop.dismiss', (message: unknown) => {
+      const callId = (message as { callId?: unknown } | null)?.callId;
+      if (typeof callId !== 'number' || !Number.isSafeInteger(callId)) return;
+      const call = pending.get(callId);
+      if (!call?.agents.has(agent.id)) return;
+      call.dismissed.add(agent.id);
+      socket.to(`agent:${agent.id}`).emit('pop.dismissed', { callId });
+    });
+    socket.on('pop.dismissAll', () => {
+      for (const [callId, call] of pending) {
+        if (!call.agents.has(agent.id)) continue;
+        call.dismissed.add(agent.id);
+        socket.to(`agent:${agent.id}`).emit('pop.dismissed', { callId });
+      }
+    });
   });
 
   async function mayHear(agentId: number, queueId: number | null | undefined): Promise<boolean> {
@@ -178,7 +196,7 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
     if (!p) {
       const ticket = call.ticketId !== null ? await hotline.tickets.findById(call.ticketId) : null;
       const queue = call.queueId !== null ? await hotline.directory.findQueue(call.queueId) : null;
-      p = { payload: await buildPop(hotline, call, ticket, queue), agents: new Map() };
+      p = { payload: await buildPop(hotline, call, ticket, queue), agents: new Map(), dismissed: new Set() };
       pending.set(call.id, p);
     }
     return p;
@@ -235,7 +253,7 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
     hotline.events.on('access.changed', ({ agentId }) => revalidate(agentId)),
     hotline.events.on('call.routed', async ({ call, ticket, agentId, queue }) => {
       const payload = await buildPop(hotline, call, ticket, queue);
-      const p: PendingCall = { payload, agents: new Map() };
+      const p: PendingCall = { payload, agents: new Map(), dismissed: new Set() };
       pending.set(call.id, p);
       if (agentId !== null && (await mayHear(agentId, ticket?.queueId ?? queue?.id))) {
         p.agents.set(agentId, 'incoming');
@@ -259,6 +277,8 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
       const agent = await hotline.agents.findById(agentId);
       await withdrawOthers(p, agentId, `answered by ${agent?.name ?? 'another agent'}`, call.id);
       if (!(await mayHear(agentId, p.payload.ticket ? p.payload.queue?.id : call.queueId))) return;
+      // The agent talks to the caller now: the pop is theirs again, whatever was dismissed while it rang.
+      p.dismissed.delete(agentId);
       p.agents.set(agentId, 'answered');
       await send(agentId, 'call.answered', await forAgent(p.payload, agentId));
     }),

@@ -258,7 +258,7 @@ export function createTicketRepository(db: Database): TicketStore {
   );
   const latestOf = db.prepare(
     `SELECT kind, from_addr AS "from", subject, substr(body_text, 1, ${ARTICLE_START_CHARS}) AS textStart, created_at AS createdAt
-     FROM articles WHERE ticket_id = ? ORDER BY id DESC LIMIT ?`,
+     FROM articles WHERE ticket_id = ? AND kind <> 'call' ORDER BY id DESC LIMIT ?`,
   );
   const counts = db.prepare(
     `SELECT queue_id AS queueId, state, n AS count FROM ticket_counts

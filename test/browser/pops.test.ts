@@ -45,3 +45,56 @@ describe('screen-pop in Chromium', () => {
     await expect.poll(() => page.locator('#pops .pop .pop-status').textContent()).toBe('Call ended');
   });
 });
+
+describe('pops that behave, in Chromium', () => {
+  it('keep clear of the page, are dismissed for good (one, or all), and show what the customer wrote rather than call logs', async () => {
+    const customer = await h.hotline.directory.createCustomer({ name: 'Ida', phones: ['+49 30 7777777'] });
+    const { ticket } = await h.hotline.tickets.create({ queueId: h.queues.billing.id, title: 'Fax garbled', ownerId: h.agents.alice.id, customerId: customer.id, article: { kind: 'email-in', subject: 'Fax', text: 'Every fax comes out garbled.' } });
+    // An earlier call on the ticket: its record is not what the pop shows.
+    await h.hotline.tickets.addArticle(ticket.id, { kind: 'call', subject: 'Call answered', text: 'Call from 030 7777777\nKeyed: …' });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    await page.goto(`${h.base}/login`);
+    await page.getByLabel('Login').fill('alice');
+    await page.getByLabel('Password').fill('password123');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.goto(`${h.base}/tickets?state=all`);
+    await page.waitForSelector('html[data-live="on"]', { timeout: 10_000 });
+    h.fake.phones.set('Local/201@phones', 'noanswer');
+    const call = await h.call(`${ticket.ttn}#`, '030 7777777');
+    const pop = page.locator('#pops section.pop');
+    await expect.poll(() => pop.locator('h2').textContent()).toBe(`Ticket#${ticket.ttn}`);
+    const articles = await pop.locator('.pop-articles li').allTextContents();
+    expect(articles).toEqual(['email-in: Fax — Every fax comes out garbled.']);
+    // Nothing of the page lies under the pop: its box and every control's box do not meet.
+    const box = (await pop.boundingBox())!;
+    for (const control of await page.locator('main a, main button, main input, main select').all()) {
+      const b = await control.boundingBox();
+      if (!b) continue;
+      const overlaps = b.x < box.x + box.width && box.x < b.x + b.width && b.y < box.y + box.height && box.y < b.y + b.height;
+      expect(overlaps, `${await control.evaluate((e) => e.outerHTML.slice(0, 80))} lies under the pop`).toBe(false);
+    }
+    // Dismissed: not back on the next page, nor in a second tab, while the call goes on.
+    await pop.getByRole('button', { name: 'Dismiss this pop' }).click();
+    await page.reload();
+    await page.waitForSelector('html[data-live="on"]', { timeout: 10_000 });
+    const second = await context.newPage();
+    await second.goto(`${h.base}/queues`);
+    await second.waitForSelector('html[data-live="on"]', { timeout: 10_000 });
+    expect(await page.locator('#pops section.pop').count()).toBe(0);
+    expect(await second.locator('#pops section.pop').count()).toBe(0);
+    // A second call (the first one over): "Dismiss all" in one tab clears the other tab too.
+    call.hangup();
+    await h.callRecord(call.id, (c) => c.endedAt !== null);
+    const other = await h.call(`${ticket.ttn}#`, '030 7777777');
+    await expect.poll(() => second.locator('#pops section.pop').count()).toBe(1);
+    await expect.poll(() => page.locator('#pops section.pop').count()).toBe(1);
+    await second.getByRole('button', { name: 'Dismiss all pops' }).click();
+    await expect.poll(() => page.locator('#pops section.pop').count()).toBe(0);
+    await page.reload();
+    await page.waitForSelector('html[data-live="on"]', { timeout: 10_000 });
+    expect(await page.locator('#pops section.pop').count()).toBe(0);
+    other.hangup();
+    await context.close();
+  });
+});

@@ -72,6 +72,8 @@ describe("the agents' pages in w3m", () => {
     expect(text).toContain('Change the selected tickets');
     expect(text).toContain('[ ]');
     expect(text).toContain('Save this filter as');
+    // A button that needs JavaScript is not on a page read without it.
+    expect(text).not.toContain('Desktop notifications');
   });
 
   it('shows a ticket with its history beside the articles and a reply with the mail quoted', async () => {

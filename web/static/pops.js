@@ -46,8 +46,11 @@
     var close = el('button', 'pop-close', '×');
     close.type = 'button';
     close.title = 'Dismiss';
-    close.addEventListener('click', function () { card.remove(); delete cards[pop.callId]; });
+    close.setAttribute('aria-label', 'Dismiss this pop');
+    // Remembered by the service: the pop does not come back on the next page, nor in other tabs.
+    close.addEventListener('click', function () { socket.emit('pop.dismiss', { callId: pop.callId }); drop(pop.callId); });
     card.appendChild(close);
+    dismissAllButton();
     var caller = (pop.caller.name ? pop.caller.name + ' ' : '') + (pop.caller.number || 'number withheld');
     card.appendChild(el('h2', 'pop-title', pop.ticket ? 'Ticket#' + pop.ticket.ttn : 'Call without ticket number'));
     card.appendChild(el('p', 'pop-status', state));
@@ -75,6 +78,33 @@
       var create = link(pop.lookup.newTicketUrl, 'Create phone ticket');
       create.className = 'pop-new-ticket';
       card.appendChild(create);
+    }
+  }
+
+  function drop(callId) {
+    if (cards[callId]) cards[callId].remove();
+    delete cards[callId];
+    dismissAllButton();
+  }
+
+  // "Dismiss all", while there are pops to dismiss.
+  var all = null;
+  function dismissAllButton() {
+    var open = Object.keys(cards).length + panel.querySelectorAll('.notice-pop').length;
+    document.documentElement.classList.toggle('has-pops', open > 0);
+    if (open && !all) {
+      all = el('button', 'pops-dismiss-all', 'Dismiss all pops');
+      all.type = 'button';
+      all.addEventListener('click', function () {
+        socket.emit('pop.dismissAll');
+        Object.keys(cards).forEach(drop);
+        Array.prototype.forEach.call(panel.querySelectorAll('.notice-pop'), function (n) { n.remove(); });
+        dismissAllButton();
+      });
+      panel.insertBefore(all, panel.firstChild);
+    } else if (!open && all) {
+      all.remove();
+      all = null;
     }
   }
 
@@ -122,6 +152,8 @@
   socket.on('call.answered', function (pop) { render(pop, 'Answered — you are talking'); });
   socket.on('call.withdrawn', function (e) { if (cards[e.callId]) { status(cards[e.callId], 'Withdrawn: ' + e.reason); cards[e.callId].classList.add('done'); } });
   socket.on('call.ended', function (e) { if (cards[e.callId]) { status(cards[e.callId], 'Call ended'); cards[e.callId].classList.add('done'); } });
+  // Dismissed in another tab.
+  socket.on('pop.dismissed', function (e) { drop(e.callId); });
 
   // Notices (a ticket given to you, a customer's reply, a reminder, a new ticket in a queue you watch):
   // a small card with its link, and the count in the menu.
@@ -131,20 +163,23 @@
     var close = el('button', 'pop-close', '×');
     close.type = 'button';
     close.title = 'Dismiss';
-    close.addEventListener('click', function () { card.remove(); });
+    close.addEventListener('click', function () { card.remove(); dismissAllButton(); });
     card.appendChild(close);
     card.appendChild(el('p', 'pop-status', 'Notice'));
     var text = el('p');
     text.appendChild(link(n.url, n.text));
     card.appendChild(text);
     panel.appendChild(card);
+    dismissAllButton();
     var menu = document.getElementById('notices-link');
     if (menu) menu.textContent = 'Notices' + (n.unseen ? ' (' + n.unseen + ' new)' : '');
   });
 
-  var ask = document.getElementById('enable-notifications');
-  if (ask && 'Notification' in window && Notification.permission === 'default') {
-    ask.hidden = false;
-    ask.addEventListener('click', function () { Notification.requestPermission().then(function () { ask.hidden = true; }); });
+  // Offered only where it can work: a browser with notifications that has not been asked yet (the page itself has no such button).
+  if ('Notification' in window && Notification.permission === 'default') {
+    var ask = el('button', 'enable-notifications', 'Desktop notifications for calls');
+    ask.type = 'button';
+    ask.addEventListener('click', function () { Notification.requestPermission().then(function () { ask.remove(); }); });
+    panel.appendChild(ask);
   }
 })();
