@@ -1,5 +1,5 @@
 import type { EventBus } from './events.js';
-import type { AgentStore, CallStore, QueueStore } from './ports.js';
+import type { AgentStore, CallLogFilter, CallStore, QueueStore } from './ports.js';
 import type { RouteDecision } from './routing.js';
 import type { Clock, TicketService } from './ticket-service.js';
 import type { Call, CallReason, Ticket } from './types.js';
@@ -47,6 +47,17 @@ export function createCallService(deps: CallServiceDeps) {
       calls.create({ ...input, startedAt: now() }),
 
     findByChannel: (channelId: string) => calls.findByChannel(channelId),
+
+    /** An agent's click-to-dial is placed: recorded as a call out (it ends once its outcome is known). */
+    placed: (input: { channelId: string; agentId: number; from: string | null; number: string; ticketId: number | null; queueId: number | null }) =>
+      calls.create({ channelId: input.channelId, callerNumber: input.from, callerName: null, language: null, startedAt: now(), direction: 'out', dialledBy: input.agentId, calleeNumber: input.number, ticketId: input.ticketId, queueId: input.queueId }),
+    /** A call out's outcome: the number answered, or not. */
+    reached: (id: number, answered: boolean) => calls.update(id, answered ? { outcome: 'answered', answeredAt: now() } : { outcome: 'not-reached', endedAt: now() }),
+
+    /** The caller log (see {@link CallStore.log}). */
+    log: (agentId: number, filter: CallLogFilter) => calls.log(agentId, filter),
+    countLog: (agentId: number, filter: Omit<CallLogFilter, 'limit' | 'offset'>) => calls.countLog(agentId, filter),
+    markSeen: (agentId: number, which: { ids: number[] } | 'all') => calls.markSeen(agentId, which === 'all' ? { until: now() } : which),
     /** Calls whose end was not recorded (still running — or ended while Hotline could not see it). */
     open: () => calls.open(),
     findById: (id: number) => calls.findById(id),

@@ -1,4 +1,4 @@
-import type { Access, Agent, Article, ArticleInput, Attachment, AttachmentInput, CannedAnswer, Call, ChangedBy, Customer, DraftAttachment, HistoryEntry, Notice, NoticeKind, Queue, Role, Ticket, TicketState } from './types.js';
+import type { Access, Agent, Article, ArticleInput, Attachment, AttachmentInput, CannedAnswer, Call, CallLogEntry, ChangedBy, Customer, DraftAttachment, HistoryEntry, Notice, NoticeKind, Queue, Role, Ticket, TicketState } from './types.js';
 
 /**
  * Storage interfaces the core talks to. They return Promises so that a
@@ -211,8 +211,36 @@ export interface CustomerStore {
 
 export type CallChange = Partial<Omit<Call, 'id' | 'channelId' | 'startedAt'>>;
 
+/** Which calls a caller log shows: the agent's own, or all of the agent's queues; only missed ones; a page of them. */
+export interface CallLogFilter {
+  mine?: boolean;
+  missed?: boolean;
+  /** Just this call (if the agent may see it). */
+  id?: number;
+  limit: number;
+  offset: number;
+}
+
 export interface CallStore {
-  create(call: { channelId: string; linkedId?: string | null; callerNumber: string | null; callerName: string | null; language: string | null; startedAt: string }): Promise<Call>;
+  /** A call starts: one through the hotline (`in`, the default), or an agent's click-to-dial (`out`). */
+  create(call: {
+    channelId: string;
+    linkedId?: string | null;
+    callerNumber: string | null;
+    callerName: string | null;
+    language: string | null;
+    startedAt: string;
+    direction?: 'in' | 'out';
+    dialledBy?: number | null;
+    calleeNumber?: string | null;
+    ticketId?: number | null;
+    queueId?: number | null;
+  }): Promise<Call>;
+  /** The calls the agent may see (their queues', their tickets', those they were rung for, answered or placed), newest first. */
+  log(agentId: number, filter: CallLogFilter): Promise<CallLogEntry[]>;
+  countLog(agentId: number, filter: Omit<CallLogFilter, 'limit' | 'offset'>): Promise<{ total: number; unseen: number }>;
+  /** Marks calls seen for the agent: some, or every call started until now. */
+  markSeen(agentId: number, which: { ids: number[] } | { until: string }): Promise<void>;
   update(id: number, change: CallChange): Promise<Call>;
   findById(id: number): Promise<Call | null>;
   findByChannel(channelId: string): Promise<Call | null>;

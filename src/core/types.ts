@@ -159,13 +159,19 @@ export interface ArticleInput {
 /** Why a call went where it did. */
 /** … `limited`: the caller's number (or all callers) keyed too many unknown ticket numbers, or opened too many tickets. */
 export type CallReason = 'ticket' | 'operator' | 'invalid' | 'unknown' | 'no-input' | 'new-ticket' | 'recovered' | 'error' | 'limited';
-export type CallOutcome = 'answered' | 'abandoned' | 'fallback' | 'operator';
+/** … `not-reached`: a call out whose number did not answer (busy, no answer, not dialled). */
+export type CallOutcome = 'answered' | 'abandoned' | 'fallback' | 'operator' | 'not-reached';
 
 /** A phone call through the hotline, from the IVR to hang-up. */
 export interface Call {
   id: number;
   /** ARI channel id = AMI Uniqueid of the caller's channel. */
   channelId: string;
+  /** In: a caller through the hotline; out: an agent's click-to-dial. */
+  direction: 'in' | 'out';
+  /** Out: the agent who placed it, and the number dialled. */
+  dialledBy: number | null;
+  calleeNumber: string | null;
   linkedId: string | null;
   callerNumber: string | null;
   callerName: string | null;
@@ -221,6 +227,15 @@ export interface DraftAttachment {
   contentType: string;
   size: number;
   createdAt: string;
+}
+
+/** A call as the caller log lists it, with the names it needs and whether this agent has seen it. */
+export interface CallLogEntry extends Call {
+  ttn: string | null;
+  queueName: string | null;
+  answeredByName: string | null;
+  dialledByName: string | null;
+  seen: boolean;
 }
 
 /** A file on an article (mail attachment, fax image). */

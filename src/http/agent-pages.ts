@@ -6,20 +6,18 @@ import { randomBytes } from 'node:crypto';
 import { sameSecret } from '../core/auth-service.js';
 import { TooManyAttemptsError } from '../core/login-limiter.js';
 import { ForbiddenError, NotFoundError, ServiceUnavailableError, ValidationError } from '../core/errors.js';
-import { PbxUnavailableError } from '../pbx/with-timeout.js';
 import type { TicketChange, TicketListItem, TicketSort } from '../core/ports.js';
 import type { z } from 'zod';
 import { filterQuery, headingDirection, listFilter, listPage } from './ticket-list.js';
 import { historyLines } from './history-view.js';
+import { clickToDial } from './dialing.js';
 import { ADMIN_PAGE_SIZE, numberedPage } from './paging.js';
 import { composeForm } from './compose.js';
 import type { Agent, Article, Attachment, Delivery, TicketState } from '../core/types.js';
 import { LOGIN_COOKIE, requireAgent, setSessionCookie, SESSION_COOKIE } from './auth.js';
 import { displayTime, field, idField, page, ticketRows } from './page-helpers.js';
 import type { WebMail, WebPbx } from './ports.js';
-import { DIAL_CONTEXT } from '../pbx/names.js';
 import { sanitizeMailHtml } from './sanitize.js';
-import { dialAllowed, loadSecuritySettings } from '../core/security-settings.js';
 import type { Views } from './views.js';
 import { AttachmentQuery, BulkForm, DialForm, EmptyForm, IdParams, LoginForm, LoginQuery, NewTicketForm, NewTicketQuery, NoteForm, PageQuery, ListPageQuery, NoticesSeenForm, SettingsForm, AwayForm, OwnPasswordForm, ReplyForm, SavedFilterForm, TicketListFilter, TicketListQuery, TicketPageQuery, TtnParams, UpdateForm, DraftUploadQuery, DraftParams, DraftDeleteForm } from './schemas.js';
 
@@ -538,28 +536,15 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
     const actor = { agentId: agent.id };
     const { ticket, access } = await hotline.tickets.getVisible(request.params.ttn, actor);
     if (access !== 'rw') throw new ForbiddenError(`read-only access to the queue of ticket ${ticket.ttn}`);
-    const number = hotline.directory.normalisePhone(field(request.body, 'phone'));
-    if (!number) throw new ValidationError(`"${field(request.body, 'phone')}" is not a phone number`);
-    // Only the ticket's customer's numbers (and those an admin allowed): not premium lines or anyone else on the company's bill.
     const customer = ticket.customerId !== null ? await hotline.directory.findCustomer(ticket.customerId) : null;
-    if (!dialAllowed(number, customer?.phones ?? [], (await loadSecuritySettings(hotline.settings)).dialPatterns)) {
-      throw new ForbiddenError(`${number} is not on file for this ticket's customer: add it to the customer first (an admin can allow other numbers on the security page)`);
-    }
-    if (!agent.dialString) throw new ValidationError('your phone is not set up: ask an admin to enter your phone dial string');
-    if (!opts.pbx) throw new PbxUnavailableError('the phone system is not connected to Hotline');
-    const log = (outcome: string) =>
-      hotline.tickets.addArticle(ticket.id, { kind: 'call', to: number, subject: 'Click-to-dial', text: `${agent.name} called ${number} from ${agent.dialString}: ${outcome}`, authorAgentId: agent.id }, actor);
-    try {
-      // Asterisk rings the agent's phone first, then dials the customer.
-      const { result } = await opts.pbx.originate({ channel: agent.dialString, context: DIAL_CONTEXT, exten: number, callerId: `"${ticket.ttn}" <${number}>`, variables: { HOTLINE_TTN: ticket.ttn } });
-      result.then(
-        (outcome) => log(outcome.text),
-        (error: Error) => log(`failed — ${error.message}`),
-      ).catch((error) => request.log.error({ err: error }, 'logging a click-to-dial call failed'));
-    } catch (error) {
-      await log(`refused — ${(error as Error).message}`);
-      throw new PbxUnavailableError(`The phone system did not place the call: ${(error as Error).message}`);
-    }
+    await clickToDial(hotline, opts.pbx, request.log, {
+      agent,
+      raw: field(request.body, 'phone'),
+      allowed: customer?.phones ?? [],
+      ticket,
+      queueId: ticket.queueId,
+      refusal: "is not on file for this ticket's customer: add it to the customer first (an admin can allow other numbers on the security page)",
+    });
     return reply.redirect(`/tickets/${ticket.ttn}?done=dialing`, 303);
   });
 

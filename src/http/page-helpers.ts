@@ -18,6 +18,7 @@ const NOTICES: Record<string, string> = {
   'filter-saved': 'Filter saved: it is listed above the tickets and on the queues page.',
   'filter-deleted': 'Saved filter deleted.',
   'notices-seen': 'Marked as seen.',
+  'calls-seen': 'Calls marked as seen.',
   'settings-saved': 'Your settings are saved.',
   'now-away': 'You are away: calls for your tickets go to their queue until you are back.',
   'now-available': 'You are available: calls for your tickets ring your phone again.',

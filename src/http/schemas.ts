@@ -54,6 +54,7 @@ export const LoginQuery = z.object({ next: z.string().max(2000).optional(), done
 export const LoginForm = z.object({ login: formText(LIMITS.login), password: z.string().max(LIMITS.password, `at most ${LIMITS.password} characters`).optional().default(''), next: formText(2000), form: z.string().max(2 * MAX_REPLAY_CHARS).optional(), _csrf: csrf });
 
 const listState = z.enum([...TICKET_STATES, 'all', ''], { error: `must be one of ${TICKET_STATES.join(', ')} or all` }).optional();
+const pageNumber = z.string().regex(/^\d{1,9}$/, 'must be a page number').optional();
 /** Ids ticked in a form: one, or several under the same name. */
 const idList = z.union([z.string().regex(/^\d{1,15}$/, 'must be a whole number'), z.array(z.string().regex(/^\d{1,15}$/, 'must be a whole number')).max(500, 'at most 500 at once')]).optional();
 /** A list position as the page links carry it (see cursorParam). */
@@ -75,6 +76,8 @@ export const BulkForm = z.object({
   back: z.string().max(4000).optional().default(''),
   _csrf: csrf,
 });
+export const CallLogQuery = z.object({ show: z.enum(['', 'mine', 'missed'], { error: 'must be mine or missed' }).optional(), page: pageNumber, done });
+export const CallsSeenForm = z.object({ id: idList, all: flag, show: z.enum(['', 'mine', 'missed']).optional().default(''), _csrf: csrf });
 export const NoticesSeenForm = z.object({ id: idList, all: flag, _csrf: csrf });
 export const SettingsForm = z.object({ notifyByEmail: flag, watch: idList, _csrf: csrf });
 export const AwayForm = z.object({ away: z.enum(['0', '1'], { error: 'must be 0 or 1' }), _csrf: csrf });
@@ -182,7 +185,6 @@ export const QueueForm = z.object({
 });
 export const CannedForm = z.object({ queueId: formId, name: formText(LIMITS.name), body: formText(LIMITS.autoReply), _csrf: csrf });
 export const PermissionsForm = z.record(z.string().max(40), z.string().max(200));
-const pageNumber = z.string().regex(/^\d{1,9}$/, 'must be a page number').optional();
 /** A numbered page of an admin list. */
 export const ListPageQuery = z.object({ page: pageNumber, done });
 export const CustomerQuery = z.object({ q: text(LIMITS.search).optional(), page: pageNumber, done });

@@ -26,6 +26,7 @@ import { localMail, localPbx } from './ports.js';
 import { agentPages, renderLogin, resubmitView } from './agent-pages.js';
 import { page } from './page-helpers.js';
 import { apiRoutes } from './api.js';
+import { callLogPages } from './call-log.js';
 import type { RealtimeOptions } from '../realtime/realtime.js';
 import { attachRealtime } from '../realtime/realtime.js';
 import { AdminOnlyError, authPlugin, CsrfError, NotLoggedInError, SESSION_COOKIE } from './auth.js';
@@ -285,6 +286,7 @@ export async function buildApp(hotline: Hotline, parts: AppParts = {}) {
   });
 
   await app.register(agentPages, { hotline, views, pbx: parts.pbx, mail: parts.mail });
+  await app.register(callLogPages, { hotline, views, pbx: parts.pbx });
   await app.register(adminPages, {
     hotline,
     views,
