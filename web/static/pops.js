@@ -89,9 +89,15 @@
 
   // "Dismiss all", while there are pops to dismiss.
   var all = null;
+  // Room is made beside the page for whatever the panel shows (pops, notices, the live status, the notifications button).
+  function room() {
+    var shown = Array.prototype.some.call(panel.children, function (c) { return !c.hidden; });
+    document.documentElement.classList.toggle('has-pops', shown);
+  }
+
   function dismissAllButton() {
     var open = Object.keys(cards).length + panel.querySelectorAll('.notice-pop').length;
-    document.documentElement.classList.toggle('has-pops', open > 0);
+    room();
     if (open && !all) {
       all = el('button', 'pops-dismiss-all', 'Dismiss all pops');
       all.type = 'button';
@@ -106,6 +112,7 @@
       all.remove();
       all = null;
     }
+    room();
   }
 
   // The live connection, visible: an agent must know when pops cannot arrive.
@@ -118,7 +125,8 @@
     live.textContent = text;
     live.className = ok ? 'ok' : '';
     live.hidden = false;
-    if (ok) restoredTimer = setTimeout(function () { live.hidden = true; }, 4000);
+    room();
+    if (ok) restoredTimer = setTimeout(function () { live.hidden = true; room(); }, 4000);
   }
 
   var socket = io({ transports: ['websocket', 'polling'] });
@@ -179,7 +187,8 @@
   if ('Notification' in window && Notification.permission === 'default') {
     var ask = el('button', 'enable-notifications', 'Desktop notifications for calls');
     ask.type = 'button';
-    ask.addEventListener('click', function () { Notification.requestPermission().then(function () { ask.remove(); }); });
+    ask.addEventListener('click', function () { Notification.requestPermission().then(function () { ask.remove(); room(); }); });
     panel.appendChild(ask);
+    room();
   }
 })();
