@@ -113,7 +113,7 @@ describe('ticket lists', () => {
     const alice = await w.login('alice');
     const row = async () => {
       const body = (await alice.get('/tickets')).body;
-      return /<tr>\s*<td><input[^>]*><\/td>\s*<td><a href="\/tickets\/(\d+)">[^<]*<\/a><\/td>\s*<td>([^<]*)<\/td>\s*<td>([^<]*)<\/td>\s*<td>([^<]*)<\/td>\s*<td>([^<]*)<\/td>\s*<td>([^<]*)<\/td>\s*<td>([^<]*)<\/td>/.exec(body)?.slice(1, 8) ?? [];
+      return /<tr>\s*<td><input[^>]*><\/td>\s*<td><a href="\/tickets\/(\d+)">[^<]*<\/a><\/td>\s*<td[^>]*>([^<]*)<\/td>\s*<td[^>]*>([^<]*)<\/td>\s*<td[^>]*>([^<]*)<\/td>\s*<td[^>]*>([^<]*)<\/td>\s*<td[^>]*>([^<]*)<\/td>\s*<td[^>]*>([^<]*)<\/td>/.exec(body)?.slice(1, 8) ?? [];
     };
     expect(await row()).toEqual([tickets.support.ttn, 'Printer on fire', 'new', '3', 'Support', '-', 'Carl Customer']);
     expect(await row()).toEqual([tickets.support.ttn, 'Printer on fire', 'new', '3', 'Support', '-', 'Carl Customer']);
