@@ -6,6 +6,7 @@ import { loadConfig } from '../src/config.js';
 import { buildServer } from '../src/http/server.js';
 import { requireAgent } from '../src/http/auth.js';
 import { field, page, ticketRows } from '../src/http/page-helpers.js';
+import { localeOf } from '../src/http/locale.js';
 import { createViews } from '../src/http/views.js';
 import { PageQuery } from '../src/http/schemas.js';
 import { z } from 'zod';
@@ -68,8 +69,8 @@ const callers = ['030 1234567', '089 7654321', '040 5550100'];
 
 server.get('/demo', { schema: { querystring: PageQuery } }, async (request, reply) => {
   requireAgent(request);
-  const tickets = ticketRows(await hotline.tickets.listAll({ state: 'any-open', limit: 50 }));
-  return page(views, request, reply, 'demo', { title: 'Demo', tickets, calls });
+  const tickets = ticketRows(await hotline.tickets.listAll({ state: 'any-open', limit: 50 }), localeOf(request));
+  return page(views, request, reply, 'demo', { title: localeOf(request).t('demo.title'), tickets, calls });
 });
 server.post('/demo/call', { schema: { body: DemoCallForm } }, async (request, reply) => {
   requireAgent(request);

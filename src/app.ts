@@ -4,6 +4,9 @@ import { createAuthService } from './core/auth-service.js';
 import { createCallService } from './core/call-service.js';
 import { createNoticeService } from './core/notice-service.js';
 import { createNoticeRepository } from './storage/notice-repository.js';
+import { createI18n, languageOf } from './i18n/i18n.js';
+import type { I18n } from './i18n/i18n.js';
+import { createTextOverrideRepository } from './storage/text-repository.js';
 import { createDirectoryService } from './core/directory-service.js';
 import { createEventBus } from './core/events.js';
 import type { Clock } from './core/ticket-service.js';
@@ -76,7 +79,11 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
     if (overrides.installPrompts !== false) prompts.install();
     const auth = createAuthService({ agents, sessions: createSessionRepository(db), tokens: createApiTokenRepository(db), clock, events, limits: { perLoginAndAddress: config.loginFailuresAllowed, baseDelayMs: config.loginFirstWaitSeconds * 1000 } });
     const calls = createCallService({ calls: createCallRepository(db, writes, turn), tickets, agents: agentStore, queues, events, clock, onError: (error, what) => log.warn({ err: error }, `${what} failed`) });
-    const notices = createNoticeService({ notices: createNoticeRepository(db), agents: agentStore, queues, events, clock, onError: (error) => log.warn({ err: error }, 'a notice could not be written') });
+    const texts = createTextOverrideRepository(db);
+    let currentTexts = createI18n(texts.all());
+    // A stable handle (the service's parts keep it) over the texts loaded last.
+    const i18n: I18n = { t: (lang) => currentTexts.t(lang), override: (lang, key, text) => currentTexts.override(lang, key, text), shipped: () => currentTexts.shipped() };
+    const notices = createNoticeService({ notices: createNoticeRepository(db), agents: agentStore, queues, events, clock, texts: (language) => i18n.t(languageOf(language) ?? 'en'), onError: (error) => log.warn({ err: error }, 'a notice could not be written') });
     const directory = createDirectoryService({ queues, customers: createCustomerRepository(db), clock, countryCode: config.countryCode, events });
     return {
       config,
@@ -96,6 +103,13 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
       /** What agents are told: assigned tickets, customers' replies, new tickets of watched queues, reminders. */
       notices,
       prompts,
+      /** German and English texts, with the admins' wording over the shipped one. */
+      i18n,
+      /** The admins' wording of texts; `reloadTexts` after a change elsewhere (another process). */
+      texts,
+      reloadTexts(): void {
+        currentTexts = createI18n(texts.all());
+      },
       /** Ticket-list filters agents saved. */
       savedFilters: createSavedFilterRepository(db),
       /** Canned answers admins prepared, per queue or for all. */

@@ -31,6 +31,8 @@ const schema = z
     database: nonEmpty.optional(),
     httpHost: nonEmpty.default('127.0.0.1'),
     httpPort: port.default(8080),
+    /** The site's time zone (IANA): how times are shown to agents who have not chosen their own. */
+    timeZone: z.string().refine((tz) => { try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; } }, 'is not a time zone (like Europe/Berlin or UTC)').default('Europe/Berlin'),
     /** Country code for numbers dialled with a leading trunk 0 (digits, no +). */
     countryCode: z.string().regex(/^\d{1,4}$/, 'must be 1 to 4 digits, without +').default('49'),
     /** A module file with a site's own TTN generator (see README); empty for none. */

@@ -51,7 +51,7 @@ export function createAgentService(deps: { agents: AgentStore; clock: Clock; eve
       await agents.update(id, { passwordHash: await hashPassword(password) });
     },
 
-    async update(id: number, change: Partial<Omit<NewAgent, 'login' | 'passwordHash'>> & { active?: boolean; away?: boolean; notifyByEmail?: boolean }): Promise<Agent> {
+    async update(id: number, change: Partial<Omit<NewAgent, 'login' | 'passwordHash'>> & { active?: boolean; away?: boolean; notifyByEmail?: boolean; timeZone?: string | null }): Promise<Agent> {
       const before = await agents.findById(id);
       if (!before) throw new NotFoundError(`no agent with id ${id}`);
       if (change.role !== undefined) checkRole(change.role);

@@ -98,12 +98,12 @@ export function createDirectoryService(deps: { queues: QueueStore; customers: Cu
      * The customer with this e-mail address or phone number, or a new one with them (named `name`,
      * else by the address or number); null when nothing is given.
      */
-    async findOrCreateCustomer(input: { name?: string; email?: string; phone?: string }): Promise<Customer | null> {
+    async findOrCreateCustomer(input: { name?: string; email?: string; phone?: string; language?: string | null }): Promise<Customer | null> {
       const { email, phone } = input;
       if (!email && !phone && !input.name?.trim()) return null;
       const existing = (email && (await customers.findByEmail(email.trim().toLowerCase()))) || (phone && (await service.findCustomersByPhone(phone))[0]) || null;
       if (existing) return existing;
-      return service.createCustomer({ name: input.name?.trim() || email || phone || '', emails: email ? [email] : [], phones: phone ? [phone] : [] });
+      return service.createCustomer({ name: input.name?.trim() || email || phone || '', language: input.language ?? null, emails: email ? [email] : [], phones: phone ? [phone] : [] });
     },
     findCustomerByEmail: (address: string) => customers.findByEmail(address.trim().toLowerCase()),
     /** Customers on file for a caller number in any format; none for anonymous or unparseable numbers. */

@@ -3,12 +3,17 @@ import type { AgentStore, NoticeStore, QueueStore } from './ports.js';
 import type { Clock } from './ticket-service.js';
 import type { Notice, NoticeKind, Ticket } from './types.js';
 
+/** Texts in one language (an i18next `t`): `(key, values) → text`. */
+export type Texts = (key: string, values?: Record<string, unknown>) => string;
+
 export interface NoticeServiceDeps {
   notices: NoticeStore;
   agents: Pick<AgentStore, 'findById'>;
   queues: Pick<QueueStore, 'access'>;
   events: EventBus;
   clock: Clock;
+  /** The texts of an agent's language (`language` as the agent set it). */
+  texts: (language: string) => Texts;
   /** Told of notices that could not be written (the change they are about stands). */
   onError?: (error: unknown) => void;
 }
@@ -22,21 +27,22 @@ export interface NoticeServiceDeps {
 export function createNoticeService(deps: NoticeServiceDeps) {
   const { notices, events, clock } = deps;
 
-  async function write(candidates: Array<{ agentId: number; kind: NoticeKind; ticket: Ticket; text: string }>): Promise<Notice[]> {
+  /** A notice is written in its agent's language. */
+  async function write(candidates: Array<{ agentId: number; kind: NoticeKind; ticket: Ticket; text: (t: Texts) => string }>): Promise<Notice[]> {
     const rows = [];
     for (const c of candidates) {
       const agent = await deps.agents.findById(c.agentId);
       if (!agent?.active) continue;
       // Nobody is told of a ticket they may not see.
       if ((await deps.queues.access(c.agentId, c.ticket.queueId)) === null) continue;
-      rows.push({ agentId: c.agentId, kind: c.kind, ticketId: c.ticket.id, text: c.text, mail: agent.notifyByEmail && !!agent.email });
+      rows.push({ agentId: c.agentId, kind: c.kind, ticketId: c.ticket.id, text: c.text(deps.texts(agent.language)), mail: agent.notifyByEmail && !!agent.email });
     }
     const written = await notices.add(rows, clock.now().toISOString());
     if (written.length) events.publish('notice.created', { notices: written });
     return written;
   }
 
-  const title = (t: Ticket) => `${t.ttn} “${t.title}”`;
+  const title = (t: Texts, ticket: Ticket) => t('notice.ticket', { ttn: ticket.ttn, title: ticket.title });
   const name = async (agentId: number | null) => (agentId === null ? null : ((await deps.agents.findById(agentId))?.name ?? null));
   const guard = (promise: Promise<unknown>): Promise<void> => promise.then(
     () => undefined,
@@ -48,8 +54,8 @@ export function createNoticeService(deps: NoticeServiceDeps) {
       guard(
         (async () => {
           const watchers = (await notices.watchers(ticket.queueId)).filter((id) => id !== article.authorAgentId);
-          const source = article.kind === 'email-in' ? `by mail from ${article.from ?? 'an unknown sender'}` : article.kind === 'phone' ? 'by phone' : 'in Hotline';
-          await write(watchers.map((agentId) => ({ agentId, kind: 'new-ticket' as const, ticket, text: `New ticket ${title(ticket)}, ${source}.` })));
+          const source = (t: Texts) => (article.kind === 'email-in' ? t('notice.source.mail', { from: article.from ?? t('notice.source.unknownSender') }) : article.kind === 'phone' ? t('notice.source.phone') : t('notice.source.hotline'));
+          await write(watchers.map((agentId) => ({ agentId, kind: 'new-ticket' as const, ticket, text: (t: Texts) => t('notice.newTicket', { ticket: title(t, ticket), source: source(t) }) })));
         })(),
       ),
     ),
@@ -58,10 +64,11 @@ export function createNoticeService(deps: NoticeServiceDeps) {
         (async () => {
           const out: Parameters<typeof write>[0] = [];
           if (ticket.ownerId !== null && ticket.ownerId !== before.ownerId && ticket.ownerId !== byAgentId) {
-            const by = (await name(byAgentId)) ?? (via === 'phone' ? 'answering the call' : 'Hotline');
-            out.push({ agentId: ticket.ownerId, kind: 'assigned', ticket, text: `Ticket ${title(ticket)} is yours now (${by}).` });
+            const byName = await name(byAgentId);
+            const by = (t: Texts) => byName ?? (via === 'phone' ? t('notice.by.phone') : t('notice.by.hotline'));
+            out.push({ agentId: ticket.ownerId, kind: 'assigned', ticket, text: (t) => t('notice.assigned', { ticket: title(t, ticket), by: by(t) }) });
           }
-          if (via === 'reminder' && ticket.ownerId !== null) out.push({ agentId: ticket.ownerId, kind: 'reminder', ticket, text: `Reminder: ticket ${title(ticket)} is due; it is open again.` });
+          if (via === 'reminder' && ticket.ownerId !== null) out.push({ agentId: ticket.ownerId, kind: 'reminder', ticket, text: (t) => t('notice.reminder', { ticket: title(t, ticket) }) });
           await write(out);
         })(),
       ),
@@ -70,7 +77,8 @@ export function createNoticeService(deps: NoticeServiceDeps) {
       guard(
         (async () => {
           if (article.kind !== 'email-in' || ticket.ownerId === null) return;
-          await write([{ agentId: ticket.ownerId, kind: 'customer-reply', ticket, text: `${article.from ?? 'The customer'} wrote on ticket ${title(ticket)}${article.subject ? `: ${article.subject}` : ''}.` }]);
+          const values = (t: Texts) => ({ from: article.from ?? t('notice.theCustomer'), ticket: title(t, ticket), subject: article.subject });
+          await write([{ agentId: ticket.ownerId, kind: 'customer-reply', ticket, text: (t) => t(article.subject ? 'notice.customerReplySubject' : 'notice.customerReply', values(t)) }]);
         })(),
       ),
     ),

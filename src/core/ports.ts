@@ -154,7 +154,7 @@ export interface AgentStore {
   findByLogin(login: string): Promise<Agent | null>;
   passwordHash(id: number): Promise<string | null>;
   list(): Promise<Agent[]>;
-  update(id: number, change: Partial<Omit<NewAgent, 'login'>> & { active?: boolean; away?: boolean; notifyByEmail?: boolean }): Promise<Agent>;
+  update(id: number, change: Partial<Omit<NewAgent, 'login'>> & { active?: boolean; away?: boolean; notifyByEmail?: boolean; timeZone?: string | null }): Promise<Agent>;
   countAdmins(): Promise<number>;
 }
 
@@ -316,7 +316,7 @@ export interface NoticeStore {
   after(id: number, limit: number): Promise<Notice[]>;
   newestId(): Promise<number>;
   /** Notices to be mailed and not mailed yet, with the agent's address. */
-  toMail(limit: number): Promise<Array<Notice & { email: string | null; agentName: string }>>;
+  toMail(limit: number): Promise<Array<Notice & { email: string | null; agentName: string; agentLanguage: string }>>;
   /** Who watches a queue's new tickets. */
   watchers(queueId: number): Promise<number[]>;
   watched(agentId: number): Promise<number[]>;

@@ -24,6 +24,8 @@ export interface Agent {
   away: boolean;
   /** Notices are mailed to the agent's address too. */
   notifyByEmail: boolean;
+  /** The agent's time zone (IANA), null for the site's. */
+  timeZone: string | null;
   createdAt: string;
 }
 

@@ -1,7 +1,8 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Hotline } from '../app.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
-import type { Access, Role } from '../core/types.js';
+import type { Access, Agent, Role } from '../core/types.js';
+import { localeOf, zoneChoices } from './locale.js';
 import { requireAdmin } from './auth.js';
 import { field, page } from './page-helpers.js';
 import { ADMIN_PAGE_SIZE, numberedPage } from './paging.js';
@@ -9,7 +10,9 @@ import type { Views } from './views.js';
 import type { WebMail } from './ports.js';
 import type { GuessingStatus } from '../pbx/guess-limits.js';
 import { loadSecuritySettings, parseDialPatterns, saveSecuritySettings } from '../core/security-settings.js';
-import { AgentForm, CannedForm, ClearLoginForm, CustomerForm, CustomerQuery, EmptyForm, IdParams, LanguageForm, ListPageQuery, NewAgentForm, PageQuery, PasswordForm, PermissionsForm, PromptFileParams, PromptParams, QueueForm, SecurityForm, TokenForm, TokenParams, TtnForm, UploadQuery } from './schemas.js';
+import type { z } from 'zod';
+import type { Language } from '../i18n/i18n.js';
+import { AgentForm, TextForm, TextsQuery, CannedForm, ClearLoginForm, CustomerForm, CustomerQuery, EmptyForm, IdParams, LanguageForm, ListPageQuery, NewAgentForm, PageQuery, PasswordForm, PermissionsForm, PromptFileParams, PromptParams, QueueForm, SecurityForm, TokenForm, TokenParams, TtnForm, UploadQuery } from './schemas.js';
 
 /** What the admin overview shows about the connections. */
 export type StatusProvider = () => Promise<{ db: string; ari: string; ami: string; activeIvrCalls: number | string; mail: string; limitedCallers?: number }>;
@@ -24,17 +27,23 @@ const numericId = (raw: string): number => {
 export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline; views: Views; status: StatusProvider; guessing?: () => Promise<GuessingStatus | undefined>; mail?: WebMail; settingsChanged?: () => Promise<void> }): Promise<void> {
   const { hotline, views } = opts;
   const { agents, directory, auth } = hotline;
+  /** An agent's page, with what was just made for them (a password, a token) shown once. */
+  const agentPage = async (request: FastifyRequest, reply: FastifyReply, agent: Agent, secret?: string) => {
+    const locale = localeOf(request);
+    return page(views, request, reply, 'admin/agent', { title: locale.t('admin.agent.title', { login: agent.login }), agent, tokens: await auth.apiTokens(agent.id), secret, ...zoneChoices(hotline, locale) });
+  };
 
   app.get('/admin', { schema: { querystring: PageQuery } }, async (request, reply) => {
     requireAdmin(request);
-    return page(views, request, reply, 'admin/index', { title: 'Admin', status: await opts.status() });
+    return page(views, request, reply, 'admin/index', { title: localeOf(request).t('admin.title'), status: await opts.status() });
   });
 
   app.get('/admin/agents', { schema: { querystring: ListPageQuery } }, async (request, reply) => {
     requireAdmin(request);
     const all = await agents.list();
     const pager = numberedPage((request.query as { page?: string }).page, all.length);
-    return page(views, request, reply, 'admin/agents', { title: 'Agents', pager, agents: all.slice(pager.offset, pager.offset + ADMIN_PAGE_SIZE) });
+    const locale = localeOf(request);
+    return page(views, request, reply, 'admin/agents', { title: locale.t('admin.agents.title'), pager, agents: all.slice(pager.offset, pager.offset + ADMIN_PAGE_SIZE), ...zoneChoices(hotline, locale) });
   });
 
   app.post('/admin/agents', { schema: { body: NewAgentForm } }, async (request, reply) => {
@@ -51,19 +60,15 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
       language: field(b, 'language') || 'en',
       password: password || undefined,
     });
-    return page(views, request, reply, 'admin/agent', {
-      title: `Agent ${agent.login}`,
-      agent,
-      tokens: [],
-      secret: password ? `Agent ${agent.login} created.` : `Agent ${agent.login} created with password ${shown} — shown once, pass it on now.`,
-    });
+    const { t } = localeOf(request);
+    return agentPage(request, reply, agent, password ? t('admin.agents.created', { login: agent.login }) : t('admin.agents.createdWithPassword', { login: agent.login, password: shown }));
   });
 
   app.get<{ Params: { id: string } }>('/admin/agents/:id', { schema: { params: IdParams, querystring: PageQuery } }, async (request, reply) => {
     requireAdmin(request);
     const agent = await agents.findById(numericId(request.params.id));
     if (!agent) throw new NotFoundError('no such agent');
-    return page(views, request, reply, 'admin/agent', { title: `Agent ${agent.login}`, agent, tokens: await auth.apiTokens(agent.id) });
+    return agentPage(request, reply, agent);
   });
 
   app.post<{ Params: { id: string } }>('/admin/agents/:id', { schema: { params: IdParams, body: AgentForm } }, async (request, reply) => {
@@ -80,6 +85,7 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
       dialString: optional(field(b, 'dialString')),
       deviceInterface: optional(field(b, 'deviceInterface')),
       language: field(b, 'language') || 'en',
+      timeZone: field(b, 'timeZone') || null,
       active,
       away: field(b, 'away') === '1',
     });
@@ -95,12 +101,8 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
     const password = field(request.body, 'password') || generatePassword();
     await agents.setPassword(agent.id, password);
     await auth.endSessions(agent.id);
-    return page(views, request, reply, 'admin/agent', {
-      title: `Agent ${agent.login}`,
-      agent,
-      tokens: await auth.apiTokens(agent.id),
-      secret: field(request.body, 'password') ? 'Password changed; the agent was logged out everywhere.' : `New password for ${agent.login}: ${password} — shown once.`,
-    });
+    const { t } = localeOf(request);
+    return agentPage(request, reply, agent, field(request.body, 'password') ? t('admin.agents.passwordChanged') : t('admin.agents.newPassword', { login: agent.login, password }));
   });
 
   app.post<{ Params: { id: string } }>('/admin/agents/:id/tokens', { schema: { params: IdParams, body: TokenForm } }, async (request, reply) => {
@@ -112,8 +114,9 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
     const expiresAt = days > 0 ? new Date(hotline.clock.now().getTime() + days * 86_400_000).toISOString() : null;
     const scope = b.scope === 'ro' ? 'ro' : 'rw';
     const token = await auth.createApiToken(agent.id, b.name, { scope, expiresAt });
-    const what = `${scope === 'ro' ? 'read-only ' : ''}API token for ${agent.login}${expiresAt ? `, valid until ${expiresAt.slice(0, 10)}` : ''}`;
-    return page(views, request, reply, 'admin/agent', { title: `Agent ${agent.login}`, agent, tokens: await auth.apiTokens(agent.id), secret: `${what}: ${token} — shown once; send it as "Authorization: Bearer …".` });
+    const locale = localeOf(request);
+    const what = `${locale.t(scope === 'ro' ? 'admin.agents.tokenRo' : 'admin.agents.token', { login: agent.login })}${expiresAt ? locale.t('admin.agents.tokenUntil', { date: locale.time(expiresAt).split(' ')[0] }) : ''}`;
+    return agentPage(request, reply, agent, locale.t('admin.agents.tokenCreated', { what, token }));
   });
 
   app.post<{ Params: { id: string; token: string } }>('/admin/agents/:id/tokens/:token/revoke', { schema: { params: TokenParams, body: EmptyForm } }, async (request, reply) => {
@@ -125,7 +128,7 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
 
   app.get('/admin/queues', { schema: { querystring: PageQuery } }, async (request, reply) => {
     requireAdmin(request);
-    return page(views, request, reply, 'admin/queues', { title: 'Queues', queues: await directory.listQueues() });
+    return page(views, request, reply, 'admin/queues', { title: localeOf(request).t('admin.queues.title'), queues: await directory.listQueues() });
   });
 
   const queueFields = (b: unknown) => ({
@@ -162,7 +165,7 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
   app.get('/admin/canned', { schema: { querystring: PageQuery } }, async (request, reply) => {
     requireAdmin(request);
     const [answers, queues] = await Promise.all([hotline.cannedAnswers.list(), directory.listQueues()]);
-    return page(views, request, reply, 'admin/canned', { title: 'Canned answers', answers, queues });
+    return page(views, request, reply, 'admin/canned', { title: localeOf(request).t('admin.canned.title'), answers, queues });
   });
 
   const cannedInput = async (b: unknown) => {
@@ -202,7 +205,7 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
     for (const a of allAgents.filter((x) => x.role !== 'admin')) {
       for (const q of await directory.visibleQueues(a.id)) matrix[`${a.id}:${q.id}`] = q.access;
     }
-    return page(views, request, reply, 'admin/permissions', { title: 'Permissions', agents: allAgents.filter((a) => a.role !== 'admin'), queues, matrix });
+    return page(views, request, reply, 'admin/permissions', { title: localeOf(request).t('admin.permissions.title'), agents: allAgents.filter((a) => a.role !== 'admin'), queues, matrix });
   });
 
   app.post('/admin/permissions', { schema: { body: PermissionsForm } }, async (request, reply) => {
@@ -224,7 +227,7 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
     const query = request.query as { q?: string; page?: string };
     const search = (query.q ?? '').trim();
     const pager = numberedPage(query.page, await directory.countCustomers(search), new URLSearchParams(search ? { q: search } : {}));
-    return page(views, request, reply, 'admin/customers', { title: 'Customers', search, pager, customers: await directory.searchCustomers(search, ADMIN_PAGE_SIZE, pager.offset) });
+    return page(views, request, reply, 'admin/customers', { title: localeOf(request).t('admin.customers.title'), search, pager, customers: await directory.searchCustomers(search, ADMIN_PAGE_SIZE, pager.offset) });
   });
 
   app.post('/admin/customers', { schema: { body: CustomerForm } }, async (request, reply) => {
@@ -254,7 +257,7 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
     const pager = numberedPage(String(requested), flagged.total);
     // Asked past the end (the list shrank): the last page.
     if (pager.page !== requested) flagged = await opts.mail.flagged(pager.offset, ADMIN_PAGE_SIZE);
-    return page(views, request, reply, 'admin/mail', { title: 'E-mail', status: await opts.mail.status(), pager, flagged: flagged.items });
+    return page(views, request, reply, 'admin/mail', { title: localeOf(request).t('admin.mail.title'), status: await opts.mail.status(), pager, flagged: flagged.items });
   });
 
   app.get<{ Params: { id: string } }>('/admin/mail/:id/raw', { schema: { params: IdParams, querystring: PageQuery } }, async (request, reply) => {
@@ -277,7 +280,7 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
     requireAdmin(request);
     const { prompts } = hotline;
     const languages = prompts.languages().map((lang) => ({ lang, prompts: prompts.list(lang) }));
-    return page(views, request, reply, 'admin/prompts', { title: 'IVR prompts', languages });
+    return page(views, request, reply, 'admin/prompts', { title: localeOf(request).t('admin.prompts.title'), languages });
   });
 
   app.get<{ Params: { lang: string; file: string } }>('/admin/prompts/:lang/:file', { schema: { params: PromptFileParams, querystring: PageQuery } }, async (request, reply) => {
@@ -314,7 +317,7 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
   app.get('/admin/security', { schema: { querystring: PageQuery } }, async (request, reply) => {
     requireAdmin(request);
     const [settings, guessing] = await Promise.all([loadSecuritySettings(hotline.settings), opts.guessing?.()]);
-    return page(views, request, reply, 'admin/security', { title: 'Security', locks: auth.loginLocks(), guessing: guessing ?? null, settings });
+    return page(views, request, reply, 'admin/security', { title: localeOf(request).t('admin.security.title'), locks: auth.loginLocks(), guessing: guessing ?? null, settings, limits: { perLogin: hotline.config.loginFailuresAllowed, perAddress: 20, first: hotline.config.loginFirstWaitSeconds } });
   });
 
   app.post('/admin/security', { schema: { body: SecurityForm } }, async (request, reply) => {
@@ -331,10 +334,54 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
     return reply.redirect('/admin/security?done=logins-cleared', 303);
   });
 
+  // The wording of every text, per language: the admins' own over the shipped one (text_overrides).
+  app.get('/admin/texts', { schema: { querystring: TextsQuery } }, async (request, reply) => {
+    requireAdmin(request);
+    const locale = localeOf(request);
+    const q = request.query as z.output<typeof TextsQuery>;
+    const lang = (q.lang || locale.lang) as Language;
+    const shipped = hotline.i18n.shipped()[lang];
+    const changed = new Map(hotline.texts.all().filter((o) => o.lang === lang).map((o) => [o.key, o.text]));
+    const search = q.q.trim().toLowerCase();
+    const rows = Object.entries(shipped)
+      .map(([key, text]) => ({ key, shipped: text, text: changed.get(key) ?? text, changed: changed.has(key) }))
+      .filter((r) => (!q.changed || r.changed) && (!search || r.key.toLowerCase().includes(search) || r.text.toLowerCase().includes(search) || r.shipped.toLowerCase().includes(search)));
+    const keep = new URLSearchParams({ ...(q.lang ? { lang: q.lang } : {}), ...(q.q ? { q: q.q } : {}), ...(q.changed ? { changed: '1' } : {}) });
+    const pager = numberedPage(q.page, rows.length, keep);
+    if (pager.page > 1) keep.set('page', String(pager.page));
+    const self = `/admin/texts?${keep.toString()}`;
+    return page(views, request, reply, 'admin/texts', {
+      title: locale.t('admin.texts.title'),
+      textLang: lang,
+      search: q.q,
+      changedOnly: !!q.changed,
+      pager,
+      rows: rows.slice(pager.offset, pager.offset + ADMIN_PAGE_SIZE),
+      self,
+      ...zoneChoices(hotline, locale),
+    });
+  });
+
+  app.post('/admin/texts', { schema: { body: TextForm } }, async (request, reply) => {
+    requireAdmin(request);
+    const b = request.body as z.output<typeof TextForm>;
+    const shipped = hotline.i18n.shipped()[b.lang as Language];
+    if (!(b.key in shipped)) throw new NotFoundError(`no text ${b.key}`);
+    // The same text as shipped is no change: kept as the shipped one (and follows its updates).
+    const text = b.reset || b.text === shipped[b.key] ? '' : b.text;
+    const missing = [...shipped[b.key]!.matchAll(/\{\{(\w+)\}\}/g)].map((m) => m[1]).filter((name) => text && !text.includes(`{{${name}}}`));
+    if (missing.length) throw new ValidationError(`text: keep the placeholder ${missing[0]} (in double braces): a value is filled in there`);
+    hotline.texts.save(b.lang, b.key, text, hotline.clock.now().toISOString());
+    hotline.reloadTexts();
+    await opts.settingsChanged?.();
+    const back = /^\/admin\/texts(\?[^#]*)?$/.test(b.back) ? b.back : `/admin/texts?lang=${b.lang}`;
+    return reply.redirect(`${back}${back.includes('?') ? '&' : '?'}done=text-saved#${encodeURIComponent(b.key)}`, 303);
+  });
+
   app.get('/admin/ttn', { schema: { querystring: PageQuery } }, async (request, reply) => {
     requireAdmin(request);
     const { ttn } = hotline;
-    return page(views, request, reply, 'admin/ttn', { title: 'Ticket numbers', current: ttn.current(), generators: ttn.generatorNames(), checkDigits: ttn.checkDigitNames() });
+    return page(views, request, reply, 'admin/ttn', { title: localeOf(request).t('admin.ttn.title'), current: ttn.current(), generators: ttn.generatorNames(), checkDigits: ttn.checkDigitNames() });
   });
 
   app.post('/admin/ttn', { schema: { body: TtnForm } }, async (request, reply) => {

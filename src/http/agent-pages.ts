@@ -15,27 +15,32 @@ import { ADMIN_PAGE_SIZE, numberedPage } from './paging.js';
 import { composeForm } from './compose.js';
 import type { Agent, Article, Attachment, Delivery, TicketState } from '../core/types.js';
 import { LOGIN_COOKIE, requireAgent, setSessionCookie, SESSION_COOKIE } from './auth.js';
-import { displayTime, field, idField, page, ticketRows } from './page-helpers.js';
+import { field, idField, page, ticketRows } from './page-helpers.js';
+import type { Locale } from './locale.js';
+import { LANG_COOKIE, localeOf, mailWords, waitText, zoneChoices } from './locale.js';
+import { translateMessage } from './messages.js';
+import { utcToZonedInput, zonedToUtc } from '../i18n/time.js';
 import type { WebMail, WebPbx } from './ports.js';
 import { sanitizeMailHtml } from './sanitize.js';
 import type { Views } from './views.js';
 import { AttachmentQuery, BulkForm, DialForm, EmptyForm, IdParams, LoginForm, LoginQuery, NewTicketForm, NewTicketQuery, NoteForm, PageQuery, ListPageQuery, NoticesSeenForm, SettingsForm, AwayForm, OwnPasswordForm, ReplyForm, SavedFilterForm, TicketListFilter, TicketListQuery, TicketPageQuery, TtnParams, UpdateForm, DraftUploadQuery, DraftParams, DraftDeleteForm } from './schemas.js';
 
 /** Where an outgoing mail stands, in a sentence for its article. */
-function deliveryText(d: Delivery): string {
+function deliveryText(d: Delivery, locale: Locale): string {
+  const { t } = locale;
   const error = d.lastError ? `: ${d.lastError.slice(0, 200)}` : '';
-  const tries = d.attempts === 1 ? '1 attempt' : `${d.attempts} attempts`;
+  const tries = t('delivery.attempts', { count: d.attempts });
   switch (d.state) {
     case 'queued':
-      return 'Delivery: queued, not sent yet.';
+      return t('delivery.queued');
     case 'retrying':
-      return `Delivery: not sent yet, ${tries} failed${error}. Next attempt ${displayTime(d.nextAttemptAt)}.`;
+      return t('delivery.retrying', { tries, error, next: locale.time(d.nextAttemptAt) });
     case 'sent':
-      return `Delivery: sent ${displayTime(d.sentAt)}.`;
+      return t('delivery.sent', { time: locale.time(d.sentAt) });
     case 'bounced':
-      return `Delivery: sent ${displayTime(d.sentAt)}, then reported as failed by the recipient's mail server.`;
+      return t('delivery.bounced', { time: locale.time(d.sentAt) });
     case 'failed':
-      return `Delivery: gave up after ${tries}${error}.`;
+      return t('delivery.failed', { count: d.attempts, error });
   }
 }
 
@@ -47,7 +52,6 @@ const INLINE_IMAGES: Record<string, string> = {
   'image/bmp': 'image/bmp', 'image/x-bmp': 'image/bmp', 'image/x-ms-bmp': 'image/bmp',
 };
 const inlineType = (contentType: string): string | null => INLINE_IMAGES[contentType.toLowerCase().split(';')[0]!.trim()] ?? null;
-const ARTICLE_LABELS: Record<Article['kind'], string> = { 'email-in': 'E-mail in', 'email-out': 'E-mail out', phone: 'Phone', note: 'Note', call: 'Call' };
 
 /** Files attached to one reply: how many per upload, how large each, how much in all. */
 const MAX_DRAFT_FILES = 10;
@@ -74,7 +78,10 @@ export function renderLogin(views: Views, request: FastifyRequest, reply: Fastif
     token = randomBytes(32).toString('base64url');
     void reply.setCookie(LOGIN_COOKIE, token, { path: '/login', httpOnly: true, sameSite: 'strict', secure: request.protocol === 'https', maxAge: 2 * 60 * 60 });
   }
-  return page(views, request, reply, 'login', { title: 'Log in', loginToken: token, ...data }, status);
+  const lang = (request.query as { lang?: string } | undefined)?.lang;
+  // A language chosen on the login page stays for the login's answers (else Accept-Language decides).
+  if (lang) void reply.setCookie(LANG_COOKIE, lang, { path: '/', httpOnly: true, sameSite: 'lax', secure: request.protocol === 'https', maxAge: 365 * 24 * 3600 });
+  return page(views, request, reply, 'login', { title: localeOf(request).t('login.title'), loginToken: token, ...data }, status);
 }
 
 /** What the page that gives a form back shows: its fields, the error, and where to go instead. */
@@ -87,17 +94,17 @@ export function resubmitView(form: { action: string; fields: FormFields }, messa
   };
 }
 
-/** The list page's columns, and the sort each heading links to. */
-const LIST_COLUMNS: Array<{ label: string; sort: TicketSort | null }> = [
-  { label: 'TTN', sort: 'ttn' },
-  { label: 'Title', sort: null },
-  { label: 'State', sort: 'state' },
-  { label: 'Priority', sort: 'priority' },
-  { label: 'Queue', sort: null },
-  { label: 'Owner', sort: 'owner' },
-  { label: 'Customer', sort: null },
-  { label: 'Age', sort: 'created' },
-  { label: 'Updated', sort: 'updated' },
+/** The list page's columns (their texts `list.col.<key>`), and the sort each heading links to. */
+const LIST_COLUMNS: Array<{ key: string; sort: TicketSort | null }> = [
+  { key: 'ttn', sort: 'ttn' },
+  { key: 'title', sort: null },
+  { key: 'state', sort: 'state' },
+  { key: 'priority', sort: 'priority' },
+  { key: 'queue', sort: null },
+  { key: 'owner', sort: 'owner' },
+  { key: 'customer', sort: null },
+  { key: 'age', sort: 'created' },
+  { key: 'updated', sort: 'updated' },
 ];
 
 /** Active agents who may see at least one of these queues: whom a list can be filtered by, and tickets given to. */
@@ -118,8 +125,8 @@ async function ownersFor(hotline: Hotline, agents: readonly import('../core/type
 export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline; views: Views; pbx?: WebPbx; mail?: WebMail }): Promise<void> {
   const { hotline, views } = opts;
   const owners = (agents: readonly import('../core/types.js').Agent[], queueId: number) => ownersFor(hotline, agents, queueId);
-  // Ticket lists' rows as the page shows them, for as long as the repository keeps the list.
-  const renderedLists = new WeakMap<readonly TicketListItem[], string>();
+  // Ticket lists' rows as the page shows them (per language and zone), for as long as the repository keeps the list.
+  const renderedLists = new WeakMap<readonly TicketListItem[], Map<string, string>>();
 
   app.get('/', { schema: { querystring: PageQuery } }, async (request, reply) => reply.redirect(request.agent ? '/queues' : '/login'));
 
@@ -136,19 +143,23 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
     const again = { login, next, form: carried ? packForm(carried) : '' };
     const cookie = request.cookies[LOGIN_COOKIE];
     if (!cookie || !sameSecret(cookie, (request.body as Record<string, unknown> | undefined)?._csrf)) {
-      return loginPage(request, reply, { error: 'The login form had expired or did not come from Hotline. Please log in again.', ...again }, 403);
+      return loginPage(request, reply, { error: localeOf(request).t('login.expired'), ...again }, 403);
     }
     try {
       const result = typeof password === 'string' && login ? await hotline.auth.login(login, password, request.ip) : null;
-      if (!result) return loginPage(request, reply, { error: 'Wrong login or password.', ...again }, 401);
+      if (!result) return loginPage(request, reply, { error: localeOf(request).t('login.wrong'), ...again }, 401);
       setSessionCookie(request, reply, result.token);
       // Back to what the agent was sending, filled in, with the new session's token: one click sends it.
-      if (carried) return page(views, request, reply, 'resubmit', { title: 'Send it again', me: result.session.agent, csrf: result.session.csrfToken, ...resubmitView(carried, 'You are logged in again. What you were sending is below, as you typed it: check it and send it.', null) });
+      if (carried) {
+        request.agent = result.session.agent;
+        const { t } = localeOf(request);
+        return page(views, request, reply, 'resubmit', { title: t('resubmit.again'), me: result.session.agent, csrf: result.session.csrfToken, ...resubmitView(carried, t('resubmit.loggedInAgain'), null) });
+      }
       return reply.redirect(next, 303);
     } catch (error) {
       if (error instanceof TooManyAttemptsError) {
         reply.header('Retry-After', Math.ceil(error.retryAfterSeconds));
-        return loginPage(request, reply, { error: error.message, ...again }, 429);
+        return loginPage(request, reply, { error: localeOf(request).t('login.tooMany', { wait: waitText(localeOf(request), error.retryAfterSeconds) }), ...again }, 429);
       }
       throw error;
     }
@@ -168,7 +179,7 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
       for (const n of counts) if (n.queueId === q.id) c[n.state] = n.count;
       return { ...q, counts: c };
     });
-    return page(views, request, reply, 'queues', { title: 'Queues', queues: rows, saved: await hotline.savedFilters.list(agent.id) });
+    return page(views, request, reply, 'queues', { title: localeOf(request).t('queues.title'), queues: rows, saved: await hotline.savedFilters.list(agent.id) });
   });
 
   app.get('/tickets', { schema: { querystring: TicketListQuery } }, async (request, reply) => {
@@ -176,32 +187,38 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
     const query = request.query as z.output<typeof TicketListQuery>;
     const { filter, state, owner } = listFilter(query, agent.id);
     const visible = await hotline.directory.visibleQueues(agent.id);
-    let heading = 'Tickets';
+    const locale = localeOf(request);
+    const { t } = locale;
+    let heading = t('list.heading.all');
     if (filter.queueId !== undefined) {
       const queue = visible.find((q) => q.id === filter.queueId);
       if (!queue) throw new NotFoundError(`no queue ${filter.queueId}`);
-      heading = `Queue ${queue.name}`;
+      heading = t('list.heading.queue', { name: queue.name });
     }
-    if (owner === 'me') heading = 'My tickets';
-    if (filter.search) heading = `Search: ${filter.search}`;
+    if (owner === 'me') heading = t('list.heading.mine');
+    if (filter.search) heading = t('list.heading.search', { search: filter.search });
     const keep = filterQuery(query);
     const result = await listPage(hotline, agent.id, filter, query, keep, PAGE_SIZE);
     // A search for a complete TTN goes straight to the ticket.
     if (filter.search && result.total === 1 && result.items[0]!.ttn === filter.search) return reply.redirect(`/tickets/${filter.search}`, 303);
     // A list read again unchanged is the same array (the repository keeps it): so are its rows' HTML.
-    let table = renderedLists.get(result.items);
-    if (!table) {
-      table = views.render('ticket-table', { tickets: ticketRows(result.items) });
-      renderedLists.set(result.items, table);
+    let tables = renderedLists.get(result.items);
+    if (!tables) renderedLists.set(result.items, (tables = new Map()));
+    const as = `${locale.lang} ${locale.timeZone}`;
+    let table = tables.get(as);
+    if (table === undefined) {
+      table = views.render('ticket-table', { tickets: ticketRows(result.items, locale), t });
+      tables.set(as, table);
     }
     const sort = filter.sort ?? 'updated';
     const direction = filter.direction ?? 'desc';
     const columns = LIST_COLUMNS.map((c) => {
-      if (!c.sort) return { label: c.label, sort: null, sorted: false, href: '' };
+      const label = t(`list.col.${c.key}`);
+      if (!c.sort) return { label, sort: null, sorted: false, href: '' };
       const q = new URLSearchParams(keep);
       q.set('sort', c.sort);
       q.set('dir', headingDirection(c.sort, sort, direction));
-      return { label: c.label, sort: c.sort, sorted: c.sort === sort, href: q.toString() };
+      return { label, sort: c.sort, sorted: c.sort === sort, href: q.toString() };
     });
     const [owners, saved] = await Promise.all([ownersOfQueues(hotline, visible.filter((q) => filter.queueId === undefined || q.id === filter.queueId).map((q) => q.id)), hotline.savedFilters.list(agent.id)]);
     return page(views, request, reply, 'tickets', {
@@ -251,7 +268,8 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
       }
     }
     const back = /^\/tickets(\?[^#]*)?$/.test(b.back) ? b.back : '/tickets';
-    return page(views, request, reply, 'bulk-result', { title: 'Tickets changed', changed, refused, back });
+    const { t, lang } = localeOf(request);
+    return page(views, request, reply, 'bulk-result', { title: t('bulk.title'), changed, refused: refused.map((r) => ({ ...r, reason: translateMessage(lang, r.reason) })), back });
   });
 
   app.get('/notices', { schema: { querystring: ListPageQuery } }, async (request, reply) => {
@@ -259,7 +277,7 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
     const { total, unseen } = await hotline.notices.count(agent.id);
     const pager = numberedPage((request.query as { page?: string }).page, total);
     const notices = await hotline.notices.list(agent.id, ADMIN_PAGE_SIZE, pager.offset);
-    return page(views, request, reply, 'notices', { title: 'Notices', notices, pager, unseen });
+    return page(views, request, reply, 'notices', { title: localeOf(request).t('notices.title'), notices, pager, unseen });
   });
 
   app.post('/notices/seen', { schema: { body: NoticesSeenForm } }, async (request, reply) => {
@@ -274,7 +292,7 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
   app.get('/settings', { schema: { querystring: PageQuery } }, async (request, reply) => {
     const agent = requireAgent(request);
     const [queues, watched] = await Promise.all([hotline.directory.visibleQueues(agent.id), hotline.notices.watched(agent.id)]);
-    return page(views, request, reply, 'settings', { title: 'My settings', queues, watched, agent: await hotline.agents.findById(agent.id) });
+    return page(views, request, reply, 'settings', { title: localeOf(request).t('settings.title'), queues, watched, agent: await hotline.agents.findById(agent.id), ...zoneChoices(hotline, localeOf(request)) });
   });
 
   app.post('/settings', { schema: { body: SettingsForm } }, async (request, reply) => {
@@ -284,7 +302,7 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
     const watch = (b.watch === undefined ? [] : [b.watch].flat().map(Number)).filter((id) => visible.has(id));
     const byEmail = b.notifyByEmail === '1';
     if (byEmail && !agent.email) throw new ValidationError('notifyByEmail: you have no e-mail address on file; ask an admin to enter it');
-    await hotline.agents.update(agent.id, { notifyByEmail: byEmail });
+    await hotline.agents.update(agent.id, { notifyByEmail: byEmail, ...(b.language ? { language: b.language } : {}), timeZone: b.timeZone || null });
     await hotline.notices.setWatched(agent.id, watch);
     return reply.redirect('/settings?done=settings-saved', 303);
   });
@@ -359,7 +377,7 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
     const defaultQueue = await hotline.directory.defaultQueue();
     const queueId = [call?.queueId, defaultQueue?.id].find((id) => id != null && writableQueues.some((q) => q.id === id)) ?? writableQueues[0]?.id ?? null;
     return page(views, request, reply, 'phone-ticket', {
-      title: 'New phone ticket',
+      title: localeOf(request).t('phone.title'),
       lookup,
       matches,
       writableQueues,
@@ -393,6 +411,7 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
     const agent = requireAgent(request);
     const { ttn } = request.params;
     const query = request.query as z.output<typeof TicketPageQuery>;
+    const locale = localeOf(request);
     const actor = { agentId: agent.id };
     const { ticket, articles, access } = await hotline.tickets.getVisible(ttn, actor);
     const attachments = await hotline.tickets.attachments(ttn, actor);
@@ -422,6 +441,8 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
       agentName: agent.name,
       canned: chosenCanned,
       ownAddresses: [hotline.config.mailFrom, ...queues.map((q) => q.email).filter((e): e is string => !!e)],
+      // The customer's language where known (the mail goes to them), else the agent's.
+      words: mailWords(locale, customer?.language),
     });
     const byArticle = new Map<number, Attachment[]>();
     for (const a of attachments) byArticle.set(a.articleId, [...(byArticle.get(a.articleId) ?? []), a]);
@@ -430,16 +451,17 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
       const cid = new Map(files.filter((f) => f.contentId).map((f) => [f.contentId!.replace(/^<|>$/g, ''), `/attachments/${f.id}`]));
       return {
         ...a,
-        label: ARTICLE_LABELS[a.kind],
-        deliveryText: a.delivery ? deliveryText(a.delivery) : null,
+        deliveryText: a.delivery ? deliveryText(a.delivery, locale) : null,
         // Sanitised again at display: whatever was stored, nothing from a sender runs here.
         html: a.html ? sanitizeMailHtml(a.html, (c) => cid.get(c)) : null,
         attachments: files.map((f) => ({ ...f, inline: inlineType(f.contentType) !== null })),
       };
     });
     return page(views, request, reply, 'ticket', {
-      title: `Ticket#${ticket.ttn}`,
+      title: locale.t('ticket.heading', { ttn: ticket.ttn }),
       ticket,
+      // The reminder as the agent's datetime-local field shows it: in the agent's zone.
+      pendingUntilInput: utcToZonedInput(ticket.pendingUntil, locale.timeZone),
       articles: view,
       access,
       queueName: queue?.name ?? '',
@@ -453,7 +475,7 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
       canned,
       cannedId: chosenCanned?.id ?? null,
       drafts,
-      history: historyLines(await hotline.tickets.history(ticket.id)),
+      history: historyLines(await hotline.tickets.history(ticket.id), locale),
     });
   });
 
@@ -526,7 +548,8 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
       title: b.title && b.title !== ticket.title ? b.title : undefined,
     };
     // The reminder field belongs to "pending": with another state it is dropped, whatever it holds.
-    if ((b.state || ticket.state) === 'pending') change.pendingUntil = b.pendingUntil || null;
+    // The agent's field holds a wall-clock time in the agent's zone; one with a zone (an API client's) is taken as it is.
+    if ((b.state || ticket.state) === 'pending') change.pendingUntil = b.pendingUntil ? (/(Z|[+-]\d\d:\d\d)$/.test(b.pendingUntil) ? b.pendingUntil : zonedToUtc(b.pendingUntil, localeOf(request).timeZone)) : null;
     await hotline.tickets.change(ticket.id, change, { agentId: agent.id });
     return reply.redirect(`/tickets/${ticket.ttn}?done=ticket-updated`, 303);
   });

@@ -7,7 +7,9 @@ import { NotFoundError, ValidationError } from '../core/errors.js';
 import type { CallLogEntry, Customer } from '../core/types.js';
 import { requireAgent } from './auth.js';
 import { clickToDial } from './dialing.js';
-import { displayTime, page } from './page-helpers.js';
+import { page } from './page-helpers.js';
+import type { Locale } from './locale.js';
+import { localeOf } from './locale.js';
 import { ADMIN_PAGE_SIZE, numberedPage } from './paging.js';
 import type { WebPbx } from './ports.js';
 import { CallLogQuery, CallsSeenForm, EmptyForm, IdParams } from './schemas.js';
@@ -20,16 +22,10 @@ export function duration(from: string | null, to: string | null): string | null 
   return s < 60 ? `${s} s` : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
 
-const OUTCOMES: Record<string, string> = {
-  answered: 'answered',
-  abandoned: 'missed: hung up before anyone answered',
-  fallback: 'sent to the default queue',
-  operator: 'asked for the operator',
-  'not-reached': 'not reached',
-};
+const OUTCOMES = new Set(['answered', 'abandoned', 'fallback', 'operator', 'not-reached']);
 
 /** A call as a row of the log, with the customers its number belongs to (among those the agent may see). */
-async function rowOf(hotline: Hotline, agentId: number, c: CallLogEntry) {
+async function rowOf(hotline: Hotline, agentId: number, c: CallLogEntry, locale: Locale) {
   const number = c.direction === 'out' ? c.calleeNumber : c.callerNumber;
   // The number in whatever form Asterisk gave it, matched in any written form (0…, +49…, spaces, slashes).
   const customers: Customer[] = await hotline.directory.visibleCustomers(await hotline.directory.findCustomersByPhone(number), agentId);
@@ -39,10 +35,10 @@ async function rowOf(hotline: Hotline, agentId: number, c: CallLogEntry) {
     number,
     customers,
     missed,
-    when: displayTime(c.startedAt),
+    when: locale.time(c.startedAt),
     duration: duration(c.answeredAt ?? c.startedAt, c.endedAt),
-    outcomeText: c.endedAt === null && c.answeredBy === null && c.direction === 'in' ? 'in progress' : (OUTCOMES[c.outcome ?? ''] ?? c.outcome ?? '-'),
-    rungNames: c.agentsRung.length ? (await Promise.all(c.agentsRung.map(async (id) => (await hotline.agents.findById(id))?.name ?? `agent ${id}`))).join(', ') : '-',
+    outcomeText: c.endedAt === null && c.answeredBy === null && c.direction === 'in' ? locale.t('calls.outcome.inProgress') : OUTCOMES.has(c.outcome ?? '') ? locale.t(`calls.outcome.${c.outcome}`) : (c.outcome ?? '-'),
+    rungNames: c.agentsRung.length ? (await Promise.all(c.agentsRung.map(async (id) => (await hotline.agents.findById(id))?.name ?? locale.t('calls.agent', { id })))).join(', ') : '-',
   };
 }
 
@@ -52,11 +48,12 @@ export async function callLogPages(app: FastifyInstance, opts: { hotline: Hotlin
   app.get('/calls', { schema: { querystring: CallLogQuery } }, async (request, reply) => {
     const agent = requireAgent(request);
     const q = request.query as z.output<typeof CallLogQuery>;
+    const locale = localeOf(request);
     const filter = { mine: q.show === 'mine', missed: q.show === 'missed' };
     const { total, unseen } = await hotline.calls.countLog(agent.id, filter);
     const pager = numberedPage(q.page, total, new URLSearchParams(q.show ? { show: q.show } : {}));
-    const calls = await Promise.all((await hotline.calls.log(agent.id, { ...filter, limit: ADMIN_PAGE_SIZE, offset: pager.offset })).map((c) => rowOf(hotline, agent.id, c)));
-    return page(views, request, reply, 'calls', { title: 'Calls', calls, pager, unseen, show: q.show ?? '' });
+    const calls = await Promise.all((await hotline.calls.log(agent.id, { ...filter, limit: ADMIN_PAGE_SIZE, offset: pager.offset })).map((c) => rowOf(hotline, agent.id, c, locale)));
+    return page(views, request, reply, 'calls', { title: locale.t('calls.title'), calls, pager, unseen, show: q.show ?? '' });
   });
 
   app.post('/calls/seen', { schema: { body: CallsSeenForm } }, async (request, reply) => {

@@ -3,7 +3,7 @@
 import type { Article, Attachment, CannedAnswer, Customer, Queue, Ticket } from '../core/types.js';
 import { ticketSubject } from '../core/mail-rules.js';
 import { formatRecipient, looseRecipients } from '../mail/addresses.js';
-import { displayTime } from './page-helpers.js';
+import type { Texts } from '../core/notice-service.js';
 
 export type ComposeMode = 'reply' | 'reply-all' | 'forward';
 
@@ -52,6 +52,8 @@ export function composeForm(input: {
   agentName: string;
   canned: CannedAnswer | null;
   ownAddresses: readonly string[];
+  /** The words of the mail (the customer's language where known) and its times. */
+  words: { t: Texts; time: (iso: string) => string };
 }): ComposeForm {
   const { ticket, queue, customer } = input;
   const article = input.article ?? [...input.articles].reverse().find((a) => a.kind === 'email-in') ?? null;
@@ -79,14 +81,15 @@ export function composeForm(input: {
   const parts: string[] = [];
   // A greeting (or the canned answer) first: the text starts with a line of its own, which text browsers
   // keep (lynx drops blank lines at the start of a text area), and the agent writes below it.
-  parts.push(input.canned ? fillPlaceholders(input.canned.body, values).trimEnd() : mode === 'forward' ? 'Hello,' : `Hello${customer?.name ? ` ${customer.name}` : ''},`);
+  const { t, time } = input.words;
+  parts.push(input.canned ? fillPlaceholders(input.canned.body, values).trimEnd() : mode === 'forward' || !customer?.name ? t('compose.greetingNoName') : t('compose.greeting', { name: customer.name }));
   if (queue?.signature) parts.push(`-- \n${fillPlaceholders(queue.signature, values).trimEnd()}`);
   if (article && isMail(article) && input.article) {
-    const when = displayTime(article.createdAt);
+    const when = time(article.createdAt);
     if (mode === 'forward') {
-      parts.push(['---------- Forwarded message ----------', `From: ${article.from ?? '-'}`, `Date: ${when}`, `Subject: ${article.subject ?? '-'}`, `To: ${article.to ?? '-'}`, ...(article.cc ? [`Cc: ${article.cc}`] : []), '', article.text].join('\n'));
+      parts.push([t('compose.forwarded'), `${t('compose.from')}: ${article.from ?? '-'}`, `${t('compose.date')}: ${when}`, `${t('compose.subject')}: ${article.subject ?? '-'}`, `${t('compose.to')}: ${article.to ?? '-'}`, ...(article.cc ? [`Cc: ${article.cc}`] : []), '', article.text].join('\n'));
     } else {
-      parts.push(`On ${when}, ${article.from ?? 'the customer'} wrote:\n${quoted(article.text)}`);
+      parts.push(`${t('compose.wrote', { when, from: article.from ?? t('compose.theCustomer') })}\n${quoted(article.text)}`);
     }
   }
   return {

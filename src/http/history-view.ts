@@ -1,5 +1,5 @@
 import type { HistoryEntry } from '../core/types.js';
-import { displayTime } from './page-helpers.js';
+import type { Locale } from './locale.js';
 
 /** A history entry as the ticket page's timeline shows it. */
 export interface HistoryLine {
@@ -8,35 +8,39 @@ export interface HistoryLine {
   text: string;
 }
 
-const BY: Record<HistoryEntry['via'], string> = { agent: 'an agent', mail: 'Mail', phone: 'Phone menu', reminder: 'Reminder', system: 'Hotline' };
-const NAMES: Record<string, string> = { state: 'State', owner: 'Owner', queue: 'Queue', priority: 'Priority', title: 'Title', customer: 'Customer' };
+/** The values a field's change shows: states in words, the rest as recorded. */
+const shown = (locale: Locale, field: string, label: string | null): string => {
+  if (label === null) return field === 'owner' ? locale.t('list.nobody') : '–';
+  return field === 'state' ? locale.t(`state.${label}`, { defaultValue: label }) : label;
+};
 
-/** "State: new → open", "Owner: nobody → Alice" … in words, with the names the entry was recorded with. */
-export function historyLines(entries: readonly HistoryEntry[], time: (iso: string | null) => string = displayTime): HistoryLine[] {
+/** "State: new → open", "Owner: nobody → Alice" … in the reader's words, with the names the entry was recorded with. */
+export function historyLines(entries: readonly HistoryEntry[], locale: Locale): HistoryLine[] {
+  const { t } = locale;
   return entries.map((e) => {
-    const who = e.via === 'agent' ? (e.agentName ?? 'a removed agent') : BY[e.via];
-    const from = e.oldLabel ?? (e.field === 'owner' ? 'nobody' : '–');
-    const to = e.newLabel ?? (e.field === 'owner' ? 'nobody' : '–');
+    const who = e.via === 'agent' ? (e.agentName ?? t('history.removedAgent')) : t(`history.by.${e.via}`);
+    const from = shown(locale, e.field, e.oldLabel);
+    const to = shown(locale, e.field, e.newLabel);
     let text: string;
     switch (e.field) {
       case 'created':
-        text = `Created in queue ${e.newLabel ?? '?'}`;
+        text = t('history.created', { queue: e.newLabel ?? '?' });
         break;
       case 'link':
-        text = e.newLabel ? `Linked to ticket ${e.newLabel} (a follow-up of it)` : `Link to ticket ${from} removed`;
+        text = e.newLabel ? t('history.linked', { ttn: e.newLabel }) : t('history.unlinked', { ttn: from });
         break;
       case 'linked-from':
-        text = `Ticket ${to} was opened as a follow-up of this one`;
+        text = t('history.linkedFrom', { ttn: to });
         break;
       case 'pending-until':
-        text = e.newValue ? `Reminder set for ${time(e.newValue)}` : `Reminder ${e.oldValue ? `for ${time(e.oldValue)} ` : ''}removed`;
+        text = e.newValue ? t('history.reminderSet', { time: locale.time(e.newValue) }) : e.oldValue ? t('history.reminderRemovedFor', { time: locale.time(e.oldValue) }) : t('history.reminderRemoved');
         break;
       case 'title':
-        text = `Title: “${from}” → “${to}”`;
+        text = t('history.title', { from, to });
         break;
       default:
-        text = `${NAMES[e.field] ?? e.field}: ${from} → ${to}`;
+        text = t('history.change', { field: t(`history.field.${e.field}`, { defaultValue: e.field }), from, to });
     }
-    return { at: time(e.at), who, text };
+    return { at: locale.time(e.at), who, text };
   });
 }

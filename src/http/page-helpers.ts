@@ -2,62 +2,82 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ValidationError } from '../core/errors.js';
 import type { ListCursor, TicketListItem } from '../core/ports.js';
 import type { Views } from './views.js';
+import type { Locale } from './locale.js';
+import { localeOf } from './locale.js';
+import { flatten } from '../i18n/i18n.js';
 
-/** Messages for `?done=` after a form succeeded (codes, so no text from the URL reaches the page). */
-const NOTICES: Record<string, string> = {
-  'note-added': 'Note added.',
-  'reply-queued': 'Reply queued for sending.',
-  'file-attached': 'File attached to your reply (it is sent with the reply).',
-  'file-removed': 'File removed from your reply.',
-  reprocessed: 'Message processed again.',
-  'prompt-saved': 'Prompt converted and saved; the next call hears it.',
-  'prompt-reverted': 'Prompt set back to the default.',
-  'language-added': 'Language added; its prompts play in English until you upload them.',
-  'language-exists': 'That language is there already; nothing was added.',
-  'ticket-updated': 'Ticket updated.',
-  'filter-saved': 'Filter saved: it is listed above the tickets and on the queues page.',
-  'filter-deleted': 'Saved filter deleted.',
-  'notices-seen': 'Marked as seen.',
-  'calls-seen': 'Calls marked as seen.',
-  'settings-saved': 'Your settings are saved.',
-  'now-away': 'You are away: calls for your tickets go to their queue until you are back.',
-  'now-available': 'You are available: calls for your tickets ring your phone again.',
-  'password-changed': 'Your password is changed. Every other session of yours has ended; this one goes on.',
-  'agent-saved': 'Agent saved.',
-  'queue-saved': 'Queue saved.',
-  'canned-saved': 'Canned answer saved.',
-  'canned-deleted': 'Canned answer deleted.',
-  'permissions-saved': 'Permissions saved.',
-  'customer-saved': 'Customer saved.',
-  'ttn-saved': 'Ticket-number settings saved; they apply to new tickets.',
-  'token-revoked': 'API token revoked.',
-  'security-saved': 'Security settings saved.',
-  'logins-cleared': 'Failed logins cleared: the next try is allowed at once.',
-  dialing: 'Calling: your phone rings first, then the customer is dialled. The call is logged on the ticket.',
-};
+/** The `?done=` codes a form's redirect may carry: each is a text `done.<code>` (no text from the URL reaches the page). */
+export const DONE_CODES = new Set([
+  'note-added',
+  'reply-queued',
+  'file-attached',
+  'file-removed',
+  'reprocessed',
+  'prompt-saved',
+  'prompt-reverted',
+  'language-added',
+  'language-exists',
+  'ticket-updated',
+  'filter-saved',
+  'filter-deleted',
+  'notices-seen',
+  'calls-seen',
+  'settings-saved',
+  'now-away',
+  'now-available',
+  'password-changed',
+  'agent-saved',
+  'queue-saved',
+  'canned-saved',
+  'canned-deleted',
+  'permissions-saved',
+  'customer-saved',
+  'ttn-saved',
+  'token-revoked',
+  'security-saved',
+  'logins-cleared',
+  'dialing',
+  'text-saved',
+]);
 
 /** Renders a page inside the layout with what every page needs (agent, CSRF token, notice). */
 export function page(views: Views, request: FastifyRequest, reply: FastifyReply, template: string, data: Record<string, unknown>, status = 200) {
   const done = (request.query as Record<string, string> | undefined)?.done;
+  const locale = localeOf(request);
   const html = views.render(template, {
     me: request.agent,
     unseenNotices: request.unseenNotices,
-    time: displayTime,
+    ...localeData(locale),
     csrf: request.session?.csrfToken ?? '',
-    notice: done ? NOTICES[done] : undefined,
+    notice: done && DONE_CODES.has(done) ? locale.t(`done.${done}`) : undefined,
     ...data,
   });
   return reply.code(status).type('text/html; charset=utf-8').send(html);
 }
 
-/** `2026-11-28T18:56:16.448Z` → `2026-11-28 18:56 UTC`: readable, and the same in every browser. */
-export function displayTime(iso: string | null | undefined): string {
-  return iso ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : '-';
+/** What every template gets to speak the reader's language: texts, language, zone, times. */
+export function localeData(locale: Locale) {
+  return {
+    t: locale.t,
+    lang: locale.lang,
+    timeZone: locale.timeZone,
+    time: locale.time,
+    /** The time, and how long ago where that helps: `05.12.2026 14:03 (vor 5 Minuten)`. */
+    when: (iso: string | null | undefined) => whenText(locale, iso),
+    // The pops' texts, for pops.js (JSON inside <script>: `<` escaped so no text can close the element).
+    popTexts: JSON.stringify(flatten(locale.t('pops', { returnObjects: true }) as Record<string, unknown>)).replace(/</g, '\\u003c'),
+  };
 }
 
-/** Ticket rows for lists, with the time as pages show it. */
-export function ticketRows(tickets: readonly TicketListItem[]) {
-  return tickets.map((t) => ({ ...t, created: displayTime(t.createdAt), updated: displayTime(t.updatedAt) }));
+/** A time with its relative form where that helps. */
+export function whenText(locale: Locale, iso: string | null | undefined): string {
+  const ago = locale.ago(iso);
+  return ago ? `${locale.time(iso)} (${ago})` : locale.time(iso);
+}
+
+/** Ticket rows for lists, with the times as the reader's pages show them. */
+export function ticketRows(tickets: readonly TicketListItem[], locale: Locale) {
+  return tickets.map((t) => ({ ...t, created: locale.time(t.createdAt), updated: locale.time(t.updatedAt) }));
 }
 
 /** A list position as it goes in a URL: base64url of the JSON `[...key, id]` (see sortKeyOf). */

@@ -2,6 +2,8 @@
 // them before the route (see `validatorCompiler` below): input that does not fit is answered 400
 // with the field and the reason, and never reaches a handler that could fail on it with a 500.
 // The tests import these to build good and bad input for each route.
+import { LANGUAGES } from '../i18n/i18n.js';
+import { isTimeZone } from '../i18n/time.js';
 import type { FastifySchemaCompiler } from 'fastify';
 import { z } from 'zod';
 import { ValidationError } from '../core/errors.js';
@@ -50,7 +52,11 @@ export const PageQuery = z.object({ done });
 /** A form with nothing but its CSRF token (logout, revoke, revert …). */
 export const EmptyForm = z.object({ _csrf: csrf }).optional();
 
-export const LoginQuery = z.object({ next: z.string().max(2000).optional(), done });
+/** A language Hotline speaks, for the login page's choice (else Accept-Language decides). */
+const uiLanguage = z.enum(['', ...LANGUAGES], { error: `must be one of ${LANGUAGES.join(', ')}` }).optional().default('');
+/** An IANA time zone Node knows, or '' for the site's. */
+const timeZone = z.string().max(64).refine((v) => v === '' || isTimeZone(v), 'is not a time zone (like Europe/Berlin)').optional().default('');
+export const LoginQuery = z.object({ next: z.string().max(2000).optional(), lang: uiLanguage, done });
 export const LoginForm = z.object({ login: formText(LIMITS.login), password: z.string().max(LIMITS.password, `at most ${LIMITS.password} characters`).optional().default(''), next: formText(2000), form: z.string().max(2 * MAX_REPLAY_CHARS).optional(), _csrf: csrf });
 
 const listState = z.enum([...TICKET_STATES, 'all', ''], { error: `must be one of ${TICKET_STATES.join(', ')} or all` }).optional();
@@ -79,7 +85,7 @@ export const BulkForm = z.object({
 export const CallLogQuery = z.object({ show: z.enum(['', 'mine', 'missed'], { error: 'must be mine or missed' }).optional(), page: pageNumber, done });
 export const CallsSeenForm = z.object({ id: idList, all: flag, show: z.enum(['', 'mine', 'missed']).optional().default(''), _csrf: csrf });
 export const NoticesSeenForm = z.object({ id: idList, all: flag, _csrf: csrf });
-export const SettingsForm = z.object({ notifyByEmail: flag, watch: idList, _csrf: csrf });
+export const SettingsForm = z.object({ notifyByEmail: flag, watch: idList, language: uiLanguage, timeZone, _csrf: csrf });
 export const AwayForm = z.object({ away: z.enum(['0', '1'], { error: 'must be 0 or 1' }), _csrf: csrf });
 export const OwnPasswordForm = z.object({
   current: z.string().max(LIMITS.password, `at most ${LIMITS.password} characters`).optional().default(''),
@@ -160,8 +166,18 @@ export const AgentForm = z.object({
   dialString: formText(LIMITS.dialString),
   deviceInterface: formText(LIMITS.dialString),
   language,
+  timeZone,
   active: flag,
   away: flag,
+  _csrf: csrf,
+});
+export const TextsQuery = z.object({ lang: uiLanguage, q: z.string().max(200).optional().default(''), changed: flag, page: pageNumber, done });
+export const TextForm = z.object({
+  lang: z.enum(LANGUAGES, { error: `must be one of ${LANGUAGES.join(', ')}` }),
+  key: z.string().min(1).max(200).regex(/^[\w.-]+$/, 'is not a text key'),
+  text: z.string().max(4000, 'at most 4000 characters').optional().default(''),
+  reset: flag,
+  back: z.string().max(2000).optional().default(''),
   _csrf: csrf,
 });
 export const PasswordForm = z.object({ password: z.string().max(LIMITS.password).optional().default(''), _csrf: csrf });

@@ -24,7 +24,9 @@ import { adminPages } from './admin-pages.js';
 import type { WebMail, WebPbx } from './ports.js';
 import { localMail, localPbx } from './ports.js';
 import { agentPages, renderLogin, resubmitView } from './agent-pages.js';
-import { page } from './page-helpers.js';
+import { localeData, page } from './page-helpers.js';
+import { LANG_COOKIE, localeFor, localeOf } from './locale.js';
+import { translateMessage } from './messages.js';
 import { apiRoutes } from './api.js';
 import { callLogPages } from './call-log.js';
 import type { RealtimeOptions } from '../realtime/realtime.js';
@@ -182,6 +184,9 @@ export async function buildApp(hotline: Hotline, parts: AppParts = {}) {
     serverFactory: (handler) => createHttpServer(handler, parts.timeouts),
   });
   const views = createViews(parts.templatesDir);
+  app.decorate('localeOf', (request: FastifyRequest) =>
+    localeFor(hotline.i18n, hotline.config.timeZone, request.agent ?? null, { query: (request.query as { lang?: string } | undefined)?.lang, cookie: request.cookies?.[LANG_COOKIE], acceptLanguage: request.headers['accept-language'] }, () => hotline.clock.now()),
+  );
   // Every route declares the shape of its input (schemas.ts); a route without would take input unchecked.
   app.setValidatorCompiler(validatorCompiler);
   const routeList: Array<{ method: string; url: string }> = [];
@@ -233,12 +238,15 @@ export async function buildApp(hotline: Hotline, parts: AppParts = {}) {
     }
     if (status === 500) request.log.error({ err: error }, 'request failed');
     if (request.url.startsWith('/api/')) return reply.code(status).send({ error: message });
+    const locale = localeOf(request);
+    const { t } = locale;
+    const shown = status === 500 ? t('error.server') : storage ? t('error.storage') : translateMessage(locale.lang, message);
     // A form that could not be taken comes back filled in (form-replay.ts): after a new login when
     // the session had ended, else at once with the error beside its field.
     const form = replayableForm(request);
     if (error instanceof NotLoggedInError) {
       // 200, not 401: text browsers (lynx) stop at a 401 to ask whether to show its page at all.
-      if (form) return renderLogin(views, request, reply, { error: 'Your session had ended, so this was not saved yet. Log in again: what you were sending comes back, as you typed it.', next: '/queues', form: packForm(form) }, 200);
+      if (form) return renderLogin(views, request, reply, { error: t('login.sessionEnded'), next: '/queues', form: packForm(form) }, 200);
       return reply.redirect(`/login?next=${encodeURIComponent(request.method === 'GET' ? request.url : '/queues')}`, 303);
     }
     // Input refused by its schema is refused before the session is looked at: look now, to give the form back.
@@ -247,15 +255,18 @@ export async function buildApp(hotline: Hotline, parts: AppParts = {}) {
       request.agent = request.session?.agent ?? null;
     }
     if (form && request.session && (error instanceof CsrfError || status === 400 || status === 403 || status === 409 || status === 503)) {
-      const text = error instanceof CsrfError ? 'This form was from an earlier session (you logged out or in elsewhere). Nothing was saved yet: check it and send it again.' : `Not saved: ${message}`;
-      return page(views, request, reply, 'resubmit', { title: 'Not saved yet', ...resubmitView(form, text, fieldOf(message, form.fields)) }, status);
+      // Languages may differ from here on: the agent's, now the session is known.
+      const own = localeOf(request);
+      const text = error instanceof CsrfError ? own.t('resubmit.earlierSession') : own.t('resubmit.notSavedBecause', { message: status === 500 ? own.t('error.server') : storage ? own.t('error.storage') : translateMessage(own.lang, message) });
+      return page(views, request, reply, 'resubmit', { title: own.t('resubmit.notSaved'), ...resubmitView(form, text, fieldOf(message, form.fields)) }, status);
     }
-    const html = views.render('error', { me: request.agent, csrf: request.session?.csrfToken ?? '', title: status === 404 ? 'Not found' : 'Sorry', message });
+    const html = views.render('error', { me: request.agent, csrf: request.session?.csrfToken ?? '', ...localeData(locale), title: status === 404 ? t('error.notFound') : t('error.sorry'), message: shown });
     return reply.code(status).type('text/html; charset=utf-8').send(html);
   });
   app.setNotFoundHandler((request, reply) => {
     if (request.url.startsWith('/api/')) return reply.code(404).send({ error: 'no such endpoint' });
-    const html = views.render('error', { me: request.agent, csrf: request.session?.csrfToken ?? '', title: 'Not found', message: `There is no page ${request.url}.` });
+    const { t } = localeOf(request);
+    const html = views.render('error', { me: request.agent, csrf: request.session?.csrfToken ?? '', ...localeData(localeOf(request)), title: t('error.notFound'), message: t('error.noPage', { url: request.url }) });
     return reply.code(404).type('text/html; charset=utf-8').send(html);
   });
 

@@ -39,6 +39,11 @@ try {
     }
     if (m.type === 'settings-changed') {
       void hotline.ttn.load().catch((error: unknown) => hotline.log.error({ err: error }, 'could not reload the TTN settings'));
+      try {
+        hotline.reloadTexts();
+      } catch (error) {
+        hotline.log.error({ err: error }, 'could not reload the texts');
+      }
       return;
     }
     const method = calls[m.method] as (...args: unknown[]) => Promise<unknown>;

@@ -4,6 +4,8 @@ import type { Hotline } from '../app.js';
 import { ensureDefaultQueue } from '../bootstrap.js';
 import { crashPoint } from '../crash-point.js';
 import { DuplicateTtnError, ValidationError } from '../core/errors.js';
+import { mailLanguage } from './language.js';
+import { languageOf } from '../i18n/i18n.js';
 import { autoReplyBlocked, stripReplyPrefixes, ticketSubject } from '../core/mail-rules.js';
 import { MAX_TTN_ATTEMPTS, storedFile, ticketTitle } from '../core/ticket-service.js';
 import type { Agent, Article, ArticleInput, Customer, Queue, Ticket } from '../core/types.js';
@@ -53,10 +55,6 @@ export const MAX_REPLY_FILE_BYTES = 25 * 1024 * 1024;
 
 export type MailOutcome = 'ticket' | 'follow-up' | 'bounce' | 'duplicate' | 'failed';
 
-const BUILT_IN_AUTO_REPLY: Record<string, string> = {
-  en: 'Hello {name},\n\nthank you for your message. We have opened a ticket for it: {ttn}.\nPlease keep [Ticket#{ttn}] in the subject when you write to us about it; on the phone, key in {ttn} when asked for your ticket number.\n\nYour {queue} team',
-  de: 'Hallo {name},\n\nvielen Dank für Ihre Nachricht. Wir haben dazu ein Ticket eröffnet: {ttn}.\nBitte lassen Sie [Ticket#{ttn}] im Betreff, wenn Sie uns dazu schreiben; am Telefon geben Sie {ttn} ein, wenn nach Ihrer Ticketnummer gefragt wird.\n\nIhr {queue}-Team',
-};
 
 
 /**
@@ -115,7 +113,8 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
   async function customerFor(mail: MailMessage): Promise<Customer | null> {
     if (!mail.from) return null;
     try {
-      return await hotline.directory.findOrCreateCustomer({ name: mail.from.name, email: mail.from.address });
+      // A new customer keeps the language of the first mail (its auto-reply and later ones follow it).
+      return await hotline.directory.findOrCreateCustomer({ name: mail.from.name, email: mail.from.address, language: mailLanguage(mail, null) });
     } catch {
       // An address that is not quite one (odd but deliverable): keep the message, without a customer.
       return null;
@@ -191,8 +190,9 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
     const blocked = check(recipient) ?? (sender && sender !== recipient ? check(sender) : null);
     if (blocked) return blocked;
     if (!recipient) return 'no sender address';
-    const language = customer?.language ?? 'en';
-    const template = queue.autoReply?.[language] ?? queue.autoReply?.en ?? BUILT_IN_AUTO_REPLY[language] ?? BUILT_IN_AUTO_REPLY.en!;
+    const language = mailLanguage(mail, customer?.language);
+    // The queue's own wording in that language, else Hotline's (`mail.autoReply`, which admins may reword).
+    const template = queue.autoReply?.[language] || hotline.i18n.t(language)('mail.autoReply');
     const from = queue.email ?? settings.mailFrom;
     const text = template
       .replaceAll('{ttn}', ttn)
@@ -419,13 +419,14 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
           continue;
         }
         const messageId = newMessageId(settings.mailFrom);
-        const link = n.ttn ? (settings.publicUrl ? `${settings.publicUrl.replace(/\/+$/, '')}/tickets/${n.ttn}` : `Ticket ${n.ttn} in Hotline`) : '';
+        const t = hotline.i18n.t(languageOf(n.agentLanguage) ?? 'en');
+        const link = n.ttn ? (settings.publicUrl ? `${settings.publicUrl.replace(/\/+$/, '')}/tickets/${n.ttn}` : t('mail.noticeTicket', { ttn: n.ttn })) : '';
         const raw = await worker.compose(
           {
             from: settings.mailFrom,
             to: [{ name: n.agentName, address: to.address }],
             subject: n.ttn ? ticketSubject(n.ttn, n.text.slice(0, 150)) : n.text.slice(0, 150),
-            text: `${n.text}\n\n${link}\n\n-- \nHotline. What you are told by e-mail is set under "My settings".\n`,
+            text: `${n.text}\n\n${link}\n\n-- \n${t('mail.noticeFooter')}\n`,
             headers: { 'Auto-Submitted': 'auto-generated', 'X-Loop': settings.mailFrom },
           },
           messageId,

@@ -14,6 +14,9 @@ export interface PopPayload {
   lastArticles: Array<{ kind: string; from: string | null; subject: string | null; excerpt: string; createdAt: string }>;
   /** Set when the caller's number is not on file for the ticket's customer. */
   warning: string | null;
+  /** The warning as a text of the agent's language (pops.js: `pops.<key>` with these values). */
+  warningKey: 'notOnFile' | 'unknownNumberWarning' | null;
+  warningValues: Record<string, string> | null;
   /** For calls without a ticket: who the number belongs to, their open tickets, and a prefilled phone-ticket form. */
   lookup: {
     customers: Array<{ id: number; name: string }>;
@@ -40,8 +43,10 @@ export async function buildPop(hotline: Hotline, call: Call, ticket: Ticket | nu
       hotline.tickets.latestArticles(ticket.id, 3),
     ]);
     let warning: string | null = null;
+    let warningValues: Record<string, string> | null = null;
     if (customer && !(callerE164 && customer.phones.includes(callerE164))) {
       warning = `The caller's number ${call.callerNumber ?? '(withheld)'} is not on file for ${customer.name}.`;
+      warningValues = { number: call.callerNumber ?? '', name: customer.name };
     }
     return {
       ...base,
@@ -50,6 +55,8 @@ export async function buildPop(hotline: Hotline, call: Call, ticket: Ticket | nu
       customer: customer ? { id: customer.id, name: customer.name, emails: customer.emails, phones: customer.phones } : null,
       lastArticles: articles.map((a) => ({ kind: a.kind, from: a.from, subject: a.subject, excerpt: excerpt(a.textStart), createdAt: a.createdAt })),
       warning,
+      warningKey: warning ? 'notOnFile' : null,
+      warningValues,
       lookup: null,
     };
   }
@@ -65,6 +72,8 @@ export async function buildPop(hotline: Hotline, call: Call, ticket: Ticket | nu
     customer: customers[0] ? { id: customers[0].id, name: customers[0].name, emails: customers[0].emails, phones: customers[0].phones } : null,
     lastArticles: [],
     warning: customers.length === 0 && call.callerNumber ? `No customer on file for ${call.callerNumber}.` : null,
+    warningKey: customers.length === 0 && call.callerNumber ? 'unknownNumberWarning' : null,
+    warningValues: customers.length === 0 && call.callerNumber ? { number: call.callerNumber } : null,
     lookup: {
       customers: customers.map((c) => ({ id: c.id, name: c.name })),
       openTickets: openTickets.map((t) => ({ ttn: t.ttn, title: t.title, state: t.state, url: `/tickets/${t.ttn}`, queueId: t.queueId })),

@@ -129,6 +129,8 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
       ...payload,
       customer,
       warning: hidden ? null : payload.warning,
+      warningKey: hidden ? null : payload.warningKey,
+      warningValues: hidden ? null : payload.warningValues,
       lookup: { ...payload.lookup, customers, openTickets: payload.lookup.openTickets.filter((t) => visible.has(t.queueId)) },
     };
   }
@@ -161,7 +163,7 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
         if (agentId !== undefined && id !== agentId) continue;
         if (socketsOf(id).length > 0 && (await mayHear(id, p.payload.queue?.id))) continue;
         p.agents.delete(id);
-        io.to(`agent:${id}`).emit('call.withdrawn', { callId, reason: 'you may no longer see this call' });
+        io.to(`agent:${id}`).emit('call.withdrawn', { callId, reason: 'you may no longer see this call', code: 'access' });
       }
     }
   }
@@ -202,11 +204,11 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
     return p;
   }
 
-  async function withdrawOthers(p: PendingCall, except: number, reason: string, callId: number): Promise<void> {
+  async function withdrawOthers(p: PendingCall, except: number, reason: { reason: string; code: string; name?: string }, callId: number): Promise<void> {
     for (const [agentId] of p.agents) {
       if (agentId === except) continue;
       p.agents.delete(agentId);
-      await send(agentId, 'call.withdrawn', { callId, reason });
+      await send(agentId, 'call.withdrawn', { callId, ...reason });
     }
   }
 
@@ -275,7 +277,7 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
     hotline.events.on('call.answered', async ({ call, agentId }) => {
       const p = await pendingFor(call);
       const agent = await hotline.agents.findById(agentId);
-      await withdrawOthers(p, agentId, `answered by ${agent?.name ?? 'another agent'}`, call.id);
+      await withdrawOthers(p, agentId, agent ? { reason: `answered by ${agent.name}`, code: 'answeredBy', name: agent.name } : { reason: 'answered by another agent', code: 'answeredByOther' }, call.id);
       if (!(await mayHear(agentId, p.payload.ticket ? p.payload.queue?.id : call.queueId))) return;
       // The agent talks to the caller now: the pop is theirs again, whatever was dismissed while it rang.
       p.dismissed.delete(agentId);
@@ -286,8 +288,9 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
       const p = pending.get(call.id);
       if (!p?.agents.has(agentId)) return;
       p.agents.delete(agentId);
-      const reason = status === 'BUSY' ? 'your phone was busy; the call went to the queue' : status === 'CANCEL' ? 'answered elsewhere' : 'not answered; the call went to the queue';
-      await send(agentId, 'call.withdrawn', { callId: call.id, reason });
+      const code = status === 'BUSY' ? 'busy' : status === 'CANCEL' ? 'elsewhere' : 'notAnswered';
+      const reason = code === 'busy' ? 'your phone was busy; the call went to the queue' : code === 'elsewhere' ? 'answered elsewhere' : 'not answered; the call went to the queue';
+      await send(agentId, 'call.withdrawn', { callId: call.id, reason, code });
     }),
     hotline.events.on('call.ended', async ({ call }) => {
       const p = pending.get(call.id);

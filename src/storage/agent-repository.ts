@@ -16,6 +16,7 @@ interface AgentRow {
   active: number;
   away: number;
   notify_by_email: number;
+  time_zone: string | null;
   created_at: string;
 }
 
@@ -31,6 +32,7 @@ const toAgent = (r: AgentRow): Agent => ({
   active: r.active === 1,
   away: r.away === 1,
   notifyByEmail: r.notify_by_email === 1,
+  timeZone: r.time_zone,
   createdAt: r.created_at,
 });
 
@@ -45,6 +47,7 @@ const COLUMNS = {
   active: 'active',
   away: 'away',
   notifyByEmail: 'notify_by_email',
+  timeZone: 'time_zone',
 } as const;
 
 /** SQLite implementation of {@link AgentStore}. */

@@ -25,7 +25,7 @@ export function createNoticeRepository(db: Database): NoticeStore {
   const after = db.prepare(`SELECT ${NOTICE} ${FROM} WHERE n.id > ? ORDER BY n.id LIMIT ?`);
   const newest = db.prepare('SELECT coalesce(max(id), 0) FROM notices').pluck();
   const toMail = db.prepare(
-    `SELECT ${NOTICE}, a.email, a.name AS agentName ${FROM} JOIN agents a ON a.id = n.agent_id WHERE n.mail_wanted = 1 AND n.mailed_at IS NULL ORDER BY n.id LIMIT ?`,
+    `SELECT ${NOTICE}, a.email, a.name AS agentName, a.language AS agentLanguage ${FROM} JOIN agents a ON a.id = n.agent_id WHERE n.mail_wanted = 1 AND n.mailed_at IS NULL ORDER BY n.id LIMIT ?`,
   );
   const watchers = db.prepare('SELECT agent_id FROM queue_watchers WHERE queue_id = ?').pluck();
   const watched = db.prepare('SELECT queue_id FROM queue_watchers WHERE agent_id = ? ORDER BY queue_id').pluck();
@@ -59,7 +59,7 @@ export function createNoticeRepository(db: Database): NoticeStore {
       return newest.get() as number;
     },
     async toMail(limit) {
-      return toMail.all(limit) as Array<Notice & { email: string | null; agentName: string }>;
+      return toMail.all(limit) as Array<Notice & { email: string | null; agentName: string; agentLanguage: string }>;
     },
     async watchers(queueId) {
       return watchers.all(queueId) as number[];

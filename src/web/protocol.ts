@@ -127,7 +127,7 @@ export type ServiceCall =
   | 'mail.rawBytes'
   | 'mail.reprocess'
   | 'mail.reply'
-  | 'ttn.reload'
+  | 'settings.reload'
   /** An agent's access changed on a page: their sockets here are checked again. */
   | 'realtime.revalidate'
   /** Notices were written by the pages: pushed to the agents' sockets now. */

@@ -111,8 +111,10 @@ export function startWebFront(hotline: Hotline, services: { pbx: Pbx; mail: WebM
     'mail.reply': (...args: Parameters<typeof mail.reply>) => mail.reply(...args),
     'realtime.revalidate': (agentId: number) => realtime.revalidate(agentId),
     'realtime.notices': () => realtime.deliverNotices(),
-    'ttn.reload': async () => {
+    // An admin changed settings on a page (another process): the TTN settings and the texts are read again.
+    'settings.reload': async () => {
       await hotline.ttn.load();
+      hotline.reloadTexts();
       services.settingsChanged?.();
     },
   };

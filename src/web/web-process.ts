@@ -105,7 +105,7 @@ const app = await buildApp(hotline, {
   mail,
   timeouts: data.timeouts,
   templatesDir: data.config.templatesDir || undefined,
-  settingsChanged: async () => void (await ask('ttn.reload')),
+  settingsChanged: async () => void (await ask('settings.reload')),
 });
 await app.ready();
 const server = app.server;

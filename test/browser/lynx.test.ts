@@ -91,6 +91,26 @@ describe('lynx', () => {
     expect(sent.mail.text).toMatch(/^Hello Carl,\n\nWe are on it\.\n[\s\S]*wrote:\n> It smokes\./);
   });
 
+  it('works in German: the login page’s link to German, its German labels, a note added from the German ticket page', async () => {
+    w = await webHarness();
+    await w.hotline.agents.update(w.agents.alice.id, { language: 'de' });
+    const base = await w.server.listen({ host: '127.0.0.1', port: 0 });
+    lynx = lynxProfile();
+    const keys = new LynxKeys(await lynx.source(`${base}/login`)).to((a) => a.label === 'Deutsch').enter();
+    const german = await lynx.source(`${base}/login?lang=de`);
+    expect(german).toContain('<html lang="de">');
+    keys.page(german).to((a) => a.name === 'login').type('alice').to((a) => a.name === 'password').type('alice-password').to((a) => a.label === 'Anmelden').enter();
+    await lynx.visit(`${base}/login`, keys);
+    const queues = await lynx.dump(`${base}/queues`);
+    expect(queues).toContain('Abmelden (alice)');
+    expect(queues).toContain('Tickets ohne Besitzer');
+    const url = `${base}/tickets/${w.tickets.support.ttn}`;
+    const note = new LynxKeys(await lynx.source(url)).to((a) => a.tag === 'textarea' && a.name === 'text' && a.form.endsWith('/notes')).type('Toner getauscht.').to((a) => a.label === 'Notiz hinzufügen').enter();
+    const after = await lynx.visit(url, note);
+    expect(after).toContain('Notiz hinzugefügt.');
+    expect((await w.hotline.tickets.articles(w.tickets.support.id)).map((a) => a.text)).toContain('Toner getauscht.');
+  });
+
   it('keeps a note typed while the session ended: after logging in again it is there, sent with one key', async () => {
     w = await webHarness();
     const url = `/tickets/${w.tickets.support.ttn}`;

@@ -46,6 +46,38 @@ describe('screen-pop in Chromium', () => {
   });
 });
 
+describe('a pop in German', () => {
+  it('speaks the agent’s language: state, customer, the number’s warning, the call’s progress', async () => {
+    await h.hotline.agents.update(h.agents.alice.id, { language: 'de' });
+    try {
+      const customer = await h.hotline.directory.createCustomer({ name: 'Hanna', phones: ['+49 30 7654321'] });
+      const { ticket } = await h.hotline.tickets.create({ queueId: h.queues.billing.id, title: 'Router startet neu', ownerId: h.agents.alice.id, customerId: customer.id, article: { kind: 'email-in', text: 'Jede Nacht um 3.' } });
+      const page = await (await browser.newContext({ locale: 'de-DE' })).newPage();
+      await page.goto(`${h.base}/login`);
+      await page.getByLabel('Benutzername').fill('alice');
+      await page.getByLabel('Passwort').fill('password123');
+      await page.getByRole('button', { name: 'Anmelden' }).click();
+      await page.waitForURL(`${h.base}/queues`);
+      await page.waitForSelector('html[data-live="on"]', { timeout: 10_000 });
+      const call = await h.call(`${ticket.ttn}#`, '030 1111111');
+      const pop = page.locator('#pops .pop');
+      await expect.poll(() => pop.locator('h2').textContent(), { timeout: 5000 }).toBe(`Ticket#${ticket.ttn}`);
+      expect(await pop.locator('.pop-ticket').textContent()).toBe('Router startet neu (neu, Billing)');
+      expect(await pop.locator('.pop-customer').textContent()).toBe('Kunde: Hanna');
+      expect(await pop.locator('.pop-warning').textContent()).toMatch(/^Die Nummer des Anrufers .*1111111 ist bei Hanna nicht gespeichert\.$/);
+      expect(await pop.locator('.pop-articles li').first().textContent()).toBe('E-Mail eingehend: Jede Nacht um 3.');
+      await call.waitFor('answered Local/201@phones');
+      await expect.poll(() => pop.locator('.pop-status').textContent()).toBe('Angenommen — Sie sprechen');
+      expect(await pop.getByRole('link', { name: 'Ticket öffnen' }).count()).toBe(1);
+      call.hangup();
+      await expect.poll(() => pop.locator('.pop-status').textContent()).toBe('Anruf beendet');
+      await page.context().close();
+    } finally {
+      await h.hotline.agents.update(h.agents.alice.id, { language: 'en' });
+    }
+  });
+});
+
 describe('pops that behave, in Chromium', () => {
   it('keep clear of the page, are dismissed for good (one, or all), and show what the customer wrote rather than call logs', async () => {
     const customer = await h.hotline.directory.createCustomer({ name: 'Ida', phones: ['+49 30 7777777'] });
@@ -65,7 +97,7 @@ describe('pops that behave, in Chromium', () => {
     const pop = page.locator('#pops section.pop');
     await expect.poll(() => pop.locator('h2').textContent()).toBe(`Ticket#${ticket.ttn}`);
     const articles = await pop.locator('.pop-articles li').allTextContents();
-    expect(articles).toEqual(['email-in: Fax — Every fax comes out garbled.']);
+    expect(articles).toEqual(['E-mail in: Fax — Every fax comes out garbled.']);
     // Nothing of the page lies under the pop: its box and every control's box do not meet.
     const box = (await pop.boundingBox())!;
     for (const control of await page.locator('main a, main button, main input, main select').all()) {

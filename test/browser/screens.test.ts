@@ -32,13 +32,15 @@ afterAll(async () => {
   await w?.close();
 });
 
-async function loggedIn(width: number, dark = false): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width, height: 800 }, colorScheme: dark ? 'dark' : 'light' });
+/** Alice logged in, her pages in `lang`; the browser asks for that language too (so the login page is in it). */
+async function loggedIn(width: number, dark = false, lang: 'en' | 'de' = 'en'): Promise<Page> {
+  await w.hotline.agents.update(w.agents.alice.id, { language: lang });
+  const context = await browser.newContext({ viewport: { width, height: 800 }, colorScheme: dark ? 'dark' : 'light', locale: lang === 'de' ? 'de-DE' : 'en-GB' });
   const page = await context.newPage();
   await page.goto(`${base}/login`);
-  await page.getByLabel('Login').fill('alice');
-  await page.getByLabel('Password').fill('alice-password');
-  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByLabel(lang === 'de' ? 'Benutzername' : 'Login').fill('alice');
+  await page.getByLabel(lang === 'de' ? 'Passwort' : 'Password').fill('alice-password');
+  await page.getByRole('button', { name: lang === 'de' ? 'Anmelden' : 'Log in' }).click();
   await page.waitForURL(`${base}/queues`);
   return page;
 }
@@ -53,18 +55,19 @@ const WIDTHS = `(() => {
 const PAGES = (ttn: string, article: number) => ['/queues', '/tickets?state=all', `/tickets/${ttn}`, `/tickets/${ttn}?compose=reply&article=${article}`, '/tickets/new', '/calls', '/notices', '/settings'];
 
 describe('small screens and dark mode in Chromium', () => {
-  it('fits every agent page into 360 and 390 px without scrolling sideways, and keeps the screenshots', async () => {
+  it.each(['en', 'de'] as const)('fits every agent page (%s) into 360 and 390 px without scrolling sideways, and keeps the screenshots', async (lang) => {
     const ticket = (await w.hotline.tickets.listAll({ limit: 1 }))[0]!;
     const ttn = ticket.ttn;
     const article = (await w.hotline.tickets.articles(ticket.id))[0]!.id;
     for (const width of [1280, 390, 360]) {
-      const page = await loggedIn(width);
+      const page = await loggedIn(width, false, lang);
       for (const path of PAGES(ttn, article)) {
         const res = await page.goto(`${base}${path}`);
         expect(res!.status(), path).toBe(200);
+        expect(await page.getAttribute('html', 'lang')).toBe(lang);
         const { scroll, inner, wide } = (await page.evaluate(WIDTHS)) as { scroll: number; inner: number; wide: string[] };
-        expect(scroll, `${path} at ${width} px is ${scroll} px wide: ${wide.join(' | ')}`).toBeLessThanOrEqual(inner);
-        if (width !== 360) await page.screenshot({ path: join(SHOTS, `${width}${path.replace(/[^\w]+/g, '_')}.png`), fullPage: true });
+        expect(scroll, `${path} (${lang}) at ${width} px is ${scroll} px wide: ${wide.join(' | ')}`).toBeLessThanOrEqual(inner);
+        if (width !== 360) await page.screenshot({ path: join(SHOTS, `${lang}-${width}${path.replace(/[^\w]+/g, '_')}.png`), fullPage: true });
       }
       await page.context().close();
     }

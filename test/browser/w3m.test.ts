@@ -64,6 +64,19 @@ describe('the core pages in w3m', () => {
   });
 });
 
+describe('the pages in German in w3m', () => {
+  it('shows the login page in the language w3m asks for, and a German agent’s pages in German', async () => {
+    const { stdout } = await run('w3m', ['-o', 'accept_language=de-DE,de;q=0.9', '-dump', `${base}/login`], { env: { ...process.env, HOME: dir }, timeout: 20_000 });
+    expect(stdout).toContain('Anmelden');
+    expect(stdout).toContain('Benutzername');
+    expect(stdout).toContain('Passwort');
+    await w.hotline.agents.update(w.agents.alice.id, { language: 'de' });
+    const text = await w3mAfterLogin('alice', `/tickets/${w.tickets.support.ttn}`);
+    for (const german of ['Abmelden (alice)', 'Meine Einstellungen', 'Verlauf', 'Notiz hinzufügen', 'Per E-Mail antworten', 'E-Mail eingehend', 'Priorität']) expect(text).toContain(german);
+    expect(text).not.toContain('Add a note');
+  });
+});
+
 describe("the agents' pages in w3m", () => {
   it('shows a sorted ticket list with its total, its headings as links, and the form to change ticked tickets', async () => {
     const text = await w3mAfterLogin('alice', '/tickets?sort=priority&dir=desc');

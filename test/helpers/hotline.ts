@@ -23,7 +23,7 @@ export function fixedClock(iso: string): Clock & { set(iso: string): void } {
 /** A Hotline on a real SQLite file in a temporary folder; `close()` removes it. */
 export async function testHotline(options: { clock?: Clock; config?: ConfigInput; busyTimeoutMs?: number } = {}): Promise<Hotline & { dir: string; dispose(): void }> {
   const { dir, cleanup } = tempDir();
-  const config = loadConfig({ env: {}, cwd: dir, overrides: { dataDir: dir, logLevel: 'silent', ...options.config } });
+  const config = loadConfig({ env: {}, cwd: dir, overrides: { dataDir: dir, logLevel: 'silent', timeZone: 'UTC', ...options.config } });
   const hotline = await createHotline(config, { clock: options.clock, log: pino({ level: 'silent' }), busyTimeoutMs: options.busyTimeoutMs });
   return {
     ...hotline,

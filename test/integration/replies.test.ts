@@ -75,7 +75,7 @@ describe('replying to a chosen article', () => {
     const form = replyForm(page);
     expect(form.get('to')).toBe('carl@customer.example');
     expect(form.get('cc')).toBe('dora@customer.example, boss@customer.example');
-    expect(form.get('text')).toMatch(/^Hello Carl,\n\n\n\nOn \d{4}-\d\d-\d\d \d\d:\d\d UTC, Carl <carl@customer.example> wrote:\n> It smokes.\n> Since Monday.$/);
+    expect(form.get('text')).toMatch(/^Hello Carl,\n\n\n\nOn \d{4}-\d\d-\d\d \d\d:\d\d, Carl <carl@customer.example> wrote:\n> It smokes.\n> Since Monday.$/);
     expect(replyForm((await alice.get(`/tickets/${ticket.ttn}?compose=reply&article=${article.id}`)).body).get('cc')).toBe('');
     form.set('text', form.get('text')!.replace('Hello Carl,\n\n', 'Hello Carl,\n\nWe are on it.'));
     expect((await alice.post(`/tickets/${ticket.ttn}/reply`, form)).statusCode).toBe(303);

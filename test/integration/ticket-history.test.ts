@@ -68,7 +68,7 @@ describe('ticket history', () => {
     const form = { ownerId: String(agents.alice.id), queueId: String(queues.support.id), priority: '3', title: 'Printer on fire' };
     expect((await alice.post(`/tickets/${ttn}/update`, { ...form, state: 'pending', pendingUntil: '2026-12-07T09:00' })).statusCode).toBe(303);
     expect(await hotline.tickets.findById(tickets.support.id)).toMatchObject({ state: 'pending', pendingUntil: '2026-12-07T09:00:00.000Z' });
-    expect((await alice.get(`/tickets/${ttn}`)).body).toContain('<dt>Reminder</dt><dd>2026-12-07 09:00 UTC</dd>');
+    expect((await alice.get(`/tickets/${ttn}`)).body).toContain('<dt>Reminder</dt><dd>2026-12-07 09:00</dd>');
     clock.set('2026-12-07T08:59:59.000Z');
     expect(await hotline.tickets.wakeDue()).toEqual([]);
     clock.set('2026-12-07T09:00:00.000Z');
@@ -81,9 +81,9 @@ describe('ticket history', () => {
     expect(timeline((await alice.get(`/tickets/${ttn}`)).body).slice(-5)).toEqual([
       'Alice: State: new → pending',
       'Alice: Owner: nobody → Alice',
-      'Alice: Reminder set for 2026-12-07 09:00 UTC',
+      'Alice: Reminder set for 2026-12-07 09:00',
       'Reminder: State: pending → open',
-      'Reminder: Reminder for 2026-12-07 09:00 UTC removed',
+      'Reminder: Reminder for 2026-12-07 09:00 removed',
     ]);
     // A reminder left in the form is dropped with any other state.
     await alice.post(`/tickets/${ttn}/update`, { ...form, state: 'pending', pendingUntil: '2026-12-09T09:00' });

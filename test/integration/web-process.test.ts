@@ -247,7 +247,7 @@ describe('pages in a process of their own', () => {
 });
 
 describe('mail on its own thread', () => {
-  it('files mail sent to hotline serve with the TTN scheme an admin just chose on the pages, and sends the reply typed there', async () => {
+  it('files mail sent to hotline serve with the TTN scheme and the auto-reply wording an admin just chose on the pages, and sends the reply typed there', async () => {
     const hotline = await testHotline();
     const dir = hotline.dir;
     hotline.close();
@@ -264,6 +264,11 @@ describe('mail on its own thread', () => {
     const csrf = /name="_csrf" value="([^"]+)"/.exec(form)![1]!;
     const saved = await fetch(`${serve.url}/admin/ttn`, { method: 'POST', headers: { cookie }, body: new URLSearchParams({ _csrf: csrf, generator: 'random', checkDigit: 'luhn', systemId: '10' }), redirect: 'manual' });
     expect(saved.status).toBe(303);
+    // And rewords the auto-reply (the pages' process stores it; the mail thread, in the main process, uses it).
+    const texts = await (await fetch(`${serve.url}/admin/texts?lang=en&q=mail.autoReply`, { headers: { cookie } })).text();
+    const textToken = /name="_csrf" value="([^"]+)"/.exec(texts)![1]!;
+    const reworded = await fetch(`${serve.url}/admin/texts`, { method: 'POST', headers: { cookie }, body: new URLSearchParams({ _csrf: textToken, lang: 'en', key: 'mail.autoReply', text: 'Dear {name}, your ticket is {ttn}. The pages said so.' }), redirect: 'manual' });
+    expect(reworded.status).toBe(303);
 
     // A customer writes: the mail thread files it under a random number, not today's date.
     const transport = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort, secure: false, ignoreTLS: true });
@@ -279,13 +284,14 @@ describe('mail on its own thread', () => {
       })
       .toMatch(/^\d{14}$/);
     expect(ttn.startsWith(today)).toBe(false);
+    const outbox = join(dir, 'outbox');
+    await expect.poll(() => readdirSync(outbox).map((f) => readFileSync(join(outbox, f), 'utf8')).find((m) => m.includes(`[Ticket#${ttn}]`)) ?? '').toContain(`Dear carl@example.org, your ticket is ${ttn}. The pages said so.`);
 
     // The admin answers on the ticket page; the mail thread puts the reply in the outbox.
     const page = await (await fetch(`${serve.url}/tickets/${ttn}`, { headers: { cookie } })).text();
     const token = /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
     const replied = await fetch(`${serve.url}/tickets/${ttn}/reply`, { method: 'POST', headers: { cookie }, body: new URLSearchParams({ _csrf: token, to: 'carl@example.org', subject: 'Printer broken', text: 'A technician is on the way.' }), redirect: 'manual' });
     expect(pathOf(replied.headers.get('location'))).toBe(`/tickets/${ttn}?done=reply-queued`);
-    const outbox = join(dir, 'outbox');
     await expect.poll(() => readdirSync(outbox).map((f) => readFileSync(join(outbox, f), 'utf8')).find((m) => m.includes('A technician is on the way.')) ?? '').toContain(`[Ticket#${ttn}]`);
   });
 });
