@@ -13,6 +13,10 @@ describe('the language of a mail', () => {
     ['Printer broken\nIt smokes.', null],
     ['Hilfe\nBitte!', null],
     ['x\nok', null],
+    // From the shared Znuny corpus: umlauts alone do not make German.
+    ['first part\n\nsecond part äöø', null],
+    ['blasdfjasaösdfj\nflasjdlöfjk', null],
+    ['Hallöle,\n\nNücht mal vor Anhängen machen Umlaute halt:\näöüÄÖÜ', 'de'],
   ])('%j is %s', (text, lang) => {
     expect(detectLanguage(text)).toBe(lang);
   });
