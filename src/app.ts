@@ -31,6 +31,7 @@ import { noWriteTurn, takeWriteTurns } from './storage/write-turns.js';
 import { createQueueRepository } from './storage/queue-repository.js';
 import { createCounterRepository, createSettingsRepository } from './storage/settings-repository.js';
 import { createTicketRepository } from './storage/ticket-repository.js';
+import { createLeaseRepository } from './storage/lease-repository.js';
 import { createSavedFilterRepository } from './storage/saved-filter-repository.js';
 import { createCannedAnswerRepository, createDraftRepository } from './storage/reply-repository.js';
 import { loadTtnGeneratorModule } from './ttn-generator-module.js';
@@ -70,7 +71,7 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
     const events = createEventBus((name, error) => log.error({ err: error, event: name }, 'event handler failed'));
     const queues = createQueueRepository(db);
     const settings = createSettingsRepository(db);
-    const ttn = createTtnService({ settings, counters: createCounterRepository(db), extraGenerators });
+    const ttn = createTtnService({ settings, counters: createCounterRepository(db), extraGenerators, timeZone: config.timeZone });
     await ttn.load();
     const tickets = createTicketService({ tickets: createTicketRepository(db), attachments: createAttachmentRepository(db), queues, ttn, events, clock });
     const agentStore = createAgentRepository(db);
@@ -78,12 +79,19 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
     const prompts = createPromptStore({ dir: config.promptsDir });
     if (overrides.installPrompts !== false) prompts.install();
     const auth = createAuthService({ agents, sessions: createSessionRepository(db), tokens: createApiTokenRepository(db), clock, events, limits: { perLoginAndAddress: config.loginFailuresAllowed, baseDelayMs: config.loginFirstWaitSeconds * 1000 } });
-    const calls = createCallService({ calls: createCallRepository(db, writes, turn), tickets, agents: agentStore, queues, events, clock, onError: (error, what) => log.warn({ err: error }, `${what} failed`) });
+    const calls = createCallService({ instance: config.instanceId, calls: createCallRepository(db, writes, turn), tickets, agents: agentStore, queues, events, clock, onError: (error, what) => log.warn({ err: error }, `${what} failed`) });
     const texts = createTextOverrideRepository(db);
     let currentTexts = createI18n(texts.all());
     // A stable handle (the service's parts keep it) over the texts loaded last.
     const i18n: I18n = { t: (lang) => currentTexts.t(lang), override: (lang, key, text) => currentTexts.override(lang, key, text), shipped: () => currentTexts.shipped() };
     const notices = createNoticeService({ notices: createNoticeRepository(db), agents: agentStore, queues, events, clock, texts: (language) => i18n.t(languageOf(language) ?? 'en'), onError: (error) => log.warn({ err: error }, 'a notice could not be written') });
+    // Cached settings (the TTN's, the texts) are read again when the `changed` mark moves: set by whoever changes them, in any process or instance.
+    let settingsWatch: NodeJS.Timeout | undefined;
+    let settingsSeen: string | undefined;
+    const reloadSettings = async () => {
+      await ttn.load();
+      currentTexts = createI18n(texts.all());
+    };
     const directory = createDirectoryService({ queues, customers: createCustomerRepository(db), clock, countryCode: config.countryCode, events });
     return {
       config,
@@ -110,6 +118,38 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
       reloadTexts(): void {
         currentTexts = createI18n(texts.all());
       },
+      /** Marks the settings changed, for every other process and instance on this database (`watchSettings`). */
+      async markSettingsChanged(): Promise<void> {
+        const mark = { at: clock.now().toISOString(), instance: config.instanceId, n: Math.random() };
+        await settings.set('changed', mark);
+        settingsSeen = JSON.stringify(mark);
+      },
+      /**
+       * Reloads the TTN settings and the texts whenever another process or instance marked the settings
+       * changed (looked at every `everyMs`; a read of one row). The processes of one instance also tell
+       * each other at once; this is how other instances learn of it.
+       */
+      watchSettings(everyMs = 5000): void {
+        clearInterval(settingsWatch);
+        const look = () =>
+          settings
+            .get('changed')
+            .then(async (mark) => {
+              const seen = JSON.stringify(mark ?? null);
+              if (settingsSeen === undefined) settingsSeen = seen;
+              else if (seen !== settingsSeen) {
+                settingsSeen = seen;
+                await reloadSettings();
+                log.info('settings changed elsewhere: TTN settings and texts read again');
+              }
+            })
+            .catch((error: unknown) => log.warn({ err: (error as Error).message }, 'could not look for changed settings'));
+        void look();
+        settingsWatch = setInterval(look, everyMs);
+        settingsWatch.unref();
+      },
+      /** Leases: which instance does which background work, and which instances are alive. */
+      leases: createLeaseRepository(db),
       /** Ticket-list filters agents saved. */
       savedFilters: createSavedFilterRepository(db),
       /** Canned answers admins prepared, per queue or for all. */
@@ -120,6 +160,7 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
       databaseProblems: () => databaseProblems(db, writes),
       /** Closes the database; call once everything using it has stopped. */
       close(): void {
+        clearInterval(settingsWatch);
         if (db.open) db.close();
       },
     };
@@ -138,6 +179,7 @@ export function pbxOptionsFrom(config: Config, prompts: PromptStore): PbxOptions
     ariUser: config.ariUser,
     ariPassword: config.ariPassword,
     ariApp: config.ariApp,
+    instanceId: config.instanceId,
     amiHost: config.amiHost,
     amiPort: config.amiPort,
     amiUser: config.amiUser,

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -43,6 +44,14 @@ const schema = z
     ariUrl: z.url().default('http://127.0.0.1:8088'),
     ariUser: nonEmpty.default('hotline'),
     ariPassword: z.string().default('hotline'),
+    /**
+     * This instance among several on one database: it marks the calls it takes and holds the leases of
+     * the background work it does. Default: the host name — instances on one host need their own, and
+     * an instance restarted under the same id takes its leases and calls back at once.
+     */
+    instanceId: z.string().regex(/^[\w.-]{1,64}$/, 'letters, digits, ., - and _ only, at most 64').default(() => hostname().replace(/[^\w.-]/g, '-').slice(0, 64) || 'hotline'),
+    /** How long an instance's leases (its background work, and its being alive) last unrenewed: another instance takes over after that. */
+    leaseSeconds: z.coerce.number().int().min(3).max(600).default(30),
     ariApp: z.string().regex(/^[\w-]+$/, 'letters, digits, - and _ only').default('hotline'),
     amiHost: nonEmpty.default('127.0.0.1'),
     amiPort: port.default(5038),

@@ -251,6 +251,7 @@ async function serve(config: Config, io: Out): Promise<number> {
       hotline.log.error({ err: (error as Error).message }, 'the first admin account could not be created; it is created at the next start that can write');
       return null;
     });
+    hotline.watchSettings();
     // The PBX connections open before the web listens: they are the call path's, and must not have
     // to compete for file descriptors with a flood of web clients.
     pbx = startPbx(hotline, pbxOptionsFrom(config, hotline.prompts));

@@ -11,6 +11,8 @@ export interface CallServiceDeps {
   queues: Pick<QueueStore, 'findById' | 'access'>;
   events: EventBus;
   clock: Clock;
+  /** This instance (config `instanceId`): recorded on the calls it takes. */
+  instance?: string;
   /** Told of work after a call event that failed (the call itself goes on). */
   onError?: (error: unknown, what: string) => void;
 }
@@ -44,7 +46,7 @@ export function createCallService(deps: CallServiceDeps) {
   return {
     /** A caller entered the IVR. Idempotent per channel (a recovered channel keeps its record). */
     started: (input: { channelId: string; linkedId?: string | null; callerNumber: string | null; callerName: string | null; language: string | null }) =>
-      calls.create({ ...input, startedAt: now() }),
+      calls.create({ ...input, startedAt: now(), instance: deps.instance ?? null }),
 
     findByChannel: (channelId: string) => calls.findByChannel(channelId),
 
@@ -61,9 +63,15 @@ export function createCallService(deps: CallServiceDeps) {
     /** Calls whose end was not recorded (still running — or ended while Hotline could not see it). */
     open: () => calls.open(),
     findById: (id: number) => calls.findById(id),
+    /** Open calls of instances that died (see {@link CallStore.lost}). */
+    lost: () => calls.lost(deps.instance ?? '', clock.now().getTime()),
+    /** Takes over a call of an instance that died; null when another instance did first. */
+    adopt: (call: Call) => (call.instance && deps.instance ? calls.adopt(call.id, call.instance, deps.instance) : Promise.resolve(null)),
     forTicket: (ticketId: number) => calls.forTicket(ticketId),
 
     digits: (id: number, digits: string) => calls.update(id, { digits }),
+    /** A call whose instance died in the IVR: the dialplan sent it to the default queue, unverified. */
+    recovered: (id: number) => calls.update(id, { reason: 'recovered', unverified: true, outcome: 'fallback', ivrDoneAt: now() }),
 
     /**
      * A phone ticket made for a call that had none: the call goes on it. Its `call` article is
@@ -131,9 +139,9 @@ export function createCallService(deps: CallServiceDeps) {
 
     /** The caller hung up: the record is closed and, where there is a ticket, shown on it as a `call` article. */
     async ended(id: number): Promise<Call | null> {
-      const before = await calls.findById(id);
-      if (!before || before.endedAt) return before;
-      const call = await calls.update(id, { endedAt: now(), outcome: before.answeredBy !== null ? 'answered' : 'abandoned' });
+      const call = await calls.end(id, now());
+      // Ended already (here, or by another instance): its article is written once.
+      if (!call) return calls.findById(id);
       if (call.ticketId !== null) {
         await deps.tickets.addArticle(call.ticketId, {
           kind: 'call',

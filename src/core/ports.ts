@@ -209,7 +209,7 @@ export interface CustomerStore {
   visibleTo(customerId: number, agentId: number): Promise<boolean>;
 }
 
-export type CallChange = Partial<Omit<Call, 'id' | 'channelId' | 'startedAt'>>;
+export type CallChange = Partial<Omit<Call, 'id' | 'channelId' | 'startedAt' | 'instance'>>;
 
 /** Which calls a caller log shows: the agent's own, or all of the agent's queues; only missed ones; a page of them. */
 export interface CallLogFilter {
@@ -235,6 +235,8 @@ export interface CallStore {
     calleeNumber?: string | null;
     ticketId?: number | null;
     queueId?: number | null;
+    /** The instance taking the call. */
+    instance?: string | null;
   }): Promise<Call>;
   /** The calls the agent may see (their queues', their tickets', those they were rung for, answered or placed), newest first. */
   log(agentId: number, filter: CallLogFilter): Promise<CallLogEntry[]>;
@@ -248,6 +250,12 @@ export interface CallStore {
   forTicket(ticketId: number): Promise<Call[]>;
   /** Calls not ended yet, oldest first. */
   open(): Promise<Call[]>;
+  /** Ends the call at `at` (answered, else abandoned) unless it has ended already; the call, or null when another closed it first. */
+  end(id: number, at: string): Promise<Call | null>;
+  /** Calls in that are open while the instance that took them is not alive (its `instance:` lease expired), apart from `me`'s. */
+  lost(me: string, now: number): Promise<Call[]>;
+  /** Makes the call `to`'s if it is still `from`'s and open (one instance adopts it); the call, or null. */
+  adopt(id: number, from: string, to: string): Promise<Call | null>;
   /** Puts a call without a ticket on this ticket (one statement); null when it has a ticket already. */
   linkTicket(id: number, ticketId: number): Promise<Call | null>;
 }
@@ -349,4 +357,18 @@ export interface AttachmentStore {
   /** Metadata and the ticket it belongs to. */
   find(id: number): Promise<(Attachment & { ticketId: number }) | null>;
   content(id: number): Promise<Buffer | null>;
+}
+
+/**
+ * Leases in the database: which instance does a piece of background work, and which instances are
+ * alive. Times are the holder's clock in ms; instances on several machines need their clocks in step
+ * (NTP) to well within a lease's length.
+ */
+export interface LeaseStore {
+  /** Takes the lease for `holder` until `expiresAt` if it is free, expired or already its own; true when it holds it now. */
+  take(name: string, holder: string, now: number, expiresAt: number): Promise<boolean>;
+  /** Gives the lease up (only the holder's). */
+  release(name: string, holder: string): Promise<void>;
+  /** Holders of the unexpired leases whose name starts with `prefix`. */
+  live(prefix: string, now: number): Promise<Array<{ name: string; holder: string; expiresAt: number }>>;
 }

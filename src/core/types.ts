@@ -193,6 +193,8 @@ export interface Call {
   ivrDoneAt: string | null;
   answeredAt: string | null;
   endedAt: string | null;
+  /** The Hotline instance that took the call (config `instanceId`); null for calls out and older records. */
+  instance: string | null;
 }
 
 /** A text admins prepared for replies, for one queue or (queueId null) every queue. */

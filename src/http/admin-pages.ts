@@ -373,6 +373,7 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
     if (missing.length) throw new ValidationError(`text: keep the placeholder ${missing[0]} (in double braces): a value is filled in there`);
     hotline.texts.save(b.lang, b.key, text, hotline.clock.now().toISOString());
     hotline.reloadTexts();
+    await hotline.markSettingsChanged();
     await opts.settingsChanged?.();
     const back = /^\/admin\/texts(\?[^#]*)?$/.test(b.back) ? b.back : `/admin/texts?lang=${b.lang}`;
     return reply.redirect(`${back}${back.includes('?') ? '&' : '?'}done=text-saved#${encodeURIComponent(b.key)}`, 303);
@@ -387,6 +388,7 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
   app.post('/admin/ttn', { schema: { body: TtnForm } }, async (request, reply) => {
     requireAdmin(request);
     await hotline.ttn.configure({ generator: field(request.body, 'generator'), checkDigit: field(request.body, 'checkDigit'), systemId: field(request.body, 'systemId') });
+    await hotline.markSettingsChanged();
     await opts.settingsChanged?.();
     return reply.redirect('/admin/ttn?done=ttn-saved', 303);
   });

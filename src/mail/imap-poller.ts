@@ -11,6 +11,8 @@ export interface ImapPollerOptions {
   log: Logger;
   store(raw: Buffer, envelope: Envelope): Promise<{ id: number; duplicate: boolean }>;
   onStored(id: number, duplicate: boolean): void;
+  /** False while another instance polls the mailbox (it holds the lease): this one waits its turn. */
+  mayPoll?: () => boolean;
 }
 
 /** Parses the mailbox URL into imapflow's options. */
@@ -36,7 +38,7 @@ export function startImapPoller(options: ImapPollerOptions) {
   const target = imapTarget(options.url);
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
-  let state: 'idle' | 'polling' | 'error' = 'idle';
+  let state: 'idle' | 'polling' | 'error' | 'standby' = 'idle';
   let lastError = '';
 
   async function pollOnce(): Promise<number> {
@@ -70,6 +72,11 @@ export function startImapPoller(options: ImapPollerOptions) {
 
   async function tick(): Promise<void> {
     if (stopped) return;
+    if (options.mayPoll && !options.mayPoll()) {
+      state = 'standby';
+      timer = setTimeout(() => void tick(), options.intervalMs);
+      return;
+    }
     state = 'polling';
     try {
       await pollOnce();
@@ -86,7 +93,7 @@ export function startImapPoller(options: ImapPollerOptions) {
   void tick();
   return {
     pollOnce,
-    status: () => (state === 'error' ? `error: ${lastError}` : `${state} (${target.user}@${target.host}/${target.mailbox})`),
+    status: () => (state === 'error' ? `error: ${lastError}` : state === 'standby' ? `polled by another instance (${target.user}@${target.host}/${target.mailbox})` : `${state} (${target.user}@${target.host}/${target.mailbox})`),
     stop(): void {
       stopped = true;
       clearTimeout(timer);

@@ -29,6 +29,7 @@ try {
     throw error;
   });
   const calls: WebMail = localMail(mail);
+  hotline.watchSettings();
   port.on('message', (m: ToMailChannel) => {
     if (m.type === 'stop') {
       void mail.close().finally(() => {

@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { createMailRepository } from '../storage/mail-repository.js';
 import { startImapPoller } from './imap-poller.js';
+import { createLeaseKeeper } from '../core/leases.js';
 import { createMailWorker } from './mail-worker.js';
 import { createOutbox } from './outbox.js';
 import { createMailPipeline } from './pipeline.js';
@@ -23,11 +24,32 @@ const REMINDER_CHECK_MS = 30_000;
 /** Stored messages filed at once; more only add memory, the work shares two threads. */
 const FILING_AT_ONCE = 8;
 
-/** The e-mail channel's parts, built from the config; listeners start only with `listen: true`. */
+/**
+ * The background work one instance among several on a database does at a time, each under a lease
+ * of its own (src/core/leases.ts): another instance takes a piece over within `leaseSeconds` of its holder's death.
+ */
+export const BACKGROUND_LEASES = ['outbox', 'mail-resume', 'reminders', 'notice-mail', 'imap'] as const;
+
+/** The e-mail channel's parts, built from the config; listeners (and the background work) start only with `listen: true`. */
 export async function startMail(hotline: Hotline, config: Config, options: { listen: boolean; log?: Logger }) {
   const log = options.log ?? hotline.log;
   const repo = createMailRepository(hotline.db);
-  const outbox = createOutbox({ repo, clock: hotline.clock, log, options: { relayUrl: config.relayUrl, dataDir: config.dataDir } });
+  // Only `hotline serve` does background work; `hotline ingest` files its one message and sends what it can.
+  const leases = options.listen
+    ? createLeaseKeeper({
+        store: hotline.leases,
+        holder: config.instanceId,
+        // `instance:<id>` says this instance is alive: when it runs out, another takes over its calls (pbx.ts).
+        names: [`instance:${config.instanceId}`, ...BACKGROUND_LEASES],
+        now: () => hotline.clock.now().getTime(),
+        ttlMs: config.leaseSeconds * 1000,
+        renewMs: (config.leaseSeconds * 1000) / 3,
+        onError: (error) => log.warn({ err: (error as Error).message }, 'could not renew the background leases; the work pauses where they run out'),
+        onChange: (name, held) => log.info({ lease: name, instance: config.instanceId }, held ? `this instance now does "${name}"` : `another instance does "${name}" now`),
+      })
+    : null;
+  const holds = (name: (typeof BACKGROUND_LEASES)[number]) => () => !leases || leases.held(name);
+  const outbox = createOutbox({ repo, clock: hotline.clock, log, options: { relayUrl: config.relayUrl, dataDir: config.dataDir, mayRun: holds('outbox') } });
   const worker = createMailWorker({ log });
   const pipeline = createMailPipeline({ hotline, repo, worker, settings: { mailFrom: config.mailFrom, autoReplyLimit: config.autoReplyLimit, publicUrl: config.publicUrl }, onOutbox: () => void outbox.flush() });
   // Messages being filed by this process (so none is filed twice, and stopping can wait for them),
@@ -64,6 +86,7 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
    * filing right now is mostly left to it (were both to file it, filing is idempotent).
    */
   function resume(olderThanMs = 60_000): void {
+    if (!holds('mail-resume')()) return;
     repo.unfiled(new Date(hotline.clock.now().getTime() - olderThanMs).toISOString()).forEach(file);
   }
   let resumeTimer: NodeJS.Timeout | undefined;
@@ -71,7 +94,8 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
   let noticeTimer: NodeJS.Timeout | undefined;
   let smtp: SmtpListener | null = null;
   let imap: ReturnType<typeof startImapPoller> | null = null;
-  if (options.listen) {
+  if (leases) {
+    await leases.start();
     outbox.start();
     void outbox.flush();
     resume(0);
@@ -79,6 +103,7 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
     resumeTimer.unref();
     // The service's other background work runs here too, off the call path: pending tickets whose reminder is due come back.
     const wake = () => {
+      if (!holds('reminders')()) return;
       void hotline.tickets.wakeDue().catch((error: unknown) => log.warn({ err: error }, 'waking pending tickets failed; tried again shortly'));
       // Files attached to replies never sent are kept a week.
       void hotline.drafts.purgeOlderThan(new Date(hotline.clock.now().getTime() - DRAFT_KEEP_MS).toISOString()).catch((error: unknown) => log.warn({ err: error }, 'removing old reply files failed'));
@@ -87,7 +112,9 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
     reminderTimer = setInterval(wake, REMINDER_CHECK_MS);
     reminderTimer.unref();
     // Notices agents want by e-mail: queued within seconds of being written (by any process).
-    const mailNotices = () => void pipeline.mailNotices().catch((error: unknown) => log.warn({ err: error }, 'mailing notices failed; tried again shortly'));
+    const mailNotices = (): void => {
+      if (holds('notice-mail')()) void pipeline.mailNotices().catch((error: unknown) => log.warn({ err: error }, 'mailing notices failed; tried again shortly'));
+    };
     noticeTimer = setInterval(mailNotices, NOTICE_MAIL_CHECK_MS);
     noticeTimer.unref();
     hotline.events.on('notice.created', mailNotices);
@@ -108,6 +135,8 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
         // Nothing half-started may keep the process alive: stop what runs, then say why.
         clearInterval(resumeTimer);
         clearInterval(reminderTimer);
+        clearInterval(noticeTimer);
+        await leases?.stop();
         await outbox.stop();
         await worker.close();
         await repo.close();
@@ -115,13 +144,15 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
       }
     }
     if (config.imapUrl) {
-      imap = startImapPoller({ url: config.imapUrl, intervalMs: config.imapPollSeconds * 1000, doneMailbox: config.imapDoneMailbox, log, store: (raw, envelope) => pipeline.store(raw, envelope), onStored: afterStore });
+      imap = startImapPoller({ url: config.imapUrl, intervalMs: config.imapPollSeconds * 1000, doneMailbox: config.imapDoneMailbox, log, mayPoll: holds('imap'), store: (raw, envelope) => pipeline.store(raw, envelope), onStored: afterStore });
     }
   }
   return {
     pipeline,
     outbox,
     repo,
+    /** The background work's leases (null for `hotline ingest`). */
+    leases,
     smtpPort: () => smtp?.port ?? null,
     /** One line for the admin overview. */
     status(): string {
@@ -147,6 +178,8 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
       await Promise.race([Promise.allSettled(filing.values()), new Promise((r) => (waited = setTimeout(r, 10_000)))]);
       clearTimeout(waited);
       await outbox.stop();
+      // Given up last: another instance takes the work over at once.
+      await leases?.stop();
       await worker.close();
       await repo.close();
     },

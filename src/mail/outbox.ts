@@ -18,6 +18,8 @@ export interface OutboxOptions {
   maxAttempts?: number;
   /** How often due messages are looked for. */
   intervalMs?: number;
+  /** False while another instance sends (it holds the outbox lease): messages wait for it. */
+  mayRun?: () => boolean;
 }
 
 /**
@@ -105,7 +107,7 @@ export function createOutbox(deps: { repo: MailRepository; clock: Clock; log: Lo
    * and after `stop()` nothing runs again — an unhandled rejection would stop the whole service.
    */
   function flush(): Promise<number> {
-    if (stopped) return Promise.resolve(0);
+    if (stopped || (options.mayRun && !options.mayRun())) return Promise.resolve(0);
     if (running) {
       again = true;
       return running;

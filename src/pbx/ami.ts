@@ -27,6 +27,12 @@ export interface AmiOptions {
   onEvent(event: AmiMessage): void;
   /** After every (re)connection and login: time to load device states and queue members. */
   onConnected(): void;
+  /**
+   * Starts every ActionID (default `hotline`). Asterisk sends each response to the connection that
+   * asked, but events such as OriginateResponse carry the ActionID to every connection: with several
+   * instances on one Asterisk, each needs its own (the service uses `hotline-<instanceId>`).
+   */
+  actionIdPrefix?: string;
 }
 
 export interface AmiConnection {
@@ -167,7 +173,7 @@ export function connectAmi(options: AmiOptions): AmiConnection {
     if (!m || state !== 'connected' || !m.isConnected()) {
       return Promise.reject(new PbxUnavailableError(`AMI ${String(fields.action)}: AMI is ${state}`));
     }
-    const actionid = typeof fields.actionid === 'string' ? fields.actionid : `hotline-${++nextId}`;
+    const actionid = typeof fields.actionid === 'string' ? fields.actionid : `${options.actionIdPrefix ?? 'hotline'}-${++nextId}`;
     const answered = new Promise<AmiMessage>((resolve, reject) => {
       pending.set(actionid, reject);
       m.action({ ...fields, actionid }, (error, response) => {
@@ -201,7 +207,7 @@ export function connectAmi(options: AmiOptions): AmiConnection {
       };
       m.on('managerevent', collect);
       try {
-        const id = `hotline-list-${++nextId}`;
+        const id = `${options.actionIdPrefix ?? 'hotline'}-list-${++nextId}`;
         ownId = id;
         await send({ ...fields, actionid: id });
         await withTimeout(complete, timeoutMs, `AMI ${String(fields.action)} list`);

@@ -25,6 +25,10 @@ const SCHEMAS: Record<string, z.ZodType> = {
   ChannelDtmfReceived: withChannel.extend({ digit: z.string().regex(/^[0-9*#A-D]$/) }),
   PlaybackStarted: playback,
   PlaybackFinished: playback,
+  // Another websocket took the Stasis app over (Asterisk lets one hold it: the newer wins).
+  ApplicationReplaced: z.object({ type: z.string(), application: text(200).catch('') }),
+  // StasisBroadcast(): a call any instance may claim (Asterisk 20.17, 22.7, 23.1 and later).
+  CallBroadcast: withChannel,
 };
 
 

@@ -27,7 +27,8 @@ export interface AriChannel {
   dialplan?: { context: string; exten: string; priority: number };
 }
 
-export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'disconnected';
+/** `replaced`: another websocket took the Stasis app over (two instances with one `ariApp`). */
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'replaced';
 
 export interface AriOptions {
   url: string;
@@ -42,6 +43,8 @@ export interface AriOptions {
   onEvent(event: AriEvent): void;
   /** Called after every (re)connection, once the app is registered: time to recover channels. */
   onConnected(): void;
+  /** A call broadcast by StasisBroadcast() that this instance may claim (`claim`). */
+  onBroadcast?(channelId: string): void;
 }
 
 /** ARI for the service: reconnects forever, times out every request, survives events it has no model for. */
@@ -57,6 +60,8 @@ export interface AriConnection {
   appChannelIds(): Promise<string[]>;
   /** Ids of every channel Asterisk has right now. */
   channelIds(): Promise<string[]>;
+  /** Claims a broadcast call for this app: true when it is ours, false when another app was first (409). */
+  claim(channelId: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -153,6 +158,17 @@ export function connectAri(options: AriOptions): AriConnection {
         log.warn({ reason: read.invalid, sample: String(data).slice(0, 200) }, 'ARI event dropped: not what Asterisk sends');
         return;
       }
+      if (read.event.type === 'ApplicationReplaced') {
+        // Taking the app back would only start a tug of war with the other connection: stay out,
+        // and say so on /healthz, until this instance is given an app of its own and restarted.
+        log.error({ app }, `another connection took over the Stasis app "${app}": is a second Hotline running with the same ariApp? Calls go to it (or to the dialplan's fallback); give each instance its own ariApp`);
+        setState('replaced');
+        return;
+      }
+      if (read.event.type === 'CallBroadcast') {
+        if (state === 'connected' && read.event.channel) options.onBroadcast?.(read.event.channel.id);
+        return;
+      }
       try {
         options.onEvent(read.event);
       } catch (error) {
@@ -189,6 +205,7 @@ export function connectAri(options: AriOptions): AriConnection {
     if (closed) return;
     c.on('error', (error: unknown) => log.warn({ err: error }, 'ARI client error'));
     c.on('WebSocketConnected', () => {
+      if (state === 'replaced') return;
       readEvents(c);
       attempt = 0;
       setState('connected');
@@ -252,6 +269,15 @@ export function connectAri(options: AriOptions): AriConnection {
         if (!Array.isArray(list)) throw new Error('channels: Asterisk answered something other than a list');
         return list.map((c) => (c as { id?: unknown }).id).filter((x): x is string => typeof x === 'string');
       }),
+    claim: (channelId) =>
+      rest('claim', 'POST', '/events/claim', { channelId, application: app }).then(
+        () => true,
+        (error: Error) => {
+          // 409: another instance was first; 404: the call is gone or no longer offered.
+          if (/answered (409|404)/.test(error.message)) return false;
+          throw error;
+        },
+      ),
     async close() {
       closed = true;
       abandon(new PbxUnavailableError('ARI connection closed'));

@@ -90,6 +90,7 @@ export function createCallTracker(deps: { calls: CallService; agents: AgentServi
       t.chain = t.chain.then(() => handle(t, e, uniqueid)).catch((error) => log.error({ err: error, event: e.event }, 'call tracking failed'));
     },
     trackedCalls: () => tracked.size,
+    isTracked: (channelId: string) => tracked.has(channelId),
     /** Stops following a channel (it ended while its Hangup could not be seen). */
     forget(channelId: string): void {
       tracked.delete(channelId);

@@ -46,6 +46,8 @@ export interface IvrDriverDeps {
   security: () => Promise<SecuritySettings>;
   /** Told when a call is handed back to the dialplan, so AMI events can be joined to it. */
   onHandoff(channelId: string, callId: number): void;
+  /** This instance (config `instanceId`), set on each channel it hands on. */
+  instance?: string;
   /** Pushes the channel's `TIMEOUT(absolute)` out to STASIS_GUARD_SECONDS from now (see `renewGuard`). */
   renewGuard(channelId: string, channelName: string): Promise<void>;
 }
@@ -397,6 +399,7 @@ export function createIvrDriver(deps: IvrDriverDeps) {
       [VARS.ttn, ttn],
       [VARS.callId, String(callId)],
       [VARS.unverified, unverified ? '1' : '0'],
+      [VARS.instance, deps.instance ?? ''],
       // Played by the dialplan before it rings (Playback takes the file without `sound:`).
       [VARS.announce, announce ? settings.promptMedia(announce, language).replace(/^sound:/, '') : ''],
     ];

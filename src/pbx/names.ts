@@ -41,6 +41,8 @@ export const VARS = {
   unverified: 'HOTLINE_UNVERIFIED',
   /** A prompt file (no extension) the dialplan plays before ringing, e.g. "connecting you to your agent"; empty for none. */
   announce: 'HOTLINE_ANNOUNCE',
+  /** The Hotline instance that took the call (config `instanceId`), for whoever looks at the channel. */
+  instance: 'HOTLINE_INSTANCE',
 } as const;
 
 /** Context click-to-dial calls are originated into (the agent's phone answers, then the customer is dialled). */
@@ -55,3 +57,19 @@ export const STASIS_STATUS = 'STASISSTATUS';
 
 /** Control characters (CR, LF, NUL …), which no value sent to Asterisk may carry (checked in ami.ts and ari.ts). */
 export const CONTROL = /[\x00-\x1f\x7f]/;
+
+/**
+ * Several instances (README "Running several instances"): the contexts that offer a call to them,
+ * the site's globals they read, and the dialplan's own working variables there.
+ */
+export const BROADCAST_CONTEXT = 'hotline-ivr-broadcast';
+export const FAILOVER_CONTEXT = 'hotline-ivr-failover';
+export const INSTANCES_GLOBALS = {
+  /** StasisBroadcast's claim timeout in ms (default 500). */
+  claimMs: 'HOTLINE_CLAIM_MS',
+  /** Regular expression of the apps a call is offered to (default ^hotline). */
+  apps: 'HOTLINE_APPS',
+  /** Apps tried in turn on an Asterisk without broadcast, `&`-separated. */
+  failoverApps: 'HOTLINE_FAILOVER_APPS',
+} as const;
+export const FAILOVER_WORKING_VARS = ['HOTLINE_TRY', 'HOTLINE_APP'] as const;

@@ -46,12 +46,26 @@ export interface DialOutcome {
 // Longest wait for the customer's leg to answer or fail after the agent picked up.
 const CUSTOMER_LEG_MS = 5 * 60_000;
 
+/** How often calls of instances that died are looked for (and taken over). */
+const LOST_CALLS_CHECK_MS = 5000;
+
+/**
+ * Broadcast calls are claimed one after another, each at once by an idle instance; a busy one first
+ * waits a little for each caller in its IVR (and one whose database cannot be written waits longer),
+ * so that an idler instance wins the call. Within StasisBroadcast's claim timeout (500 ms by default).
+ */
+const CLAIM_DELAY_PER_CALL_MS = 20;
+const CLAIM_DELAY_MAX_MS = 200;
+const CLAIM_DELAY_DEGRADED_MS = 150;
+
 /** Where Asterisk is and how the IVR behaves. */
 export interface PbxOptions {
   ariUrl: string;
   ariUser: string;
   ariPassword: string;
   ariApp: string;
+  /** This instance among several on one database and one Asterisk (config `instanceId`). */
+  instanceId?: string;
   amiHost: string;
   amiPort: number;
   amiUser: string;
@@ -92,6 +106,11 @@ export function startPbx(hotline: Hotline, options: PbxOptions, log: Logger = ho
   // Originated channels whose DialEnd / Hangup tells what the customer's line did, by Uniqueid.
   const dialWatches = new Map<string, (event: AmiMessage) => void>();
   let originates = 0;
+  const instance = options.instanceId ?? 'hotline';
+  // Broadcast calls to claim, in order; calls won whose StasisStart has not come yet (id → when won).
+  const toClaim: string[] = [];
+  const won = new Map<string, number>();
+  let claiming = false;
   const guesses = createGuessLimits(() => hotline.clock.now().getTime(), options.guessLimits);
 
   const driver = createIvrDriver({
@@ -107,6 +126,7 @@ export function startPbx(hotline: Hotline, options: PbxOptions, log: Logger = ho
     settings: options.ivr,
     log,
     onHandoff: (channelId, callId) => tracker.track(channelId, callId),
+    instance: options.instanceId,
     // Over AMI: an ARI request on a channel waits in the channel's queue behind a prompt that is
     // playing (seen on Asterisk 22: renewals ran only once a 10 s read-back had ended, after the
     // timer had cut it), while AMI's Setvar writes the channel at once. ARI when AMI is away.
@@ -129,7 +149,33 @@ export function startPbx(hotline: Hotline, options: PbxOptions, log: Logger = ho
       driver.recover().catch((error) => log.error({ err: error }, 'ARI channel recovery failed'));
       reconcile();
     },
+    onBroadcast: (channelId) => {
+      toClaim.push(channelId);
+      if (!claiming) void claimAll();
+    },
   });
+
+  /** Claims the broadcast calls waiting, one at a time, after a pause that grows with the calls this instance holds. */
+  async function claimAll(): Promise<void> {
+    claiming = true;
+    try {
+      for (let channelId = toClaim.shift(); channelId !== undefined; channelId = toClaim.shift()) {
+        const now = Date.now();
+        for (const [id, at] of won) if (driver.isInIvr(id) || now - at > 2000) won.delete(id);
+        const held = driver.activeCalls() + won.size;
+        const delay = Math.min(CLAIM_DELAY_MAX_MS, held * CLAIM_DELAY_PER_CALL_MS) + (hotline.databaseProblems().length > 0 ? CLAIM_DELAY_DEGRADED_MS : 0);
+        if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+        const ours = await ari.claim(channelId).catch((error: Error) => {
+          log.warn({ err: error.message, channel: channelId }, 'could not claim a broadcast call');
+          return false;
+        });
+        if (ours) won.set(channelId, Date.now());
+        log.debug({ channel: channelId, won: ours }, ours ? 'claimed a broadcast call' : 'another instance took the broadcast call');
+      }
+    } finally {
+      claiming = false;
+    }
+  }
 
   async function loadPresence(): Promise<void> {
     presence.reset();
@@ -155,6 +201,7 @@ export function startPbx(hotline: Hotline, options: PbxOptions, log: Logger = ho
     log,
     actionTimeoutMs: options.requestTimeoutMs,
     maxBackoffMs: options.maxBackoffMs,
+    actionIdPrefix: `hotline-${instance}`,
     onEvent: (event) => {
       const name = event.event?.toLowerCase();
       if (event.actionid && name === 'originateresponse') waiters.get(event.actionid)?.(event);
@@ -175,6 +222,8 @@ export function startPbx(hotline: Hotline, options: PbxOptions, log: Logger = ho
    * their pops are withdrawn (`call.ended`) instead of being shown again on every page load.
    */
   let reconciling = false;
+  // Instances found dead by the last look for lost calls (their calls are anyone's to close).
+  const lostInstances = new Set<string>();
   function reconcile(): void {
     if (reconciling || ari.state() !== 'connected') return;
     reconciling = true;
@@ -183,7 +232,14 @@ export function startPbx(hotline: Hotline, options: PbxOptions, log: Logger = ho
         const [existing, open] = await Promise.all([ari.channelIds(), calls.open()]);
         const alive = new Set(existing);
         for (const call of open) {
-          if (alive.has(call.channelId) || driver.isInIvr(call.channelId)) continue;
+          if (driver.isInIvr(call.channelId)) continue;
+          // Another live instance's call is its own to follow.
+          if (call.instance && call.instance !== instance && !lostInstances.has(call.instance)) continue;
+          if (alive.has(call.channelId)) {
+            // A call of ours (from before a restart) still running after the IVR: follow it to its end.
+            if (call.ivrDoneAt && !tracker.isTracked(call.channelId)) tracker.track(call.channelId, call.id);
+            continue;
+          }
           tracker.forget(call.channelId);
           await calls.ended(call.id);
           log.info({ channel: call.channelId, call: call.id }, 'call ended while Hotline could not see it: closed');
@@ -196,9 +252,43 @@ export function startPbx(hotline: Hotline, options: PbxOptions, log: Logger = ho
     })();
   }
 
+  /**
+   * Calls of an instance that died (its `instance:` lease ran out) are taken over, one instance each:
+   * one still running (the caller reached the dialplan's fallback, or was handed on before the death)
+   * is followed to its end from here; one that is gone is closed now. A caller the dead instance left
+   * mid-IVR is recorded as sent to the default queue, unverified (what the dialplan did).
+   */
+  let adopting = false;
+  async function adoptLost(): Promise<void> {
+    if (adopting || ari.state() !== 'connected') return;
+    adopting = true;
+    try {
+      const lost = await calls.lost();
+      if (lost.length === 0) return;
+      const alive = new Set(await ari.channelIds());
+      for (const call of lost) {
+        if (call.instance) lostInstances.add(call.instance);
+        const mine = await calls.adopt(call);
+        if (!mine) continue;
+        log.warn({ call: call.id, channel: call.channelId, from: call.instance }, 'took over a call of an instance that stopped');
+        if (!mine.ivrDoneAt) await calls.recovered(mine.id);
+        if (alive.has(mine.channelId)) tracker.track(mine.channelId, mine.id);
+        else await calls.ended(mine.id);
+      }
+    } catch (error) {
+      log.warn({ err: (error as Error).message }, 'could not take over the calls of an instance that stopped; tried again shortly');
+    } finally {
+      adopting = false;
+    }
+  }
+  const lostTimer = setInterval(() => void adoptLost(), LOST_CALLS_CHECK_MS);
+  lostTimer.unref();
+
   return {
     presence,
-    status: () => ({ ari: ari.state(), ami: ami.state(), activeIvrCalls: driver.activeCalls(), trackedCalls: tracker.trackedCalls(), guessing: guesses.status() }),
+    /** Looks for calls of instances that died now (tests; otherwise every few seconds). */
+    adoptLost,
+    status: () => ({ ari: ari.state() === 'replaced' ? `taken over by another connection to the Stasis app "${options.ariApp}" (give each instance its own ariApp)` : ari.state(), ami: ami.state(), activeIvrCalls: driver.activeCalls(), trackedCalls: tracker.trackedCalls(), guessing: guesses.status() }),
     /**
      * Rings `channel` and, once answered, connects it to `context,exten` (click-to-dial).
      * Resolves once Asterisk has accepted the request (rejects at once, with a clear message,
@@ -209,7 +299,7 @@ export function startPbx(hotline: Hotline, options: PbxOptions, log: Logger = ho
     async originate(request: OriginateRequest): Promise<{ result: Promise<DialOutcome> }> {
       const timeout = request.timeoutMs ?? 30_000;
       const variables = Object.entries(request.variables ?? {}).map(([k, v]) => `${k}=${v}`);
-      const actionid = `hotline-originate-${++originates}`;
+      const actionid = `hotline-${instance}-originate-${++originates}`;
       const channelId = `hotline-dial-${randomUUID()}`;
       const answer = new Promise<AmiMessage>((resolve) => waiters.set(actionid, resolve));
       // Watched before the action goes out: a line that is busy at once may report before the OriginateResponse.
@@ -258,6 +348,7 @@ export function startPbx(hotline: Hotline, options: PbxOptions, log: Logger = ho
       return { result };
     },
     async close(): Promise<void> {
+      clearInterval(lostTimer);
       await driver.stop();
       await Promise.all([ari.close(), ami.close()]);
     },

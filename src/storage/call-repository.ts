@@ -32,6 +32,7 @@ interface CallRow {
   ivr_done_at: string | null;
   answered_at: string | null;
   ended_at: string | null;
+  instance: string | null;
 }
 
 const toCall = (r: CallRow): Call => ({
@@ -58,6 +59,7 @@ const toCall = (r: CallRow): Call => ({
   ivrDoneAt: r.ivr_done_at,
   answeredAt: r.answered_at,
   endedAt: r.ended_at,
+  instance: r.instance,
 });
 
 const COLUMNS: Record<keyof CallChange, string> = {
@@ -98,8 +100,8 @@ const SEEN = `(EXISTS (SELECT 1 FROM call_seen s WHERE s.agent_id = @agentId AND
 /** SQLite implementation of {@link CallStore}. */
 export function createCallRepository(db: Database, writes: WriteGuard = createWriteGuard(), turn: WriteTurn = noWriteTurn): CallStore {
   const insert = db.prepare(
-    `INSERT INTO calls (channel_id, linked_id, caller_number, caller_name, language, started_at, direction, dialled_by, callee_number, ticket_id, queue_id)
-     VALUES (@channelId, @linkedId, @callerNumber, @callerName, @language, @startedAt, @direction, @dialledBy, @calleeNumber, @ticketId, @queueId)
+    `INSERT INTO calls (channel_id, linked_id, caller_number, caller_name, language, started_at, direction, dialled_by, callee_number, ticket_id, queue_id, instance)
+     VALUES (@channelId, @linkedId, @callerNumber, @callerName, @language, @startedAt, @direction, @dialledBy, @calleeNumber, @ticketId, @queueId, @instance)
      ON CONFLICT (channel_id) DO UPDATE SET channel_id = channel_id RETURNING *`,
   );
   const byId = db.prepare('SELECT * FROM calls WHERE id = ?');
@@ -107,6 +109,16 @@ export function createCallRepository(db: Database, writes: WriteGuard = createWr
   const forTicket = db.prepare('SELECT * FROM calls WHERE ticket_id = ? ORDER BY id');
   // Calls through the hotline only: a call out has no channel of Hotline's to look for after an outage.
   const open = db.prepare("SELECT * FROM calls WHERE ended_at IS NULL AND direction = 'in' ORDER BY id");
+  // Only one instance closes a call (and writes its article): the first whose update finds it open.
+  const end = db.prepare(
+    "UPDATE calls SET ended_at = @at, outcome = CASE WHEN answered_by IS NOT NULL THEN 'answered' ELSE 'abandoned' END WHERE id = @id AND ended_at IS NULL RETURNING *",
+  );
+  // Open calls of instances that are no longer alive (no unexpired `instance:` lease).
+  const lost = db.prepare(
+    `SELECT * FROM calls c WHERE ended_at IS NULL AND direction = 'in' AND instance IS NOT NULL AND instance <> @me
+       AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.name = 'instance:' || c.instance AND l.expires_at > @now) ORDER BY id`,
+  );
+  const adopt = db.prepare('UPDATE calls SET instance = @to WHERE id = @id AND instance = @from AND ended_at IS NULL RETURNING *');
   const link = db.prepare('UPDATE calls SET ticket_id = ? WHERE id = ? AND ticket_id IS NULL RETURNING *');
   const statement = createStatementCache(db);
   const logWhere = (filter: Omit<CallLogFilter, 'limit' | 'offset'>) =>
@@ -120,7 +132,7 @@ export function createCallRepository(db: Database, writes: WriteGuard = createWr
   return {
     async create(call) {
       // The call path's most frequent writes: while a background write finishes, other calls go on.
-      return toCall((await turn(() => writes.run(() => insert.all({ linkedId: null, direction: 'in', dialledBy: null, calleeNumber: null, ticketId: null, queueId: null, ...call })[0]))) as CallRow);
+      return toCall((await turn(() => writes.run(() => insert.all({ linkedId: null, direction: 'in', dialledBy: null, calleeNumber: null, ticketId: null, queueId: null, instance: null, ...call })[0]))) as CallRow);
     },
     async update(id, change) {
       const keys = (Object.keys(change) as Array<keyof CallChange>).filter((k) => change[k] !== undefined).sort();
@@ -144,6 +156,15 @@ export function createCallRepository(db: Database, writes: WriteGuard = createWr
     },
     forTicket: async (ticketId) => (forTicket.all(ticketId) as CallRow[]).map(toCall),
     open: async () => (open.all() as CallRow[]).map(toCall),
+    async end(id, at) {
+      const row = (await turn(() => writes.run(() => end.all({ id, at })[0]))) as CallRow | undefined;
+      return row ? toCall(row) : null;
+    },
+    lost: async (me, now) => (lost.all({ me, now }) as CallRow[]).map(toCall),
+    async adopt(id, from, to) {
+      const row = (await turn(() => writes.run(() => adopt.all({ id, from, to })[0]))) as CallRow | undefined;
+      return row ? toCall(row) : null;
+    },
     async log(agentId, filter) {
       const rows = statement(
         `SELECT c.*, t.ttn, (SELECT name FROM queues WHERE id = ${CALL_QUEUE}) AS queue_name,

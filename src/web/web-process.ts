@@ -100,6 +100,8 @@ const mail: WebMail = {
 };
 
 const hotline = await createHotline(data.config, { busyTimeoutMs: WEB_BUSY_TIMEOUT_MS, installPrompts: false });
+// Settings changed by another instance (this one's are told at once).
+hotline.watchSettings();
 const app = await buildApp(hotline, {
   pbx,
   mail,

@@ -50,6 +50,10 @@ HOTLINE_OUTBOUND_CONTEXT=lab-outbound
 exten => 5000,1,Goto(hotline-ivr,s,1)
 exten => 5049,1,Set(CHANNEL(language)=de)
  same => n,Goto(hotline-ivr,s,1)
+; Several instances: offered to every instance (StasisBroadcast), or to hotline-a, then hotline-b.
+exten => 5100,1,Goto(hotline-ivr-broadcast,s,1)
+exten => 5200,1,Set(HOTLINE_FAILOVER_APPS=hotline-a&hotline-b)
+ same => n,Goto(hotline-ivr-failover,s,1)
 
 [phones]
 ; 201, 203, 205, 206 ring, answer after 0.5 s and stay until the caller hangs up.
@@ -255,7 +259,7 @@ export async function callerSim(ariUrl: string) {
     return () => listeners.delete(fn);
   };
   return {
-    /** Dials `exten` (5000: the hotline; 5049: the hotline as a German caller). */
+    /** Dials `exten` (5000: the hotline; 5049: the hotline as a German caller; 5100 / 5200: offered to several instances, see labDialplan). */
     async place(options: { number?: string; name?: string; exten?: string } = {}): Promise<RealCall> {
       const id = `${prefix}-${++n}`;
       const ivrId = `${id}-2`;

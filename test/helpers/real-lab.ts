@@ -75,7 +75,23 @@ export async function realLab(bundle: string, options: { dataDir?: string } = {}
   let caller = await callerSim(asterisk.ariUrl);
   const env = { HOTLINE_DATA_DIR: dataDir, HOTLINE_ARI_URL: asterisk.ariUrl, HOTLINE_AMI_PORT: String(asterisk.amiPort), ...LAB_SETTINGS };
   let serve: ServeProcess | null = null;
+  const others: ServeProcess[] = [];
   const sockets: Socket[] = [];
+  const healthzOf = async (url: string, test: (h: { status: string; pbx?: { ari: string; ami: string } }) => boolean, what: string, timeoutMs = 30_000) => {
+    const deadline = Date.now() + timeoutMs;
+    let last: unknown;
+    for (;;) {
+      try {
+        const h = (await (await fetch(`${url}/healthz`)).json()) as { status: string; pbx?: { ari: string; ami: string } };
+        last = h;
+        if (test(h)) return h;
+      } catch (error) {
+        last = (error as Error).message;
+      }
+      if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms; last /healthz: ${JSON.stringify(last)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
 
   const lab = {
     asterisk,
@@ -107,22 +123,20 @@ export async function realLab(bundle: string, options: { dataDir?: string } = {}
       await lab.healthz((h) => h.pbx?.ari === 'connected' && h.pbx.ami === 'connected', 'Hotline connected to Asterisk');
       return serve;
     },
-    /** Resolves with `/healthz` once `test` holds for it (asked every 100 ms, at most `timeoutMs`). */
-    async healthz(test: (h: { status: string; pbx?: { ari: string; ami: string } }) => boolean, what: string, timeoutMs = 30_000) {
-      const deadline = Date.now() + timeoutMs;
-      let last: unknown;
-      for (;;) {
-        try {
-          const h = (await (await fetch(`${lab.serve.url}/healthz`)).json()) as { status: string; pbx?: { ari: string; ami: string } };
-          last = h;
-          if (test(h)) return h;
-        } catch (error) {
-          last = (error as Error).message;
-        }
-        if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms; last /healthz: ${JSON.stringify(last)}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+    /**
+     * Starts another `hotline serve` on the same data folder and database (another instance: give it
+     * its own HOTLINE_INSTANCE_ID and HOTLINE_ARI_APP in `settings`) and waits until it has ARI and AMI.
+     */
+    async startAnother(settings: Record<string, string>): Promise<ServeProcess> {
+      const other = await startServe(dir, { ...env, ...settings }, 30_000);
+      others.push(other);
+      await healthzOf(other.url, (h) => h.pbx?.ari === 'connected' && h.pbx.ami === 'connected', 'the other instance connected to Asterisk');
+      return other;
     },
+    /** Resolves with `/healthz` once `test` holds for it (asked every 100 ms, at most `timeoutMs`). */
+    healthz: (test: (h: { status: string; pbx?: { ari: string; ami: string } }) => boolean, what: string, timeoutMs = 30_000) => healthzOf(lab.serve.url, test, what, timeoutMs),
+    /** The same, of another instance (`startAnother`). */
+    healthzOf,
     /** A caller who dials in (5000, or 5049 as a German caller) and waits for the IVR to answer. */
     async dialIn(options: { number?: string; exten?: string } = {}): Promise<RealCall> {
       const call = await caller.place(options);
@@ -199,6 +213,7 @@ export async function realLab(bundle: string, options: { dataDir?: string } = {}
       caller.close();
       ami.close();
       await serve?.stop('SIGKILL');
+      for (const other of others) await other.stop('SIGKILL');
       await asterisk.dispose();
       hotline.close();
       cleanup();

@@ -40,7 +40,8 @@ describe('hotline CLI', () => {
     expect(created.code).toBe(0);
     const ttn = created.stdout.trim();
     expect(ttn).toMatch(/^\d{14}$/);
-    expect(ttn.slice(0, 8)).toBe(dateStamp(new Date()));
+    // The day in the default time zone (config timeZone).
+    expect(ttn.slice(0, 8)).toBe(dateStamp(new Date(), 'Europe/Berlin'));
     expect(isValidTtn(ttn)).toBe(true);
 
     const shown = await hotline(dir, ['ticket', 'show', ttn]);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ABSOLUTE_TIMEOUT, DEFAULT_QUEUE_GLOBAL, DIAL_CONTEXT, FALLBACK_CONTEXT, IVR_CONTEXT, OUTBOUND_CONTEXT_GLOBAL, ROUTE_CONTEXT, ROUTE_EXTENSIONS, STASIS_GUARD_RENEW_MS, STASIS_GUARD_SECONDS, STASIS_STATUS, VARS } from '../../src/pbx/names.js';
+import { ABSOLUTE_TIMEOUT, BROADCAST_CONTEXT, FAILOVER_CONTEXT, FAILOVER_WORKING_VARS, INSTANCES_GLOBALS, DEFAULT_QUEUE_GLOBAL, DIAL_CONTEXT, FALLBACK_CONTEXT, IVR_CONTEXT, OUTBOUND_CONTEXT_GLOBAL, ROUTE_CONTEXT, ROUTE_EXTENSIONS, STASIS_GUARD_RENEW_MS, STASIS_GUARD_SECONDS, STASIS_STATUS, VARS } from '../../src/pbx/names.js';
 
 const dialplan = readFileSync(new URL('../../dialplan/extensions.conf', import.meta.url), 'utf8');
 const code = dialplan
@@ -18,9 +18,25 @@ describe('dialplan/extensions.conf', () => {
 
   it('uses exactly the channel variables the service sets, and no other HOTLINE_ names', () => {
     const used = new Set([...code.matchAll(/\b(HOTLINE_[A-Z_]+)\b/g)].map((m) => m[1]));
-    const known = new Set([...Object.values(VARS), DEFAULT_QUEUE_GLOBAL, OUTBOUND_CONTEXT_GLOBAL]);
+    const known = new Set([...Object.values(VARS), DEFAULT_QUEUE_GLOBAL, OUTBOUND_CONTEXT_GLOBAL, ...Object.values(INSTANCES_GLOBALS), ...FAILOVER_WORKING_VARS]);
     expect([...used].filter((name) => !known.has(name as never))).toEqual([]);
     for (const name of [VARS.route, VARS.target, VARS.ringTimeout, VARS.queue, VARS.queueTarget, DEFAULT_QUEUE_GLOBAL]) expect(used).toContain(name);
+  });
+
+  it('offers a call to several instances with the same guard and fallbacks: broadcast, or each app in turn', () => {
+    for (const context of [BROADCAST_CONTEXT, FAILOVER_CONTEXT]) {
+      const start = code.indexOf(`[${context}]`);
+      expect(start).toBeGreaterThan(0);
+      const section = code.slice(start, code.indexOf('\n[', start + 1));
+      const guard = section.indexOf(`Set(${ABSOLUTE_TIMEOUT}=${STASIS_GUARD_SECONDS})`);
+      expect(guard).toBeGreaterThan(0);
+      expect(guard).toBeLessThan(section.search(/Stasis(Broadcast)?\(/));
+      expect(section).toContain(`Set(${ABSOLUTE_TIMEOUT}=0)`);
+      expect(section).toContain(`"\${${VARS.route}}" = ""]?${FALLBACK_CONTEXT},s,1`);
+      expect(section).toMatch(new RegExp(`^exten => T,1,[^\\n]*\\n same => n,Goto\\(${FALLBACK_CONTEXT},s,1\\)`, 'm'));
+    }
+    expect(code).toContain(`StasisBroadcast(\${IF($["\${${INSTANCES_GLOBALS.claimMs}}" = ""]?500:`);
+    expect(code).toContain(`\${CUT(${INSTANCES_GLOBALS.failoverApps},&,`);
   });
 
   it('runs Stasis for the default app and falls back on STASISSTATUS=FAILED and on a missing route', () => {

@@ -5,6 +5,7 @@ import {
   assertTtnGenerator,
   counterGenerator,
   dateChecksumGenerator,
+  dateStamp,
   randomGenerator,
 } from '../../src/core/ttn/generator.js';
 import { createTtnService } from '../../src/core/ttn/ttn-service.js';
@@ -27,8 +28,8 @@ function memorySettings(): SettingsStore {
   return { get: async (k) => m.get(k) as never, set: async (k, v) => void m.set(k, structuredClone(v)) };
 }
 
-function ctx(counters: CounterStore, now = new Date(2026, 10, 28, 10, 0)): TtnGeneratorContext {
-  return { now, checkDigit: luhnCheckDigit, systemId: '10', nextCounter: (k) => counters.next(k), randomDigits: (n) => '3'.repeat(n) };
+function ctx(counters: CounterStore, now = new Date(Date.UTC(2026, 10, 28, 10, 0)), timeZone = 'UTC'): TtnGeneratorContext {
+  return { now, timeZone, checkDigit: luhnCheckDigit, systemId: '10', nextCounter: (k) => counters.next(k), randomDigits: (n) => '3'.repeat(n) };
 }
 
 describe('date-checksum generator', () => {
@@ -41,8 +42,16 @@ describe('date-checksum generator', () => {
   it('starts the counter again the next day', async () => {
     const counters = memoryCounters();
     await dateChecksumGenerator.next(ctx(counters));
-    const nextDay = await dateChecksumGenerator.next(ctx(counters, new Date(2026, 10, 29, 0, 1)));
+    const nextDay = await dateChecksumGenerator.next(ctx(counters, new Date(Date.UTC(2026, 10, 29, 0, 1))));
     expect(nextDay.slice(0, 13)).toBe('2026112900001');
+  });
+
+  it('takes the day in the site’s time zone, whatever the machine’s', async () => {
+    // 23:30 UTC on 28 November is already the 29th in Berlin.
+    const late = new Date(Date.UTC(2026, 10, 28, 23, 30));
+    expect(dateStamp(late, 'UTC')).toBe('20261128');
+    expect(dateStamp(late, 'Europe/Berlin')).toBe('20261129');
+    expect((await dateChecksumGenerator.next(ctx(memoryCounters(), late, 'Europe/Berlin'))).slice(0, 8)).toBe('20261129');
   });
 
   it('widens the counter after 99999', async () => {

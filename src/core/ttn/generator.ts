@@ -4,6 +4,8 @@ import type { CheckDigitAlgorithm } from './check-digit.js';
 export interface TtnGeneratorContext {
   /** The moment the ticket is created (from the service's clock). */
   readonly now: Date;
+  /** The site's time zone (config `timeZone`): the day in a date-based number is the day there, on every instance. */
+  readonly timeZone: string;
   /** The check-digit algorithm chosen in settings. */
   readonly checkDigit: CheckDigitAlgorithm;
   /** The site's SystemID (OTRS-style numbers embed it). */
@@ -29,12 +31,16 @@ export interface TtnGenerator {
   next(ctx: TtnGeneratorContext): Promise<string>;
 }
 
-/** `YYYYMMDD` of `date` in the process's local time zone. */
-export function dateStamp(date: Date): string {
-  const y = String(date.getFullYear()).padStart(4, '0');
-  const m = String(date.getMonth() + 1).padStart(2, '0');
-  const d = String(date.getDate()).padStart(2, '0');
-  return `${y}${m}${d}`;
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+/**
+ * `YYYYMMDD` of `date` in `timeZone` — not the process's local zone, which differs between machines
+ * (and instances on one database would then count two "days" at once).
+ */
+export function dateStamp(date: Date, timeZone: string): string {
+  let format = dayFormats.get(timeZone);
+  if (!format) dayFormats.set(timeZone, (format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })));
+  const parts = Object.fromEntries(format.formatToParts(date).map((p) => [p.type, p.value]));
+  return `${parts.year}${parts.month}${parts.day}`;
 }
 
 function withCheck(payload: string, algorithm: CheckDigitAlgorithm): string {
@@ -48,7 +54,7 @@ export const dateChecksumGenerator: TtnGenerator = {
   name: 'date-checksum',
   length: () => 8 + DAILY_COUNTER_WIDTH + 1,
   async next(ctx) {
-    const day = dateStamp(ctx.now);
+    const day = dateStamp(ctx.now, ctx.timeZone);
     const count = await ctx.nextCounter(`date-checksum:${day}`);
     return withCheck(day + String(count).padStart(DAILY_COUNTER_WIDTH, '0'), ctx.checkDigit);
   },
@@ -83,7 +89,7 @@ export function createOtrsDateChecksumGenerator(otrs: CheckDigitAlgorithm): TtnG
     checkDigit: otrs,
     length: (ctx) => 8 + ctx.systemId.length + 5 + 1,
     async next(ctx) {
-      const day = dateStamp(ctx.now);
+      const day = dateStamp(ctx.now, ctx.timeZone);
       const count = await ctx.nextCounter(`otrs-date-checksum:${day}`);
       return withCheck(day + ctx.systemId + String(count).padStart(5, '0'), otrs);
     },

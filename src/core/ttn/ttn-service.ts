@@ -29,6 +29,8 @@ export interface TtnServiceDeps {
   counters: CounterStore;
   /** Extra generators from site modules, loaded at start. */
   extraGenerators?: TtnGenerator[];
+  /** The site's time zone (config `timeZone`), for date-based numbers; default UTC. */
+  timeZone?: string;
 }
 
 export interface TtnService {
@@ -106,6 +108,7 @@ export function createTtnService(deps: TtnServiceDeps): TtnService {
       const checkDigit = effectiveCheckDigit(settings);
       const ttn = await g.next({
         now,
+        timeZone: deps.timeZone ?? 'UTC',
         checkDigit,
         systemId: settings.systemId,
         nextCounter: (key) => deps.counters.next(key),

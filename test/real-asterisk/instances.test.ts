@@ -1,0 +1,83 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { realAsteriskTier } from '../helpers/real-asterisk.js';
+import type { RealCall } from '../helpers/real-asterisk.js';
+import type { RealLab } from '../helpers/real-lab.js';
+import { realLab } from '../helpers/real-lab.js';
+
+const bundle = realAsteriskTier('instances');
+
+/** Two instances on one database file and one Asterisk, each with its own Stasis app. */
+const A = { HOTLINE_INSTANCE_ID: 'inst-a', HOTLINE_ARI_APP: 'hotline-a', HOTLINE_LEASE_SECONDS: '6' };
+const B = { HOTLINE_INSTANCE_ID: 'inst-b', HOTLINE_ARI_APP: 'hotline-b', HOTLINE_LEASE_SECONDS: '6' };
+
+let lab: RealLab | undefined;
+afterEach(async () => {
+  await lab?.close();
+  lab = undefined;
+}, 60_000);
+
+describe.skipIf(!bundle)('several Hotline instances on a real Asterisk 22', () => {
+  it('spread broadcast calls over both; a killed instance’s caller reaches the default queue and the other closes its record', async () => {
+    lab = await realLab(bundle!);
+    await lab.startHotline(undefined, undefined, A);
+    await lab.startAnother(B);
+
+    // Six callers at once, offered to both instances (StasisBroadcast): each taken by one, and both take some.
+    const calls = await Promise.all(Array.from({ length: 6 }, (_, i) => lab!.dialIn({ exten: '5100', number: `030123450${i}` })));
+    const records = await Promise.all(calls.map((c) => lab!.callRecord(c.ivrId, (r) => r.instance !== null)));
+    const taken = records.map((r) => r.instance);
+    console.info(`[real Asterisk] 6 broadcast calls taken by: ${taken.join(', ')}`);
+    expect(new Set(taken)).toEqual(new Set(['inst-a', 'inst-b']));
+    for (const c of calls) await c.hangup();
+    const closed = await Promise.all(calls.map((c) => lab!.callRecord(c.ivrId, (r) => r.endedAt !== null)));
+    expect(closed.map((r) => r.outcome)).toEqual(Array(6).fill('abandoned'));
+
+    // A call in instance A's IVR when A is killed: the dialplan's guard takes the caller to the
+    // default queue, where 205 answers; B, finding A's lease run out, takes the record over and closes it.
+    let inA: RealCall | undefined;
+    for (let i = 0; i < 10 && !inA; i++) {
+      const call = await lab.dialIn({ exten: '5100' });
+      if ((await lab.callRecord(call.ivrId, (r) => r.instance !== null)).instance === 'inst-a') inA = call;
+      else await call.hangup();
+    }
+    expect(inA, 'no call was claimed by instance A in 10 tries').toBeDefined();
+    await inA!.keys('202');
+    const killedAt = performance.now();
+    expect(await lab.serve.stop('SIGKILL')).toBe('SIGKILL');
+    const joined = await lab.queueJoin(inA!.ivrId, 'support', 15_000);
+    console.info(`[real Asterisk] the killed instance's caller in the default queue after ${((joined.at - killedAt) / 1000).toFixed(1)} s`);
+    expect(joined.at - killedAt).toBeLessThan(10_000);
+    await lab.answeredBy(inA!.ivrId, 'Local/205@phones');
+    const adopted = await lab.callRecord(inA!.ivrId, (r) => r.instance === 'inst-b', 30_000);
+    console.info(`[real Asterisk] instance B took the record over ${((performance.now() - killedAt) / 1000).toFixed(1)} s after the kill`);
+    expect(adopted).toMatchObject({ reason: 'recovered', unverified: true, endedAt: null });
+    await inA!.hangup();
+    expect((await lab.callRecord(inA!.ivrId, (r) => r.endedAt !== null)).instance).toBe('inst-b');
+
+    // The next broadcast call is B's, and is routed: the owner's phone answers.
+    const ticket = await lab.ticket(lab.queues.billing.id, lab.agents.alice);
+    const next = await lab.dialIn({ exten: '5100' });
+    await next.keys(`${ticket.ttn}#`);
+    await lab.answeredBy(next.ivrId, 'Local/201@phones');
+    expect((await lab.callRecord(next.ivrId, (r) => r.answeredBy !== null)).instance).toBe('inst-b');
+    await next.hangup();
+  }, 180_000);
+
+  it('tries the instances in turn on an Asterisk without broadcast, and says so when a second instance takes over its Stasis app', async () => {
+    lab = await realLab(bundle!);
+    // Only B runs: hotline-a fails at once (no app), and the dialplan goes on to hotline-b.
+    const b = await lab.startAnother(B);
+    const ticket = await lab.ticket(lab.queues.billing.id, lab.agents.alice);
+    const call = await lab.dialIn({ exten: '5200' });
+    expect((await lab.callRecord(call.ivrId, (r) => r.instance !== null)).instance).toBe('inst-b');
+    await call.keys(`${ticket.ttn}#`);
+    await lab.answeredBy(call.ivrId, 'Local/201@phones');
+    await call.hangup();
+
+    // A misconfigured second instance with B's app: B does not fight back, and its /healthz says why.
+    await lab.startHotline(undefined, undefined, { ...A, HOTLINE_ARI_APP: 'hotline-b' });
+    const health = await lab.healthzOf(b.url, (h) => h.status === 'degraded', 'B degraded once its app was taken over');
+    expect(health.pbx?.ari).toMatch(/taken over by another connection to the Stasis app "hotline-b"/);
+    expect(b.output()).toMatch(/another connection took over the Stasis app \\?"hotline-b/);
+  }, 120_000);
+});
