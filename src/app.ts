@@ -32,6 +32,7 @@ import { createQueueRepository } from './storage/queue-repository.js';
 import { createCounterRepository, createSettingsRepository } from './storage/settings-repository.js';
 import { createTicketRepository } from './storage/ticket-repository.js';
 import { createLeaseRepository } from './storage/lease-repository.js';
+import { createPopStateRepository } from './storage/pop-repository.js';
 import { createSavedFilterRepository } from './storage/saved-filter-repository.js';
 import { createCannedAnswerRepository, createDraftRepository } from './storage/reply-repository.js';
 import { loadTtnGeneratorModule } from './ttn-generator-module.js';
@@ -148,6 +149,8 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
         settingsWatch = setInterval(look, everyMs);
         settingsWatch.unref();
       },
+      /** Which running calls' pops agents were shown and dismissed, for every instance. */
+      popState: createPopStateRepository(db),
       /** Leases: which instance does which background work, and which instances are alive. */
       leases: createLeaseRepository(db),
       /** Ticket-list filters agents saved. */

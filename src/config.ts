@@ -52,6 +52,11 @@ const schema = z
     instanceId: z.string().regex(/^[\w.-]{1,64}$/, 'letters, digits, ., - and _ only, at most 64').default(() => hostname().replace(/[^\w.-]/g, '-').slice(0, 64) || 'hotline'),
     /** How long an instance's leases (its background work, and its being alive) last unrenewed: another instance takes over after that. */
     leaseSeconds: z.coerce.number().int().min(3).max(600).default(30),
+    /**
+     * Redis for socket.io's adapter, e.g. `redis://127.0.0.1:6379`: with several instances, pops reach
+     * agents connected to any of them. Empty: pops stay within this instance.
+     */
+    redisUrl: z.string().regex(/^(rediss?:\/\/.*)?$/, 'must start with redis:// or rediss://').default(''),
     ariApp: z.string().regex(/^[\w-]+$/, 'letters, digits, - and _ only').default('hotline'),
     amiHost: nonEmpty.default('127.0.0.1'),
     amiPort: port.default(5038),

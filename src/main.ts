@@ -252,6 +252,10 @@ async function serve(config: Config, io: Out): Promise<number> {
       return null;
     });
     hotline.watchSettings();
+    // Last resort: a promise some library leaves unhandled (socket.io's Redis adapter did, with Redis
+    // away) must not end the service — callers in the IVR would wait for the dialplan's guard. It is
+    // a bug all the same: logged as an error, to be fixed where it comes from.
+    process.on('unhandledRejection', (reason) => hotline.log.error({ err: reason }, 'unhandled promise rejection (a bug): logged, the service goes on'));
     // The PBX connections open before the web listens: they are the call path's, and must not have
     // to compete for file descriptors with a flood of web clients.
     pbx = startPbx(hotline, pbxOptionsFrom(config, hotline.prompts));

@@ -372,3 +372,17 @@ export interface LeaseStore {
   /** Holders of the unexpired leases whose name starts with `prefix`. */
   live(prefix: string, now: number): Promise<Array<{ name: string; holder: string; expiresAt: number }>>;
 }
+
+/** The state of agents' pops that every instance must agree on (see realtime.ts). */
+export interface PopStateStore {
+  /** Running calls the agent was rung for or answered, oldest first. */
+  runningCallsOf(agentId: number): Promise<Call[]>;
+  /** Calls whose pop the agent dismissed. */
+  dismissed(agentId: number): Promise<Set<number>>;
+  /** The agent dismissed these calls' pops (running calls only). */
+  dismiss(agentId: number, callIds: number[]): Promise<void>;
+  /** The pop is the agent's again (they answered the call). */
+  restore(agentId: number, callId: number): Promise<void>;
+  /** The call ended: its dismissals are of no more use. */
+  forget(callId: number): Promise<void>;
+}

@@ -4,7 +4,8 @@ import type { Mail } from '../mail/mail.js';
 import type { DialOutcome, OriginateRequest, Pbx } from '../pbx/pbx.js';
 import type { RawMessage } from '../storage/mail-repository.js';
 
-export type PbxStatus = ReturnType<Pbx['status']>;
+/** The bridge's status, and (from `hotline serve`) where pops reach: this instance, or every one through Redis. */
+export type PbxStatus = ReturnType<Pbx['status']> & { pops?: string; popsDegraded?: boolean };
 
 /**
  * What the pages and the API need of the phone system. In the service they run in the web process

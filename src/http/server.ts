@@ -291,7 +291,7 @@ export async function buildApp(hotline: Hotline, parts: AppParts = {}) {
     // locked) degrades: calls are still routed, their records are what is lost.
     const unreadable = problems.some((p) => p.startsWith('cannot be read'));
     const pbxUp = !pbx || (pbx.ari === 'connected' && pbx.ami === 'connected');
-    const reasons = [...problems.map((p) => `database: ${p}`), ...(pbxUp ? [] : [`PBX: ARI ${pbx?.ari}, AMI ${pbx?.ami}`])];
+    const reasons = [...problems.map((p) => `database: ${p}`), ...(pbxUp ? [] : [`PBX: ARI ${pbx?.ari}, AMI ${pbx?.ami}`]), ...(pbx?.popsDegraded ? [`pops: ${pbx.pops}`] : [])];
     const status = unreadable ? 'error' : reasons.length ? 'degraded' : 'ok';
     return reply.code(unreadable ? 503 : 200).send({ status, ...(reasons.length ? { reasons } : {}), db: problems.length ? problems.join('; ') : 'ok', ...(pbx ? { pbx } : {}), ...(mail ? { mail } : {}) });
   });

@@ -7,6 +7,7 @@ import type { Agent, Call } from '../core/types.js';
 import { SESSION_COOKIE } from '../http/auth.js';
 import type { PopPayload } from './pop-payload.js';
 import { buildPop } from './pop-payload.js';
+import { redisAdapter } from './redis.js';
 
 /** Where an agent stands with a call's pop. */
 type PopStatus = 'incoming' | 'ringing' | 'answered';
@@ -60,12 +61,23 @@ function sameOrigin(req: IncomingMessage): boolean {
  */
 export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options: RealtimeOptions = {}) {
   const ackTimeout = options.popAckTimeoutMs ?? 300;
+  const log = hotline.log;
+  // Several instances: every emit to a room reaches that room's sockets on all of them (redis.ts).
+  const redis = hotline.config.redisUrl ? redisAdapter(hotline.config.redisUrl, log) : null;
   const io = new Server(httpServer, {
     serveClient: true,
     allowRequest: (req, callback) => callback(null, sameOrigin(req)),
+    ...(redis ? { adapter: redis.adapter } : {}),
   });
+  // Calls this instance routed or followed, with the agents shown their pops. What every instance
+  // must agree on — who was rung for or answered a running call, and who dismissed its pop — is in
+  // the database (hotline.popState): an agent connected to another instance sees the same pops.
   const pending = new Map<number, PendingCall>();
-  const log = hotline.log;
+  /** Tells the other instances (none without Redis) to check an agent's sockets again. */
+  const revalidateElsewhere = (agentId: number | undefined): void => {
+    if (redis) io.serverSideEmit('hotline:revalidate', agentId ?? null);
+  };
+  if (redis) io.on('hotline:revalidate', (agentId: number | null) => void revalidate(agentId ?? undefined).catch((error: unknown) => log.warn({ err: error }, 'checking sockets again failed')));
 
   io.use((socket, next) => {
     const token = typeof socket.handshake.auth?.token === 'string' ? socket.handshake.auth.token : undefined;
@@ -90,27 +102,53 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
       for (const q of queues) void socket.join(`queue:${q.id}`);
     });
     // Calls still running: show their pops again (page load, reconnect, another tab) — not those dismissed.
-    for (const [, call] of pending) {
-      const status = call.agents.get(agent.id);
-      if (status && !call.dismissed.has(agent.id)) void forAgent(call.payload, agent.id).then((p) => socket.emit(EVENT_FOR[status], p));
-    }
-    // Dismissal is remembered here, for every tab and page of the agent; what comes from the browser is checked.
+    void replay(socket, agent.id).catch((error: unknown) => log.warn({ err: error, agent: agent.id }, 'showing running calls again failed'));
+    // Dismissal is remembered in the database, for every tab and page of the agent on every instance;
+    // what comes from the browser is checked (only the agent's own running calls).
     socket.on('pop.dismiss', (message: unknown) => {
       const callId = (message as { callId?: unknown } | null)?.callId;
       if (typeof callId !== 'number' || !Number.isSafeInteger(callId)) return;
-      const call = pending.get(callId);
-      if (!call?.agents.has(agent.id)) return;
-      call.dismissed.add(agent.id);
-      socket.to(`agent:${agent.id}`).emit('pop.dismissed', { callId });
+      void dismiss(socket, agent.id, [callId]);
     });
     socket.on('pop.dismissAll', () => {
-      for (const [callId, call] of pending) {
-        if (!call.agents.has(agent.id)) continue;
-        call.dismissed.add(agent.id);
-        socket.to(`agent:${agent.id}`).emit('pop.dismissed', { callId });
-      }
+      void (async () => {
+        const ids = new Set([...pending].filter(([, call]) => call.agents.has(agent.id)).map(([id]) => id));
+        for (const call of await hotline.popState.runningCallsOf(agent.id)) ids.add(call.id);
+        await dismiss(socket, agent.id, [...ids]);
+      })().catch((error: unknown) => log.warn({ err: error, agent: agent.id }, 'dismissing pops failed'));
     });
   });
+
+  /** The agent dismissed these calls' pops: kept for every instance, and the agent's other tabs (anywhere) drop them. */
+  async function dismiss(socket: Socket, agentId: number, callIds: number[]): Promise<void> {
+    const running = new Set((await hotline.popState.runningCallsOf(agentId)).map((c) => c.id));
+    const mine = callIds.filter((id) => pending.get(id)?.agents.has(agentId) || running.has(id));
+    if (mine.length === 0) return;
+    for (const id of mine) pending.get(id)?.dismissed.add(agentId);
+    try {
+      await hotline.popState.dismiss(agentId, mine);
+    } catch (error) {
+      log.warn({ err: (error as Error).message, agent: agentId }, 'a dismissal could not be kept; it holds for this instance');
+    }
+    for (const callId of mine) socket.to(`agent:${agentId}`).emit('pop.dismissed', { callId });
+  }
+
+  /** Shows the socket's agent the pops of running calls they were shown, rung for or answered — taken by any instance — and did not dismiss. */
+  async function replay(socket: Socket, agentId: number): Promise<void> {
+    const dismissed = await hotline.popState.dismissed(agentId).catch(() => new Set<number>());
+    for (const [callId, call] of pending) {
+      const status = call.agents.get(agentId);
+      if (status && !call.dismissed.has(agentId) && !dismissed.has(callId)) socket.emit(EVENT_FOR[status], await forAgent(call.payload, agentId));
+    }
+    for (const call of await hotline.popState.runningCallsOf(agentId)) {
+      if (pending.has(call.id) || dismissed.has(call.id)) continue;
+      const ticket = call.ticketId !== null ? await hotline.tickets.findById(call.ticketId) : null;
+      const queue = call.queueId !== null ? await hotline.directory.findQueue(call.queueId) : null;
+      const payload = await buildPop(hotline, call, ticket, queue);
+      if (!(await mayHear(agentId, payload.ticket ? payload.queue?.id : call.queueId))) continue;
+      socket.emit(EVENT_FOR[call.answeredBy === agentId ? 'answered' : 'ringing'], await forAgent(payload, agentId));
+    }
+  }
 
   async function mayHear(agentId: number, queueId: number | null | undefined): Promise<boolean> {
     if (queueId == null) return (await hotline.agents.findById(agentId))?.role === 'admin';
@@ -252,7 +290,10 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
 
   const handlers = [
     hotline.events.on('notice.created', () => deliverNotices()),
-    hotline.events.on('access.changed', ({ agentId }) => revalidate(agentId)),
+    hotline.events.on('access.changed', async ({ agentId }) => {
+      revalidateElsewhere(agentId);
+      await revalidate(agentId);
+    }),
     hotline.events.on('call.routed', async ({ call, ticket, agentId, queue }) => {
       const payload = await buildPop(hotline, call, ticket, queue);
       const p: PendingCall = { payload, agents: new Map(), dismissed: new Set() };
@@ -281,6 +322,7 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
       if (!(await mayHear(agentId, p.payload.ticket ? p.payload.queue?.id : call.queueId))) return;
       // The agent talks to the caller now: the pop is theirs again, whatever was dismissed while it rang.
       p.dismissed.delete(agentId);
+      await hotline.popState.restore(agentId, call.id).catch((error: unknown) => log.warn({ err: error }, 'could not take back a dismissal'));
       p.agents.set(agentId, 'answered');
       await send(agentId, 'call.answered', await forAgent(p.payload, agentId));
     }),
@@ -296,6 +338,7 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
       const p = pending.get(call.id);
       pending.delete(call.id);
       for (const [agentId] of p?.agents ?? []) await send(agentId, 'call.ended', { callId: call.id, outcome: call.outcome });
+      await hotline.popState.forget(call.id).catch(() => undefined);
     }),
   ];
 
@@ -308,8 +351,14 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
      * The connections are closed at the transport, not with socket.io's server-side disconnect: after
      * that a client never reconnects, and agent pages would miss every pop once the service is back.
      */
-    /** Checks an agent's open sockets again now (access changed in another process: the pages'). */
-    revalidate,
+    /** Checks an agent's open sockets again now, on every instance (access changed in another process: the pages'). */
+    revalidate: async (agentId?: number) => {
+      revalidateElsewhere(agentId);
+      await revalidate(agentId);
+    },
+    /** Where pops reach, in words: this instance only, or every instance through Redis. */
+    popsStatus: (): string => (redis ? redis.state() : 'this instance only (no redisUrl)'),
+    popsDegraded: (): boolean => redis !== null && !redis.ready(),
     /** Pushes notices written since the last push (another process wrote some). */
     deliverNotices,
     close(): void {
@@ -317,6 +366,7 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
       clearInterval(noticeSweep);
       for (const off of handlers) off();
       io.engine.close();
+      redis?.close();
     },
   };
 }

@@ -100,7 +100,7 @@ export function startWebFront(hotline: Hotline, services: { pbx: Pbx; mail: WebM
   }
 
   const serviceCalls: Record<ServiceCall, (...args: never[]) => unknown> = {
-    'pbx.status': () => pbx.status(),
+    'pbx.status': async () => ({ ...(await pbx.status()), pops: realtime.popsStatus(), popsDegraded: realtime.popsDegraded() }),
     // Answered twice, in serve() below.
     'pbx.originate': () => undefined,
     'mail.status': () => mail.status(),

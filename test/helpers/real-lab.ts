@@ -147,10 +147,10 @@ export async function realLab(bundle: string, options: { dataDir?: string } = {}
     async ticket(queueId: number, owner: Agent | null, title = 'Printer on fire') {
       return (await hotline.tickets.create({ queueId, title, ownerId: owner?.id ?? null, article: { kind: 'note', text: title } })).ticket;
     },
-    /** An agent's page socket (API token); every `call.*` event is recorded and `call.incoming` acknowledged as pops.js does. */
-    async agentSocket(agent: Agent, options: { reconnection?: boolean } = {}) {
+    /** An agent's page socket (API token; to `url`, another instance, or this lab's `hotline serve`); every `call.*` event is recorded and `call.incoming` acknowledged as pops.js does. */
+    async agentSocket(agent: Agent, options: { reconnection?: boolean; url?: string } = {}) {
       const token = await hotline.auth.createApiToken(agent.id, 'real-asterisk test');
-      const socket = io(lab.serve.url, { auth: { token }, transports: ['websocket'], forceNew: true, reconnection: options.reconnection ?? false, reconnectionDelayMax: 500 });
+      const socket = io(options.url ?? lab.serve.url, { auth: { token }, transports: ['websocket'], forceNew: true, reconnection: options.reconnection ?? false, reconnectionDelayMax: 500 });
       sockets.push(socket);
       const received: AgentEvent[] = [];
       const listeners = new Set<() => void>();
