@@ -112,6 +112,8 @@ export function createDirectoryService(deps: { queues: QueueStore; customers: Cu
       return n ? customers.findByPhone(n) : [];
     },
     addCustomerPhone: (id: number, raw: string) => customers.addPhone(id, phone(raw)),
+    /** The language auto-replies to the customer are written in; null: the language of each mail. */
+    setCustomerLanguage: (id: number, language: string | null) => customers.setLanguage(id, language),
     /** Customers matching a name, e-mail or phone fragment (a phone in any format is normalised first). */
     async searchCustomers(text: string, limit = 50, offset = 0): Promise<Customer[]> {
       return customers.search(customerSearchText(text), limit, offset);

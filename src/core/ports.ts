@@ -201,6 +201,8 @@ export interface CustomerStore {
   findByPhone(phone: string): Promise<Customer[]>;
   addEmail(id: number, email: string): Promise<void>;
   addPhone(id: number, phone: string): Promise<void>;
+  /** The language to write to the customer in (auto-replies); null: found from each mail. */
+  setLanguage(id: number, language: string | null): Promise<void>;
   /** Customers whose name, e-mail or phone contains `search` (all when empty), by name. */
   search(search: string, limit: number, offset?: number): Promise<Customer[]>;
   /** How many customers `search` would find without a limit. */

@@ -12,7 +12,7 @@ import type { GuessingStatus } from '../pbx/guess-limits.js';
 import { loadSecuritySettings, parseDialPatterns, saveSecuritySettings } from '../core/security-settings.js';
 import type { z } from 'zod';
 import type { Language } from '../i18n/i18n.js';
-import { AgentForm, TextForm, TextsQuery, CannedForm, ClearLoginForm, CustomerForm, CustomerQuery, EmptyForm, IdParams, LanguageForm, ListPageQuery, NewAgentForm, PageQuery, PasswordForm, PermissionsForm, PromptFileParams, PromptParams, QueueForm, SecurityForm, TokenForm, TokenParams, TtnForm, UploadQuery } from './schemas.js';
+import { AgentForm, TextForm, TextsQuery, CannedForm, ClearLoginForm, CustomerForm, CustomerLanguageForm, CustomerQuery, EmptyForm, IdParams, LanguageForm, ListPageQuery, NewAgentForm, PageQuery, PasswordForm, PermissionsForm, PromptFileParams, PromptParams, QueueForm, SecurityForm, TokenForm, TokenParams, TtnForm, UploadQuery } from './schemas.js';
 
 /** What the admin overview shows about the connections. */
 export type StatusProvider = () => Promise<{ db: string; ari: string; ami: string; activeIvrCalls: number | string; mail: string; limitedCallers?: number }>;
@@ -227,7 +227,8 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
     const query = request.query as { q?: string; page?: string };
     const search = (query.q ?? '').trim();
     const pager = numberedPage(query.page, await directory.countCustomers(search), new URLSearchParams(search ? { q: search } : {}));
-    return page(views, request, reply, 'admin/customers', { title: localeOf(request).t('admin.customers.title'), search, pager, customers: await directory.searchCustomers(search, ADMIN_PAGE_SIZE, pager.offset) });
+    const locale = localeOf(request);
+    return page(views, request, reply, 'admin/customers', { title: locale.t('admin.customers.title'), search, pager, customers: await directory.searchCustomers(search, ADMIN_PAGE_SIZE, pager.offset), languages: zoneChoices(hotline, locale).languages });
   });
 
   app.post('/admin/customers', { schema: { body: CustomerForm } }, async (request, reply) => {
@@ -246,6 +247,14 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
     const phone = field(request.body, 'phone');
     if (email) await directory.addCustomerEmail(customer.id, email);
     if (phone) await directory.addCustomerPhone(customer.id, phone);
+    return reply.redirect('/admin/customers?done=customer-saved', 303);
+  });
+
+  app.post<{ Params: { id: string } }>('/admin/customers/:id/language', { schema: { params: IdParams, body: CustomerLanguageForm } }, async (request, reply) => {
+    requireAdmin(request);
+    const customer = await directory.findCustomer(numericId(request.params.id));
+    if (!customer) throw new NotFoundError('no such customer');
+    await directory.setCustomerLanguage(customer.id, (request.body as { language: string }).language || null);
     return reply.redirect('/admin/customers?done=customer-saved', 303);
   });
 

@@ -205,6 +205,7 @@ export const PermissionsForm = z.record(z.string().max(40), z.string().max(200))
 export const ListPageQuery = z.object({ page: pageNumber, done });
 export const CustomerQuery = z.object({ q: text(LIMITS.search).optional(), page: pageNumber, done });
 export const CustomerForm = z.object({ name: formText(LIMITS.name), email: formText(LIMITS.email), phone: formText(LIMITS.phone), _csrf: csrf });
+export const CustomerLanguageForm = z.object({ language: uiLanguage, _csrf: csrf });
 export const LanguageForm = z.object({ lang: formText(20), _csrf: csrf });
 export const TtnForm = z.object({ generator: formText(100), checkDigit: formText(100), systemId: formText(20), _csrf: csrf });
 export const SecurityForm = z.object({ verifyCallerNumber: flag, dialPatterns: formText(20_000), _csrf: csrf });

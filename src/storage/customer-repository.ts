@@ -14,6 +14,7 @@ const likeOf = (text: string) => `%${text.trim().replace(/[%_\\]/g, '\\$&')}%`;
 /** SQLite implementation of {@link CustomerStore}; e-mails and phone numbers live in their own tables. */
 export function createCustomerRepository(db: Database): CustomerStore {
   const insert = db.prepare('INSERT INTO customers (name, language, created_at) VALUES (?, ?, ?) RETURNING *');
+  const setLanguage = db.prepare('UPDATE customers SET language = ? WHERE id = ?');
   const insertEmail = db.prepare('INSERT INTO customer_emails (customer_id, email) VALUES (?, ?)');
   const insertPhone = db.prepare('INSERT OR IGNORE INTO customer_phones (customer_id, phone) VALUES (?, ?)');
   const byId = db.prepare('SELECT * FROM customers WHERE id = ?');
@@ -71,6 +72,9 @@ export function createCustomerRepository(db: Database): CustomerStore {
     },
     async addPhone(id, phone) {
       insertPhone.run(id, phone);
+    },
+    async setLanguage(id, language) {
+      setLanguage.run(language, id);
     },
     async search(text, limit, offset = 0) {
       return (search.all({ like: likeOf(text), limit, offset }) as CustomerRow[]).map((r) => hydrate(r)!);

@@ -153,6 +153,25 @@ describe('texts admins reword', () => {
   });
 });
 
+describe('a customer’s language, set by an admin', () => {
+  it('is chosen on the customers page, checked, and can go back to “from each mail”', async () => {
+    w = await webHarness();
+    const customer = await w.hotline.directory.createCustomer({ name: 'Anna Kunde', emails: ['anna@kunde.example'], phones: [] });
+    const root = await w.login('root');
+    expect((await root.post(`/admin/customers/${customer.id}/language`, { language: 'de' })).statusCode).toBe(303);
+    expect((await w.hotline.directory.findCustomer(customer.id))!.language).toBe('de');
+    expect((await root.get('/admin/customers')).body).toMatch(/<option value="de" selected>Deutsch<\/option>/);
+    const refused = await root.post(`/admin/customers/${customer.id}/language`, { language: 'fr' });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.body).toContain('language: must be one of en, de');
+    expect((await root.post(`/admin/customers/${customer.id}/language`, { language: '' })).statusCode).toBe(303);
+    expect((await w.hotline.directory.findCustomer(customer.id))!.language).toBeNull();
+    // Agents may not.
+    const alice = await w.login('alice');
+    expect((await alice.post(`/admin/customers/${customer.id}/language`, { language: 'de' })).statusCode).toBe(403);
+  });
+});
+
 describe('auto-replies in the customer’s language', () => {
   it('answers German mail in German, English in English, and follows Content-Language and the customer’s known language', async () => {
     const m = await scope.harness();
