@@ -33,6 +33,7 @@ import { createCounterRepository, createSettingsRepository } from './storage/set
 import { createTicketRepository } from './storage/ticket-repository.js';
 import { createLeaseRepository } from './storage/lease-repository.js';
 import { createPopStateRepository } from './storage/pop-repository.js';
+import { createLoginFailureRepository } from './storage/login-failure-repository.js';
 import { createSavedFilterRepository } from './storage/saved-filter-repository.js';
 import { createCannedAnswerRepository, createDraftRepository } from './storage/reply-repository.js';
 import { loadTtnGeneratorModule } from './ttn-generator-module.js';
@@ -79,7 +80,7 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
     const agents = createAgentService({ agents: agentStore, clock, events });
     const prompts = createPromptStore({ dir: config.promptsDir });
     if (overrides.installPrompts !== false) prompts.install();
-    const auth = createAuthService({ agents, sessions: createSessionRepository(db), tokens: createApiTokenRepository(db), clock, events, limits: { perLoginAndAddress: config.loginFailuresAllowed, baseDelayMs: config.loginFirstWaitSeconds * 1000 } });
+    const auth = createAuthService({ agents, sessions: createSessionRepository(db), tokens: createApiTokenRepository(db), clock, events, limits: { perLoginAndAddress: config.loginFailuresAllowed, baseDelayMs: config.loginFirstWaitSeconds * 1000 }, loginFailures: createLoginFailureRepository(db) });
     const calls = createCallService({ instance: config.instanceId, calls: createCallRepository(db, writes, turn), tickets, agents: agentStore, queues, events, clock, onError: (error, what) => log.warn({ err: error }, `${what} failed`) });
     const texts = createTextOverrideRepository(db);
     let currentTexts = createI18n(texts.all());

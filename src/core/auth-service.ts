@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AgentService } from './agent-service.js';
 import type { EventBus } from './events.js';
-import type { LoginLimits } from './login-limiter.js';
+import type { LoginFailureStore, LoginLimits } from './login-limiter.js';
 import { createLoginLimiter } from './login-limiter.js';
 import type { ApiTokenStore, SessionStore, TokenScope } from './ports.js';
 import type { Clock } from './ticket-service.js';
@@ -36,9 +36,9 @@ export interface ApiAccess {
  * expiring), and limits on failed logins (see login-limiter.ts). Ending access (logout, sessions
  * ended, a token revoked) publishes `access.changed`, so that open sockets are checked again.
  */
-export function createAuthService(deps: { agents: AgentService; sessions: SessionStore; tokens: ApiTokenStore; clock: Clock; events?: EventBus; limits?: Partial<LoginLimits> }) {
+export function createAuthService(deps: { agents: AgentService; sessions: SessionStore; tokens: ApiTokenStore; clock: Clock; events?: EventBus; limits?: Partial<LoginLimits>; loginFailures?: LoginFailureStore }) {
   const { agents, sessions, tokens, clock } = deps;
-  const limiter = createLoginLimiter(() => clock.now().getTime(), deps.limits);
+  const limiter = createLoginLimiter(() => clock.now().getTime(), deps.limits, deps.loginFailures);
   const changed = (agentId: number) => deps.events?.publish('access.changed', { agentId });
 
   async function resolveAgent(agentId: number): Promise<Agent | null> {

@@ -25,7 +25,7 @@ export interface LoginLimits {
 
 export const LOGIN_LIMITS: LoginLimits = { perLoginAndAddress: 5, perAddress: 20, baseDelayMs: 1000, maxDelayMs: 15 * 60 * 1000, forgetAfterMs: 60 * 60 * 1000 };
 
-interface Entry {
+export interface Entry {
   failures: number;
   /** No try before this moment (ms). */
   notBefore: number;
@@ -44,23 +44,54 @@ export interface LoginLock {
 }
 
 /**
- * Failed logins per login+address and per address, counted when the try starts — before the
- * password is checked, in the same turn of the event loop as the check of the limit — so that
- * tries sent in parallel are counted as they come, not after their hashes. Past the allowance, each
- * further try must wait a delay that doubles (1 s, 2 s, 4 s … 15 min): a slow guesser, never a lock
- * someone elsewhere could put on the account's owner (the pair includes the address). A try that
- * turns out right is taken back from the address's count and clears its pair.
+ * Where the counts live: in memory (one process), or in the database (src/storage/login-failure-repository.ts),
+ * where every process and instance on it counts together and a restart forgets nothing. `atomically`
+ * runs a check and its count with nothing of another process's between them.
  */
-export function createLoginLimiter(now: () => number, limits: Partial<LoginLimits> = {}) {
-  const l = { ...LOGIN_LIMITS, ...limits };
+export interface LoginFailureStore {
+  get(key: string): Entry | undefined;
+  set(key: string, entry: Entry): void;
+  delete(key: string): boolean;
+  /** Every entry (for the admins' list). */
+  all(): Array<[string, Entry]>;
+  /** Drops entries whose last failure is older than `before` (ms). */
+  prune(before: number): void;
+  atomically<T>(fn: () => T): T;
+}
+
+/** The counts in this process's memory. */
+export function memoryLoginFailures(): LoginFailureStore {
   const entries = new Map<string, Entry>();
+  return {
+    get: (key) => entries.get(key),
+    set: (key, entry) => void entries.set(key, entry),
+    delete: (key) => entries.delete(key),
+    all: () => [...entries],
+    prune(before) {
+      for (const [key, e] of entries) if (e.lastAt < before) entries.delete(key);
+    },
+    atomically: (fn) => fn(),
+  };
+}
+
+/**
+ * Failed logins per login+address and per address, counted when the try starts — before the
+ * password is checked, in one step with the check of the limit — so that tries sent in parallel
+ * (to one process or to several instances) are counted as they come, not after their hashes. Past
+ * the allowance, each further try must wait a delay that doubles (1 s, 2 s, 4 s … 15 min): a slow
+ * guesser, never a lock someone elsewhere could put on the account's owner (the pair includes the
+ * address). A try that turns out right is taken back from the address's count and clears its pair.
+ */
+export function createLoginLimiter(now: () => number, limits: Partial<LoginLimits> = {}, store: LoginFailureStore = memoryLoginFailures()) {
+  const l = { ...LOGIN_LIMITS, ...limits };
   const pairKey = (login: string, address: string) => `login:${login.toLowerCase()}|${address}`;
   const addressKey = (address: string) => `address:${address}`;
+  let prunedAt = -Infinity;
 
   const live = (key: string, t: number): Entry | undefined => {
-    const e = entries.get(key);
+    const e = store.get(key);
     if (e && t - e.lastAt > l.forgetAfterMs) {
-      entries.delete(key);
+      store.delete(key);
       return undefined;
     }
     return e;
@@ -71,11 +102,7 @@ export function createLoginLimiter(now: () => number, limits: Partial<LoginLimit
     e.failures++;
     e.lastAt = t;
     if (e.failures >= allowed) e.notBefore = t + delay(e.failures - allowed + 1);
-    entries.set(key, e);
-  };
-  const sweep = (t: number) => {
-    if (entries.size < 10_000) return;
-    for (const key of entries.keys()) live(key, t);
+    store.set(key, e);
   };
 
   return {
@@ -85,23 +112,30 @@ export function createLoginLimiter(now: () => number, limits: Partial<LoginLimit
      */
     begin(login: string, address: string): { succeeded(): void } {
       const t = now();
-      sweep(t);
+      if (t - prunedAt > 60_000) {
+        prunedAt = t;
+        store.prune(t - l.forgetAfterMs);
+      }
       const keys: Array<[string, number]> = [
         [pairKey(login, address), l.perLoginAndAddress],
         [addressKey(address), l.perAddress],
       ];
-      const wait = Math.max(0, ...keys.map(([k]) => (live(k, t)?.notBefore ?? 0) - t));
-      if (wait > 0) throw new TooManyAttemptsError(wait / 1000);
-      for (const [k, allowed] of keys) count(k, allowed, t);
+      store.atomically(() => {
+        const wait = Math.max(0, ...keys.map(([k]) => (live(k, t)?.notBefore ?? 0) - t));
+        if (wait > 0) throw new TooManyAttemptsError(wait / 1000);
+        for (const [k, allowed] of keys) count(k, allowed, t);
+      });
       return {
         succeeded() {
-          entries.delete(keys[0]![0]);
-          const a = entries.get(keys[1]![0]);
-          if (a) {
+          store.atomically(() => {
+            store.delete(keys[0]![0]);
+            const a = store.get(keys[1]![0]);
+            if (!a) return;
             a.failures = Math.max(0, a.failures - 1);
             if (a.failures < l.perAddress) a.notBefore = 0;
-            if (a.failures === 0) entries.delete(keys[1]![0]);
-          }
+            if (a.failures === 0) store.delete(keys[1]![0]);
+            else store.set(keys[1]![0], a);
+          });
         },
       };
     },
@@ -109,8 +143,8 @@ export function createLoginLimiter(now: () => number, limits: Partial<LoginLimit
     list(): LoginLock[] {
       const t = now();
       const out: LoginLock[] = [];
-      for (const [key, e] of entries) {
-        if (!live(key, t)) continue;
+      for (const [key, e] of store.all()) {
+        if (t - e.lastAt > l.forgetAfterMs) continue;
         const pair = /^login:(.*)\|(.*)$/.exec(key);
         out.push({
           key,
@@ -125,10 +159,10 @@ export function createLoginLimiter(now: () => number, limits: Partial<LoginLimit
     },
     /** Clears one entry (`key` from `list`), or every entry of a login name; returns how many. */
     clear(which: { key: string } | { login: string }): number {
-      if ('key' in which) return entries.delete(which.key) ? 1 : 0;
+      if ('key' in which) return store.delete(which.key) ? 1 : 0;
       let n = 0;
       const prefix = `login:${which.login.toLowerCase()}|`;
-      for (const key of [...entries.keys()]) if (key.startsWith(prefix) && entries.delete(key)) n++;
+      for (const [key] of store.all()) if (key.startsWith(prefix) && store.delete(key)) n++;
       return n;
     },
   };

@@ -1,7 +1,32 @@
-import { describe, expect, it } from 'vitest';
-import { createLoginLimiter, TooManyAttemptsError } from '../../src/core/login-limiter.js';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { LoginFailureStore, LoginLimits } from '../../src/core/login-limiter.js';
+import { createLoginLimiter as createWith, memoryLoginFailures, TooManyAttemptsError } from '../../src/core/login-limiter.js';
+import { openDatabase } from '../../src/storage/database.js';
+import { createLoginFailureRepository } from '../../src/storage/login-failure-repository.js';
+import { tempDir } from '../helpers/hotline.js';
 
-describe('the login limiter', () => {
+const cleanups: Array<() => void> = [];
+afterEach(() => cleanups.splice(0).reverse().forEach((c) => c()));
+
+/** A database file of its own, and a store on a new connection to it (one per "instance"). */
+function databaseFile(): () => LoginFailureStore {
+  const { dir, cleanup } = tempDir('hotline-logins-');
+  cleanups.push(cleanup);
+  const file = join(dir, 'hotline.db');
+  return () => {
+    const db = openDatabase(file);
+    cleanups.push(() => db.close());
+    return createLoginFailureRepository(db);
+  };
+}
+
+describe.each([
+  ['in memory', () => memoryLoginFailures()],
+  ['in the database', () => databaseFile()()],
+])('the login limiter, counting %s', (_where, store) => {
+  const createLoginLimiter = (now: () => number, limits?: Partial<LoginLimits>) => createWith(now, limits, store());
+
   it('lets 5 failures through, then makes each further try wait twice as long, and forgets on success', () => {
     let now = 0;
     const limiter = createLoginLimiter(() => now);
@@ -41,5 +66,24 @@ describe('the login limiter', () => {
       }
     }
     expect(last).toBe(15 * 60);
+  });
+});
+
+describe('failed logins counted in one database', () => {
+  it('are counted together by every instance: tries spread over two cannot pass the allowance', () => {
+    const file = databaseFile();
+    let now = 0;
+    const a = createWith(() => now, {}, file());
+    const b = createWith(() => now, {}, file());
+    for (let i = 0; i < 3; i++) a.begin('alice', '10.0.0.1');
+    for (let i = 0; i < 2; i++) b.begin('alice', '10.0.0.1');
+    expect(() => a.begin('alice', '10.0.0.1')).toThrow(TooManyAttemptsError);
+    expect(() => b.begin('alice', '10.0.0.1')).toThrow(TooManyAttemptsError);
+    expect(b.list()).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'login', login: 'alice', failures: 5 })]));
+    // An admin clears them on one instance: cleared on both.
+    expect(a.clear({ login: 'alice' })).toBe(1);
+    b.begin('alice', '10.0.0.1').succeeded();
+    now += 1;
+    expect(a.list()).toEqual([expect.objectContaining({ kind: 'address', failures: 5 })]);
   });
 });
