@@ -17,6 +17,9 @@ export function createPopStateRepository(db: Database): PopStateStore {
     .pluck();
   const dismissed = db.prepare('SELECT call_id FROM pop_dismissals WHERE agent_id = ?').pluck();
   const dismiss = db.prepare('INSERT INTO pop_dismissals (agent_id, call_id) SELECT @agentId, id FROM calls WHERE id = @callId AND ended_at IS NULL ON CONFLICT DO NOTHING');
+  // Most calls have no dismissal: a read (no write lock, beside the call path's writes) decides.
+  const dismissedBy = db.prepare('SELECT 1 FROM pop_dismissals WHERE agent_id = ? AND call_id = ?').pluck();
+  const anyFor = db.prepare('SELECT 1 FROM pop_dismissals WHERE call_id = ? LIMIT 1').pluck();
   const restore = db.prepare('DELETE FROM pop_dismissals WHERE agent_id = ? AND call_id = ?');
   const forget = db.prepare('DELETE FROM pop_dismissals WHERE call_id = ?');
   return {
@@ -30,10 +33,10 @@ export function createPopStateRepository(db: Database): PopStateStore {
       for (const callId of callIds) dismiss.run({ agentId, callId });
     },
     async restore(agentId, callId) {
-      restore.run(agentId, callId);
+      if (dismissedBy.get(agentId, callId)) restore.run(agentId, callId);
     },
     async forget(callId) {
-      forget.run(callId);
+      if (anyFor.get(callId)) forget.run(callId);
     },
   };
 }
