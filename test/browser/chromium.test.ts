@@ -188,8 +188,9 @@ describe('replying in Chromium', () => {
       await page.getByLabel('Attach a file to this reply').setInputFiles(file);
       await page.getByRole('button', { name: 'Attach', exact: true }).click();
       await expect.poll(() => page.locator('p.notice').textContent()).toContain('File attached');
+      // forms.js puts what was typed back once it has run (the notice may be on screen a moment before).
+      await expect.poll(() => page.locator('form.reply textarea[name="text"]').inputValue()).toContain(`Hello Carl,\n\nthe quote for ${ticket!.ttn} is attached. Valid for 30 days.`);
       const text = await page.locator('form.reply textarea[name="text"]').inputValue();
-      expect(text).toContain(`Hello Carl,\n\nthe quote for ${ticket!.ttn} is attached. Valid for 30 days.`);
       expect(text).toMatch(/wrote:\n> How much for toner\?/);
       expect(await page.locator('form.reply').getByLabel(/quote\.pdf/).isChecked()).toBe(true);
       await page.getByRole('button', { name: 'Send reply' }).click();
