@@ -15,7 +15,7 @@ import type { Language } from '../i18n/i18n.js';
 import { AgentForm, TextForm, TextsQuery, CannedForm, ClearLoginForm, CustomerForm, CustomerLanguageForm, CustomerQuery, EmptyForm, IdParams, LanguageForm, ListPageQuery, NewAgentForm, PageQuery, PasswordForm, PermissionsForm, PromptFileParams, PromptParams, QueueForm, SecurityForm, TokenForm, TokenParams, TtnForm, UploadQuery } from './schemas.js';
 
 /** What the admin overview shows about the connections. */
-export type StatusProvider = () => Promise<{ db: string; ari: string; ami: string; activeIvrCalls: number | string; mail: string; limitedCallers?: number }>;
+export type StatusProvider = () => Promise<{ db: string; ari: string; ami: string; activeIvrCalls: number | string; mail: string; limitedCallers?: number; pops?: string }>;
 
 const optional = (v: string) => (v === '' ? null : v);
 const numericId = (raw: string): number => {
@@ -35,7 +35,12 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
 
   app.get('/admin', { schema: { querystring: PageQuery } }, async (request, reply) => {
     requireAdmin(request);
-    return page(views, request, reply, 'admin/index', { title: localeOf(request).t('admin.title'), status: await opts.status() });
+    // The instances alive on this database (their `instance:` leases) and the background work each holds.
+    const leases = await hotline.leases.live('', hotline.clock.now().getTime());
+    const instances = leases
+      .filter((l) => l.name.startsWith('instance:'))
+      .map((l) => ({ id: l.holder, self: l.holder === hotline.config.instanceId, work: leases.filter((w) => !w.name.startsWith('instance:') && w.holder === l.holder).map((w) => w.name) }));
+    return page(views, request, reply, 'admin/index', { title: localeOf(request).t('admin.title'), status: await opts.status(), instances });
   });
 
   app.get('/admin/agents', { schema: { querystring: ListPageQuery } }, async (request, reply) => {

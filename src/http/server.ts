@@ -305,7 +305,7 @@ export async function buildApp(hotline: Hotline, parts: AppParts = {}) {
     settingsChanged: parts.settingsChanged,
     status: async () => {
       const [pbx, mail] = await Promise.all([parts.pbx?.status(), parts.mail?.status()]);
-      return { db: dbStatus(), ari: pbx?.ari ?? 'not started', ami: pbx?.ami ?? 'not started', activeIvrCalls: pbx?.activeIvrCalls ?? '-', mail: mail ?? 'not started', limitedCallers: pbx?.guessing.limitedCallers.length ?? 0 };
+      return { db: dbStatus(), ari: pbx?.ari ?? 'not started', ami: pbx?.ami ?? 'not started', activeIvrCalls: pbx?.activeIvrCalls ?? '-', mail: mail ?? 'not started', limitedCallers: pbx?.guessing.limitedCallers.length ?? 0, pops: pbx?.pops };
     },
     guessing: async () => (await parts.pbx?.status())?.guessing,
   });

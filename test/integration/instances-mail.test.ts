@@ -9,6 +9,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHotline } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import { fetchLogin, sessionCookie } from '../helpers/login.js';
 import { testRelay } from '../helpers/mail.js';
 import type { ServeProcess } from '../helpers/serve.js';
 import { deadPort, startServe } from '../helpers/serve.js';
@@ -44,6 +45,8 @@ describe('two instances on one database', () => {
       return { serve, smtpPort };
     };
     const a = await start('inst-a');
+    // The first start creates the admin and prints the password once.
+    const password = (await a.serve.waitForOutput(/password "([^"]+)"/))[1]!;
     const b = await start('inst-b');
     // An API token for the lists, from the shared database.
     const hotline = await createHotline(loadConfig({ env: {}, cwd: dir, overrides: { dataDir: env.HOTLINE_DATA_DIR, logLevel: 'silent' } }), { log: pino({ level: 'silent' }) });
@@ -70,6 +73,13 @@ describe('two instances on one database', () => {
     // One auto-reply each, sent once between the two.
     await expect.poll(() => received.length).toBe(16);
     expect(received.map((s) => s.replace(/^\[Ticket#\d+\] /, '')).sort()).toEqual(all);
+
+    // The admin's overview on B lists both instances, this one marked, and who does what.
+    const cookie = sessionCookie((await fetchLogin(b.serve.url, 'admin', password)).headers.get('set-cookie'));
+    const overview = (await (await fetch(`${b.serve.url}/admin`, { headers: { cookie } })).text()).replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+    expect(overview).toContain('inst-b (this one)');
+    expect(overview).toMatch(/inst-a( \(this one\))? — does: [^;]*outbox|inst-b \(this one\) — does: [^;]*outbox/);
+    expect(overview).toContain('Pops this instance only (no redisUrl)');
 
     // The outbox's holder is killed; mail still comes in to the other, and its reply goes out once the lease has run out.
     const holder = await hotline.leases.live('outbox', Date.now()).then((l) => l[0]?.holder);
