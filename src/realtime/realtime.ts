@@ -73,9 +73,10 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
   // must agree on — who was rung for or answered a running call, and who dismissed its pop — is in
   // the database (hotline.popState): an agent connected to another instance sees the same pops.
   const pending = new Map<number, PendingCall>();
-  /** Tells the other instances (none without Redis) to check an agent's sockets again. */
-  const revalidateElsewhere = (agentId: number | undefined): void => {
+  /** Checks an agent's sockets (all without an id) again, here and, through Redis, on the other instances. */
+  const revalidateEverywhere = async (agentId?: number): Promise<void> => {
     if (redis) io.serverSideEmit('hotline:revalidate', agentId ?? null);
+    await revalidate(agentId);
   };
   if (redis) io.on('hotline:revalidate', (agentId: number | null) => void revalidate(agentId ?? undefined).catch((error: unknown) => log.warn({ err: error }, 'checking sockets again failed')));
 
@@ -108,21 +109,19 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
     socket.on('pop.dismiss', (message: unknown) => {
       const callId = (message as { callId?: unknown } | null)?.callId;
       if (typeof callId !== 'number' || !Number.isSafeInteger(callId)) return;
-      void dismiss(socket, agent.id, [callId]);
+      void dismiss(socket, agent.id, [callId]).catch((error: unknown) => log.warn({ err: error, agent: agent.id }, 'dismissing a pop failed'));
     });
-    socket.on('pop.dismissAll', () => {
-      void (async () => {
-        const ids = new Set([...pending].filter(([, call]) => call.agents.has(agent.id)).map(([id]) => id));
-        for (const call of await hotline.popState.runningCallsOf(agent.id)) ids.add(call.id);
-        await dismiss(socket, agent.id, [...ids]);
-      })().catch((error: unknown) => log.warn({ err: error, agent: agent.id }, 'dismissing pops failed'));
-    });
+    socket.on('pop.dismissAll', () => void dismiss(socket, agent.id, 'all').catch((error: unknown) => log.warn({ err: error, agent: agent.id }, 'dismissing pops failed')));
   });
 
-  /** The agent dismissed these calls' pops: kept for every instance, and the agent's other tabs (anywhere) drop them. */
-  async function dismiss(socket: Socket, agentId: number, callIds: number[]): Promise<void> {
-    const running = new Set((await hotline.popState.runningCallsOf(agentId)).map((c) => c.id));
-    const mine = callIds.filter((id) => pending.get(id)?.agents.has(agentId) || running.has(id));
+  /**
+   * The agent dismissed these calls' pops (or all of theirs): only calls shown to them here or running
+   * for them anywhere; kept for every instance, and the agent's other tabs (anywhere) drop them.
+   */
+  async function dismiss(socket: Socket, agentId: number, which: number[] | 'all'): Promise<void> {
+    const theirs = new Set([...pending].filter(([, call]) => call.agents.has(agentId)).map(([id]) => id));
+    for (const call of await hotline.popState.runningCallsOf(agentId)) theirs.add(call.id);
+    const mine = which === 'all' ? [...theirs] : which.filter((id) => theirs.has(id));
     if (mine.length === 0) return;
     for (const id of mine) pending.get(id)?.dismissed.add(agentId);
     try {
@@ -142,9 +141,7 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
     }
     for (const call of await hotline.popState.runningCallsOf(agentId)) {
       if (pending.has(call.id) || dismissed.has(call.id)) continue;
-      const ticket = call.ticketId !== null ? await hotline.tickets.findById(call.ticketId) : null;
-      const queue = call.queueId !== null ? await hotline.directory.findQueue(call.queueId) : null;
-      const payload = await buildPop(hotline, call, ticket, queue);
+      const payload = await popOf(call);
       if (!(await mayHear(agentId, payload.ticket ? payload.queue?.id : call.queueId))) continue;
       socket.emit(EVENT_FOR[call.answeredBy === agentId ? 'answered' : 'ringing'], await forAgent(payload, agentId));
     }
@@ -234,12 +231,17 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
   async function pendingFor(call: Call): Promise<PendingCall> {
     let p = pending.get(call.id);
     if (!p) {
-      const ticket = call.ticketId !== null ? await hotline.tickets.findById(call.ticketId) : null;
-      const queue = call.queueId !== null ? await hotline.directory.findQueue(call.queueId) : null;
-      p = { payload: await buildPop(hotline, call, ticket, queue), agents: new Map(), dismissed: new Set() };
+      p = { payload: await popOf(call), agents: new Map(), dismissed: new Set() };
       pending.set(call.id, p);
     }
     return p;
+  }
+
+  /** The pop of a call from its record: its ticket and queue read again. */
+  async function popOf(call: Call): Promise<PopPayload> {
+    const ticket = call.ticketId !== null ? await hotline.tickets.findById(call.ticketId) : null;
+    const queue = call.queueId !== null ? await hotline.directory.findQueue(call.queueId) : null;
+    return buildPop(hotline, call, ticket, queue);
   }
 
   async function withdrawOthers(p: PendingCall, except: number, reason: { reason: string; code: string; name?: string }, callId: number): Promise<void> {
@@ -290,10 +292,7 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
 
   const handlers = [
     hotline.events.on('notice.created', () => deliverNotices()),
-    hotline.events.on('access.changed', async ({ agentId }) => {
-      revalidateElsewhere(agentId);
-      await revalidate(agentId);
-    }),
+    hotline.events.on('access.changed', ({ agentId }) => revalidateEverywhere(agentId)),
     hotline.events.on('call.routed', async ({ call, ticket, agentId, queue }) => {
       const payload = await buildPop(hotline, call, ticket, queue);
       const p: PendingCall = { payload, agents: new Map(), dismissed: new Set() };
@@ -352,10 +351,7 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
      * that a client never reconnects, and agent pages would miss every pop once the service is back.
      */
     /** Checks an agent's open sockets again now, on every instance (access changed in another process: the pages'). */
-    revalidate: async (agentId?: number) => {
-      revalidateElsewhere(agentId);
-      await revalidate(agentId);
-    },
+    revalidate: revalidateEverywhere,
     /** Where pops reach, in words: this instance only, or every instance through Redis. */
     popsStatus: (): string => (redis ? redis.state() : 'this instance only (no redisUrl)'),
     popsDegraded: (): boolean => redis !== null && !redis.ready(),

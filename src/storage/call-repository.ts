@@ -8,7 +8,7 @@ import { createStatementCache } from './statement-cache.js';
 import type { WriteTurn } from './write-turns.js';
 import { noWriteTurn } from './write-turns.js';
 
-interface CallRow {
+export interface CallRow {
   id: number;
   channel_id: string;
   direction: Call['direction'];
@@ -35,7 +35,7 @@ interface CallRow {
   instance: string | null;
 }
 
-const toCall = (r: CallRow): Call => ({
+export const toCall = (r: CallRow): Call => ({
   id: r.id,
   channelId: r.channel_id,
   direction: r.direction,
@@ -91,8 +91,9 @@ const CALL_QUEUE = 'coalesce(c.queue_id, t.queue_id, (SELECT id FROM queues WHER
 const VISIBLE = `(EXISTS (SELECT 1 FROM agents x WHERE x.id = @agentId AND x.role = 'admin')
   OR ${CALL_QUEUE} IN (SELECT queue_id FROM queue_permissions WHERE agent_id = @agentId)
   OR c.dialled_by = @agentId)`;
-const MINE = `(c.answered_by = @agentId OR c.dialled_by = @agentId OR t.owner_id = @agentId
-  OR EXISTS (SELECT 1 FROM json_each(c.agents_rung) WHERE value = @agentId))`;
+/** The call `c` rang the agent `@agentId`. */
+export const RUNG = 'EXISTS (SELECT 1 FROM json_each(c.agents_rung) WHERE value = @agentId)';
+const MINE = `(c.answered_by = @agentId OR c.dialled_by = @agentId OR t.owner_id = @agentId OR ${RUNG})`;
 const MISSED = "(c.direction = 'in' AND c.answered_by IS NULL AND c.ended_at IS NOT NULL)";
 const SEEN = `(EXISTS (SELECT 1 FROM call_seen s WHERE s.agent_id = @agentId AND s.call_id = c.id)
   OR c.started_at <= coalesce((SELECT calls_seen_until FROM agents WHERE id = @agentId), ''))`;

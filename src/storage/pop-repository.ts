@@ -1,20 +1,14 @@
 import type { Database } from 'better-sqlite3';
-import type { Call } from '../core/types.js';
 import type { PopStateStore } from '../core/ports.js';
-import { createCallRepository } from './call-repository.js';
+import type { CallRow } from './call-repository.js';
+import { RUNG, toCall } from './call-repository.js';
 
 /**
  * SQLite implementation of {@link PopStateStore}: which running calls an agent was rung for or
  * answered (whichever instance took them), and which of their pops the agent dismissed.
  */
 export function createPopStateRepository(db: Database): PopStateStore {
-  const calls = createCallRepository(db);
-  const involving = db
-    .prepare(
-      `SELECT id FROM calls c WHERE ended_at IS NULL AND direction = 'in'
-         AND (answered_by = @agentId OR EXISTS (SELECT 1 FROM json_each(c.agents_rung) WHERE value = @agentId)) ORDER BY id`,
-    )
-    .pluck();
+  const involving = db.prepare(`SELECT * FROM calls c WHERE ended_at IS NULL AND direction = 'in' AND (answered_by = @agentId OR ${RUNG}) ORDER BY id`);
   const dismissed = db.prepare('SELECT call_id FROM pop_dismissals WHERE agent_id = ?').pluck();
   const dismiss = db.prepare('INSERT INTO pop_dismissals (agent_id, call_id) SELECT @agentId, id FROM calls WHERE id = @callId AND ended_at IS NULL ON CONFLICT DO NOTHING');
   // Most calls have no dismissal: a read (no write lock, beside the call path's writes) decides.
@@ -23,11 +17,7 @@ export function createPopStateRepository(db: Database): PopStateStore {
   const restore = db.prepare('DELETE FROM pop_dismissals WHERE agent_id = ? AND call_id = ?');
   const forget = db.prepare('DELETE FROM pop_dismissals WHERE call_id = ?');
   return {
-    async runningCallsOf(agentId) {
-      const ids = involving.all({ agentId }) as number[];
-      const found = await Promise.all(ids.map((id) => calls.findById(id)));
-      return found.filter((c): c is Call => c !== null);
-    },
+    runningCallsOf: async (agentId) => (involving.all({ agentId }) as CallRow[]).map(toCall),
     dismissed: async (agentId) => new Set(dismissed.all(agentId) as number[]),
     async dismiss(agentId, callIds) {
       for (const callId of callIds) dismiss.run({ agentId, callId });
