@@ -87,12 +87,18 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
     // A stable handle (the service's parts keep it) over the texts loaded last.
     const i18n: I18n = { t: (lang) => currentTexts.t(lang), override: (lang, key, text) => currentTexts.override(lang, key, text), shipped: () => currentTexts.shipped() };
     const notices = createNoticeService({ notices: createNoticeRepository(db), agents: agentStore, queues, events, clock, texts: (language) => i18n.t(languageOf(language) ?? 'en'), onError: (error) => log.warn({ err: error }, 'a notice could not be written') });
-    // Cached settings (the TTN's, the texts) are read again when the `changed` mark moves: set by whoever changes them, in any process or instance.
+    const reloadTexts = (): void => {
+      currentTexts = createI18n(texts.all());
+    };
+    // Cached settings (the TTN's, the texts) are read again when the `changed` mark moves: set by whoever
+    // changes them, in any process or instance. A reload records the mark it has seen, so that the
+    // processes of one instance, told at once, do not read the same change again when they next look.
     let settingsWatch: NodeJS.Timeout | undefined;
     let settingsSeen: string | undefined;
-    const reloadSettings = async () => {
+    const reloadSettings = async (): Promise<void> => {
+      settingsSeen = JSON.stringify((await settings.get('changed')) ?? null);
       await ttn.load();
-      currentTexts = createI18n(texts.all());
+      reloadTexts();
     };
     const directory = createDirectoryService({ queues, customers: createCustomerRepository(db), clock, countryCode: config.countryCode, events });
     return {
@@ -115,11 +121,11 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
       prompts,
       /** German and English texts, with the admins' wording over the shipped one. */
       i18n,
-      /** The admins' wording of texts; `reloadTexts` after a change elsewhere (another process). */
+      /** The admins' wording of texts; `reloadTexts` after changing them here. */
       texts,
-      reloadTexts(): void {
-        currentTexts = createI18n(texts.all());
-      },
+      reloadTexts,
+      /** Reads the TTN settings and the texts again (another process of this instance changed them). */
+      reloadSettings,
       /** Marks the settings changed, for every other process and instance on this database (`watchSettings`). */
       async markSettingsChanged(): Promise<void> {
         const mark = { at: clock.now().toISOString(), instance: config.instanceId, n: Math.random() };
@@ -140,7 +146,6 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
               const seen = JSON.stringify(mark ?? null);
               if (settingsSeen === undefined) settingsSeen = seen;
               else if (seen !== settingsSeen) {
-                settingsSeen = seen;
                 await reloadSettings();
                 log.info('settings changed elsewhere: TTN settings and texts read again');
               }

@@ -15,7 +15,7 @@ import { ADMIN_PAGE_SIZE, numberedPage } from './paging.js';
 import { composeForm } from './compose.js';
 import type { Agent, Article, Attachment, Delivery, TicketState } from '../core/types.js';
 import { LOGIN_COOKIE, requireAgent, setSessionCookie, SESSION_COOKIE } from './auth.js';
-import { field, idField, page, ticketRows } from './page-helpers.js';
+import { field, idField, page, seenChoice, ticketRows } from './page-helpers.js';
 import type { Locale } from './locale.js';
 import { LANG_COOKIE, localeOf, mailWords, waitText, zoneChoices } from './locale.js';
 import { translateMessage } from './messages.js';
@@ -283,9 +283,7 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline;
   app.post('/notices/seen', { schema: { body: NoticesSeenForm } }, async (request, reply) => {
     const agent = requireAgent(request);
     const b = request.body as z.output<typeof NoticesSeenForm>;
-    const ids = b.id === undefined ? [] : [b.id].flat().map(Number);
-    if (!b.all && ids.length === 0) throw new ValidationError('choose notices to mark as seen');
-    await hotline.notices.markSeen(agent.id, b.all ? 'all' : { ids });
+    await hotline.notices.markSeen(agent.id, seenChoice(b, 'choose notices to mark as seen'));
     return reply.redirect('/notices?done=notices-seen', 303);
   });
 

@@ -3,11 +3,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import type { Hotline } from '../app.js';
-import { NotFoundError, ValidationError } from '../core/errors.js';
+import { NotFoundError } from '../core/errors.js';
 import type { CallLogEntry, Customer } from '../core/types.js';
 import { requireAgent } from './auth.js';
 import { clickToDial } from './dialing.js';
-import { page } from './page-helpers.js';
+import { page, seenChoice } from './page-helpers.js';
 import type { Locale } from './locale.js';
 import { localeOf } from './locale.js';
 import { ADMIN_PAGE_SIZE, numberedPage } from './paging.js';
@@ -59,9 +59,7 @@ export async function callLogPages(app: FastifyInstance, opts: { hotline: Hotlin
   app.post('/calls/seen', { schema: { body: CallsSeenForm } }, async (request, reply) => {
     const agent = requireAgent(request);
     const b = request.body as z.output<typeof CallsSeenForm>;
-    const ids = b.id === undefined ? [] : [b.id].flat().map(Number);
-    if (!b.all && ids.length === 0) throw new ValidationError('choose calls to mark as seen');
-    await hotline.calls.markSeen(agent.id, b.all ? 'all' : { ids });
+    await hotline.calls.markSeen(agent.id, seenChoice(b, 'choose calls to mark as seen'));
     return reply.redirect(`/calls${b.show ? `?show=${b.show}&` : '?'}done=calls-seen`, 303);
   });
 

@@ -105,6 +105,14 @@ export function cursorField(query: unknown, name: string, keyLength: number): Li
   return { key: key as Array<string | number>, id: id as number };
 }
 
+/** What a "mark seen" form chose (notices, calls): all, or the ticked ids; none ticked says `nothing`. */
+export function seenChoice(body: { id?: string | string[]; all?: string }, nothing: string): 'all' | { ids: number[] } {
+  if (body.all) return 'all';
+  const ids = body.id === undefined ? [] : [body.id].flat().map(Number);
+  if (ids.length === 0) throw new ValidationError(nothing);
+  return { ids };
+}
+
 /** A form field as a trimmed string ('' when absent). */
 export function field(body: unknown, name: string): string {
   const v = (body as Record<string, unknown> | undefined)?.[name];

@@ -39,12 +39,7 @@ try {
       return;
     }
     if (m.type === 'settings-changed') {
-      void hotline.ttn.load().catch((error: unknown) => hotline.log.error({ err: error }, 'could not reload the TTN settings'));
-      try {
-        hotline.reloadTexts();
-      } catch (error) {
-        hotline.log.error({ err: error }, 'could not reload the texts');
-      }
+      void hotline.reloadSettings().catch((error: unknown) => hotline.log.error({ err: error }, 'could not read the changed settings again'));
       return;
     }
     const method = calls[m.method] as (...args: unknown[]) => Promise<unknown>;

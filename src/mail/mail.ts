@@ -48,8 +48,8 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
         onChange: (name, held) => log.info({ lease: name, instance: config.instanceId }, held ? `this instance now does "${name}"` : `another instance does "${name}" now`),
       })
     : null;
-  const holds = (name: (typeof BACKGROUND_LEASES)[number]) => () => !leases || leases.held(name);
-  const outbox = createOutbox({ repo, clock: hotline.clock, log, options: { relayUrl: config.relayUrl, dataDir: config.dataDir, mayRun: holds('outbox') } });
+  const holds = (name: (typeof BACKGROUND_LEASES)[number]): boolean => !leases || leases.held(name);
+  const outbox = createOutbox({ repo, clock: hotline.clock, log, options: { relayUrl: config.relayUrl, dataDir: config.dataDir, mayRun: () => holds('outbox') } });
   const worker = createMailWorker({ log });
   const pipeline = createMailPipeline({ hotline, repo, worker, settings: { mailFrom: config.mailFrom, autoReplyLimit: config.autoReplyLimit, publicUrl: config.publicUrl }, onOutbox: () => void outbox.flush() });
   // Messages being filed by this process (so none is filed twice, and stopping can wait for them),
@@ -86,7 +86,7 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
    * filing right now is mostly left to it (were both to file it, filing is idempotent).
    */
   function resume(olderThanMs = 60_000): void {
-    if (!holds('mail-resume')()) return;
+    if (!holds('mail-resume')) return;
     repo.unfiled(new Date(hotline.clock.now().getTime() - olderThanMs).toISOString()).forEach(file);
   }
   let resumeTimer: NodeJS.Timeout | undefined;
@@ -103,7 +103,7 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
     resumeTimer.unref();
     // The service's other background work runs here too, off the call path: pending tickets whose reminder is due come back.
     const wake = () => {
-      if (!holds('reminders')()) return;
+      if (!holds('reminders')) return;
       void hotline.tickets.wakeDue().catch((error: unknown) => log.warn({ err: error }, 'waking pending tickets failed; tried again shortly'));
       // Files attached to replies never sent are kept a week.
       void hotline.drafts.purgeOlderThan(new Date(hotline.clock.now().getTime() - DRAFT_KEEP_MS).toISOString()).catch((error: unknown) => log.warn({ err: error }, 'removing old reply files failed'));
@@ -113,7 +113,7 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
     reminderTimer.unref();
     // Notices agents want by e-mail: queued within seconds of being written (by any process).
     const mailNotices = (): void => {
-      if (holds('notice-mail')()) void pipeline.mailNotices().catch((error: unknown) => log.warn({ err: error }, 'mailing notices failed; tried again shortly'));
+      if (holds('notice-mail')) void pipeline.mailNotices().catch((error: unknown) => log.warn({ err: error }, 'mailing notices failed; tried again shortly'));
     };
     noticeTimer = setInterval(mailNotices, NOTICE_MAIL_CHECK_MS);
     noticeTimer.unref();
@@ -144,7 +144,7 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
       }
     }
     if (config.imapUrl) {
-      imap = startImapPoller({ url: config.imapUrl, intervalMs: config.imapPollSeconds * 1000, doneMailbox: config.imapDoneMailbox, log, mayPoll: holds('imap'), store: (raw, envelope) => pipeline.store(raw, envelope), onStored: afterStore });
+      imap = startImapPoller({ url: config.imapUrl, intervalMs: config.imapPollSeconds * 1000, doneMailbox: config.imapDoneMailbox, log, mayPoll: () => holds('imap'), store: (raw, envelope) => pipeline.store(raw, envelope), onStored: afterStore });
     }
   }
   return {

@@ -222,8 +222,6 @@ export function startPbx(hotline: Hotline, options: PbxOptions, log: Logger = ho
    * their pops are withdrawn (`call.ended`) instead of being shown again on every page load.
    */
   let reconciling = false;
-  // Instances found dead by the last look for lost calls (their calls are anyone's to close).
-  const lostInstances = new Set<string>();
   function reconcile(): void {
     if (reconciling || ari.state() !== 'connected') return;
     reconciling = true;
@@ -233,8 +231,8 @@ export function startPbx(hotline: Hotline, options: PbxOptions, log: Logger = ho
         const alive = new Set(existing);
         for (const call of open) {
           if (driver.isInIvr(call.channelId)) continue;
-          // Another live instance's call is its own to follow.
-          if (call.instance && call.instance !== instance && !lostInstances.has(call.instance)) continue;
+          // Another instance's call is its own to follow (a dead one's calls are taken over by adoptLost).
+          if (call.instance && call.instance !== instance) continue;
           if (alive.has(call.channelId)) {
             // A call of ours (from before a restart) still running after the IVR: follow it to its end.
             if (call.ivrDoneAt && !tracker.isTracked(call.channelId)) tracker.track(call.channelId, call.id);
@@ -267,7 +265,6 @@ export function startPbx(hotline: Hotline, options: PbxOptions, log: Logger = ho
       if (lost.length === 0) return;
       const alive = new Set(await ari.channelIds());
       for (const call of lost) {
-        if (call.instance) lostInstances.add(call.instance);
         const mine = await calls.adopt(call);
         if (!mine) continue;
         log.warn({ call: call.id, channel: call.channelId, from: call.instance }, 'took over a call of an instance that stopped');
@@ -286,8 +283,6 @@ export function startPbx(hotline: Hotline, options: PbxOptions, log: Logger = ho
 
   return {
     presence,
-    /** Looks for calls of instances that died now (tests; otherwise every few seconds). */
-    adoptLost,
     status: () => ({ ari: ari.state() === 'replaced' ? `taken over by another connection to the Stasis app "${options.ariApp}" (give each instance its own ariApp)` : ari.state(), ami: ami.state(), activeIvrCalls: driver.activeCalls(), trackedCalls: tracker.trackedCalls(), guessing: guesses.status() }),
     /**
      * Rings `channel` and, once answered, connects it to `context,exten` (click-to-dial).

@@ -113,8 +113,7 @@ export function startWebFront(hotline: Hotline, services: { pbx: Pbx; mail: WebM
     'realtime.notices': () => realtime.deliverNotices(),
     // An admin changed settings on a page (another process): the TTN settings and the texts are read again.
     'settings.reload': async () => {
-      await hotline.ttn.load();
-      hotline.reloadTexts();
+      await hotline.reloadSettings();
       services.settingsChanged?.();
     },
   };
