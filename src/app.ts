@@ -26,6 +26,7 @@ import { createCallRepository } from './storage/call-repository.js';
 import { createWriteGuard, databaseProblems } from './storage/db-health.js';
 import { createCustomerRepository } from './storage/customer-repository.js';
 import { openDatabase } from './storage/database.js';
+import { sqliteEngine } from './storage/engine.js';
 import type { WriteRole } from './storage/write-turns.js';
 import { noWriteTurn, takeWriteTurns } from './storage/write-turns.js';
 import { createQueueRepository } from './storage/queue-repository.js';
@@ -69,19 +70,22 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
   const db = openDatabase(config.database, undefined, { busyTimeoutMs: overrides.busyTimeoutMs });
   const turn = overrides.writeTurns ? takeWriteTurns(db, overrides.writeTurns.shared, overrides.writeTurns.role) : noWriteTurn;
   const writes = createWriteGuard();
+  // One set of queries for SQLite and PostgreSQL (see storage/engine.ts); the call path's writes are guarded and go first.
+  const sql = sqliteEngine(db);
+  const callPath = sql.withWrites({ writes, turn });
   try {
     const events = createEventBus((name, error) => log.error({ err: error, event: name }, 'event handler failed'));
-    const queues = createQueueRepository(db);
-    const settings = createSettingsRepository(db);
-    const ttn = createTtnService({ settings, counters: createCounterRepository(db), extraGenerators, timeZone: config.timeZone });
+    const queues = createQueueRepository(sql);
+    const settings = createSettingsRepository(sql);
+    const ttn = createTtnService({ settings, counters: createCounterRepository(sql), extraGenerators, timeZone: config.timeZone });
     await ttn.load();
     const tickets = createTicketService({ tickets: createTicketRepository(db), attachments: createAttachmentRepository(db), queues, ttn, events, clock });
-    const agentStore = createAgentRepository(db);
+    const agentStore = createAgentRepository(sql);
     const agents = createAgentService({ agents: agentStore, clock, events });
     const prompts = createPromptStore({ dir: config.promptsDir });
     if (overrides.installPrompts !== false) prompts.install();
-    const auth = createAuthService({ agents, sessions: createSessionRepository(db), tokens: createApiTokenRepository(db), clock, events, limits: { perLoginAndAddress: config.loginFailuresAllowed, baseDelayMs: config.loginFirstWaitSeconds * 1000 }, loginFailures: createLoginFailureRepository(db) });
-    const calls = createCallService({ instance: config.instanceId, calls: createCallRepository(db, writes, turn), tickets, agents: agentStore, queues, events, clock, onError: (error, what) => log.warn({ err: error }, `${what} failed`) });
+    const auth = createAuthService({ agents, sessions: createSessionRepository(sql), tokens: createApiTokenRepository(sql), clock, events, limits: { perLoginAndAddress: config.loginFailuresAllowed, baseDelayMs: config.loginFirstWaitSeconds * 1000 }, loginFailures: createLoginFailureRepository(db) });
+    const calls = createCallService({ instance: config.instanceId, calls: createCallRepository(callPath), tickets, agents: agentStore, queues, events, clock, onError: (error, what) => log.warn({ err: error }, `${what} failed`) });
     const texts = createTextOverrideRepository(db);
     let currentTexts = createI18n(texts.all());
     // A stable handle (the service's parts keep it) over the texts loaded last.
@@ -156,11 +160,11 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
         settingsWatch.unref();
       },
       /** Which running calls' pops agents were shown and dismissed, for every instance. */
-      popState: createPopStateRepository(db),
+      popState: createPopStateRepository(sql),
       /** Leases: which instance does which background work, and which instances are alive. */
-      leases: createLeaseRepository(db),
+      leases: createLeaseRepository(sql),
       /** Ticket-list filters agents saved. */
-      savedFilters: createSavedFilterRepository(db),
+      savedFilters: createSavedFilterRepository(sql),
       /** Canned answers admins prepared, per queue or for all. */
       cannedAnswers: createCannedAnswerRepository(db),
       /** Files attached to replies not sent yet, per agent and ticket. */

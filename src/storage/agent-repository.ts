@@ -1,8 +1,9 @@
-import type { Database } from 'better-sqlite3';
+import type { SelectQueryBuilder } from 'kysely';
 import { NotFoundError } from '../core/errors.js';
 import type { AgentStore } from '../core/ports.js';
 import type { Agent, Role } from '../core/types.js';
-import { createStatementCache } from './statement-cache.js';
+import type { Query, Sql } from './engine.js';
+import type { Schema } from './schema.js';
 
 interface AgentRow {
   id: number;
@@ -50,66 +51,50 @@ const COLUMNS = {
   timeZone: 'time_zone',
 } as const;
 
-/** SQLite implementation of {@link AgentStore}. */
-export function createAgentRepository(db: Database): AgentStore {
-  const insert = db.prepare(
-    `INSERT INTO agents (login, name, email, password_hash, role, dial_string, device_interface, language, created_at)
-     VALUES (@login, @name, @email, @passwordHash, @role, @dialString, @deviceInterface, @language, @now) RETURNING *`,
-  );
-  const byId = db.prepare('SELECT * FROM agents WHERE id = ?');
-  const byLogin = db.prepare('SELECT * FROM agents WHERE login = ?');
-  const hash = db.prepare('SELECT password_hash FROM agents WHERE id = ?').pluck();
-  const all = db.prepare('SELECT * FROM agents ORDER BY login');
-  const statement = createStatementCache(db);
-  const admins = db.prepare("SELECT count(*) FROM agents WHERE role = 'admin' AND active = 1").pluck();
+/** {@link AgentStore} on either engine. */
+export function createAgentRepository(db: Sql): AgentStore {
+  const { q } = db;
+  const one = async (query: Query<AgentRow>): Promise<Agent | null> => {
+    const row = await db.first(query);
+    return row ? toAgent(row) : null;
+  };
+  const agents = () => q.selectFrom('agents').selectAll() as unknown as SelectQueryBuilder<Schema, 'agents', AgentRow>;
 
   return {
     async create(a, now) {
-      const row = insert.all({
-        login: a.login,
-        name: a.name,
-        email: a.email ?? null,
-        passwordHash: a.passwordHash,
-        role: a.role,
-        dialString: a.dialString ?? null,
-        deviceInterface: a.deviceInterface ?? a.dialString ?? null,
-        language: a.language ?? 'en',
-        now,
-      })[0] as AgentRow;
-      return toAgent(row);
+      const [row] = await db.all(
+        q
+          .insertInto('agents')
+          .values({
+            login: a.login,
+            name: a.name,
+            email: a.email ?? null,
+            password_hash: a.passwordHash,
+            role: a.role,
+            dial_string: a.dialString ?? null,
+            device_interface: a.deviceInterface ?? a.dialString ?? null,
+            language: a.language ?? 'en',
+            created_at: now,
+          })
+          .returningAll() as unknown as Query<AgentRow>,
+      );
+      return toAgent(row!);
     },
-    async findById(id) {
-      const row = byId.get(id) as AgentRow | undefined;
-      return row ? toAgent(row) : null;
-    },
-    async findByLogin(login) {
-      const row = byLogin.get(login) as AgentRow | undefined;
-      return row ? toAgent(row) : null;
-    },
-    async passwordHash(id) {
-      return (hash.get(id) as string | undefined) ?? null;
-    },
-    async list() {
-      return (all.all() as AgentRow[]).map(toAgent);
-    },
+    findById: (id) => one(agents().where('id', '=', id)),
+    findByLogin: (login) => one(agents().where('login', '=', login)),
+    passwordHash: async (id) => (await db.first(q.selectFrom('agents').select('password_hash').where('id', '=', id)))?.password_hash ?? null,
+    list: async () => (await db.all(agents().orderBy('login'))).map(toAgent),
     async update(id, change) {
-      const sets: string[] = [];
-      const params: Record<string, unknown> = { id };
+      const values: Record<string, unknown> = {};
       for (const [key, column] of Object.entries(COLUMNS) as Array<[keyof typeof COLUMNS, string]>) {
-        const value = change[key];
-        if (value !== undefined) {
-          sets.push(`${column} = @${key}`);
-          params[key] = typeof value === 'boolean' ? Number(value) : value;
-        }
+        if (change[key] !== undefined) values[column] = change[key];
       }
-      const row = (sets.length
-        ? statement(`UPDATE agents SET ${sets.join(', ')} WHERE id = @id RETURNING *`).all(params)[0]
-        : byId.get(id)) as AgentRow | undefined;
-      if (!row) throw new NotFoundError(`no agent with id ${id}`);
-      return toAgent(row);
+      const agent = Object.keys(values).length
+        ? await one(q.updateTable('agents').set(values).where('id', '=', id).returningAll() as unknown as Query<AgentRow>)
+        : await one(agents().where('id', '=', id));
+      if (!agent) throw new NotFoundError(`no agent with id ${id}`);
+      return agent;
     },
-    async countAdmins() {
-      return admins.get() as number;
-    },
+    countAdmins: async () => (await db.first(q.selectFrom('agents').select((e) => e.fn.countAll<number>().as('n')).where('role', '=', 'admin').where('active', '=', 1)))!.n,
   };
 }

@@ -1,22 +1,38 @@
-import type { Database } from 'better-sqlite3';
+import { sql } from 'kysely';
 import type { LeaseStore } from '../core/ports.js';
+import type { Sql } from './engine.js';
 
-/** SQLite implementation of {@link LeaseStore}: one statement each, so two instances cannot both take a lease. */
-export function createLeaseRepository(db: Database): LeaseStore {
-  // The row comes back only when the insert or the update happened: the lease is the holder's now.
-  const take = db.prepare(
-    `INSERT INTO leases (name, holder, expires_at) VALUES (@name, @holder, @expiresAt)
-     ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-       WHERE leases.holder = excluded.holder OR leases.expires_at <= @now
-     RETURNING holder`,
-  );
-  const release = db.prepare('DELETE FROM leases WHERE name = ? AND holder = ?');
-  const live = db.prepare("SELECT name, holder, expires_at AS expiresAt FROM leases WHERE substr(name, 1, length(@prefix)) = @prefix AND expires_at > @now ORDER BY name");
+/** {@link LeaseStore} on either engine: one statement each, so two instances cannot both take a lease. */
+export function createLeaseRepository(db: Sql): LeaseStore {
+  const { q } = db;
   return {
-    take: async (name, holder, now, expiresAt) => take.all({ name, holder, now, expiresAt }).length > 0,
+    // The row comes back only when the insert or the update happened: the lease is the holder's now.
+    take: async (name, holder, now, expiresAt) =>
+      (
+        await db.all(
+          q
+            .insertInto('leases')
+            .values({ name, holder, expires_at: expiresAt })
+            .onConflict((c) =>
+              c
+                .column('name')
+                .doUpdateSet({ holder: (e) => e.ref('excluded.holder'), expires_at: (e) => e.ref('excluded.expires_at') })
+                .where((e) => e.or([e('leases.holder', '=', e.ref('excluded.holder')), e('leases.expires_at', '<=', now)])),
+            )
+            .returning('holder'),
+        )
+      ).length > 0,
     release: async (name, holder) => {
-      release.run(name, holder);
+      await db.run(q.deleteFrom('leases').where('name', '=', name).where('holder', '=', holder));
     },
-    live: async (prefix, now) => live.all({ prefix, now }) as Array<{ name: string; holder: string; expiresAt: number }>,
+    live: async (prefix, now) =>
+      db.all(
+        q
+          .selectFrom('leases')
+          .select(['name', 'holder', 'expires_at as expiresAt'])
+          .where(sql<string>`substr(name, 1, ${prefix.length})`, '=', prefix)
+          .where('expires_at', '>', now)
+          .orderBy('name'),
+      ),
   };
 }

@@ -1,32 +1,38 @@
-import type { Database } from 'better-sqlite3';
+import { sql } from 'kysely';
 import type { PopStateStore } from '../core/ports.js';
+import type { Sql } from './engine.js';
 import type { CallRow } from './call-repository.js';
-import { RUNG, toCall } from './call-repository.js';
+import { rung, toCall } from './call-repository.js';
 
 /**
- * SQLite implementation of {@link PopStateStore}: which running calls an agent was rung for or
- * answered (whichever instance took them), and which of their pops the agent dismissed.
+ * {@link PopStateStore} on either engine: which running calls an agent was rung for or answered
+ * (whichever instance took them), and which of their pops the agent dismissed.
  */
-export function createPopStateRepository(db: Database): PopStateStore {
-  const involving = db.prepare(`SELECT * FROM calls c WHERE ended_at IS NULL AND direction = 'in' AND (answered_by = @agentId OR ${RUNG}) ORDER BY id`);
-  const dismissed = db.prepare('SELECT call_id FROM pop_dismissals WHERE agent_id = ?').pluck();
-  const dismiss = db.prepare('INSERT INTO pop_dismissals (agent_id, call_id) SELECT @agentId, id FROM calls WHERE id = @callId AND ended_at IS NULL ON CONFLICT DO NOTHING');
-  // Most calls have no dismissal: a read (no write lock, beside the call path's writes) decides.
-  const dismissedBy = db.prepare('SELECT 1 FROM pop_dismissals WHERE agent_id = ? AND call_id = ?').pluck();
-  const anyFor = db.prepare('SELECT 1 FROM pop_dismissals WHERE call_id = ? LIMIT 1').pluck();
-  const restore = db.prepare('DELETE FROM pop_dismissals WHERE agent_id = ? AND call_id = ?');
-  const forget = db.prepare('DELETE FROM pop_dismissals WHERE call_id = ?');
+export function createPopStateRepository(db: Sql): PopStateStore {
+  const { q } = db;
   return {
-    runningCallsOf: async (agentId) => (involving.all({ agentId }) as CallRow[]).map(toCall),
-    dismissed: async (agentId) => new Set(dismissed.all(agentId) as number[]),
+    runningCallsOf: async (agentId) =>
+      (await db.all(sql<CallRow>`SELECT * FROM calls c WHERE ended_at IS NULL AND direction = 'in' AND (answered_by = ${agentId} OR ${rung(db, agentId)}) ORDER BY id`)).map(toCall),
+    dismissed: async (agentId) => new Set((await db.all(q.selectFrom('pop_dismissals').select('call_id').where('agent_id', '=', agentId))).map((r) => r.call_id)),
     async dismiss(agentId, callIds) {
-      for (const callId of callIds) dismiss.run({ agentId, callId });
+      for (const callId of callIds) {
+        await db.run(
+          q
+            .insertInto('pop_dismissals')
+            .columns(['agent_id', 'call_id'])
+            .expression(q.selectFrom('calls').select([sql<number>`cast(${agentId} AS integer)`.as('agent_id'), 'id']).where('id', '=', callId).where('ended_at', 'is', null))
+            .onConflict((c) => c.doNothing()),
+        );
+      }
     },
+    // Most calls have no dismissal: a read (no write lock, beside the call path's writes) decides.
     async restore(agentId, callId) {
-      if (dismissedBy.get(agentId, callId)) restore.run(agentId, callId);
+      if (await db.first(q.selectFrom('pop_dismissals').select('call_id').where('agent_id', '=', agentId).where('call_id', '=', callId))) {
+        await db.run(q.deleteFrom('pop_dismissals').where('agent_id', '=', agentId).where('call_id', '=', callId));
+      }
     },
     async forget(callId) {
-      if (anyFor.get(callId)) forget.run(callId);
+      if (await db.first(q.selectFrom('pop_dismissals').select('call_id').where('call_id', '=', callId).limit(1))) await db.run(q.deleteFrom('pop_dismissals').where('call_id', '=', callId));
     },
   };
 }

@@ -1,8 +1,10 @@
-import type { Database } from 'better-sqlite3';
+import type { SelectQueryBuilder } from 'kysely';
+import { sql } from 'kysely';
 import { NotFoundError } from '../core/errors.js';
 import type { NewQueue, QueueStore } from '../core/ports.js';
 import type { Access, Queue } from '../core/types.js';
-import { createStatementCache } from './statement-cache.js';
+import type { Query, Sql } from './engine.js';
+import type { Schema } from './schema.js';
 
 interface QueueRow {
   id: number;
@@ -30,104 +32,100 @@ const toQueue = (r: QueueRow): Queue => ({
   createdAt: r.created_at,
 });
 
-/** SQLite implementation of {@link QueueStore}, including agent ↔ queue permissions. */
-export function createQueueRepository(db: Database): QueueStore {
-  const statement = createStatementCache(db);
-  const insert = db.prepare(
-    `INSERT INTO queues (name, email, dial_target, asterisk_queue, is_default, reopen_policy, auto_reply, signature, created_at)
-     VALUES (@name, @email, @dialTarget, @asteriskQueue, @isDefault, @reopenPolicy, @autoReply, @signature, @now) RETURNING *`,
-  );
-  const byId = db.prepare('SELECT * FROM queues WHERE id = ?');
-  const byName = db.prepare('SELECT * FROM queues WHERE name = ?');
-  const byEmail = db.prepare('SELECT * FROM queues WHERE email = ?');
-  const byDefault = db.prepare('SELECT * FROM queues WHERE is_default = 1');
-  const all = db.prepare('SELECT * FROM queues ORDER BY name');
-  const clearDefault = db.prepare('UPDATE queues SET is_default = 0 WHERE is_default = 1');
-  const access = db
-    .prepare(
-      `SELECT CASE WHEN a.role = 'admin' THEN 'rw' ELSE p.access END
-       FROM agents a LEFT JOIN queue_permissions p ON p.agent_id = a.id AND p.queue_id = @queueId
-       WHERE a.id = @agentId AND a.active = 1 AND EXISTS (SELECT 1 FROM queues WHERE id = @queueId)`,
-    )
-    .pluck();
-  const upsertAccess = db.prepare(
-    `INSERT INTO queue_permissions (agent_id, queue_id, access) VALUES (?, ?, ?)
-     ON CONFLICT (agent_id, queue_id) DO UPDATE SET access = excluded.access`,
-  );
-  const deleteAccess = db.prepare('DELETE FROM queue_permissions WHERE agent_id = ? AND queue_id = ?');
-  const visible = db.prepare(
-    `SELECT q.*, CASE WHEN a.role = 'admin' THEN 'rw' ELSE p.access END AS access
-     FROM queues q JOIN agents a ON a.id = @agentId AND a.active = 1
-     LEFT JOIN queue_permissions p ON p.queue_id = q.id AND p.agent_id = a.id
-     WHERE a.role = 'admin' OR p.access IS NOT NULL ORDER BY q.name`,
-  );
+const COLUMNS = { name: 'name', email: 'email', dialTarget: 'dial_target', asteriskQueue: 'asterisk_queue', isDefault: 'is_default', reopenPolicy: 'reopen_policy', autoReply: 'auto_reply', signature: 'signature' } as const;
 
-  const create = db.transaction((q: NewQueue, now: string) => {
-    if (q.isDefault) clearDefault.run();
-    return toQueue(
-      insert.all({
-        name: q.name,
-        email: q.email ?? null,
-        dialTarget: q.dialTarget ?? null,
-        asteriskQueue: q.asteriskQueue ?? null,
-        isDefault: q.isDefault ? 1 : 0,
-        reopenPolicy: q.reopenPolicy ?? 'reopen',
-        autoReply: q.autoReply ? JSON.stringify(q.autoReply) : null,
-        signature: q.signature ?? null,
-        now,
-      })[0] as QueueRow,
-    );
-  });
-
-  const update = db.transaction((id: number, change: Partial<NewQueue>) => {
-    const sets: string[] = [];
-    const params: Record<string, unknown> = { id };
-    const columns = { name: 'name', email: 'email', dialTarget: 'dial_target', asteriskQueue: 'asterisk_queue', isDefault: 'is_default', reopenPolicy: 'reopen_policy', autoReply: 'auto_reply', signature: 'signature' } as const;
-    for (const [key, column] of Object.entries(columns) as Array<[keyof NewQueue, string]>) {
-      const value = change[key];
-      if (value !== undefined) {
-        sets.push(`${column} = @${key}`);
-        params[key] = typeof value === 'boolean' ? Number(value) : value !== null && typeof value === 'object' ? JSON.stringify(value) : value;
-      }
-    }
-    if (change.isDefault) clearDefault.run();
-    const row = (sets.length ? db.prepare(`UPDATE queues SET ${sets.join(', ')} WHERE id = @id RETURNING *`).all(params)[0] : byId.get(id)) as
-      | QueueRow
-      | undefined;
-    if (!row) throw new NotFoundError(`no queue with id ${id}`);
-    return toQueue(row);
-  });
-
-  const one = (row: unknown) => (row ? toQueue(row as QueueRow) : null);
-  // Active agents who may see at least one of the queues (admins see all), in one query.
-  const seeing = (count: number) =>
-    statement(
-      `SELECT a.id FROM agents a WHERE a.active = 1 AND (a.role = 'admin' OR EXISTS (SELECT 1 FROM queue_permissions p WHERE p.agent_id = a.id AND p.queue_id IN (${Array(count).fill('?').join(', ')}))) ORDER BY a.name, a.id`,
-    ).pluck();
+/** {@link QueueStore} on either engine, including agent ↔ queue permissions. */
+export function createQueueRepository(db: Sql): QueueStore {
+  const { q } = db;
+  const one = async (query: Query<QueueRow>): Promise<Queue | null> => {
+    const row = await db.first(query);
+    return row ? toQueue(row) : null;
+  };
+  const queues = () => q.selectFrom('queues').selectAll() as unknown as SelectQueryBuilder<Schema, 'queues', QueueRow>;
+  // At most one default queue (a unique index): the old one stops being it in the same transaction.
+  const clearDefault = (tx: Sql) => tx.run(q.updateTable('queues').set({ is_default: 0 }).where('is_default', '=', 1));
   return {
-    async create(q, now) {
-      return create.immediate(q, now);
-    },
-    findById: async (id) => one(byId.get(id)),
-    findByName: async (name) => one(byName.get(name)),
-    findByEmail: async (email) => one(byEmail.get(email)),
-    findDefault: async () => one(byDefault.get()),
-    list: async () => (all.all() as QueueRow[]).map(toQueue),
-    async update(id, change) {
-      return update.immediate(id, change);
-    },
+    create: (queue, now) =>
+      db.transaction(async (tx) => {
+        if (queue.isDefault) await clearDefault(tx);
+        const [row] = await tx.all(
+          q
+            .insertInto('queues')
+            .values({
+              name: queue.name,
+              email: queue.email ?? null,
+              dial_target: queue.dialTarget ?? null,
+              asterisk_queue: queue.asteriskQueue ?? null,
+              is_default: queue.isDefault ? 1 : 0,
+              reopen_policy: queue.reopenPolicy ?? 'reopen',
+              auto_reply: queue.autoReply ? JSON.stringify(queue.autoReply) : null,
+              signature: queue.signature ?? null,
+              created_at: now,
+            })
+            .returningAll() as unknown as Query<QueueRow>,
+        );
+        return toQueue(row!);
+      }),
+    findById: (id) => one(queues().where('id', '=', id)),
+    findByName: (name) => one(queues().where('name', '=', name)),
+    findByEmail: (email) => one(queues().where('email', '=', email)),
+    findDefault: () => one(queues().where('is_default', '=', 1)),
+    list: async () => (await db.all(queues().orderBy('name'))).map(toQueue),
+    update: (id, change) =>
+      db.transaction(async (tx) => {
+        const values: Record<string, unknown> = {};
+        for (const [key, column] of Object.entries(COLUMNS) as Array<[keyof NewQueue, string]>) {
+          const value = change[key];
+          if (value !== undefined) values[column] = value !== null && typeof value === 'object' ? JSON.stringify(value) : value;
+        }
+        if (change.isDefault) await clearDefault(tx);
+        const [row] = Object.keys(values).length
+          ? await tx.all(q.updateTable('queues').set(values).where('id', '=', id).returningAll() as unknown as Query<QueueRow>)
+          : await tx.all(queues().where('id', '=', id));
+        if (!row) throw new NotFoundError(`no queue with id ${id}`);
+        return toQueue(row);
+      }),
     async access(agentId, queueId) {
-      return (access.get({ agentId, queueId }) as Access | null | undefined) ?? null;
+      const row = await db.first(
+        sql<{ access: Access | null }>`SELECT CASE WHEN a.role = 'admin' THEN 'rw' ELSE p.access END AS access
+          FROM agents a LEFT JOIN queue_permissions p ON p.agent_id = a.id AND p.queue_id = ${queueId}
+          WHERE a.id = ${agentId} AND a.active = 1 AND EXISTS (SELECT 1 FROM queues WHERE id = ${queueId})`,
+      );
+      return row?.access ?? null;
     },
     async setAccess(agentId, queueId, level) {
-      if (level === null) deleteAccess.run(agentId, queueId);
-      else upsertAccess.run(agentId, queueId, level);
+      if (level === null) await db.run(q.deleteFrom('queue_permissions').where('agent_id', '=', agentId).where('queue_id', '=', queueId));
+      else {
+        await db.run(
+          q
+            .insertInto('queue_permissions')
+            .values({ agent_id: agentId, queue_id: queueId, access: level })
+            .onConflict((c) => c.columns(['agent_id', 'queue_id']).doUpdateSet({ access: (e) => e.ref('excluded.access') })),
+        );
+      }
     },
+    // Active agents who may see at least one of the queues (admins see all), in one query.
     async agentsSeeing(queueIds) {
-      return queueIds.length ? (seeing(queueIds.length).all(...queueIds) as number[]) : [];
+      if (queueIds.length === 0) return [];
+      const rows = await db.all(
+        q
+          .selectFrom('agents as a')
+          .select('a.id')
+          .where('a.active', '=', 1)
+          .where((e) => e.or([e('a.role', '=', 'admin'), e.exists(e.selectFrom('queue_permissions as p').select('p.agent_id').whereRef('p.agent_id', '=', 'a.id').where('p.queue_id', 'in', queueIds))]))
+          .orderBy('a.name')
+          .orderBy('a.id'),
+      );
+      return rows.map((r) => r.id);
     },
     async visible(agentId) {
-      return (visible.all({ agentId }) as Array<QueueRow & { access: Access }>).map((r) => ({ ...toQueue(r), access: r.access }));
+      const rows = await db.all(
+        sql<QueueRow & { access: Access }>`SELECT q.*, CASE WHEN a.role = 'admin' THEN 'rw' ELSE p.access END AS access
+          FROM queues q JOIN agents a ON a.id = ${agentId} AND a.active = 1
+          LEFT JOIN queue_permissions p ON p.queue_id = q.id AND p.agent_id = a.id
+          WHERE a.role = 'admin' OR p.access IS NOT NULL ORDER BY q.name`,
+      );
+      return rows.map((r) => ({ ...toQueue(r), access: r.access }));
     },
   };
 }

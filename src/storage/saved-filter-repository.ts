@@ -1,24 +1,23 @@
-import type { Database } from 'better-sqlite3';
-import type { SavedFilter, SavedFilterStore } from '../core/ports.js';
+import { sql } from 'kysely';
+import type { SavedFilterStore } from '../core/ports.js';
+import type { Sql } from './engine.js';
 
-/** SQLite implementation of {@link SavedFilterStore}. */
-export function createSavedFilterRepository(db: Database): SavedFilterStore {
-  const list = db.prepare('SELECT id, name, query FROM saved_filters WHERE agent_id = ? ORDER BY name COLLATE NOCASE, id');
-  // Saving under a name already taken replaces that filter.
-  const save = db.prepare(
-    `INSERT INTO saved_filters (agent_id, name, query, created_at) VALUES (@agentId, @name, @query, @now)
-     ON CONFLICT (agent_id, name) DO UPDATE SET query = excluded.query RETURNING id, name, query`,
-  );
-  const remove = db.prepare('DELETE FROM saved_filters WHERE id = ? AND agent_id = ?');
+/** {@link SavedFilterStore} on either engine. */
+export function createSavedFilterRepository(db: Sql): SavedFilterStore {
+  const { q } = db;
   return {
-    async list(agentId) {
-      return list.all(agentId) as SavedFilter[];
-    },
-    async save(agentId, name, query, now) {
-      return save.all({ agentId, name, query, now })[0] as SavedFilter;
-    },
-    async remove(id, agentId) {
-      return remove.run(id, agentId).changes > 0;
-    },
+    list: async (agentId) => db.all(q.selectFrom('saved_filters').select(['id', 'name', 'query']).where('agent_id', '=', agentId).orderBy(sql`lower(name)`).orderBy('id')),
+    // Saving under a name already taken replaces that filter.
+    save: async (agentId, name, query, now) =>
+      (
+        await db.all(
+          q
+            .insertInto('saved_filters')
+            .values({ agent_id: agentId, name, query, created_at: now })
+            .onConflict((c) => c.columns(['agent_id', 'name']).doUpdateSet({ query: (e) => e.ref('excluded.query') }))
+            .returning(['id', 'name', 'query']),
+        )
+      )[0]!,
+    remove: async (id, agentId) => (await db.run(q.deleteFrom('saved_filters').where('id', '=', id).where('agent_id', '=', agentId))) > 0,
   };
 }

@@ -1,50 +1,45 @@
-import type { Database } from 'better-sqlite3';
-import type { ApiTokenRecord, ApiTokenStore, SessionRecord, SessionStore } from '../core/ports.js';
+import type { ApiTokenStore, SessionStore } from '../core/ports.js';
+import type { Sql } from './engine.js';
 
-/** SQLite implementation of {@link SessionStore}. */
-export function createSessionRepository(db: Database): SessionStore {
-  const insert = db.prepare('INSERT INTO sessions (token_hash, agent_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)');
-  const find = db.prepare('SELECT agent_id AS agentId, csrf_token AS csrfToken, expires_at AS expiresAt FROM sessions WHERE token_hash = ?');
-  const touch = db.prepare('UPDATE sessions SET expires_at = ? WHERE token_hash = ?');
-  const remove = db.prepare('DELETE FROM sessions WHERE token_hash = ?');
-  const removeForAgent = db.prepare('DELETE FROM sessions WHERE agent_id = ?');
-  const removeExpired = db.prepare('DELETE FROM sessions WHERE expires_at < ?');
+/** {@link SessionStore} on either engine. */
+export function createSessionRepository(db: Sql): SessionStore {
+  const { q } = db;
   return {
     async create(hash, r, now) {
-      insert.run(hash, r.agentId, r.csrfToken, now, r.expiresAt);
+      await db.run(q.insertInto('sessions').values({ token_hash: hash, agent_id: r.agentId, csrf_token: r.csrfToken, created_at: now, expires_at: r.expiresAt }));
     },
-    find: async (hash) => (find.get(hash) as SessionRecord | undefined) ?? null,
+    find: async (hash) =>
+      (await db.first(q.selectFrom('sessions').select(['agent_id as agentId', 'csrf_token as csrfToken', 'expires_at as expiresAt']).where('token_hash', '=', hash))) ?? null,
     async touch(hash, expiresAt) {
-      touch.run(expiresAt, hash);
+      await db.run(q.updateTable('sessions').set({ expires_at: expiresAt }).where('token_hash', '=', hash));
     },
     async delete(hash) {
-      remove.run(hash);
+      await db.run(q.deleteFrom('sessions').where('token_hash', '=', hash));
     },
     async deleteForAgent(agentId) {
-      removeForAgent.run(agentId);
+      await db.run(q.deleteFrom('sessions').where('agent_id', '=', agentId));
     },
     async deleteExpired(now) {
-      removeExpired.run(now);
+      await db.run(q.deleteFrom('sessions').where('expires_at', '<', now));
     },
   };
 }
 
-/** SQLite implementation of {@link ApiTokenStore}. */
-export function createApiTokenRepository(db: Database): ApiTokenStore {
-  const insert = db.prepare('INSERT INTO api_tokens (agent_id, name, token_hash, scope, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id');
-  const find = db.prepare('SELECT id, agent_id AS agentId, scope, expires_at AS expiresAt, last_used_at AS lastUsedAt FROM api_tokens WHERE token_hash = ?');
-  const touch = db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ?');
-  const list = db.prepare('SELECT id, name, scope, created_at AS createdAt, last_used_at AS lastUsedAt, expires_at AS expiresAt FROM api_tokens WHERE agent_id = ? ORDER BY id');
-  const remove = db.prepare('DELETE FROM api_tokens WHERE id = ? AND agent_id = ?');
+/** {@link ApiTokenStore} on either engine. */
+export function createApiTokenRepository(db: Sql): ApiTokenStore {
+  const { q } = db;
   return {
-    create: async (agentId, t, now) => insert.all(agentId, t.name, t.tokenHash, t.scope, t.expiresAt, now)[0] as { id: number },
-    find: async (hash) => (find.get(hash) as Awaited<ReturnType<ApiTokenStore['find']>> | undefined) ?? null,
+    create: async (agentId, t, now) =>
+      (await db.all(q.insertInto('api_tokens').values({ agent_id: agentId, name: t.name, token_hash: t.tokenHash, scope: t.scope, expires_at: t.expiresAt, created_at: now }).returning('id')))[0]!,
+    find: async (hash) =>
+      (await db.first(q.selectFrom('api_tokens').select(['id', 'agent_id as agentId', 'scope', 'expires_at as expiresAt', 'last_used_at as lastUsedAt']).where('token_hash', '=', hash))) ?? null,
     async touch(id, now) {
-      touch.run(now, id);
+      await db.run(q.updateTable('api_tokens').set({ last_used_at: now }).where('id', '=', id));
     },
-    list: async (agentId) => list.all(agentId) as ApiTokenRecord[],
+    list: async (agentId) =>
+      db.all(q.selectFrom('api_tokens').select(['id', 'name', 'scope', 'created_at as createdAt', 'last_used_at as lastUsedAt', 'expires_at as expiresAt']).where('agent_id', '=', agentId).orderBy('id')),
     async delete(id, agentId) {
-      remove.run(id, agentId);
+      await db.run(q.deleteFrom('api_tokens').where('id', '=', id).where('agent_id', '=', agentId));
     },
   };
 }

@@ -1,29 +1,39 @@
-import type { Database } from 'better-sqlite3';
+import { sql } from 'kysely';
 import type { CounterStore, SettingsStore } from '../core/ports.js';
+import type { Sql } from './engine.js';
 
-/** SQLite implementation of {@link SettingsStore}: JSON values by key. */
-export function createSettingsRepository(db: Database): SettingsStore {
-  const get = db.prepare('SELECT value FROM settings WHERE key = ?').pluck();
-  const set = db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+/** {@link SettingsStore} on either engine: JSON values by key. */
+export function createSettingsRepository(db: Sql): SettingsStore {
+  const { q } = db;
   return {
     async get<T>(key: string) {
-      const value = get.get(key) as string | undefined;
-      return value === undefined ? undefined : (JSON.parse(value) as T);
+      const row = await db.first(q.selectFrom('settings').select('value').where('key', '=', key));
+      return row === undefined ? undefined : (JSON.parse(row.value) as T);
     },
     async set(key, value) {
-      set.run(key, JSON.stringify(value));
+      await db.run(
+        q
+          .insertInto('settings')
+          .values({ key, value: JSON.stringify(value) })
+          .onConflict((c) => c.column('key').doUpdateSet({ value: (e) => e.ref('excluded.value') })),
+      );
     },
   };
 }
 
-/** SQLite implementation of {@link CounterStore}: one statement, so atomic across processes sharing the file. */
-export function createCounterRepository(db: Database): CounterStore {
-  const next = db
-    .prepare('INSERT INTO ttn_counters (key, value) VALUES (?, 1) ON CONFLICT (key) DO UPDATE SET value = value + 1 RETURNING value')
-    .pluck();
+/** {@link CounterStore} on either engine: one statement, so atomic across processes and instances. */
+export function createCounterRepository(db: Sql): CounterStore {
+  const { q } = db;
   return {
     async next(key) {
-      return next.all(key)[0] as number;
+      const [row] = await db.all(
+        q
+          .insertInto('ttn_counters')
+          .values({ key, value: 1 })
+          .onConflict((c) => c.column('key').doUpdateSet({ value: sql`ttn_counters.value + 1` }))
+          .returning('value'),
+      );
+      return row!.value;
     },
   };
 }

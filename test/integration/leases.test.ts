@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config.js';
 import { createLeaseKeeper } from '../../src/core/leases.js';
 import { startMail } from '../../src/mail/mail.js';
 import { openDatabase } from '../../src/storage/database.js';
+import { sqliteEngine } from '../../src/storage/engine.js';
 import { createLeaseRepository } from '../../src/storage/lease-repository.js';
 import { tempDir } from '../helpers/hotline.js';
 import { testRelay } from '../helpers/mail.js';
@@ -24,7 +25,7 @@ describe('leases on one database file', () => {
     const [dbA, dbB] = [openDatabase(file), openDatabase(file)];
     cleanups.push(() => { dbA.close(); }, () => { dbB.close(); });
     let now = 1_000_000;
-    const keeper = (db: typeof dbA, holder: string) => createLeaseKeeper({ store: createLeaseRepository(db), holder, names: ['outbox', 'imap'], now: () => now, ttlMs: 30_000, renewMs: 10_000 });
+    const keeper = (db: typeof dbA, holder: string) => createLeaseKeeper({ store: createLeaseRepository(sqliteEngine(db)), holder, names: ['outbox', 'imap'], now: () => now, ttlMs: 30_000, renewMs: 10_000 });
     const a = keeper(dbA, 'a');
     const b = keeper(dbB, 'b');
     await a.start();

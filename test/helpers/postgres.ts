@@ -1,0 +1,93 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { chownSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { tempDir } from './hotline.js';
+import { freePort } from './ports.js';
+
+const BIN = '/usr/lib/postgresql/15/bin';
+
+/** Whether Debian's PostgreSQL 15 server is here (`.ci/run` installs it). */
+export const postgresAvailable = (): boolean => existsSync(join(BIN, 'postgres'));
+
+/** PostgreSQL refuses to run as root: a root test run starts it as the `postgres` user (or `nobody`). */
+function serverUser(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  for (const name of ['postgres', 'nobody']) {
+    try {
+      return { uid: Number(execFileSync('id', ['-u', name], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', name], { encoding: 'utf8' })) };
+    } catch {
+      // no such user: try the next
+    }
+  }
+  throw new Error('running as root, and neither a postgres nor a nobody user exists to run PostgreSQL as');
+}
+
+export interface Postgres {
+  /** The server's maintenance database, as the superuser `hotline`. */
+  url: string;
+  /** A new, empty database on this server; its URL. */
+  createDatabase(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+let databases = 0;
+
+/**
+ * A throw-away PostgreSQL 15 cluster in a temp dir on a free loopback port (trust authentication,
+ * no fsync: nothing here must outlive the test run). Started when the log says it accepts connections.
+ */
+export async function startPostgres(): Promise<Postgres> {
+  if (!postgresAvailable()) throw new Error(`${BIN}/postgres is missing: apt-get install postgresql-15 (.ci/run does)`);
+  const { dir, cleanup } = tempDir('hl-pg-');
+  const user = serverUser();
+  if (user) chownSync(dir, user.uid, user.gid);
+  const data = join(dir, 'data');
+  const spawnOptions = { ...(user ?? {}), env: { ...process.env, LC_ALL: 'C.UTF-8' } };
+  execFileSync(join(BIN, 'initdb'), ['-D', data, '-U', 'hotline', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions'], { ...spawnOptions, stdio: 'pipe' });
+  const port = await freePort();
+  const child = spawn(
+    join(BIN, 'postgres'),
+    ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'],
+    { ...spawnOptions, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`postgres did not start within 30 s:\n${out}`)), 30_000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (/database system is ready to accept connections/.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`postgres exited:\n${out}`));
+    });
+  });
+  const url = `postgres://hotline@127.0.0.1:${port}/postgres`;
+  return {
+    url,
+    async createDatabase() {
+      const name = `hl_${process.pid}_${++databases}`;
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        await client.query(`CREATE DATABASE ${name}`);
+      } finally {
+        await client.end();
+      }
+      return `postgres://hotline@127.0.0.1:${port}/${name}`;
+    },
+    async stop() {
+      // Fast shutdown: open connections are closed, nothing waits for clients.
+      child.kill('SIGINT');
+      await exited;
+      cleanup();
+    },
+  };
+}

@@ -1,0 +1,280 @@
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createAgentRepository } from '../../src/storage/agent-repository.js';
+import { createCallRepository } from '../../src/storage/call-repository.js';
+import { loadMigrations, openDatabase } from '../../src/storage/database.js';
+import type { Sql } from '../../src/storage/engine.js';
+import { sqliteEngine } from '../../src/storage/engine.js';
+import { createLeaseRepository } from '../../src/storage/lease-repository.js';
+import { createPopStateRepository } from '../../src/storage/pop-repository.js';
+import { loadPostgresMigrations, migratePostgres, openPostgres } from '../../src/storage/postgres.js';
+import { createQueueRepository } from '../../src/storage/queue-repository.js';
+import { createSavedFilterRepository } from '../../src/storage/saved-filter-repository.js';
+import { createApiTokenRepository, createSessionRepository } from '../../src/storage/session-repository.js';
+import { createCounterRepository, createSettingsRepository } from '../../src/storage/settings-repository.js';
+import { tempDir } from '../helpers/hotline.js';
+import type { Postgres } from '../helpers/postgres.js';
+import { postgresAvailable, startPostgres } from '../helpers/postgres.js';
+
+/**
+ * One contract for the repositories, run against both engines: the SQLite file and PostgreSQL 15
+ * (Debian's, started here in a temp dir on a free port). Each test gets a new database.
+ */
+let server: Postgres | undefined;
+beforeAll(async () => {
+  if (postgresAvailable()) server = await startPostgres();
+  else console.warn('storage contract: PostgreSQL 15 is not installed (apt-get install postgresql-15; .ci/run does) — its half of the contract is SKIPPED');
+}, 60_000);
+afterAll(async () => {
+  await server?.stop();
+});
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const engines: Array<[string, () => Promise<Sql>]> = [
+  [
+    'sqlite',
+    async () => {
+      const { dir, cleanup } = tempDir('hl-contract-');
+      const db = openDatabase(join(dir, 'hotline.db'));
+      cleanups.push(cleanup, () => void db.close());
+      return sqliteEngine(db);
+    },
+  ],
+  [
+    'postgres',
+    async () => {
+      const engine = await openPostgres(await server!.createDatabase());
+      cleanups.push(() => engine.close());
+      return engine;
+    },
+  ],
+];
+
+const NOW = '2026-12-05T10:00:00.000Z';
+
+async function world(db: Sql) {
+  const agents = createAgentRepository(db);
+  const queues = createQueueRepository(db);
+  const admin = await agents.create({ login: 'Admin', name: 'Ada Admin', passwordHash: 'x', role: 'admin' }, NOW);
+  const anna = await agents.create({ login: 'anna', name: 'Anna', passwordHash: 'x', role: 'agent', dialString: 'PJSIP/201' }, NOW);
+  const bob = await agents.create({ login: 'bob', name: 'Bob', passwordHash: 'x', role: 'agent' }, NOW);
+  const first = await queues.create({ name: 'First level', email: 'Help@Example.com', isDefault: true }, NOW);
+  const billing = await queues.create({ name: 'Billing' }, NOW);
+  await queues.setAccess(anna.id, first.id, 'rw');
+  await queues.setAccess(bob.id, billing.id, 'ro');
+  return { agents, queues, admin, anna, bob, first, billing };
+}
+
+describe.each(engines)('repositories on %s', (engine, open) => {
+  const maybe = engine === 'postgres' && !postgresAvailable() ? it.skip : it;
+
+  maybe('settings keep JSON by key; counters count once per call, also all at once', async () => {
+    const db = await open();
+    const settings = createSettingsRepository(db);
+    expect(await settings.get('ttn')).toBeUndefined();
+    await settings.set('ttn', { prefix: 'HL', digits: 6 });
+    await settings.set('ttn', { prefix: 'TT', digits: 7 });
+    expect(await settings.get('ttn')).toEqual({ prefix: 'TT', digits: 7 });
+    const counters = createCounterRepository(db);
+    const values = await Promise.all(Array.from({ length: 50 }, () => counters.next('day:20261205')));
+    expect(values.sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(await counters.next('day:20261206')).toBe(1);
+  });
+
+  maybe('leases: one holder at a time, taken over once expired, listed while alive', async () => {
+    const db = await open();
+    const leases = createLeaseRepository(db);
+    const takes = await Promise.all(['a', 'b', 'c'].map((holder) => leases.take('outbox', holder, 1000, 31_000)));
+    expect(takes.filter(Boolean)).toHaveLength(1);
+    const holder = ['a', 'b', 'c'][takes.indexOf(true)]!;
+    const other = holder === 'a' ? 'b' : 'a';
+    expect(await leases.take('outbox', holder, 2000, 32_000)).toBe(true);
+    expect(await leases.take('outbox', other, 31_999, 61_999)).toBe(false);
+    expect(await leases.take('outbox', other, 32_000, 62_000)).toBe(true);
+    await leases.take('instance:x', 'x', 1000, 5000);
+    await leases.take('instance:y', 'y', 1000, 9000);
+    expect(await leases.live('instance:', 6000)).toEqual([{ name: 'instance:y', holder: 'y', expiresAt: 9000 }]);
+    await leases.release('outbox', holder);
+    expect((await leases.live('outbox', 40_000))[0]?.holder).toBe(other);
+    await leases.release('outbox', other);
+    expect(await leases.live('outbox', 40_000)).toEqual([]);
+  });
+
+  maybe('agents: logins found whatever their case, changes returned, admins counted', async () => {
+    const db = await open();
+    const { agents, anna } = await world(db);
+    expect((await agents.findByLogin('ADMIN'))?.name).toBe('Ada Admin');
+    expect((await agents.findByLogin('Anna'))?.id).toBe(anna.id);
+    await expect(agents.create({ login: 'ANNA', name: 'Other', passwordHash: 'x', role: 'agent' }, NOW)).rejects.toThrow();
+    expect(anna).toMatchObject({ deviceInterface: 'PJSIP/201', active: true, away: false, language: 'en' });
+    const changed = await agents.update(anna.id, { away: true, timeZone: 'Europe/Vienna', language: 'de' });
+    expect(changed).toMatchObject({ away: true, timeZone: 'Europe/Vienna', language: 'de' });
+    expect(await agents.passwordHash(anna.id)).toBe('x');
+    expect((await agents.list()).map((a) => a.login)).toEqual(['Admin', 'anna', 'bob']);
+    expect(await agents.countAdmins()).toBe(1);
+    await expect(agents.update(9999, { name: 'nobody' })).rejects.toThrow(/no agent/);
+  });
+
+  maybe('queues: one default, found by address whatever its case, access per agent (admins everywhere)', async () => {
+    const db = await open();
+    const { queues, admin, anna, bob, first, billing } = await world(db);
+    expect((await queues.findDefault())?.id).toBe(first.id);
+    expect((await queues.findByEmail('help@example.COM'))?.id).toBe(first.id);
+    expect((await queues.findByName('billing'))?.id).toBe(billing.id);
+    // Made default at once from two sides: still exactly one default queue.
+    await Promise.all([queues.update(billing.id, { isDefault: true }), ...Array.from({ length: 8 }, (_, i) => queues.create({ name: `Night ${i}`, isDefault: true }, NOW))]);
+    expect((await queues.list()).filter((x) => x.isDefault)).toHaveLength(1);
+    expect(await queues.access(anna.id, first.id)).toBe('rw');
+    expect(await queues.access(anna.id, billing.id)).toBeNull();
+    expect(await queues.access(admin.id, billing.id)).toBe('rw');
+    expect(await queues.access(bob.id, 9999)).toBeNull();
+    expect((await queues.visible(bob.id)).map((x) => [x.name, x.access])).toEqual([['Billing', 'ro']]);
+    expect(await queues.agentsSeeing([first.id])).toEqual([admin.id, anna.id]);
+    await queues.setAccess(bob.id, billing.id, 'rw');
+    expect(await queues.access(bob.id, billing.id)).toBe('rw');
+    await queues.setAccess(bob.id, billing.id, null);
+    expect(await queues.visible(bob.id)).toEqual([]);
+    const renamed = await queues.update(billing.id, { autoReply: { en: 'Thanks', de: 'Danke' }, reopenPolicy: 'new-ticket' });
+    expect(renamed).toMatchObject({ autoReply: { en: 'Thanks', de: 'Danke' }, reopenPolicy: 'new-ticket' });
+  });
+
+  maybe('sessions, API tokens and saved filters', async () => {
+    const db = await open();
+    const { anna } = await world(db);
+    const sessions = createSessionRepository(db);
+    await sessions.create('h1', { agentId: anna.id, csrfToken: 'c', expiresAt: '2026-12-06T00:00:00.000Z' }, NOW);
+    await sessions.create('h2', { agentId: anna.id, csrfToken: 'd', expiresAt: '2026-12-04T00:00:00.000Z' }, NOW);
+    await sessions.deleteExpired(NOW);
+    expect(await sessions.find('h1')).toEqual({ agentId: anna.id, csrfToken: 'c', expiresAt: '2026-12-06T00:00:00.000Z' });
+    expect(await sessions.find('h2')).toBeNull();
+    await sessions.deleteForAgent(anna.id);
+    expect(await sessions.find('h1')).toBeNull();
+    const tokens = createApiTokenRepository(db);
+    const { id } = await tokens.create(anna.id, { name: 'crm', tokenHash: 't1', scope: 'ro', expiresAt: null }, NOW);
+    await tokens.touch(id, NOW);
+    expect(await tokens.find('t1')).toEqual({ id, agentId: anna.id, scope: 'ro', expiresAt: null, lastUsedAt: NOW });
+    expect(await tokens.list(anna.id)).toEqual([{ id, name: 'crm', scope: 'ro', createdAt: NOW, lastUsedAt: NOW, expiresAt: null }]);
+    const filters = createSavedFilterRepository(db);
+    await filters.save(anna.id, 'open', 'state=open', NOW);
+    const replaced = await filters.save(anna.id, 'open', 'state=any-open', NOW);
+    await filters.save(anna.id, 'Mine', 'owner=me', NOW);
+    expect(await filters.list(anna.id)).toEqual([
+      { id: expect.any(Number), name: 'Mine', query: 'owner=me' },
+      { id: replaced.id, name: 'open', query: 'state=any-open' },
+    ]);
+    expect(await filters.remove(replaced.id, anna.id + 1)).toBe(false);
+    expect(await filters.remove(replaced.id, anna.id)).toBe(true);
+  });
+
+  maybe('calls: created once per channel, ended once, lost calls adopted by one instance, logs per permission', async () => {
+    const db = await open();
+    const { anna, bob, admin, first, billing } = await world(db);
+    const calls = createCallRepository(db);
+    const started = { callerNumber: '+4930123', callerName: 'Carla', language: 'de', startedAt: NOW, instance: 'a' };
+    const [c1, again] = await Promise.all([calls.create({ channelId: 'ch-1', ...started }), calls.create({ channelId: 'ch-1', ...started })]);
+    expect(again.id).toBe(c1.id);
+    const routed = await calls.update(c1.id, { route: 'queue', queueId: first.id, agentsRung: [anna.id], unverified: true, digits: '123' });
+    expect(routed).toMatchObject({ route: 'queue', queueId: first.id, agentsRung: [anna.id], unverified: true, direction: 'in', instance: 'a' });
+    expect((await calls.findByChannel('ch-1'))?.id).toBe(c1.id);
+    // Ended from two instances at once: one closes it.
+    const ends = await Promise.all([calls.end(c1.id, NOW), calls.end(c1.id, NOW)]);
+    expect(ends.filter(Boolean)).toHaveLength(1);
+    expect(ends.find(Boolean)?.outcome).toBe('abandoned');
+
+    // A call of instance b, which is not alive: lost; adopted by exactly one of two survivors.
+    const c2 = await calls.create({ channelId: 'ch-2', ...started, instance: 'b', startedAt: '2026-12-05T10:01:00.000Z' });
+    await calls.update(c2.id, { queueId: billing.id, route: 'queue' });
+    const leases = createLeaseRepository(db);
+    await leases.take('instance:a', 'a', 1000, 60_000);
+    await leases.take('instance:c', 'c', 1000, 60_000);
+    expect((await calls.lost('a', 2000)).map((c) => c.id)).toEqual([c2.id]);
+    const adopted = await Promise.all([calls.adopt(c2.id, 'b', 'a'), calls.adopt(c2.id, 'b', 'c')]);
+    expect(adopted.filter(Boolean)).toHaveLength(1);
+    expect(await calls.lost('a', 2000)).toEqual([]);
+    expect((await calls.open()).map((c) => c.id)).toEqual([c2.id]);
+
+    // The caller log: Anna sees her queue's call (she was rung; missed), Bob his, the admin both.
+    const page = { limit: 50, offset: 0 };
+    expect((await calls.log(anna.id, page)).map((c) => [c.id, c.queueName, c.seen])).toEqual([[c1.id, 'First level', false]]);
+    expect((await calls.log(anna.id, { ...page, mine: true, missed: true })).map((c) => c.id)).toEqual([c1.id]);
+    await createQueueRepository(db).setAccess(bob.id, billing.id, 'ro');
+    expect((await calls.log(bob.id, page)).map((c) => c.id)).toEqual([c2.id]);
+    expect((await calls.log(admin.id, page)).map((c) => c.id)).toEqual([c2.id, c1.id]);
+    expect(await calls.countLog(admin.id, {})).toEqual({ total: 2, unseen: 2 });
+    await calls.markSeen(admin.id, { ids: [c1.id, c1.id] });
+    expect(await calls.countLog(admin.id, {})).toEqual({ total: 2, unseen: 1 });
+    await calls.markSeen(admin.id, { until: '2026-12-05T10:02:00.000Z' });
+    expect(await calls.countLog(admin.id, {})).toEqual({ total: 2, unseen: 0 });
+
+    // A ticket is put on a call once.
+    const ticket = await db.all(db.q.insertInto('tickets').values({ ttn: 'T1', title: 't', queue_id: first.id, created_at: NOW, updated_at: NOW }).returning('id'));
+    const links = await Promise.all([calls.linkTicket(c2.id, ticket[0]!.id), calls.linkTicket(c2.id, ticket[0]!.id)]);
+    expect(links.filter(Boolean)).toHaveLength(1);
+    expect((await calls.forTicket(ticket[0]!.id)).map((c) => c.id)).toEqual([c2.id]);
+    await expect(calls.update(9999, { digits: '1' })).rejects.toThrow(/no call/);
+  });
+
+  maybe('pop state: running calls an agent was rung for, dismissals kept until answered or ended', async () => {
+    const db = await open();
+    const { anna, bob } = await world(db);
+    const calls = createCallRepository(db);
+    const pops = createPopStateRepository(db);
+    const c1 = await calls.create({ channelId: 'p-1', callerNumber: null, callerName: null, language: null, startedAt: NOW });
+    const c2 = await calls.create({ channelId: 'p-2', callerNumber: null, callerName: null, language: null, startedAt: NOW });
+    await calls.update(c1.id, { agentsRung: [bob.id, anna.id] });
+    await calls.update(c2.id, { answeredBy: anna.id });
+    expect((await pops.runningCallsOf(anna.id)).map((c) => c.id)).toEqual([c1.id, c2.id]);
+    expect((await pops.runningCallsOf(bob.id)).map((c) => c.id)).toEqual([c1.id]);
+    await pops.dismiss(anna.id, [c1.id, c2.id, c1.id]);
+    expect(await pops.dismissed(anna.id)).toEqual(new Set([c1.id, c2.id]));
+    await pops.restore(anna.id, c2.id);
+    expect(await pops.dismissed(anna.id)).toEqual(new Set([c1.id]));
+    await calls.end(c1.id, NOW);
+    await pops.forget(c1.id);
+    expect(await pops.dismissed(anna.id)).toEqual(new Set());
+    // An ended call's pop cannot be dismissed (nothing to keep).
+    await pops.dismiss(bob.id, [c1.id]);
+    expect(await pops.dismissed(bob.id)).toEqual(new Set());
+  });
+
+  maybe('a failed transaction leaves nothing behind', async () => {
+    const db = await open();
+    const queues = createQueueRepository(db);
+    await queues.create({ name: 'Taken' }, NOW);
+    await expect(queues.create({ name: 'taken', isDefault: true }, NOW)).rejects.toThrow();
+    await queues.create({ name: 'Other', isDefault: true }, NOW);
+    expect((await queues.list()).map((x) => [x.name, x.isDefault])).toEqual([
+      ['Other', true],
+      ['Taken', false],
+    ]);
+  });
+});
+
+describe('PostgreSQL schema', () => {
+  const maybe = postgresAvailable() ? it : it.skip;
+
+  maybe('has the same version as the SQLite file; instances migrating at once wait for one another', async () => {
+    expect(loadPostgresMigrations().at(-1)?.version).toBe(loadMigrations().length);
+    const url = await server!.createDatabase();
+    const pools = [new pg.Pool({ connectionString: url }), new pg.Pool({ connectionString: url }), new pg.Pool({ connectionString: url })];
+    cleanups.push(() => Promise.all(pools.map((p) => p.end())).then(() => undefined));
+    expect(await Promise.all(pools.map((p) => migratePostgres(p)))).toEqual([21, 21, 21].map(() => loadMigrations().length));
+    const { rows } = await pools[0]!.query('SELECT version FROM schema_version');
+    expect(rows).toEqual([{ version: loadMigrations().length }]);
+  });
+
+  maybe('refuses a database newer than the code and leaves it unchanged', async () => {
+    const url = await server!.createDatabase();
+    const pool = new pg.Pool({ connectionString: url });
+    cleanups.push(() => pool.end());
+    await migratePostgres(pool);
+    await pool.query('UPDATE schema_version SET version = 99');
+    await expect(migratePostgres(pool)).rejects.toThrow(/schema version 99, newer than this Hotline knows .*nothing was changed/);
+    expect((await pool.query('SELECT version FROM schema_version')).rows).toEqual([{ version: 99 }]);
+  });
+});
