@@ -27,6 +27,8 @@ import { createWriteGuard, databaseProblems } from './storage/db-health.js';
 import { createCustomerRepository } from './storage/customer-repository.js';
 import { openDatabase } from './storage/database.js';
 import { sqliteEngine } from './storage/engine.js';
+import { createMailRepository } from './storage/mail-repository.js';
+import { walSync } from './storage/wal-sync.js';
 import type { WriteRole } from './storage/write-turns.js';
 import { noWriteTurn, takeWriteTurns } from './storage/write-turns.js';
 import { createQueueRepository } from './storage/queue-repository.js';
@@ -79,20 +81,20 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
     const settings = createSettingsRepository(sql);
     const ttn = createTtnService({ settings, counters: createCounterRepository(sql), extraGenerators, timeZone: config.timeZone });
     await ttn.load();
-    const tickets = createTicketService({ tickets: createTicketRepository(db), attachments: createAttachmentRepository(db), queues, ttn, events, clock });
+    const tickets = createTicketService({ tickets: createTicketRepository(sql), attachments: createAttachmentRepository(sql), queues, ttn, events, clock });
     const agentStore = createAgentRepository(sql);
     const agents = createAgentService({ agents: agentStore, clock, events });
     const prompts = createPromptStore({ dir: config.promptsDir });
     if (overrides.installPrompts !== false) prompts.install();
-    const auth = createAuthService({ agents, sessions: createSessionRepository(sql), tokens: createApiTokenRepository(sql), clock, events, limits: { perLoginAndAddress: config.loginFailuresAllowed, baseDelayMs: config.loginFirstWaitSeconds * 1000 }, loginFailures: createLoginFailureRepository(db) });
+    const auth = createAuthService({ agents, sessions: createSessionRepository(sql), tokens: createApiTokenRepository(sql), clock, events, limits: { perLoginAndAddress: config.loginFailuresAllowed, baseDelayMs: config.loginFirstWaitSeconds * 1000 }, loginFailures: createLoginFailureRepository(sql) });
     const calls = createCallService({ instance: config.instanceId, calls: createCallRepository(callPath), tickets, agents: agentStore, queues, events, clock, onError: (error, what) => log.warn({ err: error }, `${what} failed`) });
-    const texts = createTextOverrideRepository(db);
-    let currentTexts = createI18n(texts.all());
+    const texts = createTextOverrideRepository(sql);
+    let currentTexts = createI18n(await texts.all());
     // A stable handle (the service's parts keep it) over the texts loaded last.
     const i18n: I18n = { t: (lang) => currentTexts.t(lang), override: (lang, key, text) => currentTexts.override(lang, key, text), shipped: () => currentTexts.shipped() };
-    const notices = createNoticeService({ notices: createNoticeRepository(db), agents: agentStore, queues, events, clock, texts: (language) => i18n.t(languageOf(language) ?? 'en'), onError: (error) => log.warn({ err: error }, 'a notice could not be written') });
-    const reloadTexts = (): void => {
-      currentTexts = createI18n(texts.all());
+    const notices = createNoticeService({ notices: createNoticeRepository(sql), agents: agentStore, queues, events, clock, texts: (language) => i18n.t(languageOf(language) ?? 'en'), onError: (error) => log.warn({ err: error }, 'a notice could not be written') });
+    const reloadTexts = async (): Promise<void> => {
+      currentTexts = createI18n(await texts.all());
     };
     // Cached settings (the TTN's, the texts) are read again when the `changed` mark moves: set by whoever
     // changes them, in any process or instance. A reload records the mark it has seen, so that the
@@ -102,14 +104,16 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
     const reloadSettings = async (): Promise<void> => {
       settingsSeen = JSON.stringify((await settings.get('changed')) ?? null);
       await ttn.load();
-      reloadTexts();
+      await reloadTexts();
     };
-    const directory = createDirectoryService({ queues, customers: createCustomerRepository(db), clock, countryCode: config.countryCode, events });
+    const directory = createDirectoryService({ queues, customers: createCustomerRepository(sql), clock, countryCode: config.countryCode, events });
     return {
       config,
       log,
       clock,
       db,
+      /** The engine every repository runs its queries on (SQLite here; see storage/engine.ts). */
+      sql,
       /** Shared with the service's other threads, for their write turns; null outside `hotline serve`. */
       writeTurns: overrides.writeTurns?.shared ?? null,
       events,
@@ -161,14 +165,16 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
       },
       /** Which running calls' pops agents were shown and dismissed, for every instance. */
       popState: createPopStateRepository(sql),
+      /** Raw mail, the outbox and the mail details of articles (the e-mail channel's storage). */
+      mailStore: createMailRepository(sql, walSync(db)),
       /** Leases: which instance does which background work, and which instances are alive. */
       leases: createLeaseRepository(sql),
       /** Ticket-list filters agents saved. */
       savedFilters: createSavedFilterRepository(sql),
       /** Canned answers admins prepared, per queue or for all. */
-      cannedAnswers: createCannedAnswerRepository(db),
+      cannedAnswers: createCannedAnswerRepository(sql),
       /** Files attached to replies not sent yet, per agent and ticket. */
-      drafts: createDraftRepository(db),
+      drafts: createDraftRepository(sql),
       /** What keeps the database from being written, in words; empty when it can be. */
       databaseProblems: () => databaseProblems(db, writes),
       /** Closes the database; call once everything using it has stopped. */

@@ -30,6 +30,11 @@ const schema = z
     dataDir: nonEmpty.default('./data'),
     /** SQLite file; defaults to `<dataDir>/hotline.db`. */
     database: nonEmpty.optional(),
+    /**
+     * PostgreSQL instead of the SQLite file, e.g. `postgres://hotline:secret@db.example:5432/hotline`:
+     * what several instances share. Empty: the SQLite file.
+     */
+    databaseUrl: z.string().regex(/^(postgres(ql)?:\/\/.*)?$/, 'must start with postgres:// or postgresql://').default(''),
     httpHost: nonEmpty.default('127.0.0.1'),
     httpPort: port.default(8080),
     /** The site's time zone (IANA): how times are shown to agents who have not chosen their own. */

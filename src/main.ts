@@ -312,7 +312,7 @@ async function ingest(args: string[], io: Out): Promise<number> {
       io.err(`hotline ingest: cannot store the message now, try again later: ${(error as Error).message}`);
       return EX_TEMPFAIL;
     }
-    if (mail.pipeline.toFile(stored)) {
+    if (await mail.pipeline.toFile(stored)) {
       const outcome = await mail.pipeline.process(stored.id);
       // The owner's notice of this mail is written before the process ends (the service mails it, if asked to).
       await hotline.events.idle();

@@ -89,10 +89,10 @@ export function createAuthService(deps: { agents: AgentService; sessions: Sessio
      * The try is counted before the password is checked (TooManyAttemptsError when it must wait).
      */
     async login(login: string, password: string, address: string): Promise<{ token: string; session: Session } | null> {
-      const attempt = limiter.begin(login, address);
+      const attempt = await limiter.begin(login, address);
       const agent = await agents.authenticate(login, password);
       if (!agent) return null;
-      attempt.succeeded();
+      await attempt.succeeded();
       return openSession(agent);
     },
 
@@ -102,9 +102,9 @@ export function createAuthService(deps: { agents: AgentService; sessions: Sessio
      * browser gets a new one. Null when the current password is wrong.
      */
     async changePassword(agent: Agent, current: string, next: string, address: string): Promise<{ token: string; session: Session } | null> {
-      const attempt = limiter.begin(agent.login, address);
+      const attempt = await limiter.begin(agent.login, address);
       if (!(await agents.authenticate(agent.login, current))) return null;
-      attempt.succeeded();
+      await attempt.succeeded();
       await agents.setPassword(agent.id, next);
       await sessions.deleteForAgent(agent.id);
       changed(agent.id);

@@ -48,29 +48,46 @@ export interface LoginLock {
  * where every process and instance on it counts together and a restart forgets nothing. `atomically`
  * runs a check and its count with nothing of another process's between them.
  */
-export interface LoginFailureStore {
-  get(key: string): Entry | undefined;
-  set(key: string, entry: Entry): void;
-  delete(key: string): boolean;
-  /** Every entry (for the admins' list). */
-  all(): Array<[string, Entry]>;
-  /** Drops entries whose last failure is older than `before` (ms). */
-  prune(before: number): void;
-  atomically<T>(fn: () => T): T;
+/** Reads and writes of the counts. */
+export interface LoginFailureOps {
+  get(key: string): Promise<Entry | undefined>;
+  set(key: string, entry: Entry): Promise<void>;
+  delete(key: string): Promise<boolean>;
 }
 
-/** The counts in this process's memory. */
+/**
+ * Where the counts live: in memory (one process), or in the database (src/storage/login-failure-repository.ts),
+ * where every process and instance on it counts together and a restart forgets nothing.
+ */
+export interface LoginFailureStore extends LoginFailureOps {
+  /** Every entry (for the admins' list). */
+  all(): Promise<Array<[string, Entry]>>;
+  /** Drops entries whose last failure is older than `before` (ms). */
+  prune(before: number): Promise<void>;
+  /** Runs a check and its count with no other try's reads or writes between them (a transaction in the database). */
+  atomically<T>(fn: (ops: LoginFailureOps) => Promise<T>): Promise<T>;
+}
+
+/** The counts in this process's memory; tries take turns. */
 export function memoryLoginFailures(): LoginFailureStore {
   const entries = new Map<string, Entry>();
+  let turn: Promise<unknown> = Promise.resolve();
+  const ops: LoginFailureOps = {
+    get: async (key) => entries.get(key),
+    set: async (key, entry) => void entries.set(key, entry),
+    delete: async (key) => entries.delete(key),
+  };
   return {
-    get: (key) => entries.get(key),
-    set: (key, entry) => void entries.set(key, entry),
-    delete: (key) => entries.delete(key),
-    all: () => [...entries],
-    prune(before) {
+    ...ops,
+    all: async () => [...entries],
+    async prune(before) {
       for (const [key, e] of entries) if (e.lastAt < before) entries.delete(key);
     },
-    atomically: (fn) => fn(),
+    atomically<T>(fn: (o: LoginFailureOps) => Promise<T>): Promise<T> {
+      const run = turn.then(() => fn(ops));
+      turn = run.catch(() => undefined);
+      return run;
+    },
   };
 }
 
@@ -88,62 +105,62 @@ export function createLoginLimiter(now: () => number, limits: Partial<LoginLimit
   const addressKey = (address: string) => `address:${address}`;
   let prunedAt = -Infinity;
 
-  const live = (key: string, t: number): Entry | undefined => {
-    const e = store.get(key);
+  const live = async (ops: LoginFailureOps, key: string, t: number): Promise<Entry | undefined> => {
+    const e = await ops.get(key);
     if (e && t - e.lastAt > l.forgetAfterMs) {
-      store.delete(key);
+      await ops.delete(key);
       return undefined;
     }
     return e;
   };
   const delay = (over: number) => Math.min(l.maxDelayMs, l.baseDelayMs * 2 ** Math.min(30, over - 1));
-  const count = (key: string, allowed: number, t: number) => {
-    const e = live(key, t) ?? { failures: 0, notBefore: 0, lastAt: t };
+  const count = async (ops: LoginFailureOps, key: string, allowed: number, t: number) => {
+    const e = (await live(ops, key, t)) ?? { failures: 0, notBefore: 0, lastAt: t };
     e.failures++;
     e.lastAt = t;
     if (e.failures >= allowed) e.notBefore = t + delay(e.failures - allowed + 1);
-    store.set(key, e);
+    await ops.set(key, e);
   };
 
   return {
     /**
      * Starts a try: throws TooManyAttemptsError when it must wait, else counts it as failed until
-     * `succeeded` says otherwise. Synchronous on purpose: nothing can come between check and count.
+     * `succeeded` says otherwise. Check and count are one step (`atomically`): nothing comes between them.
      */
-    begin(login: string, address: string): { succeeded(): void } {
+    async begin(login: string, address: string): Promise<{ succeeded(): Promise<void> }> {
       const t = now();
       if (t - prunedAt > 60_000) {
         prunedAt = t;
-        store.prune(t - l.forgetAfterMs);
+        await store.prune(t - l.forgetAfterMs);
       }
       const keys: Array<[string, number]> = [
         [pairKey(login, address), l.perLoginAndAddress],
         [addressKey(address), l.perAddress],
       ];
-      store.atomically(() => {
-        const wait = Math.max(0, ...keys.map(([k]) => (live(k, t)?.notBefore ?? 0) - t));
+      await store.atomically(async (ops) => {
+        let wait = 0;
+        for (const [k] of keys) wait = Math.max(wait, ((await live(ops, k, t))?.notBefore ?? 0) - t);
         if (wait > 0) throw new TooManyAttemptsError(wait / 1000);
-        for (const [k, allowed] of keys) count(k, allowed, t);
+        for (const [k, allowed] of keys) await count(ops, k, allowed, t);
       });
       return {
-        succeeded() {
-          store.atomically(() => {
-            store.delete(keys[0]![0]);
-            const a = store.get(keys[1]![0]);
+        succeeded: () =>
+          store.atomically(async (ops) => {
+            await ops.delete(keys[0]![0]);
+            const a = await ops.get(keys[1]![0]);
             if (!a) return;
             a.failures = Math.max(0, a.failures - 1);
             if (a.failures < l.perAddress) a.notBefore = 0;
-            if (a.failures === 0) store.delete(keys[1]![0]);
-            else store.set(keys[1]![0], a);
-          });
-        },
+            if (a.failures === 0) await ops.delete(keys[1]![0]);
+            else await ops.set(keys[1]![0], a);
+          }),
       };
     },
     /** Pairs and addresses with failures on record, most failures first. */
-    list(): LoginLock[] {
+    async list(): Promise<LoginLock[]> {
       const t = now();
       const out: LoginLock[] = [];
-      for (const [key, e] of store.all()) {
+      for (const [key, e] of await store.all()) {
         if (t - e.lastAt > l.forgetAfterMs) continue;
         const pair = /^login:(.*)\|(.*)$/.exec(key);
         out.push({
@@ -158,11 +175,11 @@ export function createLoginLimiter(now: () => number, limits: Partial<LoginLimit
       return out.sort((a, b) => b.failures - a.failures);
     },
     /** Clears one entry (`key` from `list`), or every entry of a login name; returns how many. */
-    clear(which: { key: string } | { login: string }): number {
-      if ('key' in which) return store.delete(which.key) ? 1 : 0;
+    async clear(which: { key: string } | { login: string }): Promise<number> {
+      if ('key' in which) return (await store.delete(which.key)) ? 1 : 0;
       let n = 0;
       const prefix = `login:${which.login.toLowerCase()}|`;
-      for (const [key] of store.all()) if (key.startsWith(prefix) && store.delete(key)) n++;
+      for (const [key] of await store.all()) if (key.startsWith(prefix) && (await store.delete(key))) n++;
       return n;
     },
   };

@@ -331,7 +331,7 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
   app.get('/admin/security', { schema: { querystring: PageQuery } }, async (request, reply) => {
     requireAdmin(request);
     const [settings, guessing] = await Promise.all([loadSecuritySettings(hotline.settings), opts.guessing?.()]);
-    return page(views, request, reply, 'admin/security', { title: localeOf(request).t('admin.security.title'), locks: auth.loginLocks(), guessing: guessing ?? null, settings, limits: { perLogin: hotline.config.loginFailuresAllowed, perAddress: 20, first: hotline.config.loginFirstWaitSeconds } });
+    return page(views, request, reply, 'admin/security', { title: localeOf(request).t('admin.security.title'), locks: await auth.loginLocks(), guessing: guessing ?? null, settings, limits: { perLogin: hotline.config.loginFailuresAllowed, perAddress: 20, first: hotline.config.loginFirstWaitSeconds } });
   });
 
   app.post('/admin/security', { schema: { body: SecurityForm } }, async (request, reply) => {
@@ -344,7 +344,7 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
   app.post('/admin/security/logins/clear', { schema: { body: ClearLoginForm } }, async (request, reply) => {
     requireAdmin(request);
     const b = request.body as { key?: string; login?: string };
-    auth.clearLoginLocks(b.key ? { key: b.key } : { login: b.login! });
+    await auth.clearLoginLocks(b.key ? { key: b.key } : { login: b.login! });
     return reply.redirect('/admin/security?done=logins-cleared', 303);
   });
 
@@ -355,7 +355,7 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
     const q = request.query as z.output<typeof TextsQuery>;
     const lang = (q.lang || locale.lang) as Language;
     const shipped = hotline.i18n.shipped()[lang];
-    const changed = new Map(hotline.texts.all().filter((o) => o.lang === lang).map((o) => [o.key, o.text]));
+    const changed = new Map((await hotline.texts.all()).filter((o) => o.lang === lang).map((o) => [o.key, o.text]));
     const search = q.q.trim().toLowerCase();
     const rows = Object.entries(shipped)
       .map(([key, text]) => ({ key, shipped: text, text: changed.get(key) ?? text, changed: changed.has(key) }))
@@ -385,8 +385,8 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline;
     const text = b.reset || b.text === shipped[b.key] ? '' : b.text;
     const missing = [...shipped[b.key]!.matchAll(/\{\{(\w+)\}\}/g)].map((m) => m[1]).filter((name) => text && !text.includes(`{{${name}}}`));
     if (missing.length) throw new ValidationError(`text: keep the placeholder ${missing[0]} (in double braces): a value is filled in there`);
-    hotline.texts.save(b.lang, b.key, text, hotline.clock.now().toISOString());
-    hotline.reloadTexts();
+    await hotline.texts.save(b.lang, b.key, text, hotline.clock.now().toISOString());
+    await hotline.reloadTexts();
     await hotline.markSettingsChanged();
     await opts.settingsChanged?.();
     const back = /^\/admin\/texts(\?[^#]*)?$/.test(b.back) ? b.back : `/admin/texts?lang=${b.lang}`;

@@ -21,7 +21,7 @@ export interface WebPbx {
 export interface WebMail {
   /** One line for the admin overview. */
   status(): Promise<string>;
-  counts(): Promise<ReturnType<Mail['pipeline']['status']>>;
+  counts(): ReturnType<Mail['pipeline']['status']>;
   /** Stored messages that could not be filed, and duplicates, newest first: a page of them and how many there are. */
   flagged(offset: number, limit: number): Promise<{ items: RawMessage[]; total: number }>;
   rawBytes(id: number): Promise<Buffer | null>;
@@ -40,11 +40,11 @@ export function localPbx(pbx: Pbx): WebPbx {
 export function localMail(mail: Mail): WebMail {
   return {
     status: async () => mail.status(),
-    counts: async () => mail.pipeline.status(),
-    flagged: async (offset, limit) => ({ items: mail.repo.listFlagged(offset, limit), total: mail.repo.countFlagged() }),
+    counts: () => mail.pipeline.status(),
+    flagged: async (offset, limit) => ({ items: await mail.repo.listFlagged(offset, limit), total: await mail.repo.countFlagged() }),
     rawBytes: async (id) => mail.repo.rawBytes(id),
     async reprocess(id) {
-      if (!mail.repo.raw(id)) return false;
+      if (!(await mail.repo.raw(id))) return false;
       await mail.pipeline.process(id);
       return true;
     },

@@ -48,7 +48,7 @@ try {
       (error: unknown) => post({ type: 'result', call: m.call, error: toWire(error) }),
     );
   });
-  post({ type: 'ready', status: mail.status(), smtpPort: mail.smtpPort() });
+  post({ type: 'ready', status: await mail.status(), smtpPort: mail.smtpPort() });
 } catch (error) {
   post({ type: 'failed', error: toWire(error) });
   port.close();

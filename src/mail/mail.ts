@@ -1,7 +1,6 @@
 import type { Hotline } from '../app.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { createMailRepository } from '../storage/mail-repository.js';
 import { startImapPoller } from './imap-poller.js';
 import { createLeaseKeeper } from '../core/leases.js';
 import { createMailWorker } from './mail-worker.js';
@@ -33,7 +32,7 @@ export const BACKGROUND_LEASES = ['outbox', 'mail-resume', 'reminders', 'notice-
 /** The e-mail channel's parts, built from the config; listeners (and the background work) start only with `listen: true`. */
 export async function startMail(hotline: Hotline, config: Config, options: { listen: boolean; log?: Logger }) {
   const log = options.log ?? hotline.log;
-  const repo = createMailRepository(hotline.db);
+  const repo = hotline.mailStore;
   // Only `hotline serve` does background work; `hotline ingest` files its one message and sends what it can.
   const leases = options.listen
     ? createLeaseKeeper({
@@ -77,9 +76,12 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
       filing.set(id, done);
     }
   }
-  const afterStore = (id: number, duplicate: boolean) => {
-    if (pipeline.toFile({ id, duplicate })) file(id);
-  };
+  const afterStore = (id: number, duplicate: boolean) =>
+    void pipeline
+      .toFile({ id, duplicate })
+      .then((yes) => yes && file(id))
+      // Stored and acknowledged: the resume pass files it later.
+      .catch((error: unknown) => log.warn({ err: (error as Error).message, rawId: id }, 'could not look at a stored message; it is filed by the next resume pass'));
   /**
    * Files what was stored (and acknowledged) but never filed: the service stopped in between. At
    * start, everything; later, only messages older than a minute, so one that `hotline ingest` is
@@ -87,7 +89,10 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
    */
   function resume(olderThanMs = 60_000): void {
     if (!holds('mail-resume')) return;
-    repo.unfiled(new Date(hotline.clock.now().getTime() - olderThanMs).toISOString()).forEach(file);
+    repo
+      .unfiled(new Date(hotline.clock.now().getTime() - olderThanMs).toISOString())
+      .then((ids) => ids.forEach(file))
+      .catch((error: unknown) => log.warn({ err: (error as Error).message }, 'could not look for stored mail left unfiled; looked for again later'));
   }
   let resumeTimer: NodeJS.Timeout | undefined;
   let reminderTimer: NodeJS.Timeout | undefined;
@@ -155,8 +160,8 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
     leases,
     smtpPort: () => smtp?.port ?? null,
     /** One line for the admin overview. */
-    status(): string {
-      const { raw, outbox: out } = pipeline.status();
+    async status(): Promise<string> {
+      const { raw, outbox: out } = await pipeline.status();
       const parts = [
         smtp ? `SMTP listening on ${config.smtpHost}:${smtp.port}` : 'SMTP listener off',
         imap ? `IMAP ${imap.status()}` : 'no IMAP mailbox',

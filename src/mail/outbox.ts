@@ -78,13 +78,13 @@ export function createOutbox(deps: { repo: MailRepository; clock: Clock; log: Lo
     let sent = 0;
     for (let n = 0; n < DRAIN_LIMIT; n++) {
       const now = clock.now().getTime();
-      const item = repo.claimNext(sender, new Date(now).toISOString(), new Date(now + CLAIM_MS).toISOString());
+      const item = await repo.claimNext(sender, new Date(now).toISOString(), new Date(now + CLAIM_MS).toISOString());
       if (!item) break;
       try {
         await deliver(item);
         crashPoint('outbox.sent');
-        repo.markSent(item.id, clock.now().toISOString());
-        if (item.articleId !== null) repo.setDelivery(item.articleId, 'sent');
+        await repo.markSent(item.id, clock.now().toISOString());
+        if (item.articleId !== null) await repo.setDelivery(item.articleId, 'sent');
         sent++;
       } catch (error) {
         // A relay that refuses this message or its recipient for good (5xx to RCPT TO or DATA:
@@ -93,8 +93,8 @@ export function createOutbox(deps: { repo: MailRepository; clock: Clock; log: Lo
         const { responseCode, command } = error as { responseCode?: number; command?: string };
         const refused = typeof responseCode === 'number' && responseCode >= 500 && responseCode < 600 && /^(RCPT|DATA)/i.test(String(command ?? ''));
         const giveUp = refused || item.attempts + 1 >= maxAttempts;
-        repo.markRetry(item.id, new Date(clock.now().getTime() + retryDelayMs(item.attempts)).toISOString(), (error as Error).message, giveUp);
-        if (giveUp && item.articleId !== null) repo.setDelivery(item.articleId, 'failed');
+        await repo.markRetry(item.id, new Date(clock.now().getTime() + retryDelayMs(item.attempts)).toISOString(), (error as Error).message, giveUp);
+        if (giveUp && item.articleId !== null) await repo.setDelivery(item.articleId, 'failed');
         log.warn({ err: (error as Error).message, outbox: item.id, attempts: item.attempts + 1, giveUp }, 'sending mail failed');
       }
     }

@@ -155,7 +155,7 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
       if (ticket) return ticket;
     }
     const ids = [mail.inReplyTo, ...mail.references].filter((v): v is string => !!v);
-    const ticketId = repo.ticketForMessageIds(ids);
+    const ticketId = await repo.ticketForMessageIds(ids);
     return ticketId === null ? null : hotline.tickets.findById(ticketId);
   }
 
@@ -184,10 +184,10 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
     const recipient = mail.replyTo?.address ?? sender;
     const own = await ownAddresses();
     const since = new Date(hotline.clock.now().getTime() - 24 * 3600 * 1000).toISOString();
-    const check = (address: string | null) =>
-      autoReplyBlocked({ headers: mail.headers, sender: address, ownAddresses: own, sentToSenderToday: address ? repo.autoRepliesSince(address, since) : 0, dailyLimit: settings.autoReplyLimit });
+    const check = async (address: string | null) =>
+      autoReplyBlocked({ headers: mail.headers, sender: address, ownAddresses: own, sentToSenderToday: address ? await repo.autoRepliesSince(address, since) : 0, dailyLimit: settings.autoReplyLimit });
     // Both must be fit for an answer: a robot's From with a human's Reply-To is still a robot.
-    const blocked = check(recipient) ?? (sender && sender !== recipient ? check(sender) : null);
+    const blocked = (await check(recipient)) ?? (sender && sender !== recipient ? await check(sender) : null);
     if (blocked) return blocked;
     if (!recipient) return 'no sender address';
     const language = mailLanguage(mail, customer?.language);
@@ -216,8 +216,8 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
   }
 
   /** Commits a plan; publishes its events after the commit (and only when this commit filed it). */
-  function commit(plan: FilingPlan): FilingResult {
-    const result = repo.commit(plan);
+  async function commit(plan: FilingPlan): Promise<FilingResult> {
+    const result = await repo.commit(plan);
     if (!result.filed) return result;
     const [first, ...rest] = result.articles;
     if (!result.before && first) hotline.events.publish('ticket.created', { ticket: result.ticket, article: first });
@@ -254,7 +254,7 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
   /** What filing this mail writes: a report on its article, a follow-up, or a new ticket (with its TTN taken and its auto-reply composed). */
   async function planFor(rawId: number, mail: MailMessage, envelopeTo: string[]): Promise<{ plan: FilingPlan; outcome: MailOutcome } | null> {
     if (mail.bounce) {
-      const original = mail.bounce.originalMessageId ? repo.articleForMessageId(mail.bounce.originalMessageId) : null;
+      const original = mail.bounce.originalMessageId ? await repo.articleForMessageId(mail.bounce.originalMessageId) : null;
       return original ? { plan: reportPlan(rawId, mail, original), outcome: 'bounce' } : null;
     }
     const existing = await followUpTicket(mail);
@@ -308,8 +308,8 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
    * recognised when they were stored (and are filed only when an admin asks).
    */
   async function process(rawId: number): Promise<MailOutcome> {
-    const raw = repo.raw(rawId);
-    const bytes = repo.rawBytes(rawId);
+    const raw = await repo.raw(rawId);
+    const bytes = await repo.rawBytes(rawId);
     if (!raw || !bytes) throw new Error(`no raw message ${rawId}`);
     if (raw.status === 'done') return (raw.outcome as MailOutcome | null) ?? 'ticket';
     let mail: MailMessage;
@@ -318,18 +318,18 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
     } catch (error) {
       // Stopping: left as it is, to be filed at the next start.
       if (error instanceof MailThreadClosedError) throw error;
-      repo.markRaw(rawId, { status: 'failed', outcome: 'unreadable', error: `cannot parse: ${(error as Error).message}`, now: now() });
+      await repo.markRaw(rawId, { status: 'failed', outcome: 'unreadable', error: `cannot parse: ${(error as Error).message}`, now: now() });
       return 'failed';
     }
     try {
       for (let attempt = 1; ; attempt++) {
         const planned = await planFor(rawId, mail, raw.envelopeTo);
         if (!planned) {
-          repo.markRaw(rawId, { status: 'failed', outcome: 'bounce', error: 'delivery report for a message Hotline did not send (or without its Message-ID)', messageId: mail.messageId, now: now() });
+          await repo.markRaw(rawId, { status: 'failed', outcome: 'bounce', error: 'delivery report for a message Hotline did not send (or without its Message-ID)', messageId: mail.messageId, now: now() });
           return 'failed';
         }
         try {
-          const result = commit(planned.plan);
+          const result = await commit(planned.plan);
           return result.filed ? planned.outcome : ((result.outcome as MailOutcome | null) ?? planned.outcome);
         } catch (error) {
           // Random numbers can collide, and a counter may be behind numbers imported from elsewhere.
@@ -340,7 +340,7 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
     } catch (error) {
       if (error instanceof MailThreadClosedError) throw error;
       hotline.log.error({ err: error, rawId }, 'mail processing failed; the message is kept and flagged');
-      repo.markRaw(rawId, { status: 'failed', outcome: 'error', error: (error as Error).message, messageId: mail.messageId, now: now() });
+      await repo.markRaw(rawId, { status: 'failed', outcome: 'error', error: (error as Error).message, messageId: mail.messageId, now: now() });
       return 'failed';
     }
   }
@@ -351,7 +351,7 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
    * the sender never heard "OK" and sent again). Filing is idempotent, so a second process filing
    * the same message at the same moment writes nothing twice.
    */
-  const toFile = (stored: { id: number; duplicate: boolean }): boolean => !stored.duplicate || repo.raw(stored.id)?.status === 'new';
+  const toFile = async (stored: { id: number; duplicate: boolean }): Promise<boolean> => !stored.duplicate || (await repo.raw(stored.id))?.status === 'new';
 
   return {
     store,
@@ -360,7 +360,7 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
     /** Stores, then processes: for the pipe and for tests. */
     async ingest(raw: Buffer, envelope: Envelope): Promise<{ id: number; outcome: MailOutcome }> {
       const stored = await store(raw, envelope);
-      if (!toFile(stored)) return { id: stored.id, outcome: 'duplicate' };
+      if (!(await toFile(stored))) return { id: stored.id, outcome: 'duplicate' };
       return { id: stored.id, outcome: await process(stored.id) };
     },
     /**
@@ -377,15 +377,15 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
       if (!input.text.trim()) throw new ValidationError('a reply needs some text');
       const queue = await hotline.directory.findQueue(ticket.queueId);
       // Threaded on the mail answered, else on the customer's last one.
-      let thread = repo.lastIncoming(ticket.id);
+      let thread = await repo.lastIncoming(ticket.id);
       if (input.articleId != null) {
         const answered = (await hotline.tickets.articles(ticket.id)).find((a) => a.id === input.articleId);
         if (!answered) throw new ValidationError(`article: there is no article ${input.articleId} on ticket ${ticket.ttn}`);
-        if (answered.messageId) thread = { messageId: answered.messageId, references: repo.referencesOf(answered.id) };
+        if (answered.messageId) thread = { messageId: answered.messageId, references: await repo.referencesOf(answered.id) };
       }
       const files = [
-        ...repo.draftFiles(input.draftIds ?? [], agent.id, ticket.id).map((f, i) => f ?? refuse('attach', input.draftIds![i]!)),
-        ...repo.ticketFiles(input.attachmentIds ?? [], ticket.id).map((f, i) => f ?? refuse('forward', input.attachmentIds![i]!)),
+        ...(await repo.draftFiles(input.draftIds ?? [], agent.id, ticket.id)).map((f, i) => f ?? refuse('attach', input.draftIds![i]!)),
+        ...(await repo.ticketFiles(input.attachmentIds ?? [], ticket.id)).map((f, i) => f ?? refuse('forward', input.attachmentIds![i]!)),
       ];
       if (files.reduce((n, f) => n + f.content.length, 0) > MAX_REPLY_FILE_BYTES) throw new ValidationError(`attach: a reply may carry ${MAX_REPLY_FILE_BYTES / (1024 * 1024)} MB of files in all`);
       const subject = ticketSubject(ticket.ttn, input.subject || ticket.title);
@@ -402,7 +402,7 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
         agent,
         attachments: files.map((f) => ({ filename: f.filename, contentType: f.contentType, content: f.content })),
       });
-      const result = commit({ rawId: null, ticket: { id: ticket.id }, articles: [planned], deleteDrafts: input.draftIds ?? [], now: now() });
+      const result = await commit({ rawId: null, ticket: { id: ticket.id }, articles: [planned], deleteDrafts: input.draftIds ?? [], now: now() });
       if (!result.filed) throw new Error('a reply is always written');
       return result.articles[0]!;
     },
@@ -415,7 +415,7 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
       for (const n of await hotline.notices.toMail(limit)) {
         const [to] = n.email ? looseRecipients(n.email) : [];
         if (!to) {
-          repo.enqueueNotice(n.id, null);
+          await repo.enqueueNotice(n.id, null);
           continue;
         }
         const messageId = newMessageId(settings.mailFrom);
@@ -431,12 +431,12 @@ export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepositor
           },
           messageId,
         );
-        if (repo.enqueueNotice(n.id, { envelopeFrom: settings.mailFrom, envelopeTo: [to.address], messageId, raw, now: now() })) queued++;
+        if (await repo.enqueueNotice(n.id, { envelopeFrom: settings.mailFrom, envelopeTo: [to.address], messageId, raw, now: now() })) queued++;
       }
       if (queued) deps.onOutbox?.();
       return queued;
     },
-    status: () => ({ raw: repo.rawCounts(), outbox: repo.outboxCounts() }),
+    status: async () => ({ raw: await repo.rawCounts(), outbox: await repo.outboxCounts() }),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import type { Compilable, CompiledQuery, RawBuilder } from 'kysely';
+import { sql } from 'kysely';
 import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler } from 'kysely';
 import type { Db } from './database.js';
 import type { WriteGuard } from './db-health.js';
@@ -141,3 +142,10 @@ export function sqliteEngine(db: Db): SqliteEngine {
   const inside = direct(false);
   return Object.assign(direct(true), { withWrites: (options: SqliteEngineOptions) => direct(true, options) });
 }
+
+/** `%text%` for {@link contains}, its wildcards taken literally. */
+export const likePattern = (text: string): string => `%${text.trim().replace(/[%_\\]/g, '\\$&')}%`;
+
+/** `expression` contains the pattern's text, ignoring case (SQLite's LIKE does for ASCII; PostgreSQL needs ILIKE). */
+export const contains = (db: Sql, expression: RawBuilder<unknown>, pattern: string): RawBuilder<boolean> =>
+  db.dialect === 'sqlite' ? sql<boolean>`${expression} LIKE ${pattern} ESCAPE '\\'` : sql<boolean>`${expression} ILIKE ${pattern} ESCAPE '\\'`;

@@ -1,74 +1,58 @@
-import type { Database } from 'better-sqlite3';
+import { sql } from 'kysely';
 import type { NoticeStore } from '../core/ports.js';
 import type { Notice } from '../core/types.js';
+import type { Sql } from './engine.js';
 
-const NOTICE = `n.id, n.agent_id AS agentId, n.kind, n.ticket_id AS ticketId, t.ttn, n.text, n.created_at AS createdAt, n.seen_at AS seenAt`;
-const FROM = 'FROM notices n LEFT JOIN tickets t ON t.id = n.ticket_id';
+const NOTICE = sql`n.id, n.agent_id AS "agentId", n.kind, n.ticket_id AS "ticketId", t.ttn, n.text, n.created_at AS "createdAt", n.seen_at AS "seenAt"`;
+const FROM = sql`FROM notices n LEFT JOIN tickets t ON t.id = n.ticket_id`;
 
-/** SQLite implementation of {@link NoticeStore}. */
-export function createNoticeRepository(db: Database): NoticeStore {
-  const insert = db.prepare(
-    `INSERT INTO notices (agent_id, kind, ticket_id, text, created_at, mail_wanted) VALUES (@agentId, @kind, @ticketId, @text, @now, @mail) RETURNING id`,
-  );
-  const byId = db.prepare(`SELECT ${NOTICE} ${FROM} WHERE n.id = ?`);
-  const add = db.transaction((rows: Parameters<NoticeStore['add']>[0], now: string) =>
-    rows.map((r) => byId.get((insert.all({ agentId: r.agentId, kind: r.kind, ticketId: r.ticketId, text: r.text, now, mail: r.mail ? 1 : 0 })[0] as { id: number }).id) as Notice),
-  );
-  const list = db.prepare(`SELECT ${NOTICE} ${FROM} WHERE n.agent_id = ? ORDER BY n.id DESC LIMIT ? OFFSET ?`);
-  const total = db.prepare('SELECT count(*) FROM notices WHERE agent_id = ?').pluck();
-  const unseen = db.prepare('SELECT count(*) FROM notices WHERE agent_id = ? AND seen_at IS NULL').pluck();
-  const seenAll = db.prepare('UPDATE notices SET seen_at = ? WHERE agent_id = ? AND seen_at IS NULL');
-  const seenTicket = db.prepare('UPDATE notices SET seen_at = ? WHERE agent_id = ? AND ticket_id = ? AND seen_at IS NULL');
-  // Asked on every view of a ticket: read first, so that a view writes (and locks) only when there is something to mark.
-  const unseenOfTicket = db.prepare('SELECT EXISTS (SELECT 1 FROM notices WHERE agent_id = ? AND ticket_id = ? AND seen_at IS NULL)').pluck();
-  const seenOne = db.prepare('UPDATE notices SET seen_at = ? WHERE agent_id = ? AND id = ? AND seen_at IS NULL');
-  const after = db.prepare(`SELECT ${NOTICE} ${FROM} WHERE n.id > ? ORDER BY n.id LIMIT ?`);
-  const newest = db.prepare('SELECT coalesce(max(id), 0) FROM notices').pluck();
-  const toMail = db.prepare(
-    `SELECT ${NOTICE}, a.email, a.name AS agentName, a.language AS agentLanguage ${FROM} JOIN agents a ON a.id = n.agent_id WHERE n.mail_wanted = 1 AND n.mailed_at IS NULL ORDER BY n.id LIMIT ?`,
-  );
-  const watchers = db.prepare('SELECT agent_id FROM queue_watchers WHERE queue_id = ?').pluck();
-  const watched = db.prepare('SELECT queue_id FROM queue_watchers WHERE agent_id = ? ORDER BY queue_id').pluck();
-  const unwatchAll = db.prepare('DELETE FROM queue_watchers WHERE agent_id = ?');
-  const watch = db.prepare('INSERT OR IGNORE INTO queue_watchers (agent_id, queue_id) VALUES (?, ?)');
-  const setWatched = db.transaction((agentId: number, queueIds: number[]) => {
-    unwatchAll.run(agentId);
-    for (const q of queueIds) watch.run(agentId, q);
-  });
+/** {@link NoticeStore} on either engine. */
+export function createNoticeRepository(db: Sql): NoticeStore {
+  const { q } = db;
+  const count = async (query: ReturnType<typeof q.selectFrom<'notices'>>) => (await db.first(query.select((e) => e.fn.countAll<number>().as('n'))))!.n;
   return {
     async add(rows, now) {
-      return rows.length ? add.immediate(rows, now) : [];
+      if (rows.length === 0) return [];
+      return db.transaction(async (tx) => {
+        const notices: Notice[] = [];
+        for (const r of rows) {
+          const [{ id }] = (await tx.all(
+            q.insertInto('notices').values({ agent_id: r.agentId, kind: r.kind, ticket_id: r.ticketId, text: r.text, created_at: now, mail_wanted: r.mail ? 1 : 0 }).returning('id'),
+          )) as [{ id: number }];
+          notices.push((await tx.first(sql<Notice>`SELECT ${NOTICE} ${FROM} WHERE n.id = ${id}`))!);
+        }
+        return notices;
+      });
     },
-    async list(agentId, limit, offset) {
-      return list.all(agentId, limit, offset) as Notice[];
-    },
-    async count(agentId) {
-      return { total: total.get(agentId) as number, unseen: unseen.get(agentId) as number };
-    },
+    list: (agentId, limit, offset) => db.all(sql<Notice>`SELECT ${NOTICE} ${FROM} WHERE n.agent_id = ${agentId} ORDER BY n.id DESC LIMIT ${limit} OFFSET ${offset}`),
+    count: async (agentId) => ({
+      total: await count(q.selectFrom('notices').where('agent_id', '=', agentId)),
+      unseen: await count(q.selectFrom('notices').where('agent_id', '=', agentId).where('seen_at', 'is', null)),
+    }),
     async markSeen(agentId, which, now) {
-      if (which === 'all') return seenAll.run(now, agentId).changes;
-      if ('ticketId' in which) return unseenOfTicket.get(agentId, which.ticketId) ? seenTicket.run(now, agentId, which.ticketId).changes : 0;
-      let n = 0;
-      for (const id of which.ids) n += seenOne.run(now, agentId, id).changes;
-      return n;
+      const unseen = q.updateTable('notices').set({ seen_at: now }).where('agent_id', '=', agentId).where('seen_at', 'is', null);
+      if (which === 'all') return db.run(unseen);
+      if ('ticketId' in which) {
+        // Asked on every view of a ticket: read first, so that a view writes (and locks) only when there is something to mark.
+        const any = await db.first(q.selectFrom('notices').select('id').where('agent_id', '=', agentId).where('ticket_id', '=', which.ticketId).where('seen_at', 'is', null).limit(1));
+        return any ? db.run(unseen.where('ticket_id', '=', which.ticketId)) : 0;
+      }
+      return which.ids.length ? db.run(unseen.where('id', 'in', which.ids)) : 0;
     },
-    async after(id, limit) {
-      return after.all(id, limit) as Notice[];
-    },
-    async newestId() {
-      return newest.get() as number;
-    },
-    async toMail(limit) {
-      return toMail.all(limit) as Array<Notice & { email: string | null; agentName: string; agentLanguage: string }>;
-    },
-    async watchers(queueId) {
-      return watchers.all(queueId) as number[];
-    },
-    async watched(agentId) {
-      return watched.all(agentId) as number[];
-    },
+    after: (id, limit) => db.all(sql<Notice>`SELECT ${NOTICE} ${FROM} WHERE n.id > ${id} ORDER BY n.id LIMIT ${limit}`),
+    newestId: async () => (await db.first(q.selectFrom('notices').select(sql<number>`coalesce(max(id), 0)`.as('n'))))!.n,
+    toMail: (limit) =>
+      db.all(
+        sql<Notice & { email: string | null; agentName: string; agentLanguage: string }>`SELECT ${NOTICE}, a.email, a.name AS "agentName", a.language AS "agentLanguage"
+          ${FROM} JOIN agents a ON a.id = n.agent_id WHERE n.mail_wanted = 1 AND n.mailed_at IS NULL ORDER BY n.id LIMIT ${limit}`,
+      ),
+    watchers: async (queueId) => (await db.all(q.selectFrom('queue_watchers').select('agent_id').where('queue_id', '=', queueId))).map((r) => r.agent_id),
+    watched: async (agentId) => (await db.all(q.selectFrom('queue_watchers').select('queue_id').where('agent_id', '=', agentId).orderBy('queue_id'))).map((r) => r.queue_id),
     async setWatched(agentId, queueIds) {
-      setWatched.immediate(agentId, queueIds);
+      await db.transaction(async (tx) => {
+        await tx.run(q.deleteFrom('queue_watchers').where('agent_id', '=', agentId));
+        if (queueIds.length) await tx.run(q.insertInto('queue_watchers').values(queueIds.map((queueId) => ({ agent_id: agentId, queue_id: queueId }))).onConflict((c) => c.doNothing()));
+      });
     },
   };
 }

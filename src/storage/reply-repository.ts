@@ -1,60 +1,51 @@
-import type { Database } from 'better-sqlite3';
+import { sql } from 'kysely';
 import type { CannedAnswerStore, DraftStore } from '../core/ports.js';
 import type { CannedAnswer, DraftAttachment } from '../core/types.js';
+import type { Sql } from './engine.js';
 
-const CANNED = 'id, queue_id AS queueId, name, body, updated_at AS updatedAt';
-const DRAFT = 'id, agent_id AS agentId, ticket_id AS ticketId, filename, content_type AS contentType, size, created_at AS createdAt';
+const CANNED = ['id', 'queue_id as queueId', 'name', 'body', 'updated_at as updatedAt'] as const;
+const DRAFT = ['id', 'agent_id as agentId', 'ticket_id as ticketId', 'filename', 'content_type as contentType', 'size', 'created_at as createdAt'] as const;
 
-/** SQLite implementation of {@link CannedAnswerStore}. */
-export function createCannedAnswerRepository(db: Database): CannedAnswerStore {
-  const all = db.prepare(`SELECT ${CANNED} FROM canned_answers ORDER BY queue_id IS NOT NULL, queue_id, name COLLATE NOCASE, id`);
-  const forQueue = db.prepare(`SELECT ${CANNED} FROM canned_answers WHERE queue_id = ? OR queue_id IS NULL ORDER BY name COLLATE NOCASE, id`);
-  const byId = db.prepare(`SELECT ${CANNED} FROM canned_answers WHERE id = ?`);
-  const insert = db.prepare(`INSERT INTO canned_answers (queue_id, name, body, created_at, updated_at) VALUES (@queueId, @name, @body, @now, @now) RETURNING ${CANNED}`);
-  const update = db.prepare(`UPDATE canned_answers SET queue_id = @queueId, name = @name, body = @body, updated_at = @now WHERE id = @id RETURNING ${CANNED}`);
-  const remove = db.prepare('DELETE FROM canned_answers WHERE id = ?');
+/** {@link CannedAnswerStore} on either engine. */
+export function createCannedAnswerRepository(db: Sql): CannedAnswerStore {
+  const { q } = db;
+  const answers = () => q.selectFrom('canned_answers').select(CANNED);
   return {
     async list(queueId) {
-      return (queueId === undefined ? all.all() : forQueue.all(queueId)) as CannedAnswer[];
+      // Every queue's first (by queue), then those for all queues; by name whatever its case.
+      return queueId === undefined
+        ? db.all(answers().orderBy(sql`queue_id IS NULL`).orderBy('queue_id').orderBy(sql`lower(name)`).orderBy('id'))
+        : db.all(answers().where((e) => e.or([e('queue_id', '=', queueId), e('queue_id', 'is', null)])).orderBy(sql`lower(name)`).orderBy('id'));
     },
-    async find(id) {
-      return (byId.get(id) as CannedAnswer | undefined) ?? null;
-    },
+    find: async (id) => (await db.first(answers().where('id', '=', id))) ?? null,
     async save(input, now) {
-      const params = { id: input.id ?? null, queueId: input.queueId, name: input.name, body: input.body, now };
-      return (input.id === undefined ? insert.all(params) : update.all(params))[0] as CannedAnswer;
+      const [row] =
+        input.id === undefined
+          ? await db.all(q.insertInto('canned_answers').values({ queue_id: input.queueId, name: input.name, body: input.body, created_at: now, updated_at: now }).returning(CANNED))
+          : await db.all(q.updateTable('canned_answers').set({ queue_id: input.queueId, name: input.name, body: input.body, updated_at: now }).where('id', '=', input.id).returning(CANNED));
+      return row as CannedAnswer;
     },
-    async remove(id) {
-      return remove.run(id).changes > 0;
-    },
+    remove: async (id) => (await db.run(q.deleteFrom('canned_answers').where('id', '=', id))) > 0,
   };
 }
 
-/** SQLite implementation of {@link DraftStore}. */
-export function createDraftRepository(db: Database): DraftStore {
-  const insert = db.prepare(
-    `INSERT INTO draft_attachments (agent_id, ticket_id, filename, content_type, size, content, created_at)
-     VALUES (@agentId, @ticketId, @filename, @contentType, @size, @content, @now) RETURNING ${DRAFT}`,
-  );
-  const list = db.prepare(`SELECT ${DRAFT} FROM draft_attachments WHERE agent_id = ? AND ticket_id = ? ORDER BY id`);
-  const bytes = db.prepare('SELECT coalesce(sum(size), 0) FROM draft_attachments WHERE agent_id = ? AND ticket_id = ?').pluck();
-  const remove = db.prepare('DELETE FROM draft_attachments WHERE id = ? AND agent_id = ?');
-  const purge = db.prepare('DELETE FROM draft_attachments WHERE created_at < ?');
+/** {@link DraftStore} on either engine. */
+export function createDraftRepository(db: Sql): DraftStore {
+  const { q } = db;
   return {
-    async add(agentId, ticketId, file, now) {
-      return insert.all({ agentId, ticketId, filename: file.filename, contentType: file.contentType, size: file.size, content: file.content, now })[0] as DraftAttachment;
-    },
-    async list(agentId, ticketId) {
-      return list.all(agentId, ticketId) as DraftAttachment[];
-    },
-    async bytes(agentId, ticketId) {
-      return bytes.get(agentId, ticketId) as number;
-    },
-    async remove(id, agentId) {
-      return remove.run(id, agentId).changes > 0;
-    },
-    async purgeOlderThan(before) {
-      return purge.run(before).changes;
-    },
+    add: async (agentId, ticketId, file, now) =>
+      (
+        await db.all(
+          q
+            .insertInto('draft_attachments')
+            .values({ agent_id: agentId, ticket_id: ticketId, filename: file.filename, content_type: file.contentType, size: file.size, content: file.content, created_at: now })
+            .returning(DRAFT),
+        )
+      )[0] as DraftAttachment,
+    list: (agentId, ticketId) => db.all(q.selectFrom('draft_attachments').select(DRAFT).where('agent_id', '=', agentId).where('ticket_id', '=', ticketId).orderBy('id')),
+    bytes: async (agentId, ticketId) =>
+      (await db.first(q.selectFrom('draft_attachments').select(sql<number>`coalesce(sum(size), 0)`.as('n')).where('agent_id', '=', agentId).where('ticket_id', '=', ticketId)))!.n,
+    remove: async (id, agentId) => (await db.run(q.deleteFrom('draft_attachments').where('id', '=', id).where('agent_id', '=', agentId))) > 0,
+    purgeOlderThan: (before) => db.run(q.deleteFrom('draft_attachments').where('created_at', '<', before)),
   };
 }

@@ -1,16 +1,20 @@
-import type { Database } from 'better-sqlite3';
+import type { Sql } from './engine.js';
 
-/** The texts admins reworded, per language and key (see src/i18n). */
-export function createTextOverrideRepository(db: Database) {
-  const all = db.prepare('SELECT lang, key, text FROM text_overrides ORDER BY lang, key');
-  const upsert = db.prepare('INSERT INTO text_overrides (lang, key, text, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (lang, key) DO UPDATE SET text = excluded.text, updated_at = excluded.updated_at');
-  const remove = db.prepare('DELETE FROM text_overrides WHERE lang = ? AND key = ?');
+/** The texts admins reworded, per language and key (see src/i18n), on either engine. */
+export function createTextOverrideRepository(db: Sql) {
+  const { q } = db;
   return {
-    all: () => all.all() as Array<{ lang: string; key: string; text: string }>,
+    all: (): Promise<Array<{ lang: string; key: string; text: string }>> => db.all(q.selectFrom('text_overrides').select(['lang', 'key', 'text']).orderBy('lang').orderBy('key')),
     /** Sets a key's wording; an empty text goes back to the shipped one. */
-    save(lang: string, key: string, text: string, now: string): void {
-      if (text) upsert.run(lang, key, text, now);
-      else remove.run(lang, key);
+    async save(lang: string, key: string, text: string, now: string): Promise<void> {
+      if (text) {
+        await db.run(
+          q
+            .insertInto('text_overrides')
+            .values({ lang, key, text, updated_at: now })
+            .onConflict((c) => c.columns(['lang', 'key']).doUpdateSet({ text: (e) => e.ref('excluded.text'), updated_at: (e) => e.ref('excluded.updated_at') })),
+        );
+      } else await db.run(q.deleteFrom('text_overrides').where('lang', '=', lang).where('key', '=', key));
     },
   };
 }

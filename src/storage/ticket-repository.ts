@@ -1,9 +1,11 @@
-import type { Database } from 'better-sqlite3';
+import type { RawBuilder } from 'kysely';
+import { sql } from 'kysely';
 import { DuplicateTtnError, NotFoundError } from '../core/errors.js';
 import type { ArticleStart, NewTicketRecord, TicketChange, TicketFilter, TicketListItem, TicketSort, TicketStore } from '../core/ports.js';
 import { ARTICLE_START_CHARS, MAX_LIST_LIMIT } from '../core/ports.js';
 import type { Article, ArticleInput, ChangedBy, Delivery, HistoryEntry, HistoryField, Ticket, TicketState } from '../core/types.js';
-import { createStatementCache } from './statement-cache.js';
+import type { Query, Sql } from './engine.js';
+import { contains, isUniqueViolation } from './engine.js';
 
 interface TicketRow {
   id: number;
@@ -89,8 +91,8 @@ const toArticle = (r: ArticleRow): Article => ({
 /** Hotline itself, where no agent made a change. */
 const SYSTEM: ChangedBy = { via: 'system', agentId: null };
 
-/** A {@link TicketListItem} as SQLite's json_object arguments, over `l` (tickets) and the joined q, a, c. */
-const LIST_ITEM_JSON = `'id', l.id, 'ttn', l.ttn, 'title', l.title, 'queueId', l.queue_id, 'state', l.state, 'priority', l.priority,
+/** A {@link TicketListItem} as JSON object arguments (SQLite's json_object, PostgreSQL's json_build_object), over `l` (tickets) and the joined q, a, c. */
+const LIST_ITEM_JSON = sql`'id', l.id, 'ttn', l.ttn, 'title', l.title, 'queueId', l.queue_id, 'state', l.state, 'priority', l.priority,
   'ownerId', l.owner_id, 'customerId', l.customer_id, 'createdAt', l.created_at, 'updatedAt', l.updated_at, 'closedAt', l.closed_at,
   'linkedTicketId', l.linked_ticket_id, 'pendingUntil', l.pending_until,
   'queueName', q.name, 'ownerName', a.name, 'customerName', c.name`;
@@ -102,255 +104,190 @@ const LIST_CACHE_ENTRIES = 256;
 const PER_QUEUE_RANGES = 64;
 
 /** The columns each sort orders by (before the ticket id), as SQL over `t` (tickets). */
-const SORT_KEYS: Record<TicketSort, Array<{ expression: string }>> = {
-  updated: [{ expression: 't.updated_at' }],
-  created: [{ expression: 't.created_at' }],
-  ttn: [{ expression: 't.ttn' }],
-  priority: [{ expression: 't.priority' }, { expression: 't.updated_at' }],
+const SORT_KEYS: Record<TicketSort, RawBuilder<unknown>[]> = {
+  updated: [sql`t.updated_at`],
+  created: [sql`t.created_at`],
+  ttn: [sql`t.ttn`],
+  priority: [sql`t.priority`, sql`t.updated_at`],
   // STATE_RANK in ports.ts.
-  state: [{ expression: "CASE t.state WHEN 'new' THEN 1 WHEN 'open' THEN 2 WHEN 'pending' THEN 3 ELSE 4 END" }, { expression: 't.updated_at' }],
-  owner: [{ expression: "coalesce((SELECT name FROM agents WHERE id = t.owner_id), '')" }, { expression: 't.updated_at' }],
+  state: [sql`CASE t.state WHEN 'new' THEN 1 WHEN 'open' THEN 2 WHEN 'pending' THEN 3 ELSE 4 END`, sql`t.updated_at`],
+  owner: [sql`coalesce((SELECT name FROM agents WHERE id = t.owner_id), '')`, sql`t.updated_at`],
 };
 
 // Sorts with an index per queue (migrations 006, 013): a page is a merge of per-queue ranges.
 const PER_QUEUE_SORTS = new Set<TicketSort>(['updated', 'created', 'priority']);
 
 // Queues an agent may see: admins see every queue, agents those with a permission row.
-const VISIBLE_QUEUES = `
-  SELECT q.id FROM queues q, agents a WHERE a.id = @agentId AND a.role = 'admin'
-  UNION SELECT p.queue_id FROM queue_permissions p WHERE p.agent_id = @agentId`;
+const visibleQueues = (agentId: number) => sql`
+  SELECT q.id FROM queues q, agents a WHERE a.id = ${agentId} AND a.role = 'admin'
+  UNION SELECT p.queue_id FROM queue_permissions p WHERE p.agent_id = ${agentId}`;
+
+const articleValues = (ticketId: number, a: ArticleInput, now: string) => ({
+  ticket_id: ticketId,
+  kind: a.kind,
+  from_addr: a.from ?? null,
+  to_addr: a.to ?? null,
+  cc_addr: a.cc ?? null,
+  reply_to: a.replyTo ?? null,
+  subject: a.subject ?? null,
+  body_text: a.text,
+  body_html: a.html ?? null,
+  message_id: a.messageId ?? null,
+  in_reply_to: a.inReplyTo ?? null,
+  author_agent_id: a.authorAgentId ?? null,
+  references_header: a.references?.join(' ') || null,
+  raw_message_id: a.rawMessageId ?? null,
+  created_at: now,
+});
+
+// The columns a change may touch, and the history field each is recorded as.
+const CHANGED: Array<[keyof TicketRow, HistoryField]> = [
+  ['state', 'state'],
+  ['owner_id', 'owner'],
+  ['queue_id', 'queue'],
+  ['priority', 'priority'],
+  ['title', 'title'],
+  ['customer_id', 'customer'],
+  ['pending_until', 'pending-until'],
+];
+const COLUMNS: Record<keyof TicketChange, keyof TicketRow> = { state: 'state', ownerId: 'owner_id', queueId: 'queue_id', title: 'title', priority: 'priority', linkedTicketId: 'linked_ticket_id', customerId: 'customer_id', pendingUntil: 'pending_until' };
 
 /**
- * The ticket writes as plain synchronous steps, for use inside one transaction: the repository's
- * own (one per call) and a use case's that writes several things at once (filing a mail).
+ * The ticket writes as steps on `db` — inside a transaction when `db` is one: the repository's own
+ * (one per call) and a use case's that writes several things at once (filing a mail).
  */
-export function createTicketWrites(db: Database) {
-  const insertTicket = db.prepare(
-    `INSERT INTO tickets (ttn, title, queue_id, state, priority, owner_id, customer_id, created_at, updated_at)
-     VALUES (@ttn, @title, @queueId, @state, @priority, @ownerId, @customerId, @now, @now) RETURNING *`,
-  );
-  const insertArticle = db.prepare(
-    `INSERT INTO articles (ticket_id, kind, from_addr, to_addr, cc_addr, reply_to, subject, body_text, body_html, message_id, in_reply_to, author_agent_id, references_header, raw_message_id, created_at)
-     VALUES (@ticketId, @kind, @from, @to, @cc, @replyTo, @subject, @text, @html, @messageId, @inReplyTo, @authorAgentId, @references, @rawMessageId, @now) RETURNING *`,
-  );
-  const statement = createStatementCache(db);
-  const byId = db.prepare('SELECT * FROM tickets WHERE id = ?');
-  const touch = db.prepare('UPDATE tickets SET updated_at = ? WHERE id = ? RETURNING *');
-  const insertHistory = db.prepare(
-    `INSERT INTO ticket_history (ticket_id, at, via, agent_id, field, old_value, new_value, old_label, new_label)
-     VALUES (@ticketId, @at, @via, @agentId, @field, @oldValue, @newValue, @oldLabel, @newLabel)`,
-  );
-  const agentName = db.prepare('SELECT name FROM agents WHERE id = ?').pluck();
-  const queueName = db.prepare('SELECT name FROM queues WHERE id = ?').pluck();
-  const customerName = db.prepare('SELECT name FROM customers WHERE id = ?').pluck();
-  const ttnOf = db.prepare('SELECT ttn FROM tickets WHERE id = ?').pluck();
-
+export function ticketWrites(db: Sql) {
+  const { q } = db;
+  const byId = async (id: number) => db.first(q.selectFrom('tickets').selectAll().where('id', '=', id) as unknown as Query<TicketRow>);
+  const nameOf = async (table: 'agents' | 'queues' | 'customers', id: number) => (await db.first(q.selectFrom(table).select('name').where('id', '=', id)))?.name;
   /** A ticket's field as history keeps it: the value as text, and its name where it is an id. */
-  const LABELS: Partial<Record<HistoryField, (v: number) => unknown>> = {
-    created: (v) => queueName.get(v),
-    owner: (v) => agentName.get(v),
-    queue: (v) => queueName.get(v),
-    customer: (v) => customerName.get(v),
-    link: (v) => ttnOf.get(v),
+  const LABELS: Partial<Record<HistoryField, (v: number) => Promise<unknown>>> = {
+    created: (v) => nameOf('queues', v),
+    owner: (v) => nameOf('agents', v),
+    queue: (v) => nameOf('queues', v),
+    customer: (v) => nameOf('customers', v),
+    link: async (v) => (await db.first(q.selectFrom('tickets').select('ttn').where('id', '=', v)))?.ttn,
   };
-  const recorded = (field: HistoryField, value: unknown): { value: string | null; label: string | null } => {
+  const recorded = async (field: HistoryField, value: unknown): Promise<{ value: string | null; label: string | null }> => {
     if (value === null || value === undefined) return { value: null, label: null };
-    const label = LABELS[field]?.(value as number);
+    const label = await LABELS[field]?.(value as number);
     return { value: String(value), label: label === undefined ? String(value) : String(label ?? value) };
   };
-  const record = (ticketId: number, at: string, by: ChangedBy, field: HistoryField, oldValue: unknown, newValue: unknown) => {
-    const o = recorded(field, oldValue);
-    const n = recorded(field, newValue);
-    insertHistory.run({ ticketId, at, via: by.via, agentId: by.agentId, field, oldValue: o.value, newValue: n.value, oldLabel: o.label, newLabel: n.label });
+  const record = async (ticketId: number, at: string, by: ChangedBy, field: HistoryField, oldValue: unknown, newValue: unknown) => {
+    const o = await recorded(field, oldValue);
+    const n = await recorded(field, newValue);
+    await db.run(q.insertInto('ticket_history').values({ ticket_id: ticketId, at, via: by.via, agent_id: by.agentId, field, old_value: o.value, new_value: n.value, old_label: o.label, new_label: n.label }));
   };
-  // The columns a change may touch, and the history field each is recorded as.
-  const CHANGED: Array<[keyof TicketRow, HistoryField]> = [
-    ['state', 'state'],
-    ['owner_id', 'owner'],
-    ['queue_id', 'queue'],
-    ['priority', 'priority'],
-    ['title', 'title'],
-    ['customer_id', 'customer'],
-    ['pending_until', 'pending-until'],
-  ];
-
-  const articleParams = (ticketId: number, a: ArticleInput, now: string) => ({
-    ticketId,
-    kind: a.kind,
-    from: a.from ?? null,
-    to: a.to ?? null,
-    cc: a.cc ?? null,
-    replyTo: a.replyTo ?? null,
-    subject: a.subject ?? null,
-    text: a.text,
-    html: a.html ?? null,
-    messageId: a.messageId ?? null,
-    inReplyTo: a.inReplyTo ?? null,
-    authorAgentId: a.authorAgentId ?? null,
-    references: a.references?.join(' ') || null,
-    rawMessageId: a.rawMessageId ?? null,
-    now,
-  });
 
   return {
     /** Inserts a ticket, and its creation into its history; a taken TTN throws {@link DuplicateTtnError}. */
-    insertTicket(r: Omit<NewTicketRecord, 'article'>): Ticket {
+    async insertTicket(r: Omit<NewTicketRecord, 'article'>): Promise<Ticket> {
+      let row: TicketRow;
       try {
-        const { by, ...fields } = r;
-        const ticket = toTicket(insertTicket.all(fields)[0] as TicketRow);
-        record(ticket.id, r.now, by ?? SYSTEM, 'created', null, ticket.queueId);
-        return ticket;
+        [row] = (await db.all(
+          q
+            .insertInto('tickets')
+            .values({ ttn: r.ttn, title: r.title, queue_id: r.queueId, state: r.state, priority: r.priority, owner_id: r.ownerId, customer_id: r.customerId, created_at: r.now, updated_at: r.now })
+            .returningAll() as unknown as Query<TicketRow>,
+        )) as [TicketRow];
       } catch (error) {
-        if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && String(error).includes('tickets.ttn')) {
+        if (isUniqueViolation(error) && (String(error).includes('tickets.ttn') || (error as { constraint?: string }).constraint === 'tickets_ttn_key')) {
           throw new DuplicateTtnError(`TTN ${r.ttn} is taken`);
         }
         throw error;
       }
+      const ticket = toTicket(row);
+      await record(ticket.id, r.now, r.by ?? SYSTEM, 'created', null, ticket.queueId);
+      return ticket;
     },
-    insertArticle: (ticketId: number, a: ArticleInput, now: string): Article => toArticle(insertArticle.all(articleParams(ticketId, a, now))[0] as ArticleRow),
+    insertArticle: async (ticketId: number, a: ArticleInput, now: string): Promise<Article> =>
+      toArticle((await db.all(q.insertInto('articles').values(articleValues(ticketId, a, now)).returningAll() as unknown as Query<ArticleRow>))[0]!),
     /** Marks the ticket changed now (a new article); NotFoundError when there is no such ticket. */
-    touch(ticketId: number, now: string): Ticket {
-      const row = touch.all(now, ticketId)[0] as TicketRow | undefined;
+    async touch(ticketId: number, now: string): Promise<Ticket> {
+      const [row] = await db.all(q.updateTable('tickets').set({ updated_at: now }).where('id', '=', ticketId).returningAll() as unknown as Query<TicketRow>);
       if (!row) throw new NotFoundError(`no ticket with id ${ticketId}`);
       return toTicket(row);
     },
-    findById: (id: number): Ticket | null => {
-      const row = byId.get(id) as TicketRow | undefined;
+    findById: async (id: number): Promise<Ticket | null> => {
+      const row = await byId(id);
       return row ? toTicket(row) : null;
     },
     /** Changes the ticket and records each field that changed in its history (call inside a transaction). */
-    update(id: number, change: TicketChange, now: string, by: ChangedBy = SYSTEM): Ticket {
-      const before = byId.get(id) as TicketRow | undefined;
+    async update(id: number, change: TicketChange, now: string, by: ChangedBy = SYSTEM): Promise<Ticket> {
+      const before = await byId(id);
       if (!before) throw new NotFoundError(`no ticket with id ${id}`);
-      const sets: string[] = ['updated_at = @now'];
-      const params: Record<string, unknown> = { id, now };
-      const columns: Record<keyof TicketChange, string> = { state: 'state', ownerId: 'owner_id', queueId: 'queue_id', title: 'title', priority: 'priority', linkedTicketId: 'linked_ticket_id', customerId: 'customer_id', pendingUntil: 'pending_until' };
-      for (const [key, column] of Object.entries(columns) as Array<[keyof TicketChange, string]>) {
-        if (change[key] !== undefined) {
-          sets.push(`${column} = @${key}`);
-          params[key] = change[key];
-        }
+      const values: Record<string, unknown> = { updated_at: now };
+      for (const [key, column] of Object.entries(COLUMNS) as Array<[keyof TicketChange, string]>) {
+        if (change[key] !== undefined) values[column] = change[key];
       }
-      if (change.state !== undefined) sets.push(`closed_at = CASE WHEN @state = 'closed' THEN coalesce(closed_at, @now) ELSE NULL END`);
-      const row = statement(`UPDATE tickets SET ${sets.join(', ')} WHERE id = @id RETURNING *`).all(params)[0] as TicketRow | undefined;
+      if (change.state !== undefined) values.closed_at = change.state === 'closed' ? sql`coalesce(closed_at, ${now})` : null;
+      const [row] = await db.all(q.updateTable('tickets').set(values).where('id', '=', id).returningAll() as unknown as Query<TicketRow>);
       if (!row) throw new NotFoundError(`no ticket with id ${id}`);
-      for (const [column, field] of CHANGED) if (row[column] !== before[column]) record(id, now, by, field, before[column], row[column]);
+      for (const [column, field] of CHANGED) if (row[column] !== before[column]) await record(id, now, by, field, before[column], row[column]);
       if (row.linked_ticket_id !== before.linked_ticket_id) {
-        record(id, now, by, 'link', before.linked_ticket_id, row.linked_ticket_id);
-        if (row.linked_ticket_id !== null) record(row.linked_ticket_id, now, by, 'linked-from', null, row.ttn);
+        await record(id, now, by, 'link', before.linked_ticket_id, row.linked_ticket_id);
+        if (row.linked_ticket_id !== null) await record(row.linked_ticket_id, now, by, 'linked-from', null, row.ttn);
       }
       return toTicket(row);
     },
   };
 }
 
-export type TicketWrites = ReturnType<typeof createTicketWrites>;
+export type TicketWrites = ReturnType<typeof ticketWrites>;
 
-/** SQLite implementation of {@link TicketStore}. */
-export function createTicketRepository(db: Database): TicketStore {
-  const writes = createTicketWrites(db);
-  const statement = createStatementCache(db);
-  const byTtn = db.prepare('SELECT * FROM tickets WHERE ttn = ?');
-  const articlesOf = db.prepare(
-    `SELECT a.*, o.status AS out_status, o.attempts AS out_attempts, o.last_error AS out_last_error, o.next_attempt_at AS out_next_attempt_at, o.sent_at AS out_sent_at
-     FROM articles a LEFT JOIN outbox o ON o.id = (SELECT max(id) FROM outbox WHERE article_id = a.id)
-     WHERE a.ticket_id = ? ORDER BY a.id`,
-  );
-  const latestOf = db.prepare(
-    `SELECT kind, from_addr AS "from", subject, substr(body_text, 1, ${ARTICLE_START_CHARS}) AS textStart, created_at AS createdAt
-     FROM articles WHERE ticket_id = ? AND kind <> 'call' ORDER BY id DESC LIMIT ?`,
-  );
-  const counts = db.prepare(
-    `SELECT queue_id AS queueId, state, n AS count FROM ticket_counts
-     WHERE queue_id IN (${VISIBLE_QUEUES}) AND n > 0`,
-  );
-
-  const create = db.transaction((r: NewTicketRecord) => {
-    const { article: first, ...fields } = r;
-    const ticket = writes.insertTicket(fields);
-    return { ticket, article: writes.insertArticle(ticket.id, first, r.now) };
-  });
-
-  const update = db.transaction((id: number, change: TicketChange, now: string, by: ChangedBy) => writes.update(id, change, now, by));
-  const duePending = db.prepare("SELECT * FROM tickets WHERE pending_until IS NOT NULL AND pending_until <= ? AND state = 'pending' ORDER BY pending_until LIMIT ?");
-  // Checked and changed under the write lock: of several processes waking tickets, one wakes each.
-  const wakeDue = db.transaction((now: string, limit: number) =>
-    (duePending.all(now, limit) as TicketRow[]).map((row) => ({ before: toTicket(row), ticket: writes.update(row.id, { state: 'open', pendingUntil: null }, now, { via: 'reminder', agentId: null }) })),
-  );
-  const historyOf = db.prepare(
-    `SELECT h.id, h.ticket_id AS ticketId, h.at, h.via, h.agent_id AS agentId, a.name AS agentName, h.field,
-       h.old_value AS oldValue, h.new_value AS newValue, h.old_label AS oldLabel, h.new_label AS newLabel
-     FROM ticket_history h LEFT JOIN agents a ON a.id = h.agent_id WHERE h.ticket_id = ? ORDER BY h.id`,
-  );
-
-  const addArticle = db.transaction((ticketId: number, a: ArticleInput, now: string) => {
-    const ticket = writes.touch(ticketId, now);
-    return { ticket, article: writes.insertArticle(ticketId, a, now) };
-  });
-
-  const allQueueIds = db.prepare('SELECT id FROM queues ORDER BY id').pluck();
-  // Bumped by triggers (migration 007) with every change a list shows.
-  const generation = db.prepare('SELECT n FROM list_generation WHERE id = 1').pluck();
+/** {@link TicketStore} on either engine. */
+export function createTicketRepository(db: Sql): TicketStore {
+  const { q } = db;
+  const writes = ticketWrites(db);
   // Recent lists and counts (least recently used first), each with the generation it was read at.
   const listCache = new Map<string, { at: number; value: unknown }>();
-  const allCounts = db.prepare('SELECT queue_id AS queueId, state, n FROM ticket_counts WHERE n > 0');
-  const visibleQueueIds = db.prepare(`SELECT id FROM (${VISIBLE_QUEUES}) ORDER BY id`).pluck();
 
-  /** The filter's conditions on `t` (tickets), without the queues and the position; fills `params`. */
-  function conditions(filter: TicketFilter, params: Record<string, unknown>): string[] {
-    const where: string[] = [];
-    if (filter.state === 'any-open') where.push("t.state <> 'closed'");
-    else if (filter.state !== undefined) {
-      where.push('t.state = @state');
-      params.state = filter.state;
-    }
-    if (filter.ownerId === null) where.push('t.owner_id IS NULL');
-    else if (filter.ownerId !== undefined) {
-      where.push('t.owner_id = @ownerId');
-      params.ownerId = filter.ownerId;
-    }
-    if (filter.customerId !== undefined) {
-      where.push('t.customer_id = @customerId');
-      params.customerId = filter.customerId;
-    }
-    if (filter.priority !== undefined) {
-      where.push('t.priority = @priority');
-      params.priority = filter.priority;
-    }
+  /** The filter's conditions on `t` (tickets), without the queues and the position. */
+  function conditions(filter: TicketFilter): RawBuilder<unknown>[] {
+    const where: RawBuilder<unknown>[] = [];
+    if (filter.state === 'any-open') where.push(sql`t.state <> 'closed'`);
+    else if (filter.state !== undefined) where.push(sql`t.state = ${filter.state}`);
+    if (filter.ownerId === null) where.push(sql`t.owner_id IS NULL`);
+    else if (filter.ownerId !== undefined) where.push(sql`t.owner_id = ${filter.ownerId}`);
+    if (filter.customerId !== undefined) where.push(sql`t.customer_id = ${filter.customerId}`);
+    if (filter.priority !== undefined) where.push(sql`t.priority = ${filter.priority}`);
     const s = filter.search?.trim();
     if (s) {
-      params.prefix = `${s.replace(/[%_\\]/g, '\\$&')}%`;
-      params.like = `%${s.replace(/[%_\\]/g, '\\$&')}%`;
+      const prefix = `${s.replace(/[%_\\]/g, '\\$&')}%`;
+      const like = `%${s.replace(/[%_\\]/g, '\\$&')}%`;
       // A phone number in any format: compare its digits (without trunk/international zeros) with the stored E.164.
       const digits = /^[\d\s\-./()+]+$/.test(s) ? s.replace(/\D/g, '').replace(/^0+/, '') : '';
-      params.phoneLike = digits.length >= 3 ? `%${digits}%` : params.like;
-      where.push(`(t.ttn LIKE @prefix ESCAPE '\\' OR t.title LIKE @like ESCAPE '\\'
-        OR t.customer_id IN (SELECT c.id FROM customers c WHERE c.name LIKE @like ESCAPE '\\'
-          UNION SELECT customer_id FROM customer_emails WHERE email LIKE @like ESCAPE '\\'
-          UNION SELECT customer_id FROM customer_phones WHERE phone LIKE @like ESCAPE '\\' OR phone LIKE @phoneLike ESCAPE '\\')
-        OR t.id IN (SELECT ticket_id FROM articles WHERE body_text LIKE @like ESCAPE '\\' OR subject LIKE @like ESCAPE '\\'))`);
+      const phoneLike = digits.length >= 3 ? `%${digits}%` : like;
+      const has = (expression: RawBuilder<unknown>, pattern = like) => contains(db, expression, pattern);
+      where.push(sql`(${has(sql`t.ttn`, prefix)} OR ${has(sql`t.title`)}
+        OR t.customer_id IN (SELECT c.id FROM customers c WHERE ${has(sql`c.name`)}
+          UNION SELECT customer_id FROM customer_emails WHERE ${has(sql`email`)}
+          UNION SELECT customer_id FROM customer_phones WHERE ${has(sql`phone`)} OR ${has(sql`phone`, phoneLike)})
+        OR t.id IN (SELECT ticket_id FROM articles WHERE ${has(sql`body_text`)} OR ${has(sql`subject`)}))`);
     }
     return where;
   }
 
   /** The queues a list covers: those the agent may see (all for the system), narrowed to the filter's. */
-  function queuesOf(agentId: number | null, filter: TicketFilter): number[] {
-    const queues = (agentId === null ? allQueueIds.all() : visibleQueueIds.all({ agentId })) as number[];
+  async function queuesOf(agentId: number | null, filter: TicketFilter): Promise<number[]> {
+    const rows = await db.all(agentId === null ? sql<{ id: number }>`SELECT id FROM queues ORDER BY id` : sql<{ id: number }>`SELECT id FROM (${visibleQueues(agentId)}) v ORDER BY id`);
+    const queues = rows.map((r) => r.id);
     return filter.queueId === undefined ? queues : queues.filter((id) => id === filter.queueId);
   }
 
-  /** Serves `sql` from memory while nothing a list shows has changed since it was read (see migration 007). */
-  function kept<T>(sql: string, params: Record<string, unknown>, read: () => T): T {
+  /** Serves `query` from memory while nothing a list shows has changed since it was read (see migration 007). */
+  async function kept<T>(query: RawBuilder<unknown>, read: (query: RawBuilder<unknown>) => Promise<T>): Promise<T> {
     // The number is read before the rows, so rows read after a change are never kept under the number before it.
-    const key = `${sql}\n${JSON.stringify(params)}`;
-    const at = generation.get() as number;
+    const compiled = query.compile(q);
+    const key = `${compiled.sql}\n${JSON.stringify(compiled.parameters)}`;
+    const at = (await db.first(q.selectFrom('list_generation').select('n').where('id', '=', 1)))!.n;
     const hit = listCache.get(key);
     if (hit && hit.at === at) {
       listCache.delete(key);
       listCache.set(key, hit);
       return hit.value as T;
     }
-    const value = read();
+    const value = await read(query);
     listCache.delete(key);
     listCache.set(key, { at, value });
     if (listCache.size > LIST_CACHE_ENTRIES) listCache.delete(listCache.keys().next().value!);
@@ -361,54 +298,50 @@ export function createTicketRepository(db: Database): TicketStore {
    * A page of a list in the filter's order, after or before a position (keyset paging: a page costs
    * its rows and the index steps to its position, not an offset's). Sorted by the last update and
    * not narrowed to an owner, customer, priority or search, it is one indexed range per queue
-   * (queue, [state,] updated_at, id), merged by SQLite in that order: a page reads its rows, not the
-   * queues. So are lists by age and by priority (migration 013); by TTN, state or owner, SQLite
-   * sorts the tickets that match.
+   * (queue, [state,] updated_at, id), merged by the database in that order: a page reads its rows,
+   * not the queues. So are lists by age and by priority (migration 013); by TTN, state or owner,
+   * the database sorts the tickets that match.
    */
   async function list(agentId: number | null, filter: TicketFilter): Promise<readonly TicketListItem[]> {
-    const queues = queuesOf(agentId, filter);
+    const queues = await queuesOf(agentId, filter);
     if (queues.length === 0) return [];
     const sort = filter.sort ?? 'updated';
     const keys = SORT_KEYS[sort];
     const limit = Math.max(1, Math.min(Math.floor(filter.limit ?? 100), MAX_LIST_LIMIT));
-    const params: Record<string, unknown> = { limit };
-    const where = conditions(filter, params);
+    const where = conditions(filter);
     const direction = filter.direction ?? 'desc';
     // A previous page is read backwards from its position, then put in the list's order.
     const backwards = filter.before !== undefined;
-    const readDirection = backwards === (direction === 'desc') ? 'ASC' : 'DESC';
+    const readDescending = backwards !== (direction === 'desc');
+    const readDirection = sql.raw(readDescending ? 'DESC' : 'ASC');
     const position = backwards ? (filter.before === 'end' ? undefined : filter.before) : filter.after;
     if (position) {
       if (position.key.length !== keys.length) throw new Error(`a position in a list by ${sort} has ${keys.length} values`);
-      position.key.forEach((v, i) => (params[`k${i}`] = v));
-      params.kid = position.id;
-      where.push(`(${keys.map((k) => k.expression).join(', ')}, t.id) ${readDirection === 'DESC' ? '<' : '>'} (${keys.map((_, i) => `@k${i}`).join(', ')}, @kid)`);
+      const after = sql.raw(readDescending ? '<' : '>');
+      where.push(sql`(${sql.join([...keys, sql`t.id`])}) ${after} (${sql.join([...position.key, position.id])})`);
     }
-    const columns = keys.map((k, i) => `${k.expression} AS k${i}`).join(', ');
-    const order = (prefix: string) => [...keys.map((_, i) => `${prefix}k${i}`), `${prefix}id`].map((c) => `${c} ${readDirection}`).join(', ');
+    const columns = sql.join(keys.map((k, i) => sql`${k} AS ${sql.raw(`k${i}`)}`));
+    const order = sql.join([...keys.map((_, i) => sql.raw(`k${i}`)), sql.raw('id')].map((c) => sql`${c} ${readDirection}`));
     const perQueue = PER_QUEUE_SORTS.has(sort) && filter.ownerId === undefined && filter.customerId === undefined && filter.priority === undefined && !filter.search?.trim() && queues.length <= PER_QUEUE_RANGES;
-    let rows: string;
-    if (perQueue) {
-      rows = queues
-        .map((id, i) => {
-          params[`q${i}`] = id;
-          return `SELECT t.*, ${columns} FROM tickets t WHERE ${[`t.queue_id = @q${i}`, ...where].join(' AND ')}`;
-        })
-        .join(' UNION ALL ');
-    } else {
-      queues.forEach((id, i) => (params[`q${i}`] = id));
-      where.unshift(`t.queue_id IN (${queues.map((_, i) => `@q${i}`).join(', ')})`);
-      rows = `SELECT t.*, ${columns} FROM tickets t WHERE ${where.join(' AND ')}`;
-    }
-    // SQLite hands the page over as one JSON text (the list's shape, made here): for 50 rows that is
-    // several times faster than better-sqlite3 building 700 JavaScript values one by one. The ranges
-    // are merged in index order and read lazily: the LIMIT stops every one of them.
-    const listOrder = [...keys.map((_, i) => `l.k${i}`), 'l.id'].map((c) => `${c} ${direction.toUpperCase()}`).join(', ');
-    const sql = `SELECT json_group_array(json_object(${LIST_ITEM_JSON}) ORDER BY ${listOrder})
-      FROM (${rows} ORDER BY ${order('')} LIMIT @limit) l
+    const rows = perQueue
+      ? sql.join(
+          queues.map((id) => sql`SELECT t.*, ${columns} FROM tickets t WHERE ${sql.join([sql`t.queue_id = ${id}`, ...where], sql` AND `)}`),
+          sql` UNION ALL `,
+        )
+      : sql`SELECT t.*, ${columns} FROM tickets t WHERE ${sql.join([sql`t.queue_id IN (${sql.join(queues)})`, ...where], sql` AND `)}`;
+    // The database hands the page over as one JSON text (the list's shape, made there): for 50 rows
+    // that is several times faster than the driver building 700 JavaScript values one by one. The
+    // ranges are merged in index order and read lazily: the LIMIT stops every one of them.
+    const listOrder = sql.join([...keys.map((_, i) => sql.raw(`l.k${i}`)), sql.raw('l.id')].map((c) => sql`${c} ${sql.raw(direction.toUpperCase())}`));
+    const page =
+      db.dialect === 'sqlite'
+        ? sql`json_group_array(json_object(${LIST_ITEM_JSON}) ORDER BY ${listOrder})`
+        : sql`coalesce(json_agg(json_build_object(${LIST_ITEM_JSON}) ORDER BY ${listOrder}), '[]')::text`;
+    const query = sql`SELECT ${page} AS page
+      FROM (${rows} ORDER BY ${order} LIMIT ${limit}) l
       JOIN queues q ON q.id = l.queue_id LEFT JOIN agents a ON a.id = l.owner_id LEFT JOIN customers c ON c.id = l.customer_id`;
-    return kept(sql, params, () => {
-      const items = JSON.parse(statement(sql).pluck().get(params) as string) as TicketListItem[];
+    return kept(query, async (built) => {
+      const items = JSON.parse((await db.first(built as RawBuilder<{ page: string }>))!.page) as TicketListItem[];
       for (const item of items) Object.freeze(item);
       return Object.freeze(items);
     });
@@ -418,62 +351,76 @@ export function createTicketRepository(db: Database): TicketStore {
    * How many tickets match: from the per-queue counts (migration 006) when the filter is queues and
    * states only, else counted over the same conditions (and kept like the lists).
    */
-  function countMatching(agentId: number | null, filter: TicketFilter): number {
-    const queues = new Set(queuesOf(agentId, filter));
+  async function countMatching(agentId: number | null, filter: TicketFilter): Promise<number> {
+    const queues = new Set(await queuesOf(agentId, filter));
     if (queues.size === 0) return 0;
     if (filter.ownerId === undefined && filter.customerId === undefined && filter.priority === undefined && !filter.search?.trim()) {
       let n = 0;
-      for (const row of allCounts.all() as Array<{ queueId: number; state: TicketState; n: number }>) {
-        if (!queues.has(row.queueId)) continue;
+      for (const row of await db.all(q.selectFrom('ticket_counts').select(['queue_id', 'state', 'n']).where('n', '>', 0))) {
+        if (!queues.has(row.queue_id)) continue;
         if (filter.state === 'any-open' ? row.state === 'closed' : filter.state !== undefined && row.state !== filter.state) continue;
         n += row.n;
       }
       return n;
     }
-    const params: Record<string, unknown> = {};
-    const where = conditions(filter, params);
-    [...queues].forEach((id, i) => (params[`q${i}`] = id));
-    where.unshift(`t.queue_id IN (${[...queues].map((_, i) => `@q${i}`).join(', ')})`);
-    const sql = `SELECT count(*) FROM tickets t WHERE ${where.join(' AND ')}`;
-    return kept(sql, params, () => statement(sql).pluck().get(params) as number);
+    const query = sql`SELECT count(*) AS n FROM tickets t WHERE ${sql.join([sql`t.queue_id IN (${sql.join([...queues])})`, ...conditions(filter)], sql` AND `)}`;
+    return kept(query, async (built) => (await db.first(built as RawBuilder<{ n: number }>))!.n);
   }
 
   return {
-    async create(record) {
-      return create.immediate(record);
-    },
-    async findById(id) {
-      return writes.findById(id);
-    },
+    create: (record) =>
+      db.transaction(async (tx) => {
+        const w = ticketWrites(tx);
+        const { article: first, ...fields } = record;
+        const ticket = await w.insertTicket(fields);
+        return { ticket, article: await w.insertArticle(ticket.id, first, record.now) };
+      }),
+    findById: (id) => writes.findById(id),
     async findByTtn(ttn) {
-      const row = byTtn.get(ttn) as TicketRow | undefined;
+      const row = await db.first(q.selectFrom('tickets').selectAll().where('ttn', '=', ttn) as unknown as Query<TicketRow>);
       return row ? toTicket(row) : null;
     },
     listVisible: (agentId, filter) => list(agentId, filter),
-    async countMatching(agentId, filter) {
-      return countMatching(agentId, filter);
-    },
+    countMatching: (agentId, filter) => countMatching(agentId, filter),
     listAll: (filter) => list(null, filter),
-    async countVisible(agentId) {
-      return counts.all({ agentId }) as Array<{ queueId: number; state: TicketState; count: number }>;
-    },
-    async update(id, change: TicketChange, now, by) {
-      return update.immediate(id, change, now, by);
-    },
-    async wakeDue(now, limit) {
-      return wakeDue.immediate(now, limit);
-    },
-    async history(ticketId) {
-      return historyOf.all(ticketId) as HistoryEntry[];
-    },
-    async addArticle(ticketId, article, now) {
-      return addArticle.immediate(ticketId, article, now);
-    },
-    async articles(ticketId) {
-      return (articlesOf.all(ticketId) as ArticleRow[]).map(toArticle);
-    },
-    async latestArticles(ticketId, limit) {
-      return latestOf.all(ticketId, limit) as ArticleStart[];
-    },
+    countVisible: (agentId) =>
+      db.all(sql<{ queueId: number; state: TicketState; count: number }>`SELECT queue_id AS "queueId", state, n AS count FROM ticket_counts WHERE queue_id IN (${visibleQueues(agentId)}) AND n > 0`),
+    update: (id, change, now, by) => db.transaction((tx) => ticketWrites(tx).update(id, change, now, by)),
+    // Checked and changed in one transaction: of several processes or instances waking tickets, one wakes each.
+    wakeDue: (now, limit) =>
+      db.transaction(async (tx) => {
+        const due = await tx.all(
+          q.selectFrom('tickets').selectAll().where('pending_until', 'is not', null).where('pending_until', '<=', now).where('state', '=', 'pending').orderBy('pending_until').limit(limit) as unknown as Query<TicketRow>,
+        );
+        const w = ticketWrites(tx);
+        const woken: Array<{ before: Ticket; ticket: Ticket }> = [];
+        for (const row of due) woken.push({ before: toTicket(row), ticket: await w.update(row.id, { state: 'open', pendingUntil: null }, now, { via: 'reminder', agentId: null }) });
+        return woken;
+      }),
+    history: (ticketId) =>
+      db.all(
+        sql<HistoryEntry>`SELECT h.id, h.ticket_id AS "ticketId", h.at, h.via, h.agent_id AS "agentId", a.name AS "agentName", h.field,
+          h.old_value AS "oldValue", h.new_value AS "newValue", h.old_label AS "oldLabel", h.new_label AS "newLabel"
+          FROM ticket_history h LEFT JOIN agents a ON a.id = h.agent_id WHERE h.ticket_id = ${ticketId} ORDER BY h.id`,
+      ),
+    addArticle: (ticketId, article, now) =>
+      db.transaction(async (tx) => {
+        const w = ticketWrites(tx);
+        const ticket = await w.touch(ticketId, now);
+        return { ticket, article: await w.insertArticle(ticketId, article, now) };
+      }),
+    articles: async (ticketId) =>
+      (
+        await db.all(
+          sql<ArticleRow>`SELECT a.*, o.status AS out_status, o.attempts AS out_attempts, o.last_error AS out_last_error, o.next_attempt_at AS out_next_attempt_at, o.sent_at AS out_sent_at
+            FROM articles a LEFT JOIN outbox o ON o.id = (SELECT max(id) FROM outbox WHERE article_id = a.id)
+            WHERE a.ticket_id = ${ticketId} ORDER BY a.id`,
+        )
+      ).map(toArticle),
+    latestArticles: (ticketId, limit) =>
+      db.all(
+        sql<ArticleStart>`SELECT kind, from_addr AS "from", subject, substr(body_text, 1, ${sql.raw(String(ARTICLE_START_CHARS))}) AS "textStart", created_at AS "createdAt"
+          FROM articles WHERE ticket_id = ${ticketId} AND kind <> 'call' ORDER BY id DESC LIMIT ${limit}`,
+      ),
   };
 }

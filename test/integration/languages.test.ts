@@ -149,7 +149,7 @@ describe('texts admins reword', () => {
     expect(textOf((await root.get('/admin/texts?lang=de&changed=1')).body)).toContain('Telefonate');
     await root.post('/admin/texts', { lang: 'de', key: 'layout.nav.calls', text: '', reset: '1' });
     expect(textOf((await alice.get('/queues')).body)).toContain('Anrufe');
-    expect(w.hotline.texts.all()).toEqual([]);
+    expect(await w.hotline.texts.all()).toEqual([]);
   });
 });
 
@@ -193,8 +193,8 @@ describe('auto-replies in the customer’s language', () => {
 
   it('uses the admins’ wording of the built-in auto-reply', async () => {
     const m = await scope.harness();
-    m.hotline.texts.save('de', 'mail.autoReply', 'Moin {name}, Ihr Ticket: {ttn}.', new Date().toISOString());
-    m.hotline.reloadTexts();
+    await m.hotline.texts.save('de', 'mail.autoReply', 'Moin {name}, Ihr Ticket: {ttn}.', new Date().toISOString());
+    await m.hotline.reloadTexts();
     await m.ingest(m.message({ From: 'anna@kunde.example', To: 'support@hotline.example', Subject: 'Drucker', 'Content-Language': 'de' }, 'Er druckt nicht.'));
     const ttn = newestTtn(m.hotline);
     const reply = (await m.sent()).find((s) => s.mail.subject.includes(ttn))!;

@@ -102,7 +102,7 @@ describe('leases on one database file', () => {
     b.watchSettings(20);
     expect(b.ttn.current().generator).toBe('date-checksum');
     await a.ttn.configure({ generator: 'random' });
-    a.texts.save('en', 'mail.autoReply', 'We have your message: {{ttn}}', new Date().toISOString());
+    await a.texts.save('en', 'mail.autoReply', 'We have your message: {{ttn}}', new Date().toISOString());
     await a.markSettingsChanged();
     await expect.poll(() => b.ttn.current().generator).toBe('random');
     expect(b.i18n.t('en')('mail.autoReply', { ttn: '42' })).toBe('We have your message: 42');

@@ -3,7 +3,6 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createOutbox, retryDelayMs } from '../../src/mail/outbox.js';
 import { startImapPoller } from '../../src/mail/imap-poller.js';
-import { createMailRepository } from '../../src/storage/mail-repository.js';
 import { startDovecot } from '../helpers/dovecot.js';
 import { fixedClock } from '../helpers/hotline.js';
 import { mailTestScope, testRelay } from '../helpers/mail.js';
@@ -64,20 +63,20 @@ describe('outbox through a relay', () => {
     cleanups.push(() => relay.close());
     const port = relay.port;
     const clock = fixedClock('2026-11-28T10:00:00Z');
-    const repo = createMailRepository(m.hotline.db);
+    const repo = m.hotline.mailStore;
     const outbox = createOutbox({ repo, clock, log, options: { relayUrl: `smtp://127.0.0.1:${port}?ignoreTLS=true`, dataDir: m.hotline.dir } });
     cleanups.push(() => outbox.stop());
     const raw = Buffer.from('From: support@hotline.example\r\nTo: carl@customer.example\r\nSubject: [Ticket#1] x\r\nMessage-ID: <out-1@hotline.example>\r\n\r\nHello\r\n');
-    repo.enqueue({ articleId: null, kind: 'agent-reply', envelopeFrom: 'support@hotline.example', envelopeTo: ['carl@customer.example'], messageId: '<out-1@hotline.example>', raw, now: clock.now().toISOString() });
+    await repo.enqueue({ articleId: null, kind: 'agent-reply', envelopeFrom: 'support@hotline.example', envelopeTo: ['carl@customer.example'], messageId: '<out-1@hotline.example>', raw, now: clock.now().toISOString() });
 
     expect(await outbox.flush()).toBe(0);
-    expect(repo.outboxCounts()).toEqual({ pending: 1 });
+    expect(await repo.outboxCounts()).toEqual({ pending: 1 });
     refuse = false;
     // Not yet due: the first retry waits a minute.
     expect(await outbox.flush()).toBe(0);
     clock.set(new Date(clock.now().getTime() + retryDelayMs(0)).toISOString());
     expect(await outbox.flush()).toBe(1);
-    expect(repo.outboxCounts()).toEqual({ sent: 1 });
+    expect(await repo.outboxCounts()).toEqual({ sent: 1 });
     expect(received).toHaveLength(1);
     expect(received[0]!.toString()).toContain('Message-ID: <out-1@hotline.example>');
     expect(received[0]!.toString()).toContain('Hello');

@@ -172,11 +172,11 @@ describe('follow-ups', () => {
     const outId = (await m.hotline.tickets.articles(ticket.id)).find((a) => a.messageId === autoReply!.mail.messageId)!.id;
     expect((await m.ingest(report(autoReply!, 'delayed', '4.4.1', 'dsn-delayed'))).outcome).toBe('bounce');
     expect((await m.hotline.tickets.articles(ticket.id)).at(-1)?.text).toMatch(/^Delivery delayed \(the mail server keeps trying\) to carl@customer\.example \(status 4\.4\.1\)/);
-    expect(m.mail.repo.delivery(outId)).toBe('sent');
+    expect(await m.mail.repo.delivery(outId)).toBe('sent');
     expect((await m.ingest(report(autoReply!, 'relayed', '2.0.0', 'dsn-relayed'))).outcome).toBe('bounce');
-    expect(m.mail.repo.delivery(outId)).toBe('sent');
+    expect(await m.mail.repo.delivery(outId)).toBe('sent');
     expect((await m.ingest(report(autoReply!, 'failed', '5.1.1', 'dsn-failed'))).outcome).toBe('bounce');
-    expect(m.mail.repo.delivery(outId)).toBe('failed');
+    expect(await m.mail.repo.delivery(outId)).toBe('failed');
     expect(m.ticketCount()).toBe(1);
   });
 
@@ -222,7 +222,7 @@ describe('follow-ups', () => {
     const articles = await m.hotline.tickets.articles(ticket.id);
     expect(articles.at(-1)?.text).toMatch(/^Delivery failed to carl@customer\.example \(status 5\.2\.2\)/);
     const outId = articles.find((a) => a.messageId === autoReply!.mail.messageId)!.id;
-    expect(m.mail.repo.delivery(outId)).toBe('failed');
+    expect(await m.mail.repo.delivery(outId)).toBe('failed');
   });
 
   it('keeps a bounce for mail it never sent, flagged, without a ticket', async () => {
@@ -230,7 +230,7 @@ describe('follow-ups', () => {
     const { id, outcome } = await m.ingest(raw);
     expect(outcome).toBe('failed');
     expect(m.ticketCount()).toBe(0);
-    expect(m.mail.repo.listRaw('failed').map((r) => r.id)).toContain(id);
+    expect((await m.mail.repo.listRaw('failed')).map((r) => r.id)).toContain(id);
   });
 
   it('lists every flagged message, a page at a time, with how many there are', async () => {

@@ -5,7 +5,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createHotline } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createOutbox } from '../../src/mail/outbox.js';
-import { createMailRepository } from '../../src/storage/mail-repository.js';
 import { tempDir } from '../helpers/hotline.js';
 import { testRelay } from '../helpers/mail.js';
 import { BIN } from '../helpers/serve.js';
@@ -35,11 +34,11 @@ describe('the outbox shared by several processes', () => {
     const hotline = await createHotline(loadConfig({ env, cwd: dir }), { log: pino({ level: 'silent' }) });
     cleanups.push(() => hotline.close());
     await hotline.directory.createQueue({ name: 'Support', email: 'support@hotline.example', isDefault: true });
-    const repo = createMailRepository(hotline.db);
+    const repo = hotline.mailStore;
     const queued = Array.from({ length: 40 }, (_, i) => `<reply-${i}@hotline.example>`);
     const now = new Date().toISOString();
     for (const id of queued) {
-      repo.enqueue({ articleId: null, kind: 'agent-reply', envelopeFrom: 'support@hotline.example', envelopeTo: ['carl@customer.example'], messageId: id, raw: Buffer.from(`Message-ID: ${id}\r\nSubject: Re: printer\r\n\r\nHello.\r\n`), now });
+      await repo.enqueue({ articleId: null, kind: 'agent-reply', envelopeFrom: 'support@hotline.example', envelopeTo: ['carl@customer.example'], messageId: id, raw: Buffer.from(`Message-ID: ${id}\r\nSubject: Re: printer\r\n\r\nHello.\r\n`), now });
     }
 
     // Three MTA deliveries through `hotline ingest` (each files its message, then sends what is due) …
@@ -74,15 +73,15 @@ describe('the outbox shared by several processes', () => {
     cleanups.push(cleanup);
     const hotline = await createHotline(loadConfig({ env: { HOTLINE_DATA_DIR: join(dir, 'data') }, cwd: dir }), { log: pino({ level: 'silent' }) });
     cleanups.push(() => hotline.close());
-    const repo = createMailRepository(hotline.db);
+    const repo = hotline.mailStore;
     const at = (minutes: number) => new Date(Date.UTC(2026, 0, 1, 12, minutes)).toISOString();
-    const id = repo.enqueue({ articleId: null, kind: 'agent-reply', envelopeFrom: 'a@hotline.example', envelopeTo: ['b@customer.example'], messageId: '<x@hotline.example>', raw: Buffer.from('Subject: x\r\n\r\nx\r\n'), now: at(0) });
-    expect(repo.claimNext('first', at(1), at(11))?.id).toBe(id);
-    expect(repo.claimNext('second', at(2), at(12))).toBeNull();
-    expect(repo.claimNext('second', at(10), at(20))).toBeNull();
+    const id = await repo.enqueue({ articleId: null, kind: 'agent-reply', envelopeFrom: 'a@hotline.example', envelopeTo: ['b@customer.example'], messageId: '<x@hotline.example>', raw: Buffer.from('Subject: x\r\n\r\nx\r\n'), now: at(0) });
+    expect((await repo.claimNext('first', at(1), at(11)))?.id).toBe(id);
+    expect(await repo.claimNext('second', at(2), at(12))).toBeNull();
+    expect(await repo.claimNext('second', at(10), at(20))).toBeNull();
     // The first sender never came back: once its claim ran out the message is due again.
-    expect(repo.claimNext('second', at(11), at(21))?.id).toBe(id);
-    repo.markSent(id, at(12));
-    expect(repo.claimNext('third', at(30), at(40))).toBeNull();
+    expect((await repo.claimNext('second', at(11), at(21)))?.id).toBe(id);
+    await repo.markSent(id, at(12));
+    expect(await repo.claimNext('third', at(30), at(40))).toBeNull();
   });
 });

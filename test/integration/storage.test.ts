@@ -48,10 +48,11 @@ describe('openDatabase', () => {
     v4.close();
     const db = openDatabase(file, migrations);
     const { createMailRepository } = await import('../../src/storage/mail-repository.js');
-    const repo = createMailRepository(db);
+    const { sqliteEngine } = await import('../../src/storage/engine.js');
+    const repo = createMailRepository(sqliteEngine(db));
     const [id] = db.prepare('SELECT id FROM raw_messages').pluck().all() as number[];
-    expect(repo.rawBytes(id!)?.equals(bytes)).toBe(true);
-    expect(repo.raw(id!)).toMatchObject({ sha256: 'abc', size: bytes.length, status: 'new' });
+    expect((await repo.rawBytes(id!))?.equals(bytes)).toBe(true);
+    expect(await repo.raw(id!)).toMatchObject({ sha256: 'abc', size: bytes.length, status: 'new' });
     expect(db.prepare("SELECT count(*) FROM pragma_table_info('raw_messages') WHERE name = 'raw'").pluck().get()).toBe(0);
     db.close();
   });
