@@ -1,7 +1,20 @@
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DuplicateTtnError } from '../../src/core/errors.js';
+import { createLoginLimiter, TooManyAttemptsError } from '../../src/core/login-limiter.js';
+import type { ListCursor } from '../../src/core/ports.js';
+import { sortKeyOf, TICKET_SORTS } from '../../src/core/ports.js';
 import { createAgentRepository } from '../../src/storage/agent-repository.js';
+import { createAttachmentRepository } from '../../src/storage/attachment-repository.js';
+import { createCustomerRepository } from '../../src/storage/customer-repository.js';
+import { createLoginFailureRepository } from '../../src/storage/login-failure-repository.js';
+import type { FilingPlan, FilingResult } from '../../src/storage/mail-repository.js';
+import { createMailRepository } from '../../src/storage/mail-repository.js';
+import { createNoticeRepository } from '../../src/storage/notice-repository.js';
+import { createCannedAnswerRepository, createDraftRepository } from '../../src/storage/reply-repository.js';
+import { createTextOverrideRepository } from '../../src/storage/text-repository.js';
+import { createTicketRepository } from '../../src/storage/ticket-repository.js';
 import { createCallRepository } from '../../src/storage/call-repository.js';
 import { loadMigrations, openDatabase } from '../../src/storage/database.js';
 import type { Sql } from '../../src/storage/engine.js';
@@ -240,6 +253,195 @@ describe.each(engines)('repositories on %s', (engine, open) => {
     // An ended call's pop cannot be dismissed (nothing to keep).
     await pops.dismiss(bob.id, [c1.id]);
     expect(await pops.dismissed(bob.id)).toEqual(new Set());
+  });
+
+  maybe('customers: found by address whatever its case and by number, searched by any part, visible through their tickets', async () => {
+    const db = await open();
+    const { anna, bob, first } = await world(db);
+    const customers = createCustomerRepository(db);
+    const carla = await customers.create({ name: 'Carla Client', emails: ['Carla@Customer.example', 'c2@customer.example'], phones: ['+4930123456', '+4930123456'] }, NOW);
+    expect(carla).toMatchObject({ emails: ['Carla@Customer.example', 'c2@customer.example'], phones: ['+4930123456'] });
+    await customers.create({ name: 'Dora 100%_sure', phones: ['+4930999'] }, NOW);
+    expect((await customers.findByEmail('carla@CUSTOMER.example'))?.id).toBe(carla.id);
+    expect((await customers.findByPhone('+4930123456')).map((c) => c.name)).toEqual(['Carla Client']);
+    expect((await customers.search('client', 10)).map((c) => c.name)).toEqual(['Carla Client']);
+    expect((await customers.search('C2@', 10)).map((c) => c.name)).toEqual(['Carla Client']);
+    expect((await customers.search('0%_', 10)).map((c) => c.name)).toEqual(['Dora 100%_sure']);
+    expect(await customers.count('')).toBe(2);
+    await customers.setLanguage(carla.id, 'de');
+    await customers.addPhone(carla.id, '+4930777');
+    expect(await customers.findById(carla.id)).toMatchObject({ language: 'de', phones: ['+4930123456', '+4930777'] });
+    await db.run(db.q.insertInto('tickets').values({ ttn: 'C1', title: 't', queue_id: first.id, customer_id: carla.id, created_at: NOW, updated_at: NOW }));
+    expect(await customers.visibleTo(carla.id, anna.id)).toBe(true);
+    expect(await customers.visibleTo(carla.id, bob.id)).toBe(false);
+  });
+
+  maybe('tickets: created with history, a taken TTN refused, lists paged in every order over the agent’s queues only', async () => {
+    const db = await open();
+    const { anna, bob, first, billing } = await world(db);
+    const tickets = createTicketRepository(db);
+    const at = (i: number) => `2026-12-05T10:${String(i).padStart(2, '0')}:00.000Z`;
+    const made = [];
+    for (let i = 0; i < 12; i++) {
+      const { ticket } = await tickets.create({ ttn: `T${100 + i}`, title: i === 3 ? 'Printer on fire' : `Ticket ${i}`, queueId: i % 3 === 0 ? billing.id : first.id, state: i % 4 === 0 ? 'closed' : 'new', priority: 1 + (i % 5), ownerId: i % 2 ? anna.id : null, customerId: null, now: at(i), article: { kind: 'note', text: i === 5 ? 'the toner smells' : 'x' } });
+      made.push(ticket);
+    }
+    await expect(tickets.create({ ttn: 'T100', title: 'again', queueId: first.id, state: 'new', priority: 3, ownerId: null, customerId: null, now: at(30), article: { kind: 'note', text: 'x' } })).rejects.toBeInstanceOf(DuplicateTtnError);
+    expect((await tickets.findByTtn('T105'))?.id).toBe(made[5]!.id);
+    const changed = await tickets.update(made[1]!.id, { state: 'closed', ownerId: bob.id, queueId: billing.id }, at(40), { via: 'agent', agentId: anna.id });
+    expect(changed).toMatchObject({ state: 'closed', closedAt: at(40), ownerId: bob.id, queueId: billing.id });
+    expect((await tickets.history(made[1]!.id)).map((h) => [h.field, h.oldLabel, h.newLabel])).toEqual([
+      ['created', null, 'First level'],
+      ['state', 'new', 'closed'],
+      ['owner', 'Anna', 'Bob'],
+      ['queue', 'First level', 'Billing'],
+    ]);
+    // Anna sees the First level queue: 7 tickets (8 made there, one moved away).
+    const all = await tickets.listVisible(anna.id, { limit: 500 });
+    expect(all).toHaveLength(7);
+    expect(all.every((t) => t.queueName === 'First level')).toBe(true);
+    expect(await tickets.countMatching(anna.id, {})).toBe(7);
+    expect(await tickets.countMatching(anna.id, { state: 'any-open' })).toBe(all.filter((t) => t.state !== 'closed').length);
+    for (const sort of TICKET_SORTS) {
+      for (const direction of ['asc', 'desc'] as const) {
+        const whole = await tickets.listVisible(anna.id, { sort, direction, limit: 500 });
+        const pages: number[] = [];
+        let after: ListCursor | undefined;
+        for (;;) {
+          const page = await tickets.listVisible(anna.id, { sort, direction, limit: 3, after });
+          pages.push(...page.map((t) => t.id));
+          if (page.length < 3) break;
+          const last = page.at(-1)!;
+          after = { key: sortKeyOf(last, sort), id: last.id };
+        }
+        expect(pages, `${sort} ${direction}`).toEqual(whole.map((t) => t.id));
+        const back = await tickets.listVisible(anna.id, { sort, direction, limit: 3, before: 'end' });
+        expect(back.map((t) => t.id), `${sort} ${direction} last page`).toEqual(whole.slice(-3).map((t) => t.id));
+      }
+    }
+    expect((await tickets.listVisible(anna.id, { search: 'printer' })).map((t) => t.ttn)).toEqual([]);
+    expect((await tickets.listVisible(anna.id, { search: 'TONER' })).map((t) => t.ttn)).toEqual(['T105']);
+    expect((await tickets.listVisible(anna.id, { search: 't10' })).map((t) => t.ttn).sort()).toEqual(['T102', 'T104', 'T105', 'T107', 'T108']);
+    expect(await tickets.countMatching(anna.id, { search: 'toner' })).toBe(1);
+    expect((await tickets.listAll({ search: 'printer' })).map((t) => t.ttn)).toEqual(['T103']);
+    const counts = await tickets.countVisible(anna.id);
+    expect(counts.reduce((n, c) => n + c.count, 0)).toBe(7);
+    // A ticket's articles, newest first in short for a pop.
+    await tickets.addArticle(made[5]!.id, { kind: 'email-in', from: 'carla@customer.example', subject: 'Re: toner', text: 'y'.repeat(1000) }, at(50));
+    expect((await tickets.articles(made[5]!.id)).map((a) => a.kind)).toEqual(['note', 'email-in']);
+    const [latest] = await tickets.latestArticles(made[5]!.id, 1);
+    expect(latest).toMatchObject({ kind: 'email-in', from: 'carla@customer.example', subject: 'Re: toner' });
+    expect(latest!.textStart).toHaveLength(400);
+  });
+
+  maybe('tickets: a reminder due is woken once, however many instances look at once', async () => {
+    const db = await open();
+    const { first } = await world(db);
+    const tickets = createTicketRepository(db);
+    const { ticket } = await tickets.create({ ttn: 'W1', title: 'wait', queueId: first.id, state: 'pending', priority: 3, ownerId: null, customerId: null, now: NOW, article: { kind: 'note', text: 'x' } });
+    await tickets.update(ticket.id, { pendingUntil: '2026-12-05T11:00:00.000Z' }, NOW, { via: 'system', agentId: null });
+    const woken = await Promise.all(Array.from({ length: 5 }, () => tickets.wakeDue('2026-12-05T11:00:00.000Z', 10)));
+    expect(woken.flat().map((w) => [w.before.state, w.ticket.state, w.ticket.pendingUntil])).toEqual([['pending', 'open', null]]);
+  });
+
+  maybe('notices, watchers, canned answers, draft files and attachments', async () => {
+    const db = await open();
+    const { anna, first, billing } = await world(db);
+    const notices = createNoticeRepository(db);
+    const [n1, n2] = await notices.add([
+      { agentId: anna.id, kind: 'assigned', ticketId: null, text: 'one', mail: true },
+      { agentId: anna.id, kind: 'reminder', ticketId: null, text: 'two', mail: false },
+    ], NOW);
+    expect(await notices.count(anna.id)).toEqual({ total: 2, unseen: 2 });
+    expect((await notices.list(anna.id, 10, 0)).map((n) => n.text)).toEqual(['two', 'one']);
+    expect((await notices.toMail(10)).map((n) => [n.text, n.agentName])).toEqual([['one', 'Anna']]);
+    expect(await notices.markSeen(anna.id, { ids: [n1!.id] }, NOW)).toBe(1);
+    expect(await notices.markSeen(anna.id, 'all', NOW)).toBe(1);
+    expect((await notices.after(n1!.id, 10)).map((n) => n.id)).toEqual([n2!.id]);
+    expect(await notices.newestId()).toBe(n2!.id);
+    await notices.setWatched(anna.id, [billing.id, first.id, first.id]);
+    expect(await notices.watched(anna.id)).toEqual([first.id, billing.id].sort((a, b) => a - b));
+    expect(await notices.watchers(first.id)).toEqual([anna.id]);
+    const canned = createCannedAnswerRepository(db);
+    await canned.save({ queueId: null, name: 'thanks', body: 'Thank you' }, NOW);
+    const hello = await canned.save({ queueId: first.id, name: 'Hello', body: 'Hi' }, NOW);
+    await canned.save({ queueId: billing.id, name: 'Invoice', body: 'See invoice' }, NOW);
+    expect((await canned.list(first.id)).map((c) => c.name)).toEqual(['Hello', 'thanks']);
+    expect((await canned.list()).map((c) => c.name)).toEqual(['Hello', 'Invoice', 'thanks']);
+    expect(await canned.save({ id: hello.id, queueId: first.id, name: 'Hello', body: 'Hello there' }, NOW)).toMatchObject({ id: hello.id, body: 'Hello there' });
+    const { ticket, article } = await createTicketRepository(db).create({ ttn: 'F1', title: 'files', queueId: first.id, state: 'new', priority: 3, ownerId: null, customerId: null, now: NOW, article: { kind: 'note', text: 'x' } });
+    const drafts = createDraftRepository(db);
+    const bytes = Buffer.from([0, 1, 2, 255]);
+    const draft = await drafts.add(anna.id, ticket.id, { filename: 'a.bin', contentType: 'application/octet-stream', content: bytes, size: 4 }, NOW);
+    expect(await drafts.bytes(anna.id, ticket.id)).toBe(4);
+    expect(await drafts.purgeOlderThan('2026-12-06T00:00:00.000Z')).toBe(1);
+    expect(await drafts.remove(draft.id, anna.id)).toBe(false);
+    const attachments = createAttachmentRepository(db);
+    const file = await attachments.add(article.id, { filename: 'b.bin', contentType: 'application/octet-stream', content: bytes, sha256: 'abc', size: 4 });
+    expect(await attachments.find(file.id)).toMatchObject({ filename: 'b.bin', ticketId: ticket.id, articleId: article.id, contentType: 'application/octet-stream' });
+    expect((await attachments.content(file.id))?.equals(bytes)).toBe(true);
+    expect((await attachments.forTicket(ticket.id)).map((a) => a.id)).toEqual([file.id]);
+    const texts = createTextOverrideRepository(db);
+    await texts.save('de', 'x', 'eins', NOW);
+    await texts.save('de', 'x', 'zwei', NOW);
+    await texts.save('en', 'y', 'one', NOW);
+    await texts.save('en', 'y', '', NOW);
+    expect(await texts.all()).toEqual([{ lang: 'de', key: 'x', text: 'zwei' }]);
+  });
+
+  maybe('failed logins: tries sent at once are counted one after another, so no more than the allowance pass', async () => {
+    const db = await open();
+    const limiter = createLoginLimiter(() => 1000, { perLoginAndAddress: 5 }, createLoginFailureRepository(db));
+    const tries = await Promise.allSettled(Array.from({ length: 20 }, () => limiter.begin('anna', '10.0.0.1')));
+    expect(tries.filter((t) => t.status === 'fulfilled')).toHaveLength(5);
+    expect(tries.filter((t) => t.status === 'rejected').every((t) => (t as PromiseRejectedResult).reason instanceof TooManyAttemptsError)).toBe(true);
+  });
+
+  maybe('mail: stored once per content, filed once, each outbox message claimed by one sender', async () => {
+    const db = await open();
+    const { first } = await world(db);
+    const mail = createMailRepository(db);
+    const input = (sha256: string, contentKey: string | null) => ({ source: 'smtp', envelopeFrom: 'c@customer.example', envelopeTo: ['help@example.com'], messageId: '<m1@customer.example>', sha256, contentKey, raw: Buffer.from(`Subject: ${sha256}\r\n\r\nhi\r\n`), now: NOW });
+    const stored = await Promise.all([mail.storeRaw(input('s1', 'k1')), mail.storeRaw(input('s1', 'k1'))]);
+    expect(stored.map((s) => s.duplicate).sort()).toEqual([false, true]);
+    expect(stored[0]!.id).toBe(stored[1]!.id);
+    const redelivered = await mail.storeRaw(input('s2', 'k1'));
+    expect(redelivered.duplicate).toBe(true);
+    expect(await mail.raw(redelivered.id)).toMatchObject({ status: 'duplicate', envelopeTo: ['help@example.com'] });
+    expect((await mail.rawBytes(stored[0]!.id))?.toString()).toContain('Subject: s1');
+    expect(await mail.unfiled(NOW)).toEqual([stored[0]!.id]);
+    const plan = (rawId: number, ttn: string): FilingPlan => ({
+      rawId,
+      ticket: { create: { ttn, title: 'hi', queueId: first.id, state: 'new', priority: 3, ownerId: null, customerId: null, now: NOW } },
+      articles: [
+        { article: { kind: 'email-in', text: 'hi', messageId: '<m1@customer.example>' }, attachments: [{ filename: 'f.txt', contentType: 'text/plain', content: Buffer.from('f'), sha256: 'f', size: 1 }] },
+        { article: { kind: 'email-out', text: 'got it' }, attachments: [], outbox: { kind: 'auto-reply', envelopeFrom: 'help@example.com', envelopeTo: ['c@customer.example'], messageId: '<r1@example.com>', raw: Buffer.from('r') }, limit: { to: 'c@customer.example', since: '2026-12-04T10:00:00.000Z', max: 1 } },
+      ],
+      outcome: { outcome: 'ticket', messageId: '<m1@customer.example>' },
+      now: NOW,
+    });
+    // Filed by two processes at once (each with its own TTN): one files it, the other finds it filed.
+    const results = await Promise.all([mail.commit(plan(stored[0]!.id, 'M1')), mail.commit(plan(stored[0]!.id, 'M2'))]);
+    expect(results.filter((r) => r.filed)).toHaveLength(1);
+    const filed = results.find((r) => r.filed) as Extract<FilingResult, { filed: true }>;
+    expect(await mail.raw(stored[0]!.id)).toMatchObject({ status: 'done', outcome: 'ticket', ticketId: filed.ticket.id });
+    expect(await mail.ticketForMessageIds(['<x@y>', '<m1@customer.example>'])).toBe(filed.ticket.id);
+    expect(await mail.autoRepliesSince('c@customer.example', '2026-12-04T10:00:00.000Z')).toBe(1);
+    expect(await mail.outboxCounts()).toEqual({ pending: 1 });
+    // More to send; eight senders at once: each message goes to exactly one of them.
+    for (let i = 0; i < 39; i++) await mail.enqueue({ articleId: null, kind: 'agent-reply', envelopeFrom: 'help@example.com', envelopeTo: ['c@customer.example'], messageId: `<o${i}@example.com>`, raw: Buffer.from('o'), now: NOW });
+    const claimed: number[] = [];
+    const claims = await Promise.all(Array.from({ length: 8 * 40 }, (_, i) => mail.claimNext(`sender-${i % 8}`, NOW, '2026-12-05T10:10:00.000Z')));
+    for (const item of claims) if (item) claimed.push(item.id);
+    for (let item = await mail.claimNext('late', NOW, '2026-12-05T10:10:00.000Z'); item; item = await mail.claimNext('late', NOW, '2026-12-05T10:10:00.000Z')) claimed.push(item.id);
+    expect(claimed).toHaveLength(40);
+    expect(new Set(claimed).size).toBe(40);
+    for (const id of claimed) await mail.markSent(id, NOW);
+    expect(await mail.outboxCounts()).toEqual({ sent: 40 });
+    await mail.markRaw(redelivered.id, { status: 'failed', outcome: 'error', error: 'boom', now: NOW });
+    expect((await mail.listFlagged(0, 10)).map((r) => r.id)).toEqual([redelivered.id]);
+    expect(await mail.countFlagged()).toBe(1);
+    expect(await mail.rawCounts()).toEqual({ done: 1, failed: 1 });
   });
 
   maybe('a failed transaction leaves nothing behind', async () => {
