@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { createAgentService } from './core/agent-service.js';
 import { createAuthService } from './core/auth-service.js';
 import { createCallService } from './core/call-service.js';
@@ -23,14 +22,11 @@ import { createAgentRepository } from './storage/agent-repository.js';
 import { createAttachmentRepository } from './storage/attachment-repository.js';
 import { createApiTokenRepository, createSessionRepository } from './storage/session-repository.js';
 import { createCallRepository } from './storage/call-repository.js';
-import { createWriteGuard, databaseProblems } from './storage/db-health.js';
 import { createCustomerRepository } from './storage/customer-repository.js';
-import { openDatabase } from './storage/database.js';
-import { sqliteEngine } from './storage/engine.js';
+import type { Db } from './storage/database.js';
+import { openStorage } from './storage/open.js';
 import { createMailRepository } from './storage/mail-repository.js';
-import { walSync } from './storage/wal-sync.js';
 import type { WriteRole } from './storage/write-turns.js';
-import { noWriteTurn, takeWriteTurns } from './storage/write-turns.js';
 import { createQueueRepository } from './storage/queue-repository.js';
 import { createCounterRepository, createSettingsRepository } from './storage/settings-repository.js';
 import { createTicketRepository } from './storage/ticket-repository.js';
@@ -66,15 +62,9 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
   const log = overrides.log ?? createLogger(config.logLevel);
   const clock = overrides.clock ?? systemClock;
   const extraGenerators: TtnGenerator[] = config.ttnGeneratorModule ? [await loadTtnGeneratorModule(config.ttnGeneratorModule)] : [];
-  // The data folder may be entered but not listed by others: Asterisk must reach the prompts in it
-  // (prompts/ is world-readable audio), while the database and the outbox inside are the service's own.
-  if (config.database !== ':memory:') mkdirSync(config.dataDir, { recursive: true, mode: 0o711 });
-  const db = openDatabase(config.database, undefined, { busyTimeoutMs: overrides.busyTimeoutMs });
-  const turn = overrides.writeTurns ? takeWriteTurns(db, overrides.writeTurns.shared, overrides.writeTurns.role) : noWriteTurn;
-  const writes = createWriteGuard();
-  // One set of queries for SQLite and PostgreSQL (see storage/engine.ts); the call path's writes are guarded and go first.
-  const sql = sqliteEngine(db);
-  const callPath = sql.withWrites({ writes, turn });
+  // The SQLite file (the embedded default) or PostgreSQL (`databaseUrl`); one set of queries for both (storage/engine.ts).
+  const storage = await openStorage(config, { busyTimeoutMs: overrides.busyTimeoutMs, writeTurns: overrides.writeTurns, log });
+  const { sql, callPath } = storage;
   try {
     const events = createEventBus((name, error) => log.error({ err: error, event: name }, 'event handler failed'));
     const queues = createQueueRepository(sql);
@@ -111,9 +101,12 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
       config,
       log,
       clock,
-      db,
-      /** The engine every repository runs its queries on (SQLite here; see storage/engine.ts). */
+      /** The SQLite connection, for tests and tools that look at the file itself; on PostgreSQL, using it throws. */
+      db: storage.db ?? noSqliteFile(storage.where),
+      /** The engine every repository runs its queries on (see storage/engine.ts). */
       sql,
+      /** Which database, and where (for the log and the admin overview). */
+      database: { engine: storage.engine, where: storage.where },
       /** Shared with the service's other threads, for their write turns; null outside `hotline serve`. */
       writeTurns: overrides.writeTurns?.shared ?? null,
       events,
@@ -166,7 +159,7 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
       /** Which running calls' pops agents were shown and dismissed, for every instance. */
       popState: createPopStateRepository(sql),
       /** Raw mail, the outbox and the mail details of articles (the e-mail channel's storage). */
-      mailStore: createMailRepository(sql, walSync(db)),
+      mailStore: createMailRepository(sql, storage.durability),
       /** Leases: which instance does which background work, and which instances are alive. */
       leases: createLeaseRepository(sql),
       /** Ticket-list filters agents saved. */
@@ -176,17 +169,26 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
       /** Files attached to replies not sent yet, per agent and ticket. */
       drafts: createDraftRepository(sql),
       /** What keeps the database from being written, in words; empty when it can be. */
-      databaseProblems: () => databaseProblems(db, writes),
-      /** Closes the database; call once everything using it has stopped. */
-      close(): void {
+      databaseProblems: () => storage.problems(),
+      /** Closes the database; call once everything using it has stopped. The SQLite file is closed at once; PostgreSQL's pool when the promise resolves. */
+      close(): Promise<void> {
         clearInterval(settingsWatch);
-        if (db.open) db.close();
+        return storage.close();
       },
     };
   } catch (error) {
-    db.close();
+    await storage.close();
     throw error;
   }
+}
+
+/** `hotline.db` on PostgreSQL: there is no SQLite file, and saying so beats a confusing TypeError. */
+function noSqliteFile(where: string): Db {
+  return new Proxy({} as Db, {
+    get(_, property) {
+      throw new Error(`this Hotline runs on ${where}: there is no SQLite connection (asked for .${String(property)})`);
+    },
+  });
 }
 
 export type Hotline = Awaited<ReturnType<typeof createHotline>>;

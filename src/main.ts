@@ -159,7 +159,7 @@ export async function run(argv: string[], io: Out = { out: console.log, err: con
     } finally {
       // What follows a change (notices to the agents concerned) is written before the database closes.
       await hotline.events.idle();
-      hotline.close();
+      await hotline.close();
     }
   } catch (error) {
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
@@ -237,7 +237,7 @@ async function serve(config: Config, io: Out): Promise<number> {
     await web?.close();
     await mail?.close();
     await pbx?.close();
-    hotline.close();
+    await hotline.close();
   };
   try {
     // A database that cannot be written (read-only, full, locked) must not keep the service from
@@ -270,7 +270,7 @@ async function serve(config: Config, io: Out): Promise<number> {
     await stopAll();
     throw error;
   }
-  io.out(`Hotline listening on ${address} (database ${config.database})`);
+  io.out(`Hotline listening on ${address} (database ${hotline.database.where})`);
   io.out(`Mail: ${mail.lastStatus()}`);
   if (admin) io.out(`First start: created admin login "${admin.login}" with password "${admin.password}" (shown once; change it after logging in)`);
   return new Promise<number>((resolvePromise) => {
@@ -322,6 +322,6 @@ async function ingest(args: string[], io: Out): Promise<number> {
     await mail.close();
     return 0;
   } finally {
-    hotline.close();
+    await hotline.close();
   }
 }

@@ -293,7 +293,7 @@ export async function buildApp(hotline: Hotline, parts: AppParts = {}) {
     const pbxUp = !pbx || (pbx.ari === 'connected' && pbx.ami === 'connected');
     const reasons = [...problems.map((p) => `database: ${p}`), ...(pbxUp ? [] : [`PBX: ARI ${pbx?.ari}, AMI ${pbx?.ami}`]), ...(pbx?.popsDegraded ? [`pops: ${pbx.pops}`] : [])];
     const status = unreadable ? 'error' : reasons.length ? 'degraded' : 'ok';
-    return reply.code(unreadable ? 503 : 200).send({ status, ...(reasons.length ? { reasons } : {}), db: problems.length ? problems.join('; ') : 'ok', ...(pbx ? { pbx } : {}), ...(mail ? { mail } : {}) });
+    return reply.code(unreadable ? 503 : 200).send({ status, ...(reasons.length ? { reasons } : {}), db: problems.length ? problems.join('; ') : 'ok', dbEngine: hotline.database.engine, ...(pbx ? { pbx } : {}), ...(mail ? { mail } : {}) });
   });
 
   await app.register(agentPages, { hotline, views, pbx: parts.pbx, mail: parts.mail });
@@ -305,7 +305,7 @@ export async function buildApp(hotline: Hotline, parts: AppParts = {}) {
     settingsChanged: parts.settingsChanged,
     status: async () => {
       const [pbx, mail] = await Promise.all([parts.pbx?.status(), parts.mail?.status()]);
-      return { db: dbStatus(), ari: pbx?.ari ?? 'not started', ami: pbx?.ami ?? 'not started', activeIvrCalls: pbx?.activeIvrCalls ?? '-', mail: mail ?? 'not started', limitedCallers: pbx?.guessing.limitedCallers.length ?? 0, pops: pbx?.pops };
+      return { db: `${dbStatus()} (${hotline.database.where})`, ari: pbx?.ari ?? 'not started', ami: pbx?.ami ?? 'not started', activeIvrCalls: pbx?.activeIvrCalls ?? '-', mail: mail ?? 'not started', limitedCallers: pbx?.guessing.limitedCallers.length ?? 0, pops: pbx?.pops };
     },
     guessing: async () => (await parts.pbx?.status())?.guessing,
   });

@@ -24,18 +24,18 @@ lowerThreadPriority(BACKGROUND_NICE);
 
 try {
   const hotline = await createHotline(config, { busyTimeoutMs: MAIL_BUSY_TIMEOUT_MS, installPrompts: false, writeTurns: writeTurns ? { shared: writeTurns, role: 'background' } : undefined });
-  const mail = await startMail(hotline, config, { listen: true }).catch((error: unknown) => {
-    hotline.close();
+  const mail = await startMail(hotline, config, { listen: true }).catch(async (error: unknown) => {
+    await hotline.close().catch(() => undefined);
     throw error;
   });
   const calls: WebMail = localMail(mail);
   hotline.watchSettings();
   port.on('message', (m: ToMailChannel) => {
     if (m.type === 'stop') {
-      void mail.close().finally(() => {
-        hotline.close();
-        port.close();
-      });
+      void mail
+        .close()
+        .then(() => hotline.close())
+        .finally(() => port.close());
       return;
     }
     if (m.type === 'settings-changed') {

@@ -7,9 +7,13 @@ export class DatabaseBusyError extends Error {
   override name = 'DatabaseBusyError';
 }
 
-/** A write the database refused for now (locked, full, read-only, I/O): the data is fine, the write was not made. */
+/**
+ * A write the database refused for now (locked, full, read-only, I/O; on PostgreSQL also a server that
+ * is down, a standby, or out of disk): the data is fine, the write was not made.
+ */
 export function isWriteRefused(error: unknown): boolean {
-  return error instanceof DatabaseBusyError || /^SQLITE_(BUSY|FULL|READONLY|IOERR)/.test((error as { code?: string }).code ?? '');
+  const c = (error as { code?: string }).code ?? '';
+  return error instanceof DatabaseBusyError || /^SQLITE_(BUSY|FULL|READONLY|IOERR)/.test(c) || /^(25006|53\d\d\d|57P0\d|08\d\d\d|ECONNREFUSED|ECONNRESET|ETIMEDOUT)$/.test(c);
 }
 
 // After a write found the file locked, how long further writes on the call path fail at once instead

@@ -192,10 +192,10 @@ process.on('message', (m: ToWeb) => {
       relays.settle({ call: m.id, value: m.error ? undefined : m, error: m.error });
       break;
     case 'stop':
-      void app.close().finally(() => {
-        hotline.close();
-        process.exit(0);
-      });
+      void app
+        .close()
+        .then(() => hotline.close())
+        .finally(() => process.exit(0));
       break;
     default:
       break;
@@ -212,7 +212,7 @@ try {
   });
 } catch (error) {
   post({ type: 'failed', error: toWire(error) });
-  hotline.close();
+  await hotline.close().catch(() => undefined);
   process.exit(1);
 }
 const address = server.address();

@@ -40,12 +40,13 @@ const LAB_SETTINGS = {
  * carol (203, billing, answers), dave (204, billing, never answers), erin (205, the default queue
  * support), frank (206, answers; a Local/ dial string and no device-state interface).
  */
-export async function realLab(bundle: string, options: { dataDir?: string } = {}) {
+export async function realLab(bundle: string, options: { dataDir?: string; databaseUrl?: string } = {}) {
   const asterisk: RealAsterisk = await startAsterisk(bundle);
   const { dir, cleanup } = tempDir('hl-lab-');
   // Another data folder: on a small file system, say.
   const dataDir = options.dataDir ?? join(dir, 'data');
-  const hotline = await createHotline(loadConfig({ env: {}, cwd: dir, overrides: { dataDir, logLevel: 'silent' } }), { log: pino({ level: 'silent' }) });
+  const databaseUrl = options.databaseUrl ?? '';
+  const hotline = await createHotline(loadConfig({ env: {}, cwd: dir, overrides: { dataDir, databaseUrl, logLevel: 'silent' } }), { log: pino({ level: 'silent' }) });
   const support = await hotline.directory.createQueue({ name: 'Support', asteriskQueue: 'support', isDefault: true });
   const billing = await hotline.directory.createQueue({ name: 'Billing', asteriskQueue: 'billing' });
   const person = async (login: string, ext: string, stateInterface = true) =>
@@ -73,7 +74,7 @@ export async function realLab(bundle: string, options: { dataDir?: string } = {}
 
   let ami = await amiObserver(asterisk.amiPort);
   let caller = await callerSim(asterisk.ariUrl);
-  const env = { HOTLINE_DATA_DIR: dataDir, HOTLINE_ARI_URL: asterisk.ariUrl, HOTLINE_AMI_PORT: String(asterisk.amiPort), ...LAB_SETTINGS };
+  const env = { HOTLINE_DATA_DIR: dataDir, HOTLINE_DATABASE_URL: databaseUrl, HOTLINE_ARI_URL: asterisk.ariUrl, HOTLINE_AMI_PORT: String(asterisk.amiPort), ...LAB_SETTINGS };
   let serve: ServeProcess | null = null;
   const others: ServeProcess[] = [];
   const sockets: Socket[] = [];
@@ -215,7 +216,7 @@ export async function realLab(bundle: string, options: { dataDir?: string } = {}
       await serve?.stop('SIGKILL');
       for (const other of others) await other.stop('SIGKILL');
       await asterisk.dispose();
-      hotline.close();
+      await hotline.close();
       cleanup();
     },
   };

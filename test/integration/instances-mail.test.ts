@@ -1,4 +1,4 @@
-// Two `hotline serve` on one database (#19): mail sent to both SMTP listeners is filed once each, the
+// Two `hotline serve` on one PostgreSQL database (#19; a SQLite file where PostgreSQL is not installed): mail sent to both SMTP listeners is filed once each, the
 // outbox (under a lease) sends each auto-reply once, a ticket made on one instance is listed by the
 // other at once, and when the instance sending the outbox is killed the other takes it over.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -6,17 +6,28 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHotline } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { fetchLogin, sessionCookie } from '../helpers/login.js';
 import { testRelay } from '../helpers/mail.js';
+import type { Postgres } from '../helpers/postgres.js';
+import { postgresAvailable, startPostgres } from '../helpers/postgres.js';
 import type { ServeProcess } from '../helpers/serve.js';
 import { deadPort, startServe } from '../helpers/serve.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+let postgres: Postgres | undefined;
+beforeAll(async () => {
+  if (postgresAvailable()) postgres = await startPostgres();
+  else console.warn('two instances: PostgreSQL 15 is not installed (apt-get install postgresql-15); they share a SQLite file instead');
+}, 60_000);
+afterAll(async () => {
+  await postgres?.stop();
 });
 
 describe('two instances on one database', () => {
@@ -32,6 +43,7 @@ describe('two instances on one database', () => {
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const env = {
       HOTLINE_DATA_DIR: join(dir, 'data'),
+      HOTLINE_DATABASE_URL: postgres ? await postgres.createDatabase() : '',
       HOTLINE_RELAY_URL: `smtp://127.0.0.1:${relay.port}`,
       HOTLINE_ARI_URL: `http://127.0.0.1:${pbx.port}`,
       HOTLINE_AMI_PORT: String(pbx.port),
@@ -49,7 +61,7 @@ describe('two instances on one database', () => {
     const password = (await a.serve.waitForOutput(/password "([^"]+)"/))[1]!;
     const b = await start('inst-b');
     // An API token for the lists, from the shared database.
-    const hotline = await createHotline(loadConfig({ env: {}, cwd: dir, overrides: { dataDir: env.HOTLINE_DATA_DIR, logLevel: 'silent' } }), { log: pino({ level: 'silent' }) });
+    const hotline = await createHotline(loadConfig({ env: {}, cwd: dir, overrides: { dataDir: env.HOTLINE_DATA_DIR, databaseUrl: env.HOTLINE_DATABASE_URL, logLevel: 'silent' } }), { log: pino({ level: 'silent' }) });
     cleanups.push(() => hotline.close());
     const admin = (await hotline.agents.list()).find((x) => x.role === 'admin')!;
     const token = await hotline.auth.createApiToken(admin.id, 'two instances');
@@ -80,6 +92,7 @@ describe('two instances on one database', () => {
     expect(overview).toContain('inst-b (this one)');
     expect(overview).toMatch(/inst-a( \(this one\))? — does: [^;]*outbox|inst-b \(this one\) — does: [^;]*outbox/);
     expect(overview).toContain('Pops this instance only (no redisUrl)');
+    if (postgres) expect(overview).toMatch(/Database ok \(PostgreSQL 127\.0\.0\.1:\d+\/hl_/);
 
     // The outbox's holder is killed; mail still comes in to the other, and its reply goes out once the lease has run out.
     const holder = await hotline.leases.live('outbox', Date.now()).then((l) => l[0]?.holder);

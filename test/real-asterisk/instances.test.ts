@@ -1,4 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Postgres } from '../helpers/postgres.js';
+import { postgresAvailable, startPostgres } from '../helpers/postgres.js';
 import { realAsteriskTier } from '../helpers/real-asterisk.js';
 import { redisAvailable, startRedis } from '../helpers/redis.js';
 import type { RealCall } from '../helpers/real-asterisk.js';
@@ -7,12 +9,24 @@ import { realLab, ttnOf } from '../helpers/real-lab.js';
 
 const bundle = realAsteriskTier('instances');
 
-/** Two instances on one database file and one Asterisk, each with its own Stasis app. */
+/** Two instances on one PostgreSQL database and one Asterisk, each with its own Stasis app. */
 const A = { HOTLINE_INSTANCE_ID: 'inst-a', HOTLINE_ARI_APP: 'hotline-a', HOTLINE_LEASE_SECONDS: '6' };
 const B = { HOTLINE_INSTANCE_ID: 'inst-b', HOTLINE_ARI_APP: 'hotline-b', HOTLINE_LEASE_SECONDS: '6' };
 
 let lab: RealLab | undefined;
 let redis: Awaited<ReturnType<typeof startRedis>> | undefined;
+// What several instances share in production: PostgreSQL (each test a database of its own). Without it
+// (a machine without postgresql-15) the instances share a SQLite file instead, and say so.
+let postgres: Postgres | undefined;
+beforeAll(async () => {
+  if (!bundle) return;
+  if (postgresAvailable()) postgres = await startPostgres();
+  else console.warn('instances: PostgreSQL 15 is not installed (apt-get install postgresql-15); the instances share a SQLite file instead');
+}, 60_000);
+afterAll(async () => {
+  await postgres?.stop();
+});
+const newLab = async () => realLab(bundle!, { databaseUrl: postgres ? await postgres.createDatabase() : undefined });
 afterEach(async () => {
   await lab?.close();
   lab = undefined;
@@ -33,9 +47,10 @@ async function callTakenBy(l: RealLab, instance: string): Promise<RealCall> {
 
 describe.skipIf(!bundle)('several Hotline instances on a real Asterisk 22', () => {
   it('spread broadcast calls over both; a killed instance’s caller reaches the default queue and the other closes its record', async () => {
-    lab = await realLab(bundle!);
+    lab = await newLab();
     await lab.startHotline(undefined, undefined, A);
-    await lab.startAnother(B);
+    const b = await lab.startAnother(B);
+    if (postgres) expect(((await lab.healthzOf(b.url, () => true, 'B up')) as { dbEngine?: string }).dbEngine).toBe('postgres');
 
     // Six callers at once, offered to both instances (StasisBroadcast): each taken by one, and both take some.
     const calls = await Promise.all(Array.from({ length: 6 }, (_, i) => lab!.dialIn({ exten: '5100', number: `030123450${i}` })));
@@ -73,7 +88,7 @@ describe.skipIf(!bundle)('several Hotline instances on a real Asterisk 22', () =
   }, 180_000);
 
   it('tries the instances in turn on an Asterisk without broadcast, and says so when a second instance takes over its Stasis app', async () => {
-    lab = await realLab(bundle!);
+    lab = await newLab();
     // Only B runs: hotline-a fails at once (no app), and the dialplan goes on to hotline-b.
     const b = await lab.startAnother(B);
     const ticket = await lab.ticket(lab.queues.billing.id, lab.agents.alice);
@@ -92,7 +107,7 @@ describe.skipIf(!bundle)('several Hotline instances on a real Asterisk 22', () =
 
   it('puts the pop of a call instance B took on the screen of an agent connected to A before her phone rings, through Redis; callers are routed with Redis gone', async () => {
     redis = await startRedis();
-    lab = await realLab(bundle!);
+    lab = await newLab();
     await lab.startHotline(undefined, undefined, { ...A, HOTLINE_REDIS_URL: redis.url });
     const b = await lab.startAnother({ ...B, HOTLINE_REDIS_URL: redis.url });
     for (const url of [lab.serve.url, b.url]) await lab.healthzOf(url, (h) => (h.pbx as { pops?: string } | undefined)?.pops === 'Redis ready', 'pops through Redis');
