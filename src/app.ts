@@ -97,6 +97,15 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
       await reloadTexts();
     };
     const directory = createDirectoryService({ queues, customers: createCustomerRepository(sql), clock, countryCode: config.countryCode, events });
+    // What the IVR reads and writes, on the call path's own connections (storage/open.ts): on
+    // PostgreSQL they have short deadlines and cannot be taken by pages or mail; on SQLite its writes
+    // are guarded and go first. The same services, the same event bus.
+    const callPathQueues = createQueueRepository(callPath);
+    const callPathServices = {
+      tickets: createTicketService({ tickets: createTicketRepository(callPath), attachments: createAttachmentRepository(callPath), queues: callPathQueues, ttn, events, clock }),
+      agents: createAgentService({ agents: createAgentRepository(callPath), clock, events }),
+      directory: createDirectoryService({ queues: callPathQueues, customers: createCustomerRepository(callPath), clock, countryCode: config.countryCode, events }),
+    };
     return {
       config,
       log,
@@ -116,6 +125,8 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
       agents,
       directory,
       calls,
+      /** Tickets, agents and the directory as the IVR uses them (see above). */
+      callPath: callPathServices,
       auth,
       /** What agents are told: assigned tickets, customers' replies, new tickets of watched queues, reminders. */
       notices,

@@ -80,6 +80,9 @@ interface Session {
 
 // Longest wait for a closing prompt ("no input…") before the call is handed on anyway.
 const CLOSING_PROMPT_MS = 10_000;
+// The longest the hand-off waits for the call record and the screen-pop (normally a few ms; the pop's
+// own acknowledgement waits at most 300 ms): beyond it, the database or Redis is stuck, and the caller goes on.
+const ROUTED_WAIT_MS = 2000;
 // Tries to hand a call back to the dialplan while Asterisk is connected but slow or refusing.
 const HANDOFF_ATTEMPTS = 6;
 // How long a channel listed in the app may go without its StasisStart before it counts as stranded.
@@ -407,8 +410,19 @@ export function createIvrDriver(deps: IvrDriverDeps) {
       () => true,
       () => false,
     );
-    // A failed record or pop must not keep the caller from a human.
-    await routed.catch((error: unknown) => log.error({ err: error, channel: channelId }, 'call record or screen-pop failed; routing anyway'));
+    // A failed record or pop must not keep the caller from a human, nor a slow one for long (a database
+    // or a Redis that hangs): after ROUTED_WAIT_MS the call goes on, and the pop follows when it can.
+    let waited: NodeJS.Timeout | undefined;
+    await Promise.race([
+      routed.catch((error: unknown) => log.error({ err: error, channel: channelId }, 'call record or screen-pop failed; routing anyway')),
+      new Promise<void>((resolve) => {
+        waited = setTimeout(() => {
+          log.error({ channel: channelId, waitedMs: ROUTED_WAIT_MS }, 'call record or screen-pop not done in time; routing anyway');
+          resolve();
+        }, ROUTED_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(waited);
     let preset = await presetting;
     for (let attempt = 1; ; attempt++) {
       try {

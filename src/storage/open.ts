@@ -38,6 +38,9 @@ export interface StorageOptions {
 
 /** How often PostgreSQL's health is looked at (the call path reads the last answer, never waits for one). */
 const PG_PROBE_MS = 2000;
+/** The call path's deadlines on PostgreSQL: for a query, and for a connection. */
+const CALL_PATH_QUERY_MS = 1000;
+const CALL_PATH_CONNECT_MS = 1000;
 /** A probe not answered within this long counts as a problem (the server is stuck or unreachable). */
 const PG_PROBE_DEADLINE_MS = 1500;
 
@@ -70,7 +73,12 @@ function openSqliteStorage(config: Config, options: StorageOptions): Storage {
 async function openPostgresStorage(url: string, options: StorageOptions): Promise<Storage> {
   const parsed = new URL(url);
   const where = `PostgreSQL ${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`;
-  const engine = await openPostgres(url, { onError: (error) => options.log.warn({ err: error.message }, 'a PostgreSQL connection failed; the pool opens another') });
+  const onError = (error: Error) => options.log.warn({ err: error.message }, 'a PostgreSQL connection failed; the pool opens another');
+  const engine = await openPostgres(url, { onError });
+  // The call path's own few connections, with short deadlines: a server that hangs or is gone costs a
+  // caller about a second (then the default queue), never the dialplan guard's wait, and pages and
+  // mail, however busy, cannot take the connections calls need.
+  const callPath = await openPostgres(url, { max: 4, queryTimeoutMs: CALL_PATH_QUERY_MS, connectTimeoutMs: CALL_PATH_CONNECT_MS, migrate: false, onError });
   let problems: string[] = [];
   let probing = false;
   const probe = async () => {
@@ -98,13 +106,13 @@ async function openPostgresStorage(url: string, options: StorageOptions): Promis
     engine: 'postgres',
     where,
     sql: engine,
-    callPath: engine,
+    callPath,
     durability: { sync: async () => undefined, close: async () => undefined },
     db: null,
     problems: () => problems,
     async close() {
       clearInterval(timer);
-      await engine.close();
+      await Promise.all([engine.close(), callPath.close()]);
     },
   };
 }

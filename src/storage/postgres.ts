@@ -82,16 +82,41 @@ export type PostgresEngine = Sql & {
  * Opens a pool on `url`, brings the schema up to date and returns the engine. A connection that
  * fails later is the pool's to replace; an idle client's error is logged by `onError`, not thrown.
  */
-export async function openPostgres(url: string, options: { max?: number; onError?: (error: Error) => void } = {}): Promise<PostgresEngine> {
-  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, types, connectionTimeoutMillis: 10_000 });
-  pool.on('error', (error) => options.onError?.(error));
+export async function openPostgres(url: string, options: PoolOptions = {}): Promise<PostgresEngine> {
+  const pool = postgresPool(url, options);
   try {
-    await migratePostgres(pool);
+    if (options.migrate !== false) await migratePostgres(pool);
   } catch (error) {
     await pool.end();
     throw error;
   }
   return postgresEngine(pool);
+}
+
+export interface PoolOptions {
+  max?: number;
+  /** A query not answered within this long fails (the client gives up; the server stops it too). Default 30 s. */
+  queryTimeoutMs?: number;
+  /** No connection within this long: the query fails. Default 10 s. */
+  connectTimeoutMs?: number;
+  /** Bring the schema up to date first (default); false for a second pool on a database already migrated. */
+  migrate?: boolean;
+  onError?: (error: Error) => void;
+}
+
+function postgresPool(url: string, options: PoolOptions): pg.Pool {
+  const queryTimeoutMs = options.queryTimeoutMs ?? 30_000;
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.max ?? 10,
+    types,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    // The client's deadline, and the server's a little sooner, so that a stuck query is stopped there too.
+    query_timeout: queryTimeoutMs,
+    statement_timeout: Math.max(100, queryTimeoutMs - 100),
+  });
+  pool.on('error', (error) => options.onError?.(error));
+  return pool;
 }
 
 export function postgresEngine(pool: pg.Pool): PostgresEngine {

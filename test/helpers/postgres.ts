@@ -28,6 +28,10 @@ export interface Postgres {
   url: string;
   /** A new, empty database on this server; its URL. */
   createDatabase(): Promise<string>;
+  /** Every server process stopped where it is (SIGSTOP): connections stay open, nothing answers — a hung server. */
+  freeze(): void;
+  /** …and running again (SIGCONT). */
+  thaw(): void;
   stop(): Promise<void>;
 }
 
@@ -70,6 +74,22 @@ export async function startPostgres(): Promise<Postgres> {
     });
   });
   const url = `postgres://hotline@127.0.0.1:${port}/postgres`;
+  // The postmaster and its children (one backend per connection, the writers): found afresh each time.
+  const signalAll = (signal: NodeJS.Signals) => {
+    let children: number[] = [];
+    try {
+      children = execFileSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+    } catch {
+      // none
+    }
+    for (const pid of [child.pid!, ...children]) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // gone meanwhile
+      }
+    }
+  };
   return {
     url,
     async createDatabase() {
@@ -83,7 +103,14 @@ export async function startPostgres(): Promise<Postgres> {
       }
       return `postgres://hotline@127.0.0.1:${port}/${name}`;
     },
+    freeze() {
+      signalAll('SIGSTOP');
+    },
+    thaw() {
+      signalAll('SIGCONT');
+    },
     async stop() {
+      signalAll('SIGCONT');
       // Fast shutdown: open connections are closed, nothing waits for clients.
       child.kill('SIGINT');
       await exited;
