@@ -26,6 +26,8 @@ function serverUser(): { uid: number; gid: number } | undefined {
 export interface Postgres {
   /** The server's maintenance database, as the superuser `hotline`. */
   url: string;
+  /** The postmaster's process id (its backends are its children). */
+  pid: number;
   /** A new, empty database on this server; its URL. */
   createDatabase(): Promise<string>;
   /** Every server process stopped where it is (SIGSTOP): connections stay open, nothing answers — a hung server. */
@@ -92,6 +94,7 @@ export async function startPostgres(): Promise<Postgres> {
   };
   return {
     url,
+    pid: child.pid!,
     async createDatabase() {
       const name = `hl_${process.pid}_${++databases}`;
       const client = new pg.Client({ connectionString: url });

@@ -9,7 +9,7 @@ const REDIS_SERVER = '/usr/bin/redis-server';
 export const redisAvailable = (): boolean => existsSync(REDIS_SERVER);
 
 /** A throw-away Redis on a free loopback port, nothing kept on disk. */
-export async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startRedis(): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
   if (!redisAvailable()) throw new Error(`${REDIS_SERVER} is missing: apt-get install redis-server (.ci/run does)`);
   const { dir, cleanup } = tempDir('hl-redis-');
   const port = await freePort();
@@ -34,6 +34,7 @@ export async function startRedis(): Promise<{ url: string; stop(): Promise<void>
   });
   return {
     url: `redis://127.0.0.1:${port}`,
+    pid: child.pid!,
     async stop() {
       child.kill('SIGKILL');
       await exited;

@@ -1,0 +1,264 @@
+// `npm run bench:instances` (#19): the same calls, the same agents, on three set-ups —
+//   sqlite: one Hotline on the SQLite file (the embedded default);
+//   pg:     one Hotline on PostgreSQL 15, pops through Redis;
+//   pg2:    two Hotlines on one PostgreSQL and one Redis, calls spread over both.
+// Each set-up: a warm-up round, then ROUNDS rounds of N callers keying their TTNs at a human pace, on
+// the fake Asterisk (one Stasis app per instance). Half the owners' browsers are on the other instance
+// than the call (pg2), so their pops cross Redis. Reported per set-up: the IVR decision (last key →
+// `continue`) and the pop (last key → the owner's socket) p50/p99, and the CPU per call of each part:
+// each Hotline (its process tree: the service, its mail thread, its pages' process), PostgreSQL (the
+// postmaster and its backends), Redis. The machine has 2 cores and is shared: ratios from one run.
+import { execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import pino from 'pino';
+import { io } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
+import { createHotline } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import type { FakeCall } from '../test/fake-asterisk/fake-asterisk.js';
+import { createFakeAsterisk } from '../test/fake-asterisk/fake-asterisk.js';
+import { tempDir } from '../test/helpers/hotline.js';
+import { LAB_QUEUES } from '../test/helpers/pbx.js';
+import { startPostgres } from '../test/helpers/postgres.js';
+import { startRedis } from '../test/helpers/redis.js';
+import type { Stats } from './ivr-pops.js';
+import { stats } from './ivr-pops.js';
+
+const N = Number(process.env.BENCH_CALLS ?? 120);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const BIN = new URL('../bin/hotline.js', import.meta.url).pathname;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** CPU time (user + system, ms) of a process and all its descendants, from /proc. */
+function treeCpuMs(pid: number): number {
+  let total = 0;
+  const visit = (p: number) => {
+    try {
+      const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      total += ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+    } catch {
+      return;
+    }
+    let children: string[] = [];
+    try {
+      children = execFileSync('pgrep', ['-P', String(p)], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    } catch {
+      // none
+    }
+    for (const c of children) visit(Number(c));
+  };
+  visit(pid);
+  return total;
+}
+
+/** A seeded PRNG (mulberry32): the same pacing in every run. */
+function prng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Setup = 'sqlite' | 'pg' | 'pg2';
+
+interface Result {
+  setup: Setup;
+  decision: Stats;
+  pop: Stats;
+  errors: number;
+  misrouted: number;
+  /** CPU ms per call: each Hotline, PostgreSQL, Redis. */
+  cpu: { hotline: number[]; postgres: number | null; redis: number | null };
+}
+
+async function measure(setup: Setup): Promise<Result> {
+  const instances = setup === 'pg2' ? 2 : 1;
+  const apps = instances === 2 ? ['hotline-a', 'hotline-b'] : ['hotline'];
+  const fake = createFakeAsterisk({ queues: LAB_QUEUES, timing: { playbackMs: 3000, ringMs: 50 } });
+  await fake.start();
+  const { dir, cleanup } = tempDir('hotline-bench-inst-');
+  const postgres = setup === 'sqlite' ? null : await startPostgres();
+  const redis = setup === 'sqlite' ? null : await startRedis();
+  const databaseUrl = postgres ? await postgres.createDatabase() : '';
+  const env = {
+    HOTLINE_DATA_DIR: dir,
+    HOTLINE_DATABASE_URL: databaseUrl,
+    HOTLINE_REDIS_URL: redis?.url ?? '',
+    HOTLINE_HTTP_PORT: '0',
+    HOTLINE_SMTP_ENABLED: 'false',
+    HOTLINE_ARI_URL: fake.ariUrl,
+    HOTLINE_AMI_PORT: String(fake.amiPort),
+    HOTLINE_LOG_LEVEL: 'warn',
+    HOTLINE_HTTP_MAX_CONNECTIONS_PER_ADDRESS: '100000',
+  };
+
+  // Seeded before the services start. Agents are inserted directly (hashing N passwords measures
+  // nothing here); their browsers authenticate with API tokens.
+  const seed = await createHotline(loadConfig({ env, cwd: dir }), { log: pino({ level: 'silent' }) });
+  await seed.directory.createQueue({ name: 'Support', asteriskQueue: 'support', isDefault: true });
+  const billing = await seed.directory.createQueue({ name: 'Billing', asteriskQueue: 'billing' });
+  const owners: Array<{ id: number; dial: string; token: string; ttn: string }> = [];
+  for (let i = 0; i < N; i++) {
+    const dial = `PJSIP/9${String(i).padStart(3, '0')}`;
+    const [row] = await seed.sql.all(
+      seed.sql.q.insertInto('agents').values({ login: `bench${i}`, name: `Bench ${i}`, password_hash: 'none', role: 'agent', dial_string: dial, device_interface: dial, email: null, created_at: new Date().toISOString() }).returning('id'),
+    );
+    const id = row!.id;
+    await seed.directory.setAccess(id, billing.id, 'rw');
+    const { ticket } = await seed.tickets.create({ queueId: billing.id, title: `bench ${i}`, ownerId: id, article: { kind: 'note', text: 'bench' } });
+    owners.push({ id, dial, token: await seed.auth.createApiToken(id, 'bench'), ttn: ticket.ttn });
+    fake.setDeviceState(dial, 'NOT_INUSE');
+    fake.phones.set(dial, 'answer');
+  }
+  await seed.close();
+
+  const children: ChildProcess[] = [];
+  const bases: string[] = [];
+  for (let k = 0; k < instances; k++) {
+    const child = spawn(process.execPath, [BIN, 'serve'], {
+      env: { ...process.env, ...env, HOTLINE_INSTANCE_ID: `bench-${k}`, HOTLINE_ARI_APP: apps[k]! },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(child);
+    bases.push(
+      await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.once('exit', (code) => reject(new Error(`hotline serve exited (${code}): ${out}`)));
+        child.stdout!.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const m = /listening on (http:\/\/[\d.:]+)/.exec(out);
+          if (m && /Mail: /.test(out)) resolve(m[1]!);
+        });
+      }),
+    );
+  }
+  for (const base of bases) {
+    for (let deadline = Date.now() + 30_000; ; await sleep(50)) {
+      const health = (await (await fetch(`${base}/healthz`)).json()) as { pbx?: { ari: string; ami: string; pops?: string } };
+      if (health.pbx?.ari === 'connected' && health.pbx.ami === 'connected' && (!redis || health.pbx.pops === 'Redis ready')) break;
+      if (Date.now() > deadline) throw new Error(`Hotline at ${base} not ready: ${JSON.stringify(health)}`);
+    }
+  }
+  for (const app of apps) await fake.waitForApp(app);
+
+  // Owner i's browser is on instance i % instances; call i goes to instance ⌊i/2⌋ % instances: with
+  // two instances, half the pops are for calls the other instance took.
+  const popAt = new Map<string, number>();
+  const sockets: Socket[] = owners.map((o, i) => {
+    const socket = io(bases[i % instances]!, { auth: { token: o.token }, transports: ['websocket'], forceNew: true, reconnection: false });
+    socket.on('call.incoming', (pop: { ticket: { ttn: string } | null }, ack?: () => void) => {
+      if (pop.ticket) popAt.set(`${o.id}:${pop.ticket.ttn}`, performance.now());
+      ack?.();
+    });
+    return socket;
+  });
+  await Promise.all(sockets.map((s) => (s.connected ? Promise.resolve() : new Promise<void>((r) => s.once('connect', () => r())))));
+  await sleep(500);
+
+  const pids = { hotline: children.map((c) => c.pid!), postgres: postgres?.pid ?? null, redis: redis?.pid ?? null };
+  const cpuNow = () => ({ hotline: pids.hotline.map(treeCpuMs), postgres: pids.postgres ? treeCpuMs(pids.postgres) : 0, redis: pids.redis ? treeCpuMs(pids.redis) : 0 });
+
+  async function round(seedValue: number) {
+    popAt.clear();
+    const random = prng(seedValue);
+    const calls: FakeCall[] = [];
+    await Promise.all(
+      owners.map(async (owner, i) => {
+        await sleep((3000 * i) / N);
+        const call = fake.placeCall({ number: `030${String(1_000_000 + i)}`, app: apps[Math.floor(i / 2) % instances] });
+        calls[i] = call;
+        await call.waitFor('stasis-start', 30_000);
+        await sleep(300);
+        for (const digit of owner.ttn) {
+          await call.press(digit, 0);
+          await sleep(150 + 100 * random());
+        }
+      }),
+    );
+    let errors = 0;
+    await Promise.all(calls.map((c) => c.waitFor('continue', 30_000).catch(() => errors++)));
+    await sleep(500);
+    const decision: number[] = [];
+    const pop: number[] = [];
+    let misrouted = 0;
+    calls.forEach((c, i) => {
+      const owner = owners[i]!;
+      const last = c.timeOf('dtmf');
+      const cont = c.timeOf('continue');
+      if (last === undefined || cont === undefined) return;
+      decision.push(cont - last);
+      const p = popAt.get(`${owner.id}:${owner.ttn}`);
+      if (p === undefined) errors++;
+      else pop.push(p - last);
+      if (c.vars.get('HOTLINE_TARGET') !== owner.dial || c.vars.get('HOTLINE_TTN') !== owner.ttn) misrouted++;
+    });
+    for (const c of calls) c.hangup();
+    await sleep(1500);
+    return { decision, pop, errors, misrouted };
+  }
+
+  try {
+    await round(1);
+    const before = cpuNow();
+    const decision: number[] = [];
+    const pop: number[] = [];
+    let errors = 0;
+    let misrouted = 0;
+    for (let r = 0; r < ROUNDS; r++) {
+      const result = await round(100 + r);
+      decision.push(...result.decision);
+      pop.push(...result.pop);
+      errors += result.errors;
+      misrouted += result.misrouted;
+    }
+    const after = cpuNow();
+    const calls = N * ROUNDS;
+    return {
+      setup,
+      decision: stats(decision),
+      pop: stats(pop),
+      errors,
+      misrouted,
+      cpu: {
+        hotline: after.hotline.map((ms, k) => (ms - before.hotline[k]!) / calls),
+        postgres: postgres ? (after.postgres - before.postgres) / calls : null,
+        redis: redis ? (after.redis - before.redis) / calls : null,
+      },
+    };
+  } finally {
+    for (const s of sockets) s.disconnect();
+    for (const child of children) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    await fake.stop();
+    await redis?.stop();
+    await postgres?.stop();
+    cleanup();
+  }
+}
+
+const setups = (process.env.BENCH_SETUPS?.split(',') as Setup[] | undefined) ?? ['sqlite', 'pg', 'pg2'];
+const results: Result[] = [];
+for (const setup of setups) {
+  const result = await measure(setup);
+  results.push(result);
+  const f = (x: number | null) => (x === null ? '–' : x.toFixed(2));
+  console.log(
+    `${setup.padEnd(6)} decision p50 ${result.decision.p50.toFixed(1)} p99 ${result.decision.p99.toFixed(1)} ms | pop p50 ${result.pop.p50.toFixed(1)} p99 ${result.pop.p99.toFixed(1)} ms | ` +
+      `CPU ms/call: Hotline ${result.cpu.hotline.map(f).join(' + ')}, PostgreSQL ${f(result.cpu.postgres)}, Redis ${f(result.cpu.redis)} | errors ${result.errors}, misrouted ${result.misrouted}`,
+  );
+}
+const sqlite = results.find((r) => r.setup === 'sqlite');
+for (const r of results) {
+  if (!sqlite || r === sqlite) continue;
+  const hotline = r.cpu.hotline.reduce((a, b) => a + b, 0);
+  const base = sqlite.cpu.hotline[0]!;
+  console.log(`${r.setup}: Hotline CPU per call ${(hotline / base).toFixed(2)}× SQLite's; with PostgreSQL and Redis ${((hotline + (r.cpu.postgres ?? 0) + (r.cpu.redis ?? 0)) / base).toFixed(2)}×; decision p99 ${(r.decision.p99 / sqlite.decision.p99).toFixed(2)}×`);
+}
+console.log(`RESULT ${JSON.stringify(results)}`);
