@@ -290,10 +290,24 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
   noticeSweep.unref();
   void deliverNotices().catch(() => undefined);
 
+  // A call's events are handled in the order they came, each once the one before has done its reads:
+  // an answer and the cancel of the other members' legs, a moment apart, must not overtake each other
+  // (the database answers in its own time, on PostgreSQL over the network).
+  const order = new Map<number, Promise<unknown>>();
+  function inOrder<T>(callId: number, work: () => Promise<T>): Promise<T> {
+    const run = (order.get(callId) ?? Promise.resolve()).then(work);
+    const tail = run.catch(() => undefined);
+    order.set(callId, tail);
+    void tail.then(() => {
+      if (order.get(callId) === tail) order.delete(callId);
+    });
+    return run;
+  }
+
   const handlers = [
     hotline.events.on('notice.created', () => deliverNotices()),
     hotline.events.on('access.changed', ({ agentId }) => revalidateEverywhere(agentId)),
-    hotline.events.on('call.routed', async ({ call, ticket, agentId, queue }) => {
+    hotline.events.on('call.routed', ({ call, ticket, agentId, queue }) => inOrder(call.id, async () => {
       const payload = await buildPop(hotline, call, ticket, queue);
       const p: PendingCall = { payload, agents: new Map(), dismissed: new Set() };
       pending.set(call.id, p);
@@ -302,8 +316,8 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
         // Awaited by the IVR: the pop is on the owner's screen before the phone rings.
         await send(agentId, 'call.incoming', await forAgent(payload, agentId), true);
       }
-    }),
-    hotline.events.on('call.ringing', async ({ call, agentId }) => {
+    })),
+    hotline.events.on('call.ringing', ({ call, agentId }) => inOrder(call.id, async () => {
       const p = await pendingFor(call);
       const status = p.agents.get(agentId);
       if (status) {
@@ -313,8 +327,8 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
       if (!(await mayHear(agentId, p.payload.ticket ? p.payload.queue?.id : call.queueId))) return;
       p.agents.set(agentId, 'ringing');
       await send(agentId, 'call.ringing', await forAgent(p.payload, agentId));
-    }),
-    hotline.events.on('call.answered', async ({ call, agentId }) => {
+    })),
+    hotline.events.on('call.answered', ({ call, agentId }) => inOrder(call.id, async () => {
       const p = await pendingFor(call);
       const agent = await hotline.agents.findById(agentId);
       await withdrawOthers(p, agentId, agent ? { reason: `answered by ${agent.name}`, code: 'answeredBy', name: agent.name } : { reason: 'answered by another agent', code: 'answeredByOther' }, call.id);
@@ -324,21 +338,21 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
       await hotline.popState.restore(agentId, call.id).catch((error: unknown) => log.warn({ err: error }, 'could not take back a dismissal'));
       p.agents.set(agentId, 'answered');
       await send(agentId, 'call.answered', await forAgent(p.payload, agentId));
-    }),
-    hotline.events.on('call.missed', async ({ call, agentId, status }) => {
+    })),
+    hotline.events.on('call.missed', ({ call, agentId, status }) => inOrder(call.id, async () => {
       const p = pending.get(call.id);
       if (!p?.agents.has(agentId)) return;
       p.agents.delete(agentId);
       const code = status === 'BUSY' ? 'busy' : status === 'CANCEL' ? 'elsewhere' : 'notAnswered';
       const reason = code === 'busy' ? 'your phone was busy; the call went to the queue' : code === 'elsewhere' ? 'answered elsewhere' : 'not answered; the call went to the queue';
       await send(agentId, 'call.withdrawn', { callId: call.id, reason, code });
-    }),
-    hotline.events.on('call.ended', async ({ call }) => {
+    })),
+    hotline.events.on('call.ended', ({ call }) => inOrder(call.id, async () => {
       const p = pending.get(call.id);
       pending.delete(call.id);
       for (const [agentId] of p?.agents ?? []) await send(agentId, 'call.ended', { callId: call.id, outcome: call.outcome });
       await hotline.popState.forget(call.id).catch(() => undefined);
-    }),
+    })),
   ];
 
   return {

@@ -100,6 +100,7 @@ async function openPostgresStorage(url: string, options: StorageOptions): Promis
     }
   };
   await probe();
+  let closing: Promise<void> | undefined;
   const timer = setInterval(() => void probe(), PG_PROBE_MS);
   timer.unref();
   return {
@@ -110,9 +111,11 @@ async function openPostgresStorage(url: string, options: StorageOptions): Promis
     durability: { sync: async () => undefined, close: async () => undefined },
     db: null,
     problems: () => problems,
-    async close() {
+    // Once, however many of its users ask (a test's dispose and the service's stop, say).
+    close() {
       clearInterval(timer);
-      await Promise.all([engine.close(), callPath.close()]);
+      closing ??= Promise.all([engine.close(), callPath.close()]).then(() => undefined);
+      return closing;
     },
   };
 }

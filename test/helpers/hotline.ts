@@ -7,6 +7,8 @@ import { createHotline } from '../../src/app.js';
 import type { ConfigInput } from '../../src/config.js';
 import { loadConfig } from '../../src/config.js';
 import type { Clock } from '../../src/core/ticket-service.js';
+import type { Postgres } from './postgres.js';
+import { startPostgres } from './postgres.js';
 
 /** A fresh temporary folder, removed by the returned cleanup. */
 export function tempDir(prefix = 'hotline-test-'): { dir: string; cleanup: () => void } {
@@ -20,10 +22,24 @@ export function fixedClock(iso: string): Clock & { set(iso: string): void } {
   return { now: () => new Date(now), set: (next) => (now = new Date(next)) };
 }
 
-/** A Hotline on a real SQLite file in a temporary folder; `close()` removes it. */
+/** With HOTLINE_TEST_POSTGRES=1, one PostgreSQL 15 per test worker, started when first asked for. */
+let postgres: Promise<Postgres> | undefined;
+const onPostgres = process.env.HOTLINE_TEST_POSTGRES === '1';
+
+/**
+ * A Hotline on a real SQLite file in a temporary folder; `close()` removes it. With
+ * HOTLINE_TEST_POSTGRES=1 it runs on a new PostgreSQL database instead (tests that look at the SQLite
+ * file itself then fail: a way to try the suite on PostgreSQL, not part of `npm test`).
+ */
 export async function testHotline(options: { clock?: Clock; config?: ConfigInput; busyTimeoutMs?: number } = {}): Promise<Hotline & { dir: string; dispose(): void }> {
   const { dir, cleanup } = tempDir();
-  const config = loadConfig({ env: {}, cwd: dir, overrides: { dataDir: dir, logLevel: 'silent', timeZone: 'UTC', ...options.config } });
+  if (onPostgres && !postgres) {
+    postgres = startPostgres();
+    // The worker's server goes when the worker does (a fast shutdown; its temp folder stays).
+    void postgres.then((server) => process.once('exit', () => process.kill(server.pid, 'SIGINT')));
+  }
+  const databaseUrl = onPostgres && !options.config?.databaseUrl ? await (await postgres!).createDatabase() : undefined;
+  const config = loadConfig({ env: {}, cwd: dir, overrides: { dataDir: dir, logLevel: 'silent', timeZone: 'UTC', ...(databaseUrl ? { databaseUrl } : {}), ...options.config } });
   const hotline = await createHotline(config, { clock: options.clock, log: pino({ level: 'silent' }), busyTimeoutMs: options.busyTimeoutMs });
   return {
     ...hotline,
