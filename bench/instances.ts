@@ -119,7 +119,9 @@ async function measure(setup: Setup): Promise<Result> {
   const children: ChildProcess[] = [];
   const bases: string[] = [];
   for (let k = 0; k < instances; k++) {
-    const child = spawn(process.execPath, [BIN, 'serve'], {
+    // BENCH_HOTLINE_FLAGS: node flags for each Hotline, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+    const flags = process.env.BENCH_HOTLINE_FLAGS?.split(' ').filter(Boolean) ?? [];
+    const child = spawn(process.execPath, [...flags, BIN, 'serve'], {
       env: { ...process.env, ...env, HOTLINE_INSTANCE_ID: `bench-${k}`, HOTLINE_ARI_APP: apps[k]! },
       stdio: ['ignore', 'pipe', 'inherit'],
     });

@@ -76,6 +76,8 @@ interface Session {
   handedOn: boolean;
   /** Digits keyed so far that the call record does not have yet. */
   unsavedDigits: string | undefined;
+  /** The ticket the last lookup found, which the route is then decided by (not read a second time). */
+  found: Ticket | null;
 }
 
 // Longest wait for a closing prompt ("no input…") before the call is handed on anyway.
@@ -260,6 +262,7 @@ export function createIvrDriver(deps: IvrDriverDeps) {
           return { type: 'lookup-result', ticketId: null, limited: true };
         }
         const ticket = await deps.tickets.findByTtn(action.ttn);
+        session.found = ticket;
         if (ticket) deps.guesses.found(session.callerNumber, ticket.id);
         else deps.guesses.failed(session.callerNumber);
         return { type: 'lookup-result', ticketId: ticket?.id ?? null };
@@ -325,13 +328,13 @@ export function createIvrDriver(deps: IvrDriverDeps) {
     deps.renewGuard(session.channelId, session.channelName).catch((error: Error) => log.debug({ err: error.message, channel: session.channelId }, 'Stasis guard not renewed'));
   }
 
-  async function decide(outcome: IvrOutcome): Promise<{ decision: RouteDecision; ticket: Ticket | null }> {
+  async function decide(outcome: IvrOutcome, found: Ticket | null): Promise<{ decision: RouteDecision; ticket: Ticket | null }> {
     const defaultQueue = await deps.directory.defaultQueue();
     if (outcome.kind !== 'ticket') {
       const ticket = outcome.kind === 'new-ticket' ? await deps.tickets.findByTtn(outcome.ttn) : null;
       return { decision: decideRoute({ owner: null, presence: null, ticketQueue: defaultQueue, defaultQueue }), ticket };
     }
-    const ticket = await deps.tickets.findByTtn(outcome.ttn);
+    const ticket = found?.ttn === outcome.ttn ? found : await deps.tickets.findByTtn(outcome.ttn);
     let owner = ticket?.ownerId ? await deps.agents.findById(ticket.ownerId) : null;
     // An owner who may no longer see the ticket's queue is not rung for it: the queue takes the call.
     if (owner && ticket && (await deps.directory.access(owner.id, ticket.queueId)) === null) owner = null;
@@ -373,7 +376,7 @@ export function createIvrDriver(deps: IvrDriverDeps) {
     }
     // The outcome kinds ticket / operator / new-ticket are call reasons of the same name.
     const reason: CallReason = outcome.kind === 'fallback' ? outcome.reason : outcome.kind;
-    const { decision, ticket } = await decide(outcome);
+    const { decision, ticket } = await decide(outcome, session.found);
     if (!unverified && outcome.kind === 'ticket' && ticket) unverified = !(await callerOnFile(session, ticket));
     // Recorded, and the screen-pop sent and acknowledged: awaited before the call moves on.
     // Without a call record (it could not be written) the caller is routed all the same.
@@ -500,6 +503,7 @@ export function createIvrDriver(deps: IvrDriverDeps) {
             watchdog: undefined,
             handedOn: false,
             unsavedDigits: undefined,
+            found: null,
           };
           sessions.set(channelId, fresh);
           fresh.guard = setInterval(() => renewGuard(fresh), STASIS_GUARD_RENEW_MS);

@@ -59,6 +59,9 @@ function sameOrigin(req: IncomingMessage): boolean {
  * routed or ringing to them — only for queues they may see. Pops of running calls are held
  * so that a reload or reconnect shows them again. Everything goes out through `io.to(room)`.
  */
+/** How long a check of an agent's credential or queue access is taken as still true (see mayHear). */
+const CHECKED_MS = 1000;
+
 export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options: RealtimeOptions = {}) {
   const ackTimeout = options.popAckTimeoutMs ?? 300;
   const log = hotline.log;
@@ -147,9 +150,28 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
     }
   }
 
+  // What was checked a moment ago is not asked of the database again for each event of a call (on
+  // PostgreSQL every question is a round trip): answers are kept for CHECKED_MS, and forgotten at
+  // once for an agent whose access changed (here, or on another instance: `revalidate`).
+  const heard = new Map<string, { at: number; yes: boolean }>();
+  const allowedAt = new Map<string, number>();
+  const forget = (agentId?: number) => {
+    if (agentId === undefined) {
+      heard.clear();
+      allowedAt.clear();
+      return;
+    }
+    for (const key of heard.keys()) if (key.startsWith(`${agentId}:`)) heard.delete(key);
+    for (const socket of socketsOf(agentId)) allowedAt.delete(socket.id);
+  };
   async function mayHear(agentId: number, queueId: number | null | undefined): Promise<boolean> {
-    if (queueId == null) return (await hotline.agents.findById(agentId))?.role === 'admin';
-    return (await hotline.directory.access(agentId, queueId)) !== null;
+    const key = `${agentId}:${queueId ?? ''}`;
+    const kept = heard.get(key);
+    if (kept && Date.now() - kept.at < CHECKED_MS) return kept.yes;
+    const yes = queueId == null ? (await hotline.agents.findById(agentId))?.role === 'admin' : (await hotline.directory.access(agentId, queueId)) !== null;
+    if (heard.size > 10_000) heard.clear();
+    heard.set(key, { at: Date.now(), yes });
+    return yes;
   }
 
   /** The payload as one agent may see it: the caller-ID lookup lists only tickets in that agent's queues. */
@@ -180,6 +202,7 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
    * pops of calls in queues the agent may no longer see.
    */
   async function revalidate(agentId?: number): Promise<void> {
+    forget(agentId);
     for (const socket of socketsOf(agentId)) {
       const was = socket.data.agent as Agent;
       const now = await hotline.auth.stillValid(socket.data.credential as Credential);
@@ -206,7 +229,11 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
   /** Sockets of the agent whose credential no longer holds are ended before anything is sent to them. */
   async function stillAllowed(agentId: number): Promise<void> {
     for (const socket of socketsOf(agentId)) {
-      if (!(await hotline.auth.stillValid(socket.data.credential as Credential))) {
+      if (Date.now() - (allowedAt.get(socket.id) ?? -Infinity) < CHECKED_MS) continue;
+      if (await hotline.auth.stillValid(socket.data.credential as Credential)) {
+        if (!allowedAt.has(socket.id)) socket.once('disconnect', () => allowedAt.delete(socket.id));
+        allowedAt.set(socket.id, Date.now());
+      } else {
         socket.emit('access.ended', { reason: 'Your session has ended. Log in again for call pops.' });
         socket.disconnect(true);
       }
@@ -214,7 +241,8 @@ export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options
   }
 
   async function send(agentId: number, event: string, payload: unknown, waitForAck = false): Promise<void> {
-    // A pop carries ticket and customer details: re-checked for each agent at the moment it goes out.
+    // A pop carries ticket and customer details: the agent's credential is checked again before it goes
+    // out (at most CHECKED_MS before; a change of access anywhere is acted on at once by `revalidate`).
     if (event !== 'call.withdrawn' && event !== 'call.ended') await stillAllowed(agentId);
     const room = io.to(`agent:${agentId}`);
     if (!waitForAck) {
