@@ -6,6 +6,7 @@ import type { Db } from './database.js';
 import type { WriteGuard } from './db-health.js';
 import type { Schema } from './schema.js';
 import type { WriteTurn } from './write-turns.js';
+import { holdWriteTurn } from './write-turns.js';
 
 /**
  * One set of queries for both engines. Repositories build their queries with Kysely — its query
@@ -120,6 +121,8 @@ export function sqliteEngine(db: Db): SqliteEngine {
         while (open) await open;
         let done!: () => void;
         open = new Promise((resolve) => (done = resolve));
+        // The whole transaction in one write turn among the service's threads (write-turns.ts).
+        const release = holdWriteTurn(db);
         try {
           if (writes) writes.run(() => db.exec('BEGIN IMMEDIATE'));
           else db.exec('BEGIN IMMEDIATE');
@@ -132,6 +135,7 @@ export function sqliteEngine(db: Db): SqliteEngine {
             throw error;
           }
         } finally {
+          release();
           open = null;
           done();
         }

@@ -36,6 +36,13 @@ export type WriteTurn = <T>(write: () => T) => Promise<T>;
 
 export const noWriteTurn: WriteTurn = async (write) => write();
 
+const holders = new WeakMap<Database, () => () => void>();
+
+/** Takes `db`'s write turn until the returned function is called (nothing to take where no turns are taken). */
+export function holdWriteTurn(db: Database): () => void {
+  return holders.get(db)?.() ?? (() => undefined);
+}
+
 /**
  * Makes every write on `db` take its turn: statements that change the database and transactions,
  * prepared from now on (so before the repositories are built). Reads are left alone: WAL readers
@@ -71,6 +78,17 @@ export function takeWriteTurns(db: Database, shared: SharedArrayBuffer, role: Wr
   };
   // A statement inside a transaction runs in the transaction's turn.
   let depth = 0;
+  // A transaction run step by step (storage/engine.ts: BEGIN, its statements over a few microtasks,
+  // COMMIT) holds one turn from its start to its end.
+  holders.set(db, () => {
+    if (depth++ === 0) enter();
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      if (--depth === 0) leave();
+    };
+  });
   function inTurn<A extends unknown[], R>(fn: (...args: A) => R, self: unknown): (...args: A) => R {
     return (...args: A): R => {
       if (depth++ === 0) enter();

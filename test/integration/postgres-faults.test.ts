@@ -68,4 +68,23 @@ describe.skipIf(!postgresAvailable())('Hotline on PostgreSQL', () => {
     await next.waitFor('answered Local/201@phones');
     expect((await h.callRecord(next.id, (c) => c.answeredBy !== null)).ticketId).toBe(ticket.id);
   });
+
+  // Last: it stops this file's server.
+  it('puts callers through to the default queue at once when the server is gone, and /healthz says so', async () => {
+    h = await pbxHarness({ config: { databaseUrl: await server!.createDatabase() } });
+    const web = await buildServer(h.hotline, { pbx: h.pbx });
+    cleanups.push(() => web.close());
+    const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
+    await server!.stop();
+
+    const call = h.fake.placeCall({ number: '0301234567' });
+    await call.waitFor('stasis-start');
+    await call.press(`${ticket.ttn}#`);
+    await call.waitFor('queue support', 10_000);
+    console.info(`[postgres] server gone: last key to hand-off ${call.handOffMs()?.toFixed(0)} ms (to the default queue)`);
+    expect(call.handOffMs()).toBeLessThan(2000);
+    await expect
+      .poll(async () => ((await web.inject('/healthz')).json() as { status: string; reasons?: string[] }), { timeout: 10_000 })
+      .toMatchObject({ status: 'error', reasons: expect.arrayContaining([expect.stringMatching(/^database: cannot be read: PostgreSQL does not answer/)]) });
+  });
 });

@@ -11,8 +11,8 @@ afterEach(async () => {
 });
 
 /** A thread writing to `file` without a pause, as mail filing a flood does. */
-async function backgroundWriter(file: string, turns: SharedArrayBuffer | null) {
-  const worker: Worker = startModuleThread(new URL('../helpers/background-writer.ts', import.meta.url).href, 'background-writer', { file, turns });
+async function backgroundWriter(file: string, turns: SharedArrayBuffer | null, engine = false) {
+  const worker: Worker = startModuleThread(new URL('../helpers/background-writer.ts', import.meta.url).href, 'background-writer', { file, turns, engine });
   const messages: Array<{ started?: boolean; done?: number }> = [];
   const next = () => new Promise<{ started?: boolean; done?: number }>((resolve, reject) => {
     worker.once('message', resolve);
@@ -30,7 +30,10 @@ async function backgroundWriter(file: string, turns: SharedArrayBuffer | null) {
 }
 
 describe('write turns between the service threads', () => {
-  it('lets the call path write at once while another thread writes without a pause — with no busy wait at all', async () => {
+  it.each([
+    ['better-sqlite3 transactions', false],
+    ['the storage engine’s transactions, statement by statement', true],
+  ])('lets the call path write at once while another thread writes without a pause (%s) — with no busy wait at all', async (_kind, engine) => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
     const file = `${dir}/turns.db`;
@@ -48,7 +51,7 @@ describe('write turns between the service threads', () => {
     const record = callPath.prepare('INSERT INTO calls (at) VALUES (?) RETURNING id');
     const touch = callPath.transaction((id: number) => callPath.prepare('UPDATE calls SET at = ? WHERE id = ?').run(performance.now(), id));
 
-    const writer = await backgroundWriter(file, turns);
+    const writer = await backgroundWriter(file, turns, engine);
     const failures: string[] = [];
     let written = 0;
     // The call path writes until the other thread has had 50 batches in the gaps (300 times at least;
