@@ -3,6 +3,7 @@ import { NotFoundError } from '../core/errors.js';
 import type { AgentStore } from '../core/ports.js';
 import type { Agent, Role } from '../core/types.js';
 import type { Query, Sql } from './engine.js';
+import { param, prepared } from './engine.js';
 import type { Schema } from './schema.js';
 
 interface AgentRow {
@@ -59,6 +60,8 @@ export function createAgentRepository(db: Sql): AgentStore {
     return row ? toAgent(row) : null;
   };
   const agents = () => q.selectFrom('agents').selectAll() as unknown as SelectQueryBuilder<Schema, 'agents', AgentRow>;
+  // Asked several times for every call (the owner, the pop's agents): built once.
+  const byId = prepared<AgentRow, { id: number }>(db, () => agents().where('id', '=', param('id')));
 
   return {
     async create(a, now) {
@@ -80,7 +83,7 @@ export function createAgentRepository(db: Sql): AgentStore {
       );
       return toAgent(row!);
     },
-    findById: (id) => one(agents().where('id', '=', id)),
+    findById: (id) => one(byId({ id })),
     findByLogin: (login) => one(agents().where('login', '=', login)),
     passwordHash: async (id) => (await db.first(q.selectFrom('agents').select('password_hash').where('id', '=', id)))?.password_hash ?? null,
     list: async () => (await db.all(agents().orderBy('login'))).map(toAgent),

@@ -4,6 +4,7 @@ import { NotFoundError } from '../core/errors.js';
 import type { CallChange, CallLogFilter, CallStore } from '../core/ports.js';
 import type { Call } from '../core/types.js';
 import type { Query, Sql } from './engine.js';
+import { param, prepared } from './engine.js';
 import type { Schema } from './schema.js';
 
 export interface CallRow {
@@ -108,6 +109,44 @@ export function createCallRepository(db: Sql): CallStore {
   };
   const many = async (query: Query<CallRow>): Promise<Call[]> => (await db.all(query)).map(toCall);
   const calls = () => q.selectFrom('calls').selectAll() as unknown as SelectQueryBuilder<Schema, 'calls', CallRow>;
+  // The call path's statements, built once (an update: once for each set of columns it changes).
+  const NEW = ['channel_id', 'linked_id', 'caller_number', 'caller_name', 'language', 'started_at', 'direction', 'dialled_by', 'callee_number', 'ticket_id', 'queue_id', 'instance'] as const;
+  const insert = prepared<CallRow, Record<(typeof NEW)[number], unknown>>(
+    db,
+    () =>
+      q
+        .insertInto('calls')
+        .values(Object.fromEntries(NEW.map((k) => [k, param(k)])) as never)
+        // Created again for the same channel (a retried start): the call as it is.
+        .onConflict((c) => c.column('channel_id').doUpdateSet({ channel_id: (e) => e.ref('excluded.channel_id') }))
+        .returningAll() as unknown as Query<CallRow>,
+  );
+  const byId = prepared<CallRow, { id: number }>(db, () => calls().where('id', '=', param('id')));
+  const byChannel = prepared<CallRow, { channelId: string }>(db, () => calls().where('channel_id', '=', param('channelId')));
+  // Only one instance closes a call (and writes its article): the first whose update finds it open.
+  const endOpen = prepared<CallRow, { id: number; at: string }>(
+    db,
+    () =>
+      q
+        .updateTable('calls')
+        .set({ ended_at: param('at'), outcome: sql`CASE WHEN answered_by IS NOT NULL THEN 'answered' ELSE 'abandoned' END` })
+        .where('id', '=', param('id'))
+        .where('ended_at', 'is', null)
+        .returningAll() as unknown as Query<CallRow>,
+  );
+  const updates = new Map<string, (values: Record<string, unknown>) => Query<CallRow>>();
+  const updateOf = (columns: string[]) => {
+    const key = columns.join(',');
+    let update = updates.get(key);
+    if (!update) {
+      update = prepared<CallRow, Record<string, unknown>>(
+        db,
+        () => q.updateTable('calls').set(Object.fromEntries((columns.length ? columns : ['id']).map((c) => [c, c === 'id' && !columns.length ? sql`id` : param(c)]))).where('id', '=', param('__id')).returningAll() as unknown as Query<CallRow>,
+      );
+      updates.set(key, update);
+    }
+    return update;
+  };
   const logWhere = (agentId: number, filter: Omit<CallLogFilter, 'limit' | 'offset'>) =>
     sql.join([visible(agentId), ...(filter.mine ? [mine(db, agentId)] : []), ...(filter.missed ? [MISSED] : []), ...(filter.id !== undefined ? [sql`c.id = ${filter.id}`] : [])], sql` AND `);
 
@@ -115,55 +154,40 @@ export function createCallRepository(db: Sql): CallStore {
     async create(call) {
       // The call path's most frequent writes: while a background write finishes, other calls go on.
       const row = await one(
-        q
-          .insertInto('calls')
-          .values({
-            channel_id: call.channelId,
-            linked_id: call.linkedId ?? null,
-            caller_number: call.callerNumber,
-            caller_name: call.callerName,
-            language: call.language,
-            started_at: call.startedAt,
-            direction: call.direction ?? 'in',
-            dialled_by: call.dialledBy ?? null,
-            callee_number: call.calleeNumber ?? null,
-            ticket_id: call.ticketId ?? null,
-            queue_id: call.queueId ?? null,
-            instance: call.instance ?? null,
-          })
-          // Created again for the same channel (a retried start): the call as it is.
-          .onConflict((c) => c.column('channel_id').doUpdateSet({ channel_id: (e) => e.ref('excluded.channel_id') }))
-          .returningAll() as unknown as Query<CallRow>,
+        insert({
+          channel_id: call.channelId,
+          linked_id: call.linkedId ?? null,
+          caller_number: call.callerNumber,
+          caller_name: call.callerName,
+          language: call.language,
+          started_at: call.startedAt,
+          direction: call.direction ?? 'in',
+          dialled_by: call.dialledBy ?? null,
+          callee_number: call.calleeNumber ?? null,
+          ticket_id: call.ticketId ?? null,
+          queue_id: call.queueId ?? null,
+          instance: call.instance ?? null,
+        }),
       );
       return row!;
     },
     async update(id, change) {
       const keys = (Object.keys(change) as Array<keyof CallChange>).filter((k) => change[k] !== undefined).sort();
-      const values: Record<string, unknown> = {};
+      const values: Record<string, unknown> = { __id: id };
       for (const k of keys) {
         const v = change[k];
         values[COLUMNS[k]] = k === 'agentsRung' ? JSON.stringify(v) : v;
       }
-      if (keys.length === 0) values.id = sql`id`;
-      const call = await one(q.updateTable('calls').set(values).where('id', '=', id).returningAll() as unknown as Query<CallRow>);
+      const call = await one(updateOf(keys.map((k) => COLUMNS[k]))(values));
       if (!call) throw new NotFoundError(`no call with id ${id}`);
       return call;
     },
-    findById: (id) => one(calls().where('id', '=', id)),
-    findByChannel: (channelId) => one(calls().where('channel_id', '=', channelId)),
+    findById: (id) => one(byId({ id })),
+    findByChannel: (channelId) => one(byChannel({ channelId })),
     forTicket: (ticketId) => many(calls().where('ticket_id', '=', ticketId).orderBy('id')),
     // Calls through the hotline only: a call out has no channel of Hotline's to look for after an outage.
     open: () => many(calls().where('ended_at', 'is', null).where('direction', '=', 'in').orderBy('id')),
-    // Only one instance closes a call (and writes its article): the first whose update finds it open.
-    end: (id, at) =>
-      one(
-        q
-          .updateTable('calls')
-          .set({ ended_at: at, outcome: sql`CASE WHEN answered_by IS NOT NULL THEN 'answered' ELSE 'abandoned' END` })
-          .where('id', '=', id)
-          .where('ended_at', 'is', null)
-          .returningAll() as unknown as Query<CallRow>,
-      ),
+    end: (id, at) => one(endOpen({ id, at })),
     // Open calls of instances that are no longer alive (no unexpired `instance:` lease).
     lost: (me, now) =>
       many(

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { PopStateStore } from '../core/ports.js';
 import type { Sql } from './engine.js';
+import { param, prepared } from './engine.js';
 import type { CallRow } from './call-repository.js';
 import { rung, toCall } from './call-repository.js';
 
@@ -10,10 +11,16 @@ import { rung, toCall } from './call-repository.js';
  */
 export function createPopStateRepository(db: Sql): PopStateStore {
   const { q } = db;
+  // Asked for every page socket that connects and every call that ends: built once.
+  const running = prepared<CallRow, { agentId: number }>(
+    db,
+    () => sql<CallRow>`SELECT * FROM calls c WHERE ended_at IS NULL AND direction = 'in' AND (answered_by = ${param('agentId')} OR ${rung(db, param('agentId'))}) ORDER BY id`,
+  );
+  const dismissedBy = prepared<{ call_id: number }, { agentId: number }>(db, () => q.selectFrom('pop_dismissals').select('call_id').where('agent_id', '=', param('agentId')));
+  const anyFor = prepared<{ call_id: number }, { callId: number }>(db, () => q.selectFrom('pop_dismissals').select('call_id').where('call_id', '=', param('callId')).limit(1));
   return {
-    runningCallsOf: async (agentId) =>
-      (await db.all(sql<CallRow>`SELECT * FROM calls c WHERE ended_at IS NULL AND direction = 'in' AND (answered_by = ${agentId} OR ${rung(db, agentId)}) ORDER BY id`)).map(toCall),
-    dismissed: async (agentId) => new Set((await db.all(q.selectFrom('pop_dismissals').select('call_id').where('agent_id', '=', agentId))).map((r) => r.call_id)),
+    runningCallsOf: async (agentId) => (await db.all(running({ agentId }))).map(toCall),
+    dismissed: async (agentId) => new Set((await db.all(dismissedBy({ agentId }))).map((r) => r.call_id)),
     async dismiss(agentId, callIds) {
       for (const callId of callIds) {
         await db.run(
@@ -32,7 +39,7 @@ export function createPopStateRepository(db: Sql): PopStateStore {
       }
     },
     async forget(callId) {
-      if (await db.first(q.selectFrom('pop_dismissals').select('call_id').where('call_id', '=', callId).limit(1))) await db.run(q.deleteFrom('pop_dismissals').where('call_id', '=', callId));
+      if (await db.first(anyFor({ callId }))) await db.run(q.deleteFrom('pop_dismissals').where('call_id', '=', callId));
     },
   };
 }

@@ -4,6 +4,7 @@ import { NotFoundError } from '../core/errors.js';
 import type { NewQueue, QueueStore } from '../core/ports.js';
 import type { Access, Queue } from '../core/types.js';
 import type { Query, Sql } from './engine.js';
+import { param, prepared } from './engine.js';
 import type { Schema } from './schema.js';
 
 interface QueueRow {
@@ -42,6 +43,22 @@ export function createQueueRepository(db: Sql): QueueStore {
     return row ? toQueue(row) : null;
   };
   const queues = () => q.selectFrom('queues').selectAll() as unknown as SelectQueryBuilder<Schema, 'queues', QueueRow>;
+  // The call path's questions, built once.
+  const byId = prepared<QueueRow, { id: number }>(db, () => queues().where('id', '=', param('id')));
+  const byDefault = prepared<QueueRow, Record<string, never>>(db, () => queues().where('is_default', '=', 1));
+  const accessOf = prepared<{ access: Access | null }, { agentId: number; queueId: number }>(
+    db,
+    () => sql<{ access: Access | null }>`SELECT CASE WHEN a.role = 'admin' THEN 'rw' ELSE p.access END AS access
+      FROM agents a LEFT JOIN queue_permissions p ON p.agent_id = a.id AND p.queue_id = ${param('queueId')}
+      WHERE a.id = ${param('agentId')} AND a.active = 1 AND EXISTS (SELECT 1 FROM queues WHERE id = ${param('queueId')})`,
+  );
+  const visibleTo = prepared<QueueRow & { access: Access }, { agentId: number }>(
+    db,
+    () => sql<QueueRow & { access: Access }>`SELECT q.*, CASE WHEN a.role = 'admin' THEN 'rw' ELSE p.access END AS access
+      FROM queues q JOIN agents a ON a.id = ${param('agentId')} AND a.active = 1
+      LEFT JOIN queue_permissions p ON p.queue_id = q.id AND p.agent_id = a.id
+      WHERE a.role = 'admin' OR p.access IS NOT NULL ORDER BY q.name`,
+  );
   // At most one default queue (a unique index): the old one stops being it in the same transaction.
   const clearDefault = (tx: Sql) => tx.run(q.updateTable('queues').set({ is_default: 0 }).where('is_default', '=', 1));
   return {
@@ -66,10 +83,10 @@ export function createQueueRepository(db: Sql): QueueStore {
         );
         return toQueue(row!);
       }),
-    findById: (id) => one(queues().where('id', '=', id)),
+    findById: (id) => one(byId({ id })),
     findByName: (name) => one(queues().where('name', '=', name)),
     findByEmail: (email) => one(queues().where('email', '=', email)),
-    findDefault: () => one(queues().where('is_default', '=', 1)),
+    findDefault: () => one(byDefault({})),
     list: async () => (await db.all(queues().orderBy('name'))).map(toQueue),
     update: (id, change) =>
       db.transaction(async (tx) => {
@@ -86,11 +103,7 @@ export function createQueueRepository(db: Sql): QueueStore {
         return toQueue(row);
       }),
     async access(agentId, queueId) {
-      const row = await db.first(
-        sql<{ access: Access | null }>`SELECT CASE WHEN a.role = 'admin' THEN 'rw' ELSE p.access END AS access
-          FROM agents a LEFT JOIN queue_permissions p ON p.agent_id = a.id AND p.queue_id = ${queueId}
-          WHERE a.id = ${agentId} AND a.active = 1 AND EXISTS (SELECT 1 FROM queues WHERE id = ${queueId})`,
-      );
+      const row = await db.first(accessOf({ agentId, queueId }));
       return row?.access ?? null;
     },
     async setAccess(agentId, queueId, level) {
@@ -119,12 +132,7 @@ export function createQueueRepository(db: Sql): QueueStore {
       return rows.map((r) => r.id);
     },
     async visible(agentId) {
-      const rows = await db.all(
-        sql<QueueRow & { access: Access }>`SELECT q.*, CASE WHEN a.role = 'admin' THEN 'rw' ELSE p.access END AS access
-          FROM queues q JOIN agents a ON a.id = ${agentId} AND a.active = 1
-          LEFT JOIN queue_permissions p ON p.queue_id = q.id AND p.agent_id = a.id
-          WHERE a.role = 'admin' OR p.access IS NOT NULL ORDER BY q.name`,
-      );
+      const rows = await db.all(visibleTo({ agentId }));
       return rows.map((r) => ({ ...toQueue(r), access: r.access }));
     },
   };

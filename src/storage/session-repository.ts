@@ -1,5 +1,6 @@
 import type { ApiTokenStore, SessionStore } from '../core/ports.js';
 import type { Sql } from './engine.js';
+import { param, prepared } from './engine.js';
 
 /** {@link SessionStore} on either engine. */
 export function createSessionRepository(db: Sql): SessionStore {
@@ -28,11 +29,14 @@ export function createSessionRepository(db: Sql): SessionStore {
 /** {@link ApiTokenStore} on either engine. */
 export function createApiTokenRepository(db: Sql): ApiTokenStore {
   const { q } = db;
+  // Asked for each page socket's pops: built once.
+  const byHash = prepared<NonNullable<Awaited<ReturnType<ApiTokenStore['find']>>>, { hash: string }>(db, () =>
+    q.selectFrom('api_tokens').select(['id', 'agent_id as agentId', 'scope', 'expires_at as expiresAt', 'last_used_at as lastUsedAt']).where('token_hash', '=', param('hash')),
+  );
   return {
     create: async (agentId, t, now) =>
       (await db.all(q.insertInto('api_tokens').values({ agent_id: agentId, name: t.name, token_hash: t.tokenHash, scope: t.scope, expires_at: t.expiresAt, created_at: now }).returning('id')))[0]!,
-    find: async (hash) =>
-      (await db.first(q.selectFrom('api_tokens').select(['id', 'agent_id as agentId', 'scope', 'expires_at as expiresAt', 'last_used_at as lastUsedAt']).where('token_hash', '=', hash))) ?? null,
+    find: async (hash) => (await db.first(byHash({ hash }))) ?? null,
     async touch(id, now) {
       await db.run(q.updateTable('api_tokens').set({ last_used_at: now }).where('id', '=', id));
     },

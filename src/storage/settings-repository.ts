@@ -1,13 +1,15 @@
 import { sql } from 'kysely';
 import type { CounterStore, SettingsStore } from '../core/ports.js';
 import type { Sql } from './engine.js';
+import { param, prepared } from './engine.js';
 
 /** {@link SettingsStore} on either engine: JSON values by key. */
 export function createSettingsRepository(db: Sql): SettingsStore {
   const { q } = db;
+  const byKey = prepared<{ value: string }, { key: string }>(db, () => q.selectFrom('settings').select('value').where('key', '=', param('key')));
   return {
     async get<T>(key: string) {
-      const row = await db.first(q.selectFrom('settings').select('value').where('key', '=', key));
+      const row = await db.first(byKey({ key }));
       return row === undefined ? undefined : (JSON.parse(row.value) as T);
     },
     async set(key, value) {

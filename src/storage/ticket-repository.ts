@@ -5,7 +5,7 @@ import type { ArticleStart, NewTicketRecord, TicketChange, TicketFilter, TicketL
 import { ARTICLE_START_CHARS, MAX_LIST_LIMIT } from '../core/ports.js';
 import type { Article, ArticleInput, ChangedBy, Delivery, HistoryEntry, HistoryField, Ticket, TicketState } from '../core/types.js';
 import type { Query, Sql } from './engine.js';
-import { contains, isUniqueViolation } from './engine.js';
+import { contains, isUniqueViolation, param, preparedQuery } from './engine.js';
 
 interface TicketRow {
   id: number;
@@ -152,13 +152,26 @@ const CHANGED: Array<[keyof TicketRow, HistoryField]> = [
 ];
 const COLUMNS: Record<keyof TicketChange, keyof TicketRow> = { state: 'state', ownerId: 'owner_id', queueId: 'queue_id', title: 'title', priority: 'priority', linkedTicketId: 'linked_ticket_id', customerId: 'customer_id', pendingUntil: 'pending_until' };
 
+// The call path's ticket queries (a lookup by TTN, a touch and an article for each call), built once.
+const TICKET_BY_ID = preparedQuery<TicketRow, { id: number }>((q) => q.selectFrom('tickets').selectAll().where('id', '=', param('id')) as unknown as Query<TicketRow>);
+const TICKET_BY_TTN = preparedQuery<TicketRow, { ttn: string }>((q) => q.selectFrom('tickets').selectAll().where('ttn', '=', param('ttn')) as unknown as Query<TicketRow>);
+const TOUCH = preparedQuery<TicketRow, { id: number; now: string }>((q) => q.updateTable('tickets').set({ updated_at: param('now') }).where('id', '=', param('id')).returningAll() as unknown as Query<TicketRow>);
+const ARTICLE_KEYS = Object.keys(articleValues(0, { kind: 'note', text: '' }, '')) as Array<keyof ReturnType<typeof articleValues>>;
+const INSERT_ARTICLE = preparedQuery<ArticleRow, ReturnType<typeof articleValues>>(
+  (q) => q.insertInto('articles').values(Object.fromEntries(ARTICLE_KEYS.map((k) => [k, param(k)])) as unknown as ReturnType<typeof articleValues>).returningAll() as unknown as Query<ArticleRow>,
+);
+const LATEST = preparedQuery<ArticleStart, { ticketId: number; limit: number }>(
+  () => sql<ArticleStart>`SELECT kind, from_addr AS "from", subject, substr(body_text, 1, ${sql.raw(String(ARTICLE_START_CHARS))}) AS "textStart", created_at AS "createdAt"
+    FROM articles WHERE ticket_id = ${param('ticketId')} AND kind <> 'call' ORDER BY id DESC LIMIT ${param('limit')}`,
+);
+
 /**
  * The ticket writes as steps on `db` — inside a transaction when `db` is one: the repository's own
  * (one per call) and a use case's that writes several things at once (filing a mail).
  */
 export function ticketWrites(db: Sql) {
   const { q } = db;
-  const byId = async (id: number) => db.first(q.selectFrom('tickets').selectAll().where('id', '=', id) as unknown as Query<TicketRow>);
+  const byId = async (id: number) => db.first(TICKET_BY_ID(db, { id }));
   const nameOf = async (table: 'agents' | 'queues' | 'customers', id: number) => (await db.first(q.selectFrom(table).select('name').where('id', '=', id)))?.name;
   /** A ticket's field as history keeps it: the value as text, and its name where it is an id. */
   const LABELS: Partial<Record<HistoryField, (v: number) => Promise<unknown>>> = {
@@ -200,11 +213,10 @@ export function ticketWrites(db: Sql) {
       await record(ticket.id, r.now, r.by ?? SYSTEM, 'created', null, ticket.queueId);
       return ticket;
     },
-    insertArticle: async (ticketId: number, a: ArticleInput, now: string): Promise<Article> =>
-      toArticle((await db.all(q.insertInto('articles').values(articleValues(ticketId, a, now)).returningAll() as unknown as Query<ArticleRow>))[0]!),
+    insertArticle: async (ticketId: number, a: ArticleInput, now: string): Promise<Article> => toArticle((await db.all(INSERT_ARTICLE(db, articleValues(ticketId, a, now))))[0]!),
     /** Marks the ticket changed now (a new article); NotFoundError when there is no such ticket. */
     async touch(ticketId: number, now: string): Promise<Ticket> {
-      const [row] = await db.all(q.updateTable('tickets').set({ updated_at: now }).where('id', '=', ticketId).returningAll() as unknown as Query<TicketRow>);
+      const [row] = await db.all(TOUCH(db, { id: ticketId, now }));
       if (!row) throw new NotFoundError(`no ticket with id ${ticketId}`);
       return toTicket(row);
     },
@@ -377,7 +389,7 @@ export function createTicketRepository(db: Sql): TicketStore {
       }),
     findById: (id) => writes.findById(id),
     async findByTtn(ttn) {
-      const row = await db.first(q.selectFrom('tickets').selectAll().where('ttn', '=', ttn) as unknown as Query<TicketRow>);
+      const row = await db.first(TICKET_BY_TTN(db, { ttn }));
       return row ? toTicket(row) : null;
     },
     listVisible: (agentId, filter) => list(agentId, filter),
@@ -417,10 +429,6 @@ export function createTicketRepository(db: Sql): TicketStore {
             WHERE a.ticket_id = ${ticketId} ORDER BY a.id`,
         )
       ).map(toArticle),
-    latestArticles: (ticketId, limit) =>
-      db.all(
-        sql<ArticleStart>`SELECT kind, from_addr AS "from", subject, substr(body_text, 1, ${sql.raw(String(ARTICLE_START_CHARS))}) AS "textStart", created_at AS "createdAt"
-          FROM articles WHERE ticket_id = ${ticketId} AND kind <> 'call' ORDER BY id DESC LIMIT ${limit}`,
-      ),
+    latestArticles: (ticketId, limit) => db.all(LATEST(db, { ticketId, limit })),
   };
 }
