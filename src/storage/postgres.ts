@@ -2,11 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { CompiledQuery } from 'kysely';
-import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely';
 import type { Query, Sql } from './engine.js';
-import { bindable, compile } from './engine.js';
+import { bindable, compile, compilerFor } from './engine.js';
 import { loadMigrations } from './database.js';
-import type { Schema } from './schema.js';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/postgres/', import.meta.url));
 
@@ -120,9 +118,7 @@ function postgresPool(url: string, options: PoolOptions): pg.Pool {
 }
 
 export function postgresEngine(pool: pg.Pool): PostgresEngine {
-  const q = new Kysely<Schema>({
-    dialect: { createAdapter: () => new PostgresAdapter(), createDriver: () => new DummyDriver(), createIntrospector: (db) => new PostgresIntrospector(db), createQueryCompiler: () => new PostgresQueryCompiler() },
-  });
+  const q = compilerFor('postgres');
   const on = (client: pg.Pool | pg.PoolClient): Sql => {
     const run = async (query: Query<unknown>) => {
       const c: CompiledQuery<unknown> = compile(q, query);
