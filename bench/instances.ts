@@ -24,7 +24,7 @@ import { LAB_QUEUES } from '../test/helpers/pbx.js';
 import { startPostgres } from '../test/helpers/postgres.js';
 import { startRedis } from '../test/helpers/redis.js';
 import type { Stats } from './ivr-pops.js';
-import { stats } from './ivr-pops.js';
+import { listeningOn, prng, scoreCalls, stats } from './ivr-pops.js';
 
 const N = Number(process.env.BENCH_CALLS ?? 120);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -51,16 +51,6 @@ function treeCpuMs(pid: number): number {
   };
   visit(pid);
   return total;
-}
-
-/** A seeded PRNG (mulberry32): the same pacing in every run. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 type Setup = 'sqlite' | 'pg' | 'pg2';
@@ -126,17 +116,7 @@ async function measure(setup: Setup): Promise<Result> {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     children.push(child);
-    bases.push(
-      await new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.once('exit', (code) => reject(new Error(`hotline serve exited (${code}): ${out}`)));
-        child.stdout!.on('data', (chunk: Buffer) => {
-          out += chunk.toString();
-          const m = /listening on (http:\/\/[\d.:]+)/.exec(out);
-          if (m && /Mail: /.test(out)) resolve(m[1]!);
-        });
-      }),
-    );
+    bases.push((await listeningOn(child)).base);
   }
   for (const base of bases) {
     for (let deadline = Date.now() + 30_000; ; await sleep(50)) {
@@ -184,23 +164,10 @@ async function measure(setup: Setup): Promise<Result> {
     let errors = 0;
     await Promise.all(calls.map((c) => c.waitFor('continue', 30_000).catch(() => errors++)));
     await sleep(500);
-    const decision: number[] = [];
-    const pop: number[] = [];
-    let misrouted = 0;
-    calls.forEach((c, i) => {
-      const owner = owners[i]!;
-      const last = c.timeOf('dtmf');
-      const cont = c.timeOf('continue');
-      if (last === undefined || cont === undefined) return;
-      decision.push(cont - last);
-      const p = popAt.get(`${owner.id}:${owner.ttn}`);
-      if (p === undefined) errors++;
-      else pop.push(p - last);
-      if (c.vars.get('HOTLINE_TARGET') !== owner.dial || c.vars.get('HOTLINE_TTN') !== owner.ttn) misrouted++;
-    });
+    const scored = scoreCalls(calls, owners, popAt);
     for (const c of calls) c.hangup();
     await sleep(1500);
-    return { decision, pop, errors, misrouted };
+    return { ...scored, errors: scored.errors + errors };
   }
 
   try {

@@ -90,13 +90,49 @@ export interface IvrRun {
 }
 
 /** A seeded PRNG (mulberry32): the same pacing in every run. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   return () => {
     seed = (seed + 0x6d2b79f5) | 0;
     let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * Once `hotline serve` (the child) has said where it listens and how its mail is: its address, and its
+ * SMTP port (0 when off).
+ */
+export function listeningOn(child: ChildProcess): Promise<{ base: string; smtpPort: number }> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.once('exit', (code) => reject(new Error(`hotline serve exited (${code}): ${out}`)));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /listening on (http:\/\/[\d.:]+)/.exec(out);
+      if (m && /Mail: /.test(out)) resolve({ base: m[1]!, smtpPort: Number(/SMTP listening on [\d.]+:(\d+)/.exec(out)?.[1] ?? 0) });
+    });
+  });
+}
+
+/** A round's calls scored: each caller's last key → `continue` (decision) and → the owner's pop; misrouted calls; calls without either. */
+export function scoreCalls(calls: FakeCall[], owners: Array<{ id: number; dial: string; ttn: string }>, popAt: Map<string, number>) {
+  const decision: number[] = [];
+  const pop: number[] = [];
+  let errors = 0;
+  let misrouted = 0;
+  calls.forEach((c, i) => {
+    const owner = owners[i]!;
+    const last = c.timeOf('dtmf');
+    const cont = c.timeOf('continue');
+    if (last === undefined || cont === undefined) return;
+    decision.push(cont - last);
+    const p = popAt.get(`${owner.id}:${owner.ttn}`);
+    if (p === undefined) errors++;
+    else pop.push(p - last);
+    if (c.vars.get('HOTLINE_TARGET') !== owner.dial || c.vars.get('HOTLINE_TTN') !== owner.ttn) misrouted++;
+  });
+  return { decision, pop, errors, misrouted };
 }
 
 /** This process's CPU time (user + system, every thread) since `since`, in ms. */
@@ -197,18 +233,7 @@ export async function ivrBench(concurrency: number, options: BenchOptions = {}) 
   const nice = process.env.BENCH_HOTLINE_NICE ? ['nice', '-n', process.env.BENCH_HOTLINE_NICE] : [];
   const [command, ...args] = [...nice, process.execPath, ...profile, BIN, 'serve'];
   const child: ChildProcess = spawn(command!, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  let smtpPort = 0;
-  const base = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.once('exit', (code) => reject(new Error(`hotline serve exited (${code}): ${out}`)));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /listening on (http:\/\/[\d.:]+)/.exec(out);
-      const mail = /Mail: /.test(out);
-      smtpPort = Number(/SMTP listening on [\d.]+:(\d+)/.exec(out)?.[1] ?? 0);
-      if (m && mail) resolve(m[1]!);
-    });
-  });
+  const { base, smtpPort } = await listeningOn(child);
   for (let deadline = Date.now() + 20_000; ; await sleep(50)) {
     const health = (await (await fetch(`${base}/healthz`)).json()) as { pbx?: { ari: string; ami: string } };
     if (health.pbx?.ari === 'connected' && health.pbx.ami === 'connected') break;
@@ -274,20 +299,9 @@ export async function ivrBench(concurrency: number, options: BenchOptions = {}) 
       const hotlineCpuPct = (100 * (cpuMs(child.pid!) - cpuBefore)) / elapsed;
       await sleep(500);
       const cpuMsPerCall = (cpuMs(child.pid!) - cpuBefore) / concurrency;
-      const decision: number[] = [];
-      const pop: number[] = [];
-      let misrouted = 0;
-      calls.forEach((c, i) => {
-        const owner = owners[i]!;
-        const last = c.timeOf('dtmf');
-        const cont = c.timeOf('continue');
-        if (last === undefined || cont === undefined) return;
-        decision.push(cont - last);
-        const p = popAt.get(`${owner.id}:${owner.ttn}`);
-        if (p === undefined) errors++;
-        else pop.push(p - last);
-        if (c.vars.get('HOTLINE_TARGET') !== owner.dial || c.vars.get('HOTLINE_TTN') !== owner.ttn) misrouted++;
-      });
+      const scored = scoreCalls(calls, owners, popAt);
+      const { decision, pop, misrouted } = scored;
+      errors += scored.errors;
       // BENCH_TRACE=1: the six slowest decisions of the round, each as its call's timeline after the
       // last digit (ms), with the moment its pop reached the owner's socket.
       if (process.env.BENCH_TRACE) {

@@ -13,6 +13,7 @@ import pino from 'pino';
 import type { createHotline as CreateHotline } from '../src/app.js';
 import type { loadConfig as LoadConfig } from '../src/config.js';
 import { tempDir } from '../test/helpers/hotline.js';
+import { listeningOn } from './ivr-pops.js';
 
 const TICKETS = Number(process.env.BENCH_LIST_TICKETS ?? 100_000);
 const SAMPLES = Number(process.env.BENCH_LIST_SAMPLES ?? 20);
@@ -112,16 +113,7 @@ async function seed(dir: string, env: Record<string, string>) {
 
 async function serve(env: Record<string, string>): Promise<{ child: ChildProcess; base: string }> {
   const child = spawn(process.execPath, [`${ROOT}/bin/hotline.js`, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const base = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.once('exit', (code) => reject(new Error(`hotline serve exited (${code}): ${out}`)));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /listening on (http:\/\/[\d.:]+)/.exec(out);
-      if (m && /Mail: /.test(out)) resolve(m[1]!);
-    });
-  });
-  return { child, base };
+  return { child, base: (await listeningOn(child)).base };
 }
 
 export async function listsBench(): Promise<ListsResult> {

@@ -1,26 +1,13 @@
-import type { SelectQueryBuilder } from 'kysely';
+import type { Selectable } from 'kysely';
 import { NotFoundError } from '../core/errors.js';
 import type { AgentStore } from '../core/ports.js';
-import type { Agent, Role } from '../core/types.js';
+import type { Agent } from '../core/types.js';
 import type { Query, Sql } from './engine.js';
 import { param, prepared } from './engine.js';
 import type { Schema } from './schema.js';
 
-interface AgentRow {
-  id: number;
-  login: string;
-  name: string;
-  email: string | null;
-  role: Role;
-  dial_string: string | null;
-  device_interface: string | null;
-  language: string;
-  active: number;
-  away: number;
-  notify_by_email: number;
-  time_zone: string | null;
-  created_at: string;
-}
+/** An agent's row, as the schema (schema.ts) has it. */
+type AgentRow = Selectable<Schema['agents']>;
 
 const toAgent = (r: AgentRow): Agent => ({
   id: r.id,
@@ -59,7 +46,7 @@ export function createAgentRepository(db: Sql): AgentStore {
     const row = await db.first(query);
     return row ? toAgent(row) : null;
   };
-  const agents = () => q.selectFrom('agents').selectAll() as unknown as SelectQueryBuilder<Schema, 'agents', AgentRow>;
+  const agents = () => q.selectFrom('agents').selectAll();
   // Asked several times for every call (the owner, the pop's agents): built once.
   const byId = prepared<AgentRow, { id: number }>(db, () => agents().where('id', '=', param('id')));
 
@@ -79,7 +66,7 @@ export function createAgentRepository(db: Sql): AgentStore {
             language: a.language ?? 'en',
             created_at: now,
           })
-          .returningAll() as unknown as Query<AgentRow>,
+          .returningAll(),
       );
       return toAgent(row!);
     },
@@ -93,7 +80,7 @@ export function createAgentRepository(db: Sql): AgentStore {
         if (change[key] !== undefined) values[column] = change[key];
       }
       const agent = Object.keys(values).length
-        ? await one(q.updateTable('agents').set(values).where('id', '=', id).returningAll() as unknown as Query<AgentRow>)
+        ? await one(q.updateTable('agents').set(values).where('id', '=', id).returningAll())
         : await one(agents().where('id', '=', id));
       if (!agent) throw new NotFoundError(`no agent with id ${id}`);
       return agent;

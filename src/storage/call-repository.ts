@@ -1,4 +1,4 @@
-import type { RawBuilder, SelectQueryBuilder } from 'kysely';
+import type { RawBuilder, Selectable } from 'kysely';
 import { sql } from 'kysely';
 import { NotFoundError } from '../core/errors.js';
 import type { CallChange, CallLogFilter, CallStore } from '../core/ports.js';
@@ -7,32 +7,8 @@ import type { Query, Sql } from './engine.js';
 import { param, prepared } from './engine.js';
 import type { Schema } from './schema.js';
 
-export interface CallRow {
-  id: number;
-  channel_id: string;
-  direction: Call['direction'];
-  dialled_by: number | null;
-  callee_number: string | null;
-  linked_id: string | null;
-  caller_number: string | null;
-  caller_name: string | null;
-  language: string | null;
-  digits: string;
-  ticket_id: number | null;
-  route: Call['route'];
-  target: string | null;
-  queue_id: number | null;
-  reason: Call['reason'];
-  unverified: number;
-  agents_rung: string;
-  answered_by: number | null;
-  outcome: Call['outcome'];
-  started_at: string;
-  ivr_done_at: string | null;
-  answered_at: string | null;
-  ended_at: string | null;
-  instance: string | null;
-}
+/** A call's row, as the schema (schema.ts) has it. */
+export type CallRow = Selectable<Schema['calls']>;
 
 export const toCall = (r: CallRow): Call => ({
   id: r.id,
@@ -108,7 +84,7 @@ export function createCallRepository(db: Sql): CallStore {
     return row ? toCall(row) : null;
   };
   const many = async (query: Query<CallRow>): Promise<Call[]> => (await db.all(query)).map(toCall);
-  const calls = () => q.selectFrom('calls').selectAll() as unknown as SelectQueryBuilder<Schema, 'calls', CallRow>;
+  const calls = () => q.selectFrom('calls').selectAll();
   // The call path's statements, built once (an update: once for each set of columns it changes).
   const NEW = ['channel_id', 'linked_id', 'caller_number', 'caller_name', 'language', 'started_at', 'direction', 'dialled_by', 'callee_number', 'ticket_id', 'queue_id', 'instance'] as const;
   const insert = prepared<CallRow, Record<(typeof NEW)[number], unknown>>(
@@ -119,7 +95,7 @@ export function createCallRepository(db: Sql): CallStore {
         .values(Object.fromEntries(NEW.map((k) => [k, param(k)])) as never)
         // Created again for the same channel (a retried start): the call as it is.
         .onConflict((c) => c.column('channel_id').doUpdateSet({ channel_id: (e) => e.ref('excluded.channel_id') }))
-        .returningAll() as unknown as Query<CallRow>,
+        .returningAll(),
   );
   const byId = prepared<CallRow, { id: number }>(db, () => calls().where('id', '=', param('id')));
   const byChannel = prepared<CallRow, { channelId: string }>(db, () => calls().where('channel_id', '=', param('channelId')));
@@ -132,7 +108,7 @@ export function createCallRepository(db: Sql): CallStore {
         .set({ ended_at: param('at'), outcome: sql`CASE WHEN answered_by IS NOT NULL THEN 'answered' ELSE 'abandoned' END` })
         .where('id', '=', param('id'))
         .where('ended_at', 'is', null)
-        .returningAll() as unknown as Query<CallRow>,
+        .returningAll(),
   );
   const updates = new Map<string, (values: Record<string, unknown>) => Query<CallRow>>();
   const updateOf = (columns: string[]) => {
@@ -141,7 +117,7 @@ export function createCallRepository(db: Sql): CallStore {
     if (!update) {
       update = prepared<CallRow, Record<string, unknown>>(
         db,
-        () => q.updateTable('calls').set(Object.fromEntries((columns.length ? columns : ['id']).map((c) => [c, c === 'id' && !columns.length ? sql`id` : param(c)]))).where('id', '=', param('__id')).returningAll() as unknown as Query<CallRow>,
+        () => q.updateTable('calls').set(Object.fromEntries((columns.length ? columns : ['id']).map((c) => [c, c === 'id' && !columns.length ? sql`id` : param(c)]))).where('id', '=', param('__id')).returningAll(),
       );
       updates.set(key, update);
     }
@@ -195,7 +171,7 @@ export function createCallRepository(db: Sql): CallStore {
           AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.name = 'instance:' || c.instance AND l.expires_at > ${now}) ORDER BY id`,
       ),
     adopt: (id, from, to) =>
-      one(q.updateTable('calls').set({ instance: to }).where('id', '=', id).where('instance', '=', from).where('ended_at', 'is', null).returningAll() as unknown as Query<CallRow>),
+      one(q.updateTable('calls').set({ instance: to }).where('id', '=', id).where('instance', '=', from).where('ended_at', 'is', null).returningAll()),
     async log(agentId, filter) {
       const rows = await db.all(
         sql<CallRow & { ttn: string | null; queue_name: string | null; answered_by_name: string | null; dialled_by_name: string | null; seen: number }>`
@@ -218,6 +194,6 @@ export function createCallRepository(db: Sql): CallStore {
       if ('until' in which) await db.run(q.updateTable('agents').set({ calls_seen_until: which.until }).where('id', '=', agentId));
       else if (which.ids.length > 0) await db.run(q.insertInto('call_seen').values(which.ids.map((id) => ({ agent_id: agentId, call_id: id }))).onConflict((c) => c.doNothing()));
     },
-    linkTicket: (id, ticketId) => one(q.updateTable('calls').set({ ticket_id: ticketId }).where('id', '=', id).where('ticket_id', 'is', null).returningAll() as unknown as Query<CallRow>),
+    linkTicket: (id, ticketId) => one(q.updateTable('calls').set({ ticket_id: ticketId }).where('id', '=', id).where('ticket_id', 'is', null).returningAll()),
   };
 }

@@ -1,4 +1,4 @@
-import type { SelectQueryBuilder } from 'kysely';
+import type { Selectable } from 'kysely';
 import { sql } from 'kysely';
 import { NotFoundError } from '../core/errors.js';
 import type { NewQueue, QueueStore } from '../core/ports.js';
@@ -7,18 +7,8 @@ import type { Query, Sql } from './engine.js';
 import { param, prepared } from './engine.js';
 import type { Schema } from './schema.js';
 
-interface QueueRow {
-  id: number;
-  name: string;
-  email: string | null;
-  dial_target: string | null;
-  asterisk_queue: string | null;
-  is_default: number;
-  reopen_policy: Queue['reopenPolicy'];
-  auto_reply: string | null;
-  signature: string | null;
-  created_at: string;
-}
+/** A queue's row, as the schema (schema.ts) has it. */
+type QueueRow = Selectable<Schema['queues']>;
 
 const toQueue = (r: QueueRow): Queue => ({
   id: r.id,
@@ -42,7 +32,7 @@ export function createQueueRepository(db: Sql): QueueStore {
     const row = await db.first(query);
     return row ? toQueue(row) : null;
   };
-  const queues = () => q.selectFrom('queues').selectAll() as unknown as SelectQueryBuilder<Schema, 'queues', QueueRow>;
+  const queues = () => q.selectFrom('queues').selectAll();
   // The call path's questions, built once.
   const byId = prepared<QueueRow, { id: number }>(db, () => queues().where('id', '=', param('id')));
   const byDefault = prepared<QueueRow, Record<string, never>>(db, () => queues().where('is_default', '=', 1));
@@ -79,7 +69,7 @@ export function createQueueRepository(db: Sql): QueueStore {
               signature: queue.signature ?? null,
               created_at: now,
             })
-            .returningAll() as unknown as Query<QueueRow>,
+            .returningAll(),
         );
         return toQueue(row!);
       }),
@@ -97,7 +87,7 @@ export function createQueueRepository(db: Sql): QueueStore {
         }
         if (change.isDefault) await clearDefault(tx);
         const [row] = Object.keys(values).length
-          ? await tx.all(q.updateTable('queues').set(values).where('id', '=', id).returningAll() as unknown as Query<QueueRow>)
+          ? await tx.all(q.updateTable('queues').set(values).where('id', '=', id).returningAll())
           : await tx.all(queues().where('id', '=', id));
         if (!row) throw new NotFoundError(`no queue with id ${id}`);
         return toQueue(row);

@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { Call } from '../core/types.js';
 
 /**
  * The tables as queries see them, alike on both engines (see migrations/ and
@@ -48,18 +49,18 @@ export interface Schema {
     caller_name: string | null;
     digits: Generated<string>;
     ticket_id: number | null;
-    route: string | null;
+    route: Call['route'];
     target: string | null;
     queue_id: number | null;
     agents_rung: Generated<string>;
     answered_by: number | null;
     unverified: Generated<number>;
-    outcome: string | null;
+    outcome: Call['outcome'];
     started_at: string;
     ivr_done_at: string | null;
     answered_at: string | null;
     ended_at: string | null;
-    reason: string | null;
+    reason: Call['reason'];
     language: string | null;
     direction: Generated<'in' | 'out'>;
     dialled_by: number | null;

@@ -1,27 +1,15 @@
-import type { RawBuilder } from 'kysely';
+import type { RawBuilder, Selectable } from 'kysely';
 import { sql } from 'kysely';
 import { DuplicateTtnError, NotFoundError } from '../core/errors.js';
 import type { ArticleStart, NewTicketRecord, TicketChange, TicketFilter, TicketListItem, TicketSort, TicketStore } from '../core/ports.js';
 import { ARTICLE_START_CHARS, MAX_LIST_LIMIT } from '../core/ports.js';
 import type { Article, ArticleInput, ChangedBy, Delivery, HistoryEntry, HistoryField, Ticket, TicketState } from '../core/types.js';
 import type { Query, Sql } from './engine.js';
+import type { Schema } from './schema.js';
 import { contains, isUniqueViolation, param, preparedQuery } from './engine.js';
 
-interface TicketRow {
-  id: number;
-  ttn: string;
-  title: string;
-  queue_id: number;
-  state: TicketState;
-  priority: number;
-  owner_id: number | null;
-  customer_id: number | null;
-  created_at: string;
-  updated_at: string;
-  closed_at: string | null;
-  linked_ticket_id: number | null;
-  pending_until: string | null;
-}
+/** A ticket's row, as the schema (schema.ts) has it. */
+type TicketRow = Selectable<Schema['tickets']>;
 
 interface ArticleRow {
   id: number;
@@ -153,9 +141,9 @@ const CHANGED: Array<[keyof TicketRow, HistoryField]> = [
 const COLUMNS: Record<keyof TicketChange, keyof TicketRow> = { state: 'state', ownerId: 'owner_id', queueId: 'queue_id', title: 'title', priority: 'priority', linkedTicketId: 'linked_ticket_id', customerId: 'customer_id', pendingUntil: 'pending_until' };
 
 // The call path's ticket queries (a lookup by TTN, a touch and an article for each call), built once.
-const TICKET_BY_ID = preparedQuery<TicketRow, { id: number }>((q) => q.selectFrom('tickets').selectAll().where('id', '=', param('id')) as unknown as Query<TicketRow>);
-const TICKET_BY_TTN = preparedQuery<TicketRow, { ttn: string }>((q) => q.selectFrom('tickets').selectAll().where('ttn', '=', param('ttn')) as unknown as Query<TicketRow>);
-const TOUCH = preparedQuery<TicketRow, { id: number; now: string }>((q) => q.updateTable('tickets').set({ updated_at: param('now') }).where('id', '=', param('id')).returningAll() as unknown as Query<TicketRow>);
+const TICKET_BY_ID = preparedQuery<TicketRow, { id: number }>((q) => q.selectFrom('tickets').selectAll().where('id', '=', param('id')));
+const TICKET_BY_TTN = preparedQuery<TicketRow, { ttn: string }>((q) => q.selectFrom('tickets').selectAll().where('ttn', '=', param('ttn')));
+const TOUCH = preparedQuery<TicketRow, { id: number; now: string }>((q) => q.updateTable('tickets').set({ updated_at: param('now') }).where('id', '=', param('id')).returningAll());
 const ARTICLE_KEYS = Object.keys(articleValues(0, { kind: 'note', text: '' }, '')) as Array<keyof ReturnType<typeof articleValues>>;
 const INSERT_ARTICLE = preparedQuery<ArticleRow, ReturnType<typeof articleValues>>(
   (q) => q.insertInto('articles').values(Object.fromEntries(ARTICLE_KEYS.map((k) => [k, param(k)])) as unknown as ReturnType<typeof articleValues>).returningAll() as unknown as Query<ArticleRow>,
@@ -201,7 +189,7 @@ export function ticketWrites(db: Sql) {
           q
             .insertInto('tickets')
             .values({ ttn: r.ttn, title: r.title, queue_id: r.queueId, state: r.state, priority: r.priority, owner_id: r.ownerId, customer_id: r.customerId, created_at: r.now, updated_at: r.now })
-            .returningAll() as unknown as Query<TicketRow>,
+            .returningAll(),
         )) as [TicketRow];
       } catch (error) {
         if (isUniqueViolation(error) && (String(error).includes('tickets.ttn') || (error as { constraint?: string }).constraint === 'tickets_ttn_key')) {
@@ -233,7 +221,7 @@ export function ticketWrites(db: Sql) {
         if (change[key] !== undefined) values[column] = change[key];
       }
       if (change.state !== undefined) values.closed_at = change.state === 'closed' ? sql`coalesce(closed_at, ${now})` : null;
-      const [row] = await db.all(q.updateTable('tickets').set(values).where('id', '=', id).returningAll() as unknown as Query<TicketRow>);
+      const [row] = await db.all(q.updateTable('tickets').set(values).where('id', '=', id).returningAll());
       if (!row) throw new NotFoundError(`no ticket with id ${id}`);
       for (const [column, field] of CHANGED) if (row[column] !== before[column]) await record(id, now, by, field, before[column], row[column]);
       if (row.linked_ticket_id !== before.linked_ticket_id) {
@@ -402,7 +390,7 @@ export function createTicketRepository(db: Sql): TicketStore {
     wakeDue: (now, limit) =>
       db.transaction(async (tx) => {
         const due = await tx.all(
-          q.selectFrom('tickets').selectAll().where('pending_until', 'is not', null).where('pending_until', '<=', now).where('state', '=', 'pending').orderBy('pending_until').limit(limit) as unknown as Query<TicketRow>,
+          q.selectFrom('tickets').selectAll().where('pending_until', 'is not', null).where('pending_until', '<=', now).where('state', '=', 'pending').orderBy('pending_until').limit(limit),
         );
         const w = ticketWrites(tx);
         const woken: Array<{ before: Ticket; ticket: Ticket }> = [];

@@ -2,8 +2,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import { chownSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import { tempDir } from './hotline.js';
 import { freePort } from './ports.js';
+import { untilReady } from './spawn-ready.js';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 
@@ -40,6 +42,23 @@ export interface Postgres {
 let databases = 0;
 
 /**
+ * A PostgreSQL 15 for one test file: started before its tests where Debian's server is installed (else
+ * `absent` is printed), stopped after them. The getter gives undefined where there is none.
+ */
+export function postgresForFile(absent: string, options: { when?: boolean } = {}): () => Postgres | undefined {
+  let server: Postgres | undefined;
+  beforeAll(async () => {
+    if (options.when === false) return;
+    if (postgresAvailable()) server = await startPostgres();
+    else console.warn(absent);
+  }, 60_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+  return () => server;
+}
+
+/**
  * A throw-away PostgreSQL 15 cluster in a temp dir on a free loopback port (trust authentication,
  * no fsync: nothing here must outlive the test run). Started when the log says it accepts connections.
  */
@@ -57,24 +76,7 @@ export async function startPostgres(): Promise<Postgres> {
     ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'],
     { ...spawnOptions, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  let out = '';
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`postgres did not start within 30 s:\n${out}`)), 30_000);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      if (/database system is ready to accept connections/.test(out)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`postgres exited:\n${out}`));
-    });
-  });
+  const { exited } = await untilReady(child, /database system is ready to accept connections/, 'postgres');
   const url = `postgres://hotline@127.0.0.1:${port}/postgres`;
   // The postmaster and its children (one backend per connection, the writers): found afresh each time.
   const signalAll = (signal: NodeJS.Signals) => {

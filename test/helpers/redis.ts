@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { tempDir } from './hotline.js';
 import { freePort } from './ports.js';
+import { untilReady } from './spawn-ready.js';
 
 const REDIS_SERVER = '/usr/bin/redis-server';
 
@@ -14,24 +15,7 @@ export async function startRedis(): Promise<{ url: string; pid: number; stop(): 
   const { dir, cleanup } = tempDir('hl-redis-');
   const port = await freePort();
   const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start within 15 s:\n${out}`)), 15_000);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      if (/Ready to accept connections/.test(out)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`redis-server exited:\n${out}`));
-    });
-  });
+  const { exited } = await untilReady(child, /Ready to accept connections/, 'redis-server', 15_000);
   return {
     url: `redis://127.0.0.1:${port}`,
     pid: child.pid!,

@@ -6,13 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import pino from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createHotline } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { fetchLogin, sessionCookie } from '../helpers/login.js';
 import { testRelay } from '../helpers/mail.js';
-import type { Postgres } from '../helpers/postgres.js';
-import { postgresAvailable, startPostgres } from '../helpers/postgres.js';
+import { postgresForFile } from '../helpers/postgres.js';
 import type { ServeProcess } from '../helpers/serve.js';
 import { deadPort, startServe } from '../helpers/serve.js';
 
@@ -21,14 +20,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-let postgres: Postgres | undefined;
-beforeAll(async () => {
-  if (postgresAvailable()) postgres = await startPostgres();
-  else console.warn('two instances: PostgreSQL 15 is not installed (apt-get install postgresql-15); they share a SQLite file instead');
-}, 60_000);
-afterAll(async () => {
-  await postgres?.stop();
-});
+const server = postgresForFile('two instances: PostgreSQL 15 is not installed (apt-get install postgresql-15); they share a SQLite file instead');
 
 describe('two instances on one database', () => {
   it('file mail sent to either once, send each auto-reply once, list each other’s tickets, and take the outbox over from a killed one', async () => {
@@ -39,6 +31,7 @@ describe('two instances on one database', () => {
     cleanups.push(() => relay.close());
     const pbx = await deadPort();
     cleanups.push(() => pbx.close());
+    const postgres = server();
     const dir = mkdtempSync(join(tmpdir(), 'hl-two-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const env = {

@@ -1,20 +1,12 @@
 // PostgreSQL faults on the call path (#19): a server that hangs, and one that is gone. Callers are put
 // through all the same — within the call path's deadlines, not the dialplan guard's — and /healthz says why.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { buildServer } from '../../src/http/server.js';
 import type { PbxHarness } from '../helpers/pbx.js';
 import { pbxHarness } from '../helpers/pbx.js';
-import type { Postgres } from '../helpers/postgres.js';
-import { postgresAvailable, startPostgres } from '../helpers/postgres.js';
+import { postgresAvailable, postgresForFile } from '../helpers/postgres.js';
 
-let server: Postgres | undefined;
-beforeAll(async () => {
-  if (postgresAvailable()) server = await startPostgres();
-  else console.warn('postgres-faults: PostgreSQL 15 is not installed (apt-get install postgresql-15; .ci/run does) — SKIPPED');
-}, 60_000);
-afterAll(async () => {
-  await server?.stop();
-});
+const postgres = postgresForFile('postgres-faults: PostgreSQL 15 is not installed (apt-get install postgresql-15; .ci/run does) — SKIPPED');
 
 let h: PbxHarness | undefined;
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -26,7 +18,7 @@ afterEach(async () => {
 
 describe.skipIf(!postgresAvailable())('Hotline on PostgreSQL', () => {
   it('routes callers as on SQLite: the owner by the ticket keyed, the pop first', async () => {
-    h = await pbxHarness({ config: { databaseUrl: await server!.createDatabase() } });
+    h = await pbxHarness({ config: { databaseUrl: await postgres()!.createDatabase() } });
     expect(h.hotline.database.engine).toBe('postgres');
     const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
     const call = h.fake.placeCall({ number: '0301234567' });
@@ -39,12 +31,12 @@ describe.skipIf(!postgresAvailable())('Hotline on PostgreSQL', () => {
   });
 
   it('puts callers through to the default queue within 5 s while the server hangs, and /healthz says it does not answer', async () => {
-    h = await pbxHarness({ config: { databaseUrl: await server!.createDatabase() } });
+    h = await pbxHarness({ config: { databaseUrl: await postgres()!.createDatabase() } });
     const web = await buildServer(h.hotline, { pbx: h.pbx });
     cleanups.push(() => web.close());
     const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
-    server!.freeze();
-    cleanups.push(() => server!.thaw());
+    postgres()!.freeze();
+    cleanups.push(() => postgres()!.thaw());
 
     const call = h.fake.placeCall({ number: '0301234567' });
     await call.waitFor('stasis-start');
@@ -60,7 +52,7 @@ describe.skipIf(!postgresAvailable())('Hotline on PostgreSQL', () => {
     expect(health.reasons.join(' ')).toMatch(/database: cannot be read: PostgreSQL does not answer/);
 
     // Running again: the next caller reaches the owner, and the call is recorded.
-    server!.thaw();
+    postgres()!.thaw();
     await expect.poll(async () => ((await web.inject('/healthz')).json() as { db: string }).db, { timeout: 10_000 }).toBe('ok');
     const next = h.fake.placeCall({ number: '0301234567' });
     await next.waitFor('stasis-start');
@@ -71,11 +63,11 @@ describe.skipIf(!postgresAvailable())('Hotline on PostgreSQL', () => {
 
   // Last: it stops this file's server.
   it('puts callers through to the default queue at once when the server is gone, and /healthz says so', async () => {
-    h = await pbxHarness({ config: { databaseUrl: await server!.createDatabase() } });
+    h = await pbxHarness({ config: { databaseUrl: await postgres()!.createDatabase() } });
     const web = await buildServer(h.hotline, { pbx: h.pbx });
     cleanups.push(() => web.close());
     const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
-    await server!.stop();
+    await postgres()!.stop();
 
     const call = h.fake.placeCall({ number: '0301234567' });
     await call.waitFor('stasis-start');

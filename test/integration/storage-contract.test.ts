@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { DuplicateTtnError } from '../../src/core/errors.js';
 import { createLoginLimiter, TooManyAttemptsError } from '../../src/core/login-limiter.js';
 import type { ListCursor } from '../../src/core/ports.js';
@@ -27,21 +27,13 @@ import { createSavedFilterRepository } from '../../src/storage/saved-filter-repo
 import { createApiTokenRepository, createSessionRepository } from '../../src/storage/session-repository.js';
 import { createCounterRepository, createSettingsRepository } from '../../src/storage/settings-repository.js';
 import { tempDir } from '../helpers/hotline.js';
-import type { Postgres } from '../helpers/postgres.js';
-import { postgresAvailable, startPostgres } from '../helpers/postgres.js';
+import { postgresAvailable, postgresForFile } from '../helpers/postgres.js';
 
 /**
  * One contract for the repositories, run against both engines: the SQLite file and PostgreSQL 15
  * (Debian's, started here in a temp dir on a free port). Each test gets a new database.
  */
-let server: Postgres | undefined;
-beforeAll(async () => {
-  if (postgresAvailable()) server = await startPostgres();
-  else console.warn('storage contract: PostgreSQL 15 is not installed (apt-get install postgresql-15; .ci/run does) — its half of the contract is SKIPPED');
-}, 60_000);
-afterAll(async () => {
-  await server?.stop();
-});
+const server = postgresForFile('storage contract: PostgreSQL 15 is not installed (apt-get install postgresql-15; .ci/run does) — its half of the contract is SKIPPED');
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -61,7 +53,7 @@ const engines: Array<[string, () => Promise<Sql>]> = [
   [
     'postgres',
     async () => {
-      const engine = await openPostgres(await server!.createDatabase());
+      const engine = await openPostgres(await server()!.createDatabase());
       cleanups.push(() => engine.close());
       return engine;
     },
@@ -462,7 +454,7 @@ describe('PostgreSQL schema', () => {
 
   maybe('has the same version as the SQLite file; instances migrating at once wait for one another', async () => {
     expect(loadPostgresMigrations().at(-1)?.version).toBe(loadMigrations().length);
-    const url = await server!.createDatabase();
+    const url = await server()!.createDatabase();
     const pools = [new pg.Pool({ connectionString: url }), new pg.Pool({ connectionString: url }), new pg.Pool({ connectionString: url })];
     cleanups.push(() => Promise.all(pools.map((p) => p.end())).then(() => undefined));
     expect(await Promise.all(pools.map((p) => migratePostgres(p)))).toEqual([21, 21, 21].map(() => loadMigrations().length));
@@ -471,7 +463,7 @@ describe('PostgreSQL schema', () => {
   });
 
   maybe('refuses a database newer than the code and leaves it unchanged', async () => {
-    const url = await server!.createDatabase();
+    const url = await server()!.createDatabase();
     const pool = new pg.Pool({ connectionString: url });
     cleanups.push(() => pool.end());
     await migratePostgres(pool);

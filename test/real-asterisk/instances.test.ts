@@ -1,6 +1,5 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Postgres } from '../helpers/postgres.js';
-import { postgresAvailable, startPostgres } from '../helpers/postgres.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { postgresForFile } from '../helpers/postgres.js';
 import { realAsteriskTier } from '../helpers/real-asterisk.js';
 import { redisAvailable, startRedis } from '../helpers/redis.js';
 import type { RealCall } from '../helpers/real-asterisk.js';
@@ -17,16 +16,8 @@ let lab: RealLab | undefined;
 let redis: Awaited<ReturnType<typeof startRedis>> | undefined;
 // What several instances share in production: PostgreSQL (each test a database of its own). Without it
 // (a machine without postgresql-15) the instances share a SQLite file instead, and say so.
-let postgres: Postgres | undefined;
-beforeAll(async () => {
-  if (!bundle) return;
-  if (postgresAvailable()) postgres = await startPostgres();
-  else console.warn('instances: PostgreSQL 15 is not installed (apt-get install postgresql-15); the instances share a SQLite file instead');
-}, 60_000);
-afterAll(async () => {
-  await postgres?.stop();
-});
-const newLab = async () => realLab(bundle!, { databaseUrl: postgres ? await postgres.createDatabase() : undefined });
+const postgres = postgresForFile('instances: PostgreSQL 15 is not installed (apt-get install postgresql-15); the instances share a SQLite file instead', { when: !!bundle });
+const newLab = async () => realLab(bundle!, { databaseUrl: await postgres()?.createDatabase() });
 afterEach(async () => {
   await lab?.close();
   lab = undefined;
@@ -50,7 +41,7 @@ describe.skipIf(!bundle)('several Hotline instances on a real Asterisk 22', () =
     lab = await newLab();
     await lab.startHotline(undefined, undefined, A);
     const b = await lab.startAnother(B);
-    if (postgres) expect(((await lab.healthzOf(b.url, () => true, 'B up')) as { dbEngine?: string }).dbEngine).toBe('postgres');
+    if (postgres()) expect(((await lab.healthzOf(b.url, () => true, 'B up')) as { dbEngine?: string }).dbEngine).toBe('postgres');
 
     // Six callers at once, offered to both instances (StasisBroadcast): each taken by one, and both take some.
     const calls = await Promise.all(Array.from({ length: 6 }, (_, i) => lab!.dialIn({ exten: '5100', number: `030123450${i}` })));
