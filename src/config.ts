@@ -17,6 +17,10 @@ export const DEFAULT_PROMPTS = {
   goodbye: 'sound:vm-goodbye',
 } as const satisfies Record<PromptName, string>;
 
+/** The roles an instance can take (config `services`). */
+export const SERVICES = ['web', 'bridge', 'mail'] as const;
+export type Service = (typeof SERVICES)[number];
+
 const port = z.coerce.number().int().min(0).max(65535);
 const nonEmpty = z.string().trim().min(1);
 
@@ -62,6 +66,17 @@ const schema = z
      * agents connected to any of them. Empty: pops stay within this instance.
      */
     redisUrl: z.string().regex(/^(rediss?:\/\/.*)?$/, 'must start with redis:// or rediss://').default(''),
+    /**
+     * What this instance runs, comma-separated: `web` (pages, API, /healthz and the agents' pop
+     * sockets), `bridge` (ARI and AMI: the IVR, routing, pops, click-to-dial) and `mail` (SMTP, IMAP,
+     * sending the outbox, reminders). Default: all three. Instances with other roles share the database;
+     * pops reach web instances from bridge instances through `redisUrl`.
+     */
+    services: z
+      .string()
+      .transform((v) => [...new Set(v.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean))])
+      .pipe(z.array(z.enum(SERVICES, { error: (issue) => `unknown service "${String(issue.input)}": choose from ${SERVICES.join(', ')}` })).min(1, `name at least one of ${SERVICES.join(', ')}`))
+      .default([...SERVICES]),
     ariApp: z.string().regex(/^[\w-]+$/, 'letters, digits, - and _ only').default('hotline'),
     amiHost: nonEmpty.default('127.0.0.1'),
     amiPort: port.default(5038),
@@ -190,8 +205,10 @@ export function loadConfig(options: { env?: NodeJS.ProcessEnv; file?: string; ov
   const parsed = schema.safeParse({ ...fromFile, ...fromEnv, ...options.overrides });
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
-      const key = issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : '(config)');
-      const where = key in fromEnv ? ` (from ${envName(key)})` : file && key in fromFile ? ` (from ${file})` : '';
+      // An item of a list (`services`) is named by its setting.
+      const key = issue.path.filter((p) => typeof p !== 'number').join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : '(config)');
+      const top = String(issue.path[0] ?? '');
+      const where = top in fromEnv ? ` (from ${envName(top)})` : file && top in fromFile ? ` (from ${file})` : '';
       return `${key}${where}: ${issue.message}`;
     });
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);

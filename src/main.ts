@@ -1,21 +1,14 @@
 import { parseArgs } from 'node:util';
 import type { Hotline } from './app.js';
-import { createHotline, pbxOptionsFrom } from './app.js';
-import { ensureAdmin, ensureDefaultQueue } from './bootstrap.js';
+import type { FastifyInstance } from 'fastify';
+import { createHotline } from './app.js';
+import { ensureDefaultQueue } from './bootstrap.js';
+import { buildApp } from './compose.js';
 import type { Config } from './config.js';
 import { ConfigError, loadConfig } from './config.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from './core/errors.js';
 import type { Role } from './core/types.js';
-import { ListenError } from './listen-error.js';
 import { startMail } from './mail/mail.js';
-import type { Pbx } from './pbx/pbx.js';
-import { startPbx } from './pbx/pbx.js';
-import type { MailChannel } from './mail/mail-channel.js';
-import { startMailChannel } from './mail/mail-channel.js';
-import type { WebFront } from './web/web-front.js';
-import { startWebFront } from './web/web-front.js';
-import { createWriteTurns } from './storage/write-turns.js';
-import { isWriteRefused } from './storage/db-health.js';
 
 const USAGE = `Usage: hotline <command> [options]
 
@@ -222,61 +215,37 @@ async function showTicket(hotline: Hotline, ttn: string, io: Out): Promise<numbe
   return 0;
 }
 
-/** The service's own wait for a lock held by another process (see HotlineOverrides.busyTimeoutMs). */
-const SERVE_BUSY_TIMEOUT_MS = 50;
-
 async function serve(config: Config, io: Out): Promise<number> {
-  // The call path writes first among the service's threads (src/storage/write-turns.ts).
-  const hotline = await createHotline(config, { busyTimeoutMs: SERVE_BUSY_TIMEOUT_MS, writeTurns: { shared: createWriteTurns(), role: 'call-path' } });
-  let pbx: Pbx | undefined;
-  let mail: MailChannel | undefined;
-  let web: WebFront | undefined;
-  let address: string;
-  let admin: Awaited<ReturnType<typeof ensureAdmin>>;
-  const stopAll = async () => {
-    await web?.close();
-    await mail?.close();
-    await pbx?.close();
-    await hotline.close();
-  };
+  // Last resort: a promise some library leaves unhandled (socket.io's Redis adapter did, with Redis
+  // away) must not end the service — callers in the IVR would wait for the dialplan's guard. It is
+  // a bug all the same: logged as an error, to be fixed where it comes from.
+  const unhandled = (reason: unknown) => (app ? app.hotline.log : console).error({ err: reason }, 'unhandled promise rejection (a bug): logged, the service goes on');
+  let app: FastifyInstance | undefined;
+  process.on('unhandledRejection', unhandled);
+  // Everything `services` names (web, bridge, mail), each part started and stopped by its plugin (compose.ts).
   try {
-    // A database that cannot be written (read-only, full, locked) must not keep the service from
-    // taking calls: without these two, callers still reach the dialplan's fallback queue.
-    await ensureDefaultQueue(hotline).catch((error: unknown) => {
-      if (!isWriteRefused(error)) throw error;
-      hotline.log.error({ err: (error as Error).message }, 'no default queue could be created; callers without a route go to the dialplan fallback queue');
-    });
-    admin = await ensureAdmin(hotline).catch((error: unknown) => {
-      if (!isWriteRefused(error)) throw error;
-      hotline.log.error({ err: (error as Error).message }, 'the first admin account could not be created; it is created at the next start that can write');
-      return null;
-    });
-    hotline.watchSettings();
-    // Last resort: a promise some library leaves unhandled (socket.io's Redis adapter did, with Redis
-    // away) must not end the service — callers in the IVR would wait for the dialplan's guard. It is
-    // a bug all the same: logged as an error, to be fixed where it comes from.
-    process.on('unhandledRejection', (reason) => hotline.log.error({ err: reason }, 'unhandled promise rejection (a bug): logged, the service goes on'));
-    // The PBX connections open before the web listens: they are the call path's, and must not have
-    // to compete for file descriptors with a flood of web clients.
-    pbx = startPbx(hotline, pbxOptionsFrom(config, hotline.prompts));
-    // Mail on a thread of its own: a flood of messages costs the call path nothing but write locks.
-    mail = await startMailChannel(hotline);
-    web = startWebFront(hotline, { pbx, mail, settingsChanged: mail.settingsChanged });
-    address = await web.listen(config.httpHost, config.httpPort).catch((error: NodeJS.ErrnoException) => {
-      throw new ListenError('the web UI', 'httpHost / httpPort', config.httpHost, config.httpPort, error);
-    });
+    app = await buildApp(config);
   } catch (error) {
-    // A half-started service must not keep running (taking mail or calls): stop what was started.
-    await stopAll();
+    process.off('unhandledRejection', unhandled);
     throw error;
   }
-  io.out(`Hotline listening on ${address} (database ${hotline.database.where})`);
-  io.out(`Mail: ${mail.lastStatus()}`);
-  if (admin) io.out(`First start: created admin login "${admin.login}" with password "${admin.password}" (shown once; change it after logging in)`);
+  const { hotline } = app;
+  const roles = config.services.join(', ');
+  if (app.webFront) io.out(`Hotline listening on ${app.webFront.url} (database ${hotline.database.where}; services ${roles})`);
+  else io.out(`Hotline running without the web (services ${roles}; database ${hotline.database.where})`);
+  if (config.services.includes('mail')) io.out(`Mail: ${app.mailChannel?.lastStatus()}`);
+  if (app.firstAdmin) io.out(`First start: created admin login "${app.firstAdmin.login}" with password "${app.firstAdmin.password}" (shown once; change it after logging in)`);
+  const running = app;
   return new Promise<number>((resolvePromise) => {
     const stop = (signal: string) => {
       hotline.log.info({ signal }, 'shutting down');
-      stopAll().then(() => resolvePromise(0), () => resolvePromise(1));
+      running
+        .close()
+        .then(
+          () => resolvePromise(0),
+          () => resolvePromise(1),
+        )
+        .finally(() => process.off('unhandledRejection', unhandled));
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

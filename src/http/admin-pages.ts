@@ -23,8 +23,11 @@ const numericId = (raw: string): number => {
   return Number(raw);
 };
 
+/** What the admin pages use of the core. */
+export type AdminServices = Pick<Hotline, 'agents' | 'auth' | 'directory' | 'cannedAnswers' | 'clock' | 'config' | 'i18n' | 'leases' | 'markSettingsChanged' | 'prompts' | 'reloadTexts' | 'settings' | 'texts' | 'ttn'>;
+
 /** Agents, queues (and the queue → extension map), permissions, customers, TTN settings, status. */
-export async function adminPages(app: FastifyInstance, opts: { hotline: Hotline; views: Views; status: StatusProvider; guessing?: () => Promise<GuessingStatus | undefined>; mail?: WebMail; settingsChanged?: () => Promise<void> }): Promise<void> {
+export async function adminPages(app: FastifyInstance, opts: { hotline: AdminServices; views: Views; status: StatusProvider; guessing?: () => Promise<GuessingStatus | undefined>; mail?: WebMail; settingsChanged?: () => Promise<void> }): Promise<void> {
   const { hotline, views } = opts;
   const { agents, directory, auth } = hotline;
   /** An agent's page, with what was just made for them (a password, a token) shown once. */

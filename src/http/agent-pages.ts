@@ -108,21 +108,24 @@ const LIST_COLUMNS: Array<{ key: string; sort: TicketSort | null }> = [
 ];
 
 /** Active agents who may see at least one of these queues: whom a list can be filtered by, and tickets given to. */
-async function ownersOfQueues(hotline: Hotline, queueIds: number[]) {
+async function ownersOfQueues(hotline: Pick<Hotline, 'directory' | 'agents'>, queueIds: number[]) {
   const ids = await hotline.directory.agentsSeeing(queueIds);
   const agents = new Map((await hotline.agents.list()).map((a) => [a.id, a]));
   return ids.map((id) => agents.get(id)!).filter(Boolean);
 }
 
 /** The active agents who may see a queue (and so own its tickets). */
-async function ownersFor(hotline: Hotline, agents: readonly import('../core/types.js').Agent[], queueId: number) {
+async function ownersFor(hotline: Pick<Hotline, 'directory'>, agents: readonly import('../core/types.js').Agent[], queueId: number) {
   const out = [];
   for (const a of agents) if (a.active && (await hotline.directory.access(a.id, queueId)) !== null) out.push(a);
   return out;
 }
 
+/** What the agents' pages use of the core. */
+export type AgentPageServices = Pick<Hotline, 'agents' | 'auth' | 'calls' | 'cannedAnswers' | 'clock' | 'config' | 'directory' | 'drafts' | 'notices' | 'savedFilters' | 'settings' | 'tickets'>;
+
 /** Login, queues, ticket lists and views, notes, replies, changes, phone tickets, attachments. */
-export async function agentPages(app: FastifyInstance, opts: { hotline: Hotline; views: Views; pbx?: WebPbx; mail?: WebMail }): Promise<void> {
+export async function agentPages(app: FastifyInstance, opts: { hotline: AgentPageServices; views: Views; pbx?: WebPbx; mail?: WebMail }): Promise<void> {
   const { hotline, views } = opts;
   const owners = (agents: readonly import('../core/types.js').Agent[], queueId: number) => ownersFor(hotline, agents, queueId);
   // Ticket lists' rows as the page shows them (per language and zone), for as long as the repository keeps the list.

@@ -10,12 +10,15 @@ import type { WebMail } from './ports.js';
 import type { z } from 'zod';
 import { ApiNewArticle, ApiNewTicket, ApiTicketChange, ApiTicketsQuery, IdParams, PageQuery, TtnParams } from './schemas.js';
 
+/** What the JSON API uses of the core. */
+export type ApiServices = Pick<Hotline, 'calls' | 'directory' | 'tickets' | 'clock' | 'config'>;
+
 /**
  * The JSON API (`/api/v1`), for integrations: the same actions as the pages, through the same
  * permission-checked core calls. Authenticated by `Authorization: Bearer <API token>` or the session cookie
  * (then unsafe methods need `X-CSRF-Token`).
  */
-export async function apiRoutes(app: FastifyInstance, opts: { hotline: Hotline; mail?: WebMail }): Promise<void> {
+export async function apiRoutes(app: FastifyInstance, opts: { hotline: ApiServices; mail?: WebMail }): Promise<void> {
   const { hotline } = opts;
   const actorOf = (request: import('fastify').FastifyRequest) => ({ agentId: requireAgent(request).id });
   app.get('/api/v1/me', { schema: { querystring: PageQuery } }, async (request) => {

@@ -25,7 +25,7 @@ export function duration(from: string | null, to: string | null): string | null 
 const OUTCOMES = new Set(['answered', 'abandoned', 'fallback', 'operator', 'not-reached']);
 
 /** A call as a row of the log, with the customers its number belongs to (among those the agent may see). */
-async function rowOf(hotline: Hotline, agentId: number, c: CallLogEntry, locale: Locale) {
+async function rowOf(hotline: Pick<Hotline, 'directory' | 'agents'>, agentId: number, c: CallLogEntry, locale: Locale) {
   const number = c.direction === 'out' ? c.calleeNumber : c.callerNumber;
   // The number in whatever form Asterisk gave it, matched in any written form (0…, +49…, spaces, slashes).
   const customers: Customer[] = await hotline.directory.visibleCustomers(await hotline.directory.findCustomersByPhone(number), agentId);
@@ -42,7 +42,10 @@ async function rowOf(hotline: Hotline, agentId: number, c: CallLogEntry, locale:
   };
 }
 
-export async function callLogPages(app: FastifyInstance, opts: { hotline: Hotline; views: Views; pbx?: WebPbx }): Promise<void> {
+/** What the call log uses of the core. */
+export type CallLogServices = Pick<Hotline, 'agents' | 'calls' | 'clock' | 'config' | 'directory' | 'settings' | 'tickets'>;
+
+export async function callLogPages(app: FastifyInstance, opts: { hotline: CallLogServices; views: Views; pbx?: WebPbx }): Promise<void> {
   const { hotline, views } = opts;
 
   app.get('/calls', { schema: { querystring: CallLogQuery } }, async (request, reply) => {

@@ -15,7 +15,7 @@ import type { Logger } from '../logger.js';
  * call out, and on the ticket (if any) as a call article.
  */
 export async function clickToDial(
-  hotline: Hotline,
+  hotline: Pick<Hotline, 'calls' | 'config' | 'directory' | 'settings' | 'tickets'>,
   pbx: WebPbx | undefined,
   log: Logger | { error(obj: unknown, msg: string): void },
   input: { agent: Agent; raw: string; allowed: readonly string[]; ticket: Ticket | null; queueId: number | null; refusal: string },
@@ -25,7 +25,10 @@ export async function clickToDial(
   if (!number) throw new ValidationError(`"${input.raw}" is not a phone number`);
   if (!dialAllowed(number, input.allowed, (await loadSecuritySettings(hotline.settings)).dialPatterns)) throw new ForbiddenError(`${number} ${input.refusal}`);
   if (!agent.dialString) throw new ValidationError('your phone is not set up: ask an admin to enter your phone dial string');
-  if (!pbx) throw new PbxUnavailableError('the phone system is not connected to Hotline');
+  if (!pbx) {
+    const { services } = hotline.config;
+    throw new PbxUnavailableError(services.includes('bridge') ? 'the phone system is not connected to Hotline' : `calls are placed by the Hotline instances with the bridge; this one runs ${services.join(', ')} only`);
+  }
   const record = await hotline.calls.placed({ channelId: `out-${randomUUID()}`, agentId: agent.id, from: agent.dialString, number, ticketId: ticket?.id ?? null, queueId: ticket?.queueId ?? input.queueId });
   const article = (outcome: string) =>
     ticket ? hotline.tickets.addArticle(ticket.id, { kind: 'call', to: number, subject: 'Click-to-dial', text: `${agent.name} called ${number} from ${agent.dialString}: ${outcome}`, authorAgentId: agent.id }, { agentId: agent.id }) : Promise.resolve();

@@ -54,7 +54,7 @@ export function mailWords(locale: Locale, customerLanguage: string | null | unde
 }
 
 /** The languages and zones an agent chooses from, and the site's zone. */
-export function zoneChoices(hotline: Hotline, locale: Locale) {
+export function zoneChoices(hotline: Pick<Hotline, 'config' | 'clock'>, locale: Locale) {
   return {
     languages: LANGUAGES.map((code) => ({ code, name: locale.t(`language.${code}`) })),
     timeZones: TIME_ZONES,

@@ -21,6 +21,10 @@ import { fieldOf, packForm, replayableForm } from './form-replay.js';
 import { DatabaseBusyError, isWriteRefused } from '../storage/db-health.js';
 import { ThreadUnavailableError } from '../web/protocol.js';
 import { adminPages } from './admin-pages.js';
+import type { AdminServices } from './admin-pages.js';
+import type { AgentPageServices } from './agent-pages.js';
+import type { ApiServices } from './api.js';
+import type { CallLogServices } from './call-log.js';
 import type { WebMail, WebPbx } from './ports.js';
 import { localMail, localPbx } from './ports.js';
 import { agentPages, renderLogin, resubmitView } from './agent-pages.js';
@@ -29,7 +33,7 @@ import { LANG_COOKIE, localeFor, localeOf } from './locale.js';
 import { translateMessage } from './messages.js';
 import { apiRoutes } from './api.js';
 import { callLogPages } from './call-log.js';
-import type { RealtimeOptions } from '../realtime/realtime.js';
+import type { RealtimeOptions, RealtimeServices } from '../realtime/realtime.js';
 import { attachRealtime } from '../realtime/realtime.js';
 import { AdminOnlyError, authPlugin, CsrfError, NotLoggedInError, SESSION_COOKIE } from './auth.js';
 import { createViews } from './views.js';
@@ -165,8 +169,8 @@ export interface ServerParts extends Omit<AppParts, 'pbx' | 'mail'> {
  * Everything on one thread, listening itself: pages, API, `/healthz` and the socket.io screen-pops
  * (tests, the demo). The service splits it: the pages on a thread of their own (`src/web/`).
  */
-export async function buildServer(hotline: Hotline, parts: ServerParts = {}) {
-  const app = await buildApp(hotline, { ...parts, pbx: parts.pbx && localPbx(parts.pbx), mail: parts.mail && localMail(parts.mail) });
+export async function buildServer(hotline: WebAppServices & RealtimeServices, parts: ServerParts = {}) {
+  const app = await buildWebApp(hotline, { ...parts, pbx: parts.pbx && localPbx(parts.pbx), mail: parts.mail && localMail(parts.mail) });
   limitConnectionsPerAddress(app.server, hotline.config.httpMaxConnectionsPerAddress);
   const realtime = attachRealtime(app.server, hotline, parts.realtime);
   app.decorate('realtime', realtime);
@@ -174,8 +178,11 @@ export async function buildServer(hotline: Hotline, parts: ServerParts = {}) {
   return app;
 }
 
+/** What the pages, the API and `/healthz` use of the core. */
+export type WebAppServices = AgentPageServices & AdminServices & ApiServices & CallLogServices & Pick<Hotline, 'auth' | 'clock' | 'config' | 'database' | 'databaseProblems' | 'i18n' | 'log' | 'notices'>;
+
 /** The agent and admin pages, the JSON API and `/healthz`, as a fastify app. */
-export async function buildApp(hotline: Hotline, parts: AppParts = {}) {
+export async function buildWebApp(hotline: WebAppServices, parts: AppParts = {}) {
   const app = Fastify({
     loggerInstance: hotline.log as FastifyBaseLogger,
     // Forwarded headers only from the proxies the site names: otherwise any client could claim another address.

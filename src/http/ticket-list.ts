@@ -67,7 +67,7 @@ export interface ListPage {
  * carried only to say "51–100 of N") as the links give them.
  */
 export async function listPage(
-  hotline: Hotline,
+  hotline: Pick<Hotline, 'tickets'>,
   agentId: number,
   filter: TicketFilter,
   position: { after?: string; before?: string; at?: string },

@@ -4,12 +4,11 @@
 // The main thread (mail-channel.ts) and, through it, the pages reach it by messages.
 import { parentPort, workerData } from 'node:worker_threads';
 import { createHotline } from '../app.js';
-import type { Config } from '../config.js';
 import { localMail } from '../http/ports.js';
 import type { WebMail } from '../http/ports.js';
 import { BACKGROUND_NICE, lowerThreadPriority } from '../thread.js';
 import { toWire } from '../web/protocol.js';
-import type { FromMailChannel, ToMailChannel } from './mail-channel.js';
+import type { FromMailChannel, MailChannelData, ToMailChannel } from './mail-channel.js';
 import { startMail } from './mail.js';
 
 // A write here may wait for a lock longer than one on the main thread may: it delays only mail.
@@ -18,13 +17,13 @@ const MAIL_BUSY_TIMEOUT_MS = 2000;
 const port = parentPort;
 if (!port) throw new Error('mail-channel-thread.ts runs as a worker thread of `hotline serve`');
 const post = (message: FromMailChannel) => port.postMessage(message);
-const { config, writeTurns } = workerData as { config: Config; writeTurns: SharedArrayBuffer | null };
+const { config, writeTurns, listen } = workerData as MailChannelData;
 // The mail thread and the parsing thread it starts give way to the call path.
 lowerThreadPriority(BACKGROUND_NICE);
 
 try {
   const hotline = await createHotline(config, { busyTimeoutMs: MAIL_BUSY_TIMEOUT_MS, installPrompts: false, writeTurns: writeTurns ? { shared: writeTurns, role: 'background' } : undefined });
-  const mail = await startMail(hotline, config, { listen: true }).catch(async (error: unknown) => {
+  const mail = await startMail(hotline, config, { listen, send: listen }).catch(async (error: unknown) => {
     await hotline.close().catch(() => undefined);
     throw error;
   });

@@ -1,11 +1,23 @@
 import type { Article } from '../core/types.js';
 import type { Worker } from 'node:worker_threads';
 import type { Hotline } from '../app.js';
+import type { Config } from '../config.js';
 import type { WebMail } from '../http/ports.js';
 import { backoffDelay } from '../pbx/with-timeout.js';
 import { asBuffer, startModuleThread } from '../thread.js';
 import type { WireError } from '../web/protocol.js';
 import { createReplies, fromWire, ThreadUnavailableError } from '../web/protocol.js';
+
+/** What the thread is started with. */
+export interface MailChannelData {
+  config: Config;
+  writeTurns: SharedArrayBuffer | null;
+  /**
+   * true: the `mail` role — SMTP, IMAP, the outbox and the background work. false: only what the pages
+   * of a web instance without that role need (queueing replies, the flagged messages).
+   */
+  listen: boolean;
+}
 
 /** Main → mail channel thread. */
 export type ToMailChannel =
@@ -26,7 +38,7 @@ export type FromMailChannel =
  * (an SMTP port in use, say). A thread that dies later is started again; stored messages it had not
  * filed are filed by the new one (the resume pass), and the pages' requests meanwhile fail clearly.
  */
-export async function startMailChannel(hotline: Hotline) {
+export async function startMailChannel(hotline: Pick<Hotline, 'config' | 'log' | 'writeTurns'>, options: { listen: boolean } = { listen: true }) {
   const log = hotline.log;
   const replies = createReplies();
   let next = 0;
@@ -39,7 +51,7 @@ export async function startMailChannel(hotline: Hotline) {
 
   function start(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const w = startModuleThread(import.meta.url, 'mail-channel-thread', { config: hotline.config, writeTurns: hotline.writeTurns });
+      const w = startModuleThread(import.meta.url, 'mail-channel-thread', { config: hotline.config, writeTurns: hotline.writeTurns, listen: options.listen } satisfies MailChannelData);
       thread = w;
       let ready = false;
       w.on('message', (m: FromMailChannel) => {

@@ -6,6 +6,7 @@ import { createLeaseKeeper } from '../core/leases.js';
 import { createMailWorker } from './mail-worker.js';
 import { createOutbox } from './outbox.js';
 import { createMailPipeline } from './pipeline.js';
+import type { PipelineServices } from './pipeline.js';
 import { clientConnectionBudget } from '../fd-budget.js';
 import { ListenError } from '../listen-error.js';
 import type { SmtpListener } from './smtp-listener.js';
@@ -29,17 +30,25 @@ const FILING_AT_ONCE = 8;
  */
 export const BACKGROUND_LEASES = ['outbox', 'mail-resume', 'reminders', 'notice-mail', 'imap'] as const;
 
-/** The e-mail channel's parts, built from the config; listeners (and the background work) start only with `listen: true`. */
-export async function startMail(hotline: Hotline, config: Config, options: { listen: boolean; log?: Logger }) {
+/** What the e-mail channel uses of the core. */
+export type MailServices = PipelineServices & Pick<Hotline, 'mailStore' | 'leases' | 'clock' | 'tickets' | 'drafts' | 'events' | 'log'>;
+
+/**
+ * The e-mail channel's parts, built from the config; listeners (and the background work) start only
+ * with `listen: true`. `send: false` leaves the outbox to the instances with the `mail` role: a web
+ * instance without it only queues agents' replies.
+ */
+export async function startMail(hotline: MailServices, config: Config, options: { listen: boolean; send?: boolean; log?: Logger }) {
   const log = options.log ?? hotline.log;
   const repo = hotline.mailStore;
+  const send = options.send ?? true;
   // Only `hotline serve` does background work; `hotline ingest` files its one message and sends what it can.
   const leases = options.listen
     ? createLeaseKeeper({
         store: hotline.leases,
         holder: config.instanceId,
-        // `instance:<id>` says this instance is alive: when it runs out, another takes over its calls (pbx.ts).
-        names: [`instance:${config.instanceId}`, ...BACKGROUND_LEASES],
+        // (Whether the instance is alive is its `instance:` lease, kept by the composition root.)
+        names: [...BACKGROUND_LEASES],
         now: () => hotline.clock.now().getTime(),
         ttlMs: config.leaseSeconds * 1000,
         renewMs: (config.leaseSeconds * 1000) / 3,
@@ -48,7 +57,7 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
       })
     : null;
   const holds = (name: (typeof BACKGROUND_LEASES)[number]): boolean => !leases || leases.held(name);
-  const outbox = createOutbox({ repo, clock: hotline.clock, log, options: { relayUrl: config.relayUrl, dataDir: config.dataDir, mayRun: () => holds('outbox') } });
+  const outbox = createOutbox({ repo, clock: hotline.clock, log, options: { relayUrl: config.relayUrl, dataDir: config.dataDir, mayRun: () => send && holds('outbox') } });
   const worker = createMailWorker({ log });
   const pipeline = createMailPipeline({ hotline, repo, worker, settings: { mailFrom: config.mailFrom, autoReplyLimit: config.autoReplyLimit, publicUrl: config.publicUrl }, onOutbox: () => void outbox.flush() });
   // Messages being filed by this process (so none is filed twice, and stopping can wait for them),
@@ -163,8 +172,9 @@ export async function startMail(hotline: Hotline, config: Config, options: { lis
     async status(): Promise<string> {
       const { raw, outbox: out } = await pipeline.status();
       const parts = [
-        smtp ? `SMTP listening on ${config.smtpHost}:${smtp.port}` : 'SMTP listener off',
-        imap ? `IMAP ${imap.status()}` : 'no IMAP mailbox',
+        ...(options.listen
+          ? [smtp ? `SMTP listening on ${config.smtpHost}:${smtp.port}` : 'SMTP listener off', imap ? `IMAP ${imap.status()}` : 'no IMAP mailbox']
+          : ['mail is received and sent by the instances with the mail role (services)']),
         `outbox: ${config.relayUrl ? 'relay' : `.eml files in ${outbox.folder}`} (${out.pending ?? 0} pending, ${out.sent ?? 0} sent, ${out.failed ?? 0} failed)`,
         `messages: ${raw.done ?? 0} filed, ${(raw.failed ?? 0) + (raw.duplicate ?? 0)} flagged`,
       ];

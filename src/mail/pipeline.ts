@@ -74,7 +74,10 @@ export function reportedDelivery(report: NonNullable<MailMessage['bounce']>): 'f
  * acknowledged), then parsed into a new ticket, a follow-up or a bounce — or kept and flagged
  * when they cannot be read. Auto-replies and agent replies go to the outbox.
  */
-export function createMailPipeline(deps: { hotline: Hotline; repo: MailRepository; worker: Pick<MailWorker, 'read' | 'compose'>; settings: MailSettings; onOutbox?: () => void }) {
+/** What filing, replies and notices use of the core. */
+export type PipelineServices = Pick<Hotline, 'clock' | 'directory' | 'events' | 'i18n' | 'log' | 'notices' | 'tickets' | 'ttn'>;
+
+export function createMailPipeline(deps: { hotline: PipelineServices; repo: MailRepository; worker: Pick<MailWorker, 'read' | 'compose'>; settings: MailSettings; onOutbox?: () => void }) {
   const { hotline, repo, worker, settings } = deps;
   const now = () => hotline.clock.now().toISOString();
 

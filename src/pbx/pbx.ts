@@ -95,7 +95,10 @@ export interface OriginateRequest {
  * The Asterisk bridge: ARI runs the IVR, AMI reports device states and what
  * happens to calls after the IVR. Both reconnect forever; neither can stop the process.
  */
-export function startPbx(hotline: Hotline, options: PbxOptions, log: Logger = hotline.log) {
+/** What the bridge uses of the core: the IVR's reads and writes go through `callPath` (its own connections). */
+export type PbxServices = Pick<Hotline, 'agents' | 'callPath' | 'calls' | 'clock' | 'databaseProblems' | 'log' | 'settings' | 'ttn'>;
+
+export function startPbx(hotline: PbxServices, options: PbxOptions, log: Logger = hotline.log) {
   const presence = createPresence();
   const calls = hotline.calls;
   const tracker = createCallTracker({ calls, agents: hotline.agents, presence, log });

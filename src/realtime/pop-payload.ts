@@ -28,7 +28,7 @@ export interface PopPayload {
 const excerpt = (text: string) => (text.length > 160 ? `${text.slice(0, 157)}…` : text).replace(/\s+/g, ' ').trim();
 
 /** Builds the pop for a call: the ticket in short, or the caller-ID lookup when there is no ticket. */
-export async function buildPop(hotline: Hotline, call: Call, ticket: Ticket | null, routedQueue: Queue | null): Promise<PopPayload> {
+export async function buildPop(hotline: Pick<Hotline, 'directory' | 'tickets'>, call: Call, ticket: Ticket | null, routedQueue: Queue | null): Promise<PopPayload> {
   const callerE164 = hotline.directory.normalisePhone(call.callerNumber);
   const base = {
     callId: call.id,

@@ -62,7 +62,10 @@ function sameOrigin(req: IncomingMessage): boolean {
 /** How long a check of an agent's credential or queue access is taken as still true (see mayHear). */
 const CHECKED_MS = 1000;
 
-export function attachRealtime(httpServer: HttpServer, hotline: Hotline, options: RealtimeOptions = {}) {
+/** What the pop sockets use of the core. */
+export type RealtimeServices = Pick<Hotline, 'config' | 'log' | 'auth' | 'agents' | 'tickets' | 'directory' | 'notices' | 'events' | 'popState'>;
+
+export function attachRealtime(httpServer: HttpServer, hotline: RealtimeServices, options: RealtimeOptions = {}) {
   const ackTimeout = options.popAckTimeoutMs ?? 300;
   const log = hotline.log;
   // Several instances: every emit to a room reaches that room's sockets on all of them (redis.ts).

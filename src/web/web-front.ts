@@ -5,13 +5,11 @@ import type { Socket } from 'node:net';
 import inject from 'light-my-request';
 import type { Hotline } from '../app.js';
 import type { HttpTimeouts } from '../http/server.js';
-import { createHttpServer, limitConnectionsPerAddress } from '../http/server.js';
 import { localPbx } from '../http/ports.js';
 import type { WebMail } from '../http/ports.js';
 import type { Pbx } from '../pbx/pbx.js';
-import { backoffDelay } from '../pbx/with-timeout.js';
-import type { RealtimeOptions } from '../realtime/realtime.js';
-import { attachRealtime } from '../realtime/realtime.js';
+import { backoffDelay, PbxUnavailableError } from '../pbx/with-timeout.js';
+import type { PopHost } from '../realtime/pop-host.js';
 import { clientConnectionBudget } from '../fd-budget.js';
 import { BACKGROUND_NICE } from '../thread.js';
 import type { FromWeb, ServiceCall, ToWeb } from './protocol.js';
@@ -39,10 +37,14 @@ export const WEB_FRONT_LIMITS: WebFrontLimits = { hangMs: 20_000, nice: BACKGROU
  * the call path to the agent's browser without another process in between. A web process that dies
  * or stops answering is started again; calls and pops go on meanwhile.
  */
-export function startWebFront(hotline: Hotline, services: { pbx: Pbx; mail: WebMail; settingsChanged?: () => void }, options: { timeouts?: Partial<HttpTimeouts>; limits?: Partial<WebFrontLimits>; realtime?: RealtimeOptions } = {}) {
+export function startWebFront(
+  hotline: Pick<Hotline, 'config' | 'log' | 'reloadSettings'>,
+  services: { pops: PopHost; pbx?: Pbx; mail: WebMail; settingsChanged?: () => void },
+  options: { timeouts?: Partial<HttpTimeouts>; limits?: Partial<WebFrontLimits> } = {},
+) {
   const limits = { ...WEB_FRONT_LIMITS, ...options.limits };
   const log = hotline.log;
-  const pbx = localPbx(services.pbx);
+  const pbx = services.pbx && localPbx(services.pbx);
   const { mail } = services;
   let child: ChildProcess | null = null;
   let lastHeard = Date.now();
@@ -55,13 +57,8 @@ export function startWebFront(hotline: Hotline, services: { pbx: Pbx; mail: WebM
   let where: { host: string; port: number } | null = null;
   let listening: { resolve(url: string): void; reject(error: Error): void } | null = null;
 
-  // The screen-pop sockets, handed over by the web process: socket.io on an HTTP server that listens
-  // nowhere itself. Anything else that reaches it is not for it.
-  const server = createHttpServer((_req, res) => {
-    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' }).end('Not found');
-  }, options.timeouts);
-  limitConnectionsPerAddress(server, hotline.config.httpMaxConnectionsPerAddress);
-  const realtime = attachRealtime(server, hotline, options.realtime);
+  // The screen-pop sockets (pop-host.ts), handed over by the web process.
+  const { server, realtime } = services.pops;
   // However many agents' sockets come, they leave the call path its file descriptors.
   const budget = clientConnectionBudget();
   let sockets = 0;
@@ -100,7 +97,8 @@ export function startWebFront(hotline: Hotline, services: { pbx: Pbx; mail: WebM
   }
 
   const serviceCalls: Record<ServiceCall, (...args: never[]) => unknown> = {
-    'pbx.status': async () => ({ ...(await pbx.status()), pops: realtime.popsStatus(), popsDegraded: realtime.popsDegraded() }),
+    // Asked only where this instance has the bridge (the web process knows from `services`).
+    'pbx.status': async () => ({ ...(await pbx!.status()), pops: realtime.popsStatus(), popsDegraded: realtime.popsDegraded() }),
     // Answered twice, in serve() below.
     'pbx.originate': () => undefined,
     'mail.status': () => mail.status(),
@@ -121,6 +119,7 @@ export function startWebFront(hotline: Hotline, services: { pbx: Pbx; mail: WebM
   async function serve(m: Extract<FromWeb, { type: 'call' }>): Promise<void> {
     try {
       if (m.method === 'pbx.originate') {
+        if (!pbx) throw new PbxUnavailableError('this instance has no bridge to the phone system');
         // Placed: the first answer; the customer's line: the second.
         const { result } = await pbx.originate(m.args[0] as Parameters<typeof pbx.originate>[0]);
         send({ type: 'result', call: m.call, value: true });
@@ -226,9 +225,6 @@ export function startWebFront(hotline: Hotline, services: { pbx: Pbx; mail: WebM
   watchdog.unref();
 
   return {
-    /** The screen-pops' HTTP server (socket.io), fed by the web process. */
-    server,
-    realtime,
     /** Starts the web process listening on `host:port`; resolves with its URL once it does, rejects with why it could not. */
     listen(host: string, port: number): Promise<string> {
       where = { host, port };
@@ -236,7 +232,7 @@ export function startWebFront(hotline: Hotline, services: { pbx: Pbx; mail: WebM
       start();
       return url;
     },
-    /** Stops the web process (it closes its port and finishes what it serves) and the pops' sockets. */
+    /** Stops the web process (it closes its port and finishes what it serves); the pops' sockets are the pop host's. */
     close(): Promise<void> {
       stopped ??= (async () => {
         closing = true;
@@ -251,8 +247,6 @@ export function startWebFront(hotline: Hotline, services: { pbx: Pbx; mail: WebM
           clearTimeout(timer);
         }
         child = null;
-        await realtime.close();
-        server.closeAllConnections();
       })();
       return stopped;
     },

@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { createHotline } from '../app.js';
 import type { Config } from '../config.js';
-import { buildApp, HTTP_TIMEOUTS, limitConnectionsPerAddress } from '../http/server.js';
+import { buildWebApp, HTTP_TIMEOUTS, limitConnectionsPerAddress } from '../http/server.js';
 import type { HttpTimeouts } from '../http/server.js';
 import type { WebMail, WebPbx } from '../http/ports.js';
 import type { DialOutcome, OriginateRequest } from '../pbx/pbx.js';
@@ -102,8 +102,9 @@ const mail: WebMail = {
 const hotline = await createHotline(data.config, { busyTimeoutMs: WEB_BUSY_TIMEOUT_MS, installPrompts: false });
 // Settings changed by another instance (this one's are told at once).
 hotline.watchSettings();
-const app = await buildApp(hotline, {
-  pbx,
+const app = await buildWebApp(hotline, {
+  // The bridge runs in this instance's main process, or (`services` without `bridge`) in other instances.
+  pbx: data.config.services.includes('bridge') ? pbx : undefined,
   mail,
   timeouts: data.timeouts,
   templatesDir: data.config.templatesDir || undefined,

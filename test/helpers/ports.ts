@@ -12,10 +12,15 @@ export async function freePort(): Promise<number> {
 
 /**
  * A TCP port that refuses to talk: it accepts and closes at once. Point ARI/AMI settings here
- * for a service that must not find any Asterisk (never a default port someone else may use).
+ * for a service that must not find any Asterisk (never a default port someone else may use);
+ * `connections()` says whether anything tried.
  */
-export async function deadPort(): Promise<{ port: number; close(): Promise<void> }> {
-  const server: Server = createServer((socket) => socket.destroy());
+export async function deadPort(): Promise<{ port: number; connections(): number; close(): Promise<void> }> {
+  let connections = 0;
+  const server: Server = createServer((socket) => {
+    connections++;
+    socket.destroy();
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return { port: (server.address() as AddressInfo).port, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return { port: (server.address() as AddressInfo).port, connections: () => connections, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
