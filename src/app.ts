@@ -25,6 +25,7 @@ import { createCallRepository } from './storage/call-repository.js';
 import { createCustomerRepository } from './storage/customer-repository.js';
 import type { Db } from './storage/database.js';
 import { openStorage } from './storage/open.js';
+import { cachedAgentStore, cachedQueueStore, cachedSettingsStore } from './storage/cached-stores.js';
 import { createMailRepository } from './storage/mail-repository.js';
 import type { WriteRole } from './storage/write-turns.js';
 import { createQueueRepository } from './storage/queue-repository.js';
@@ -67,12 +68,14 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
   const { sql, callPath } = storage;
   try {
     const events = createEventBus((name, error) => log.error({ err: error, event: name }, 'event handler failed'));
-    const queues = createQueueRepository(sql);
-    const settings = createSettingsRepository(sql);
+    // On PostgreSQL kept in memory between changes, which every process hears of (storage/change-feed.ts).
+    const { changes } = storage;
+    const queues = cachedQueueStore(createQueueRepository(sql), changes);
+    const settings = cachedSettingsStore(createSettingsRepository(sql), changes);
     const ttn = createTtnService({ settings, counters: createCounterRepository(sql), extraGenerators, timeZone: config.timeZone });
     await ttn.load();
     const tickets = createTicketService({ tickets: createTicketRepository(sql), attachments: createAttachmentRepository(sql), queues, ttn, events, clock });
-    const agentStore = createAgentRepository(sql);
+    const agentStore = cachedAgentStore(createAgentRepository(sql), changes);
     const agents = createAgentService({ agents: agentStore, clock, events });
     const prompts = createPromptStore({ dir: config.promptsDir });
     if (overrides.installPrompts !== false) prompts.install();
@@ -100,10 +103,10 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
     // What the IVR reads and writes, on the call path's own connections (storage/open.ts): on
     // PostgreSQL they have short deadlines and cannot be taken by pages or mail; on SQLite its writes
     // are guarded and go first. The same services, the same event bus.
-    const callPathQueues = createQueueRepository(callPath);
+    const callPathQueues = cachedQueueStore(createQueueRepository(callPath), changes);
     const callPathServices = {
       tickets: createTicketService({ tickets: createTicketRepository(callPath), attachments: createAttachmentRepository(callPath), queues: callPathQueues, ttn, events, clock }),
-      agents: createAgentService({ agents: createAgentRepository(callPath), clock, events }),
+      agents: createAgentService({ agents: cachedAgentStore(createAgentRepository(callPath), changes), clock, events }),
       directory: createDirectoryService({ queues: callPathQueues, customers: createCustomerRepository(callPath), clock, countryCode: config.countryCode, events }),
     };
     return {

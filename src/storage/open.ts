@@ -8,6 +8,8 @@ import type { Sql } from './engine.js';
 import { sqliteEngine } from './engine.js';
 import type { Durability } from './mail-repository.js';
 import { openPostgres } from './postgres.js';
+import type { ChangeFeed } from './change-feed.js';
+import { listenForChanges, noChangeFeed } from './change-feed.js';
 import { walSync } from './wal-sync.js';
 import type { WriteRole } from './write-turns.js';
 import { noWriteTurn, takeWriteTurns } from './write-turns.js';
@@ -21,6 +23,8 @@ export interface Storage {
   sql: Sql;
   /** The same, for the call path's writes (on SQLite: guarded, and first in the write turns). */
   callPath: Sql;
+  /** Whether agents, queues, permissions and settings kept in memory are current (PostgreSQL's NOTIFY; none on SQLite). */
+  changes: ChangeFeed;
   /** What makes a stored mail durable before its sender is told. */
   durability: Durability;
   /** The SQLite connection (its write turns, tests); null on PostgreSQL. */
@@ -61,6 +65,7 @@ function openSqliteStorage(config: Config, options: StorageOptions): Storage {
     where: config.database,
     sql,
     callPath: sql.withWrites({ writes, turn }),
+    changes: noChangeFeed,
     durability: walSync(db),
     db,
     problems: () => databaseProblems(db, writes),
@@ -79,6 +84,7 @@ async function openPostgresStorage(url: string, options: StorageOptions): Promis
   // caller about a second (then the default queue), never the dialplan guard's wait, and pages and
   // mail, however busy, cannot take the connections calls need.
   const callPath = await openPostgres(url, { max: 4, queryTimeoutMs: CALL_PATH_QUERY_MS, connectTimeoutMs: CALL_PATH_CONNECT_MS, migrate: false, onError });
+  const changes = listenForChanges(url, options.log);
   let problems: string[] = [];
   let probing = false;
   const probe = async () => {
@@ -108,13 +114,14 @@ async function openPostgresStorage(url: string, options: StorageOptions): Promis
     where,
     sql: engine,
     callPath,
+    changes,
     durability: { sync: async () => undefined, close: async () => undefined },
     db: null,
     problems: () => problems,
     // Once, however many of its users ask (a test's dispose and the service's stop, say).
     close() {
       clearInterval(timer);
-      closing ??= Promise.all([engine.close(), callPath.close()]).then(() => undefined);
+      closing ??= Promise.all([changes.close(), engine.close(), callPath.close()]).then(() => undefined);
       return closing;
     },
   };

@@ -55,13 +55,22 @@ describe('hotline CLI', () => {
     const dir = freshDir();
     const ttn = (await hotline(dir, ['ticket', 'create', '--title', 'x'])).stdout.trim();
     const wrongDigit = ttn.slice(0, -1) + String((Number(ttn.at(-1)) + 1) % 10);
-    expect(await hotline(dir, ['ticket', 'show', wrongDigit])).toMatchObject({ code: 1, stderr: expect.stringMatching(/not a valid ticket number \(wrong check digit/) });
     const unknown = `2000010100001${luhnCheckDigit.compute('2000010100001')}`;
-    expect(await hotline(dir, ['ticket', 'show', unknown])).toMatchObject({ code: 1, stderr: expect.stringContaining(`no ticket ${unknown}`) });
-    expect(await hotline(dir, ['ticket', 'show', 'abc'])).toMatchObject({ code: 1, stderr: expect.stringMatching(/not a ticket number/) });
-    expect(await hotline(dir, ['ticket', 'create', '--title', 'x', '--queue', 'Nope'])).toMatchObject({ code: 1, stderr: expect.stringMatching(/no queue named "Nope"/) });
-    expect(await hotline(dir, ['ticket', 'show', ttn], { HOTLINE_HTTP_PORT: '99999' })).toMatchObject({ code: 1, stderr: expect.stringMatching(/httpPort \(from HOTLINE_HTTP_PORT\)/) });
-    expect(await hotline(dir, ['ticket', 'create'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/needs --title/) });
+    // Each a process of its own, all at once: none of them changes anything.
+    const [badDigit, noTicket, notDigits, noQueue, badSetting, noTitle] = await Promise.all([
+      hotline(dir, ['ticket', 'show', wrongDigit]),
+      hotline(dir, ['ticket', 'show', unknown]),
+      hotline(dir, ['ticket', 'show', 'abc']),
+      hotline(dir, ['ticket', 'create', '--title', 'x', '--queue', 'Nope']),
+      hotline(dir, ['ticket', 'show', ttn], { HOTLINE_HTTP_PORT: '99999' }),
+      hotline(dir, ['ticket', 'create']),
+    ]);
+    expect(badDigit).toMatchObject({ code: 1, stderr: expect.stringMatching(/not a valid ticket number \(wrong check digit/) });
+    expect(noTicket).toMatchObject({ code: 1, stderr: expect.stringContaining(`no ticket ${unknown}`) });
+    expect(notDigits).toMatchObject({ code: 1, stderr: expect.stringMatching(/not a ticket number/) });
+    expect(noQueue).toMatchObject({ code: 1, stderr: expect.stringMatching(/no queue named "Nope"/) });
+    expect(badSetting).toMatchObject({ code: 1, stderr: expect.stringMatching(/httpPort \(from HOTLINE_HTTP_PORT\)/) });
+    expect(noTitle).toMatchObject({ code: 2, stderr: expect.stringMatching(/needs --title/) });
   });
 
   it('bootstraps queues and agents an admin would script', async () => {

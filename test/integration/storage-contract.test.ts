@@ -1,11 +1,14 @@
 import { join } from 'node:path';
 import pg from 'pg';
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DuplicateTtnError } from '../../src/core/errors.js';
 import { createLoginLimiter, TooManyAttemptsError } from '../../src/core/login-limiter.js';
 import type { ListCursor } from '../../src/core/ports.js';
 import { sortKeyOf, TICKET_SORTS } from '../../src/core/ports.js';
 import { createAgentRepository } from '../../src/storage/agent-repository.js';
+import { cachedAgentStore, cachedQueueStore, cachedSettingsStore } from '../../src/storage/cached-stores.js';
+import { listenForChanges } from '../../src/storage/change-feed.js';
 import { createAttachmentRepository } from '../../src/storage/attachment-repository.js';
 import { createCustomerRepository } from '../../src/storage/customer-repository.js';
 import { createLoginFailureRepository } from '../../src/storage/login-failure-repository.js';
@@ -470,5 +473,77 @@ describe('PostgreSQL schema', () => {
     await pool.query('UPDATE schema_version SET version = 99');
     await expect(migratePostgres(pool)).rejects.toThrow(/schema version 99, newer than this Hotline knows .*nothing was changed/);
     expect((await pool.query('SELECT version FROM schema_version')).rows).toEqual([{ version: 99 }]);
+  });
+});
+
+describe('agents, queues and settings kept in memory on PostgreSQL', () => {
+  const maybe = postgresAvailable() ? it : it.skip;
+  const log = pino({ level: 'silent' });
+
+  /** One process's view: its own pool, change feed and cached stores. */
+  async function process_(url: string) {
+    const engine = await openPostgres(url);
+    const feed = listenForChanges(url, log);
+    cleanups.push(() => feed.close(), () => engine.close());
+    const agents = createAgentRepository(engine);
+    const queues = createQueueRepository(engine);
+    return { engine, feed, agents: cachedAgentStore(agents, feed), queues: cachedQueueStore(queues, feed), settings: cachedSettingsStore(createSettingsRepository(engine), feed) };
+  }
+
+  maybe('reads them once, and again as soon as another process changes them', async () => {
+    const url = await server()!.createDatabase();
+    const a = await process_(url);
+    const b = await process_(url);
+    const { anna, first, billing } = await world(a.engine);
+    await expect.poll(() => a.feed.generation() !== null && b.feed.generation() !== null).toBe(true);
+    // Kept: the same answers with no query sent (the feed's generation stands).
+    let queries = 0;
+    const count = a.engine.pool.query.bind(a.engine.pool);
+    a.engine.pool.query = ((...args: Parameters<typeof count>) => (queries++, count(...args))) as typeof count;
+    const pass = async () => {
+      queries = 0;
+      expect((await a.agents.findById(anna.id))?.dialString).toBe('PJSIP/201');
+      expect(await a.queues.access(anna.id, first.id)).toBe('rw');
+      expect((await a.queues.findDefault())?.id).toBe(first.id);
+      return queries;
+    };
+    expect(await pass()).toBeGreaterThan(0);
+    // (Once the notifications of world()'s own writes have come: they may still be on their way.)
+    await expect.poll(pass).toBe(0);
+    // A copy each time: changing what was read changes nothing kept.
+    (await a.agents.findById(anna.id))!.dialString = 'PJSIP/999';
+    expect((await a.agents.findById(anna.id))?.dialString).toBe('PJSIP/201');
+    // Changed by another process (the pages', another instance's): seen within the notification's way.
+    await b.agents.update(anna.id, { dialString: 'PJSIP/202', active: false });
+    await b.queues.setAccess(anna.id, first.id, null);
+    await b.queues.update(billing.id, { isDefault: true });
+    await b.settings.set('security', { dialPatterns: ['+49*'] });
+    await expect.poll(async () => (await a.agents.findById(anna.id))?.dialString).toBe('PJSIP/202');
+    expect((await a.agents.findById(anna.id))?.active).toBe(false);
+    await expect.poll(() => a.queues.access(anna.id, first.id)).toBeNull();
+    await expect.poll(async () => (await a.queues.findDefault())?.id).toBe(billing.id);
+    await expect.poll(() => a.settings.get('security')).toEqual({ dialPatterns: ['+49*'] });
+    // Changed here: seen at once, without waiting for the notification.
+    await a.agents.update(anna.id, { dialString: 'PJSIP/203' });
+    expect((await a.agents.findById(anna.id))?.dialString).toBe('PJSIP/203');
+  });
+
+  maybe('keeps nothing while it cannot hear of changes, and starts afresh when it can again', async () => {
+    const url = await server()!.createDatabase();
+    const a = await process_(url);
+    const b = await process_(url);
+    const { anna } = await world(a.engine);
+    await expect.poll(() => a.feed.generation()).not.toBeNull();
+    expect((await a.agents.findById(anna.id))?.name).toBe('Anna');
+    // The listening connection is cut (a restarted server or proxy would do the same).
+    await b.engine.pool.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'LISTEN hotline_directory' AND pid <> pg_backend_pid()");
+    await expect.poll(() => a.feed.generation()).toBeNull();
+    // Changed meanwhile, when no notification can reach it: read from the database, not from memory.
+    await b.agents.update(anna.id, { name: 'Anna B.' });
+    expect((await a.agents.findById(anna.id))?.name).toBe('Anna B.');
+    // Listening again: a new generation, kept from here on.
+    await expect.poll(() => a.feed.generation(), { timeout: 15_000 }).not.toBeNull();
+    await b.agents.update(anna.id, { name: 'Anna C.' });
+    await expect.poll(async () => (await a.agents.findById(anna.id))?.name).toBe('Anna C.');
   });
 });
