@@ -73,7 +73,11 @@ async function measure(setup: Setup): Promise<Result> {
   const { dir, cleanup } = tempDir('hotline-bench-inst-');
   const postgres = setup === 'sqlite' ? null : await startPostgres();
   const redis = setup === 'sqlite' ? null : await startRedis();
-  const databaseUrl = postgres ? await postgres.createDatabase() : '';
+  // Over the server's Unix socket, as a PostgreSQL on the same machine is reached (Debian's default);
+  // BENCH_PG_TCP=1: over loopback TCP, where each of a call's round trips also pays the kernel's TCP
+  // path on both ends in the sender's system call (writev was a fifth of Hotline's busy time).
+  const tcpUrl = postgres ? await postgres.createDatabase() : '';
+  const databaseUrl = postgres && !process.env.BENCH_PG_TCP ? postgres.overSocket(tcpUrl) : tcpUrl;
   const env = {
     HOTLINE_DATA_DIR: dir,
     HOTLINE_DATABASE_URL: databaseUrl,

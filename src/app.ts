@@ -25,6 +25,7 @@ import { createCallRepository } from './storage/call-repository.js';
 import { createCustomerRepository } from './storage/customer-repository.js';
 import type { Db } from './storage/database.js';
 import { openStorage } from './storage/open.js';
+import type { Storage } from './storage/open.js';
 import { cachedAgentStore, cachedQueueStore, cachedSettingsStore } from './storage/cached-stores.js';
 import { createMailRepository } from './storage/mail-repository.js';
 import type { WriteRole } from './storage/write-turns.js';
@@ -51,6 +52,8 @@ export interface HotlineOverrides {
   installPrompts?: boolean;
   /** The threads of one service take turns to write, the call path first (see write-turns.ts). */
   writeTurns?: { shared: SharedArrayBuffer; role: WriteRole };
+  /** Storage opened already (the composition root's storage plugin); otherwise opened here from the config. */
+  storage?: Storage;
 }
 
 const systemClock: Clock = { now: () => new Date() };
@@ -64,7 +67,7 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
   const clock = overrides.clock ?? systemClock;
   const extraGenerators: TtnGenerator[] = config.ttnGeneratorModule ? [await loadTtnGeneratorModule(config.ttnGeneratorModule)] : [];
   // The SQLite file (the embedded default) or PostgreSQL (`databaseUrl`); one set of queries for both (storage/engine.ts).
-  const storage = await openStorage(config, { busyTimeoutMs: overrides.busyTimeoutMs, writeTurns: overrides.writeTurns, log });
+  const storage = overrides.storage ?? (await openStorage(config, { busyTimeoutMs: overrides.busyTimeoutMs, writeTurns: overrides.writeTurns, log }));
   const { sql, callPath } = storage;
   try {
     const events = createEventBus((name, error) => log.error({ err: error, event: name }, 'event handler failed'));

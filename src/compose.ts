@@ -1,6 +1,6 @@
-// The composition root of `hotline serve`: everything one instance runs, each part a fastify plugin
-// that starts its part and stops it again in its own onClose (fastify closes them in the reverse
-// order: the pages first, the database last). Which parts run is the `services` setting: `web`,
+// The composition root of `hotline serve`: everything one instance runs — storage, core, pops,
+// bridge, mail, web — each part a fastify plugin that starts its part and stops it again in its own
+// onClose (fastify closes them in the reverse order: the pages first, the database last). Which parts run is the `services` setting: `web`,
 // `bridge` and `mail` may run in one instance (the default) or apart, on one database.
 import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
@@ -21,6 +21,11 @@ import { startPopHost } from './realtime/pop-host.js';
 import type { RealtimeOptions } from './realtime/realtime.js';
 import { isWriteRefused } from './storage/db-health.js';
 import { createWriteTurns } from './storage/write-turns.js';
+import type { WriteRole } from './storage/write-turns.js';
+import { openStorage } from './storage/open.js';
+import type { Storage } from './storage/open.js';
+import type { Logger } from './logger.js';
+import { createLogger } from './logger.js';
 import type { WebFront, WebFrontLimits } from './web/web-front.js';
 import { startWebFront } from './web/web-front.js';
 
@@ -35,6 +40,8 @@ export interface AppOverrides extends HotlineOverrides {
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /** The database, and the log and write turns it was opened with (the core is built on them). */
+    database: { storage: Storage; log: Logger; writeTurns: { shared: SharedArrayBuffer; role: WriteRole } };
     /** The core services and storage (every role). */
     hotline: Hotline;
     /** The first admin's login and one-time password, when this start created it. */
@@ -52,12 +59,25 @@ declare module 'fastify' {
 
 type PluginOptions = { config: Config; overrides: AppOverrides };
 
-/** Storage and the core services; on the way in the default queue and the first admin, and this instance's `instance:` lease. */
+/** The database: the SQLite file or PostgreSQL (`databaseUrl`), closed last. */
+const storagePlugin = fp<PluginOptions>(
+  async (app, { config, overrides }) => {
+    const log = overrides.log ?? createLogger(config.logLevel);
+    // The call path writes first among the service's threads (src/storage/write-turns.ts).
+    const writeTurns = overrides.writeTurns ?? { shared: createWriteTurns(), role: 'call-path' as const };
+    const storage = await openStorage(config, { busyTimeoutMs: overrides.busyTimeoutMs ?? SERVE_BUSY_TIMEOUT_MS, writeTurns, log });
+    app.decorate('database', { storage, log, writeTurns });
+    app.addHook('onClose', () => storage.close());
+  },
+  { name: 'hotline-storage' },
+);
+
+/** The core services; on the way in the default queue and the first admin, and this instance's `instance:` lease. */
 const corePlugin = fp<PluginOptions>(
   async (app, { config, overrides }) => {
     const { web: _web, realtime: _realtime, ...core } = overrides;
-    // The call path writes first among the service's threads (src/storage/write-turns.ts).
-    const hotline = await createHotline(config, { busyTimeoutMs: SERVE_BUSY_TIMEOUT_MS, writeTurns: { shared: createWriteTurns(), role: 'call-path' }, ...core });
+    const { storage, log: storageLog, writeTurns } = app.database;
+    const hotline = await createHotline(config, { ...core, log: storageLog, writeTurns, storage });
     const log = hotline.log;
     // A database that cannot be written (read-only, full, locked) must not keep the service from
     // taking calls: without these two, callers still reach the dialplan's fallback queue.
@@ -100,7 +120,7 @@ const corePlugin = fp<PluginOptions>(
       await hotline.close();
     });
   },
-  { name: 'hotline-core' },
+  { name: 'hotline-core', dependencies: ['hotline-storage'] },
 );
 
 /** The pop sockets: where a web process hands them, and where the bridge's pops go out (through Redis to other instances). */
@@ -173,6 +193,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const app = Fastify({ loggerInstance: overrides.log as FastifyBaseLogger | undefined });
   for (const name of ['popHost', 'pbx', 'mailChannel', 'webFront'] as const) app.decorate(name, null);
   const options: PluginOptions = { config, overrides };
+  void app.register(storagePlugin, options);
   void app.register(corePlugin, options);
   if (services.has('web') || services.has('bridge')) void app.register(popPlugin, options);
   if (services.has('bridge')) void app.register(bridgePlugin, options);

@@ -77,7 +77,9 @@ function openSqliteStorage(config: Config, options: StorageOptions): Storage {
 
 async function openPostgresStorage(url: string, options: StorageOptions): Promise<Storage> {
   const parsed = new URL(url);
-  const where = `PostgreSQL ${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`;
+  // `?host=/run/postgresql` (a Unix socket's folder) and `?port=` stand above the URL's host and port, as for libpq.
+  const host = parsed.searchParams.get('host') ?? parsed.hostname;
+  const where = `PostgreSQL ${host}:${parsed.searchParams.get('port') ?? (parsed.port || 5432)}${parsed.pathname}`;
   const onError = (error: Error) => options.log.warn({ err: error.message }, 'a PostgreSQL connection failed; the pool opens another');
   const engine = await openPostgres(url, { onError });
   // The call path's own few connections, with short deadlines: a server that hangs or is gone costs a

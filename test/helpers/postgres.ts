@@ -32,6 +32,8 @@ export interface Postgres {
   pid: number;
   /** A new, empty database on this server; its URL. */
   createDatabase(): Promise<string>;
+  /** The same database over the server's Unix socket (as a PostgreSQL on the same machine is reached) instead of loopback TCP. */
+  overSocket(databaseUrl: string): string;
   /** Every server process stopped where it is (SIGSTOP): connections stay open, nothing answers — a hung server. */
   freeze(): void;
   /** …and running again (SIGCONT). */
@@ -97,6 +99,10 @@ export async function startPostgres(): Promise<Postgres> {
   return {
     url,
     pid: child.pid!,
+    overSocket: (databaseUrl: string) => {
+      const u = new URL(databaseUrl);
+      return `postgres://${u.username}@localhost/${u.pathname.slice(1)}?host=${encodeURIComponent(dir)}&port=${port}`;
+    },
     async createDatabase() {
       const name = `hl_${process.pid}_${++databases}`;
       const client = new pg.Client({ connectionString: url });
