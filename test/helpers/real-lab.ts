@@ -120,7 +120,7 @@ export async function realLab(bundle: string, options: { dataDir?: string; datab
     },
     /** Starts `hotline serve` (on `port`, e.g. the last one's, or a free one; as `user`; with other HOTLINE_* `settings`) and waits until it has ARI and AMI. */
     async startHotline(port?: number, user?: { uid: number; gid: number }, settings: Record<string, string> = {}): Promise<ServeProcess> {
-      serve = await startServe(dir, { ...env, ...settings, ...(port ? { HOTLINE_HTTP_PORT: String(port) } : {}) }, 30_000, user);
+      serve = await startServe(dir, { ...env, ...settings, ...(port ? { HOTLINE_HTTP_PORT: String(port) } : {}) }, 60_000, user);
       await lab.healthz((h) => h.pbx?.ari === 'connected' && h.pbx.ami === 'connected', 'Hotline connected to Asterisk');
       return serve;
     },
@@ -129,7 +129,7 @@ export async function realLab(bundle: string, options: { dataDir?: string; datab
      * its own HOTLINE_INSTANCE_ID and HOTLINE_ARI_APP in `settings`) and waits until it has ARI and AMI.
      */
     async startAnother(settings: Record<string, string>): Promise<ServeProcess> {
-      const other = await startServe(dir, { ...env, ...settings }, 30_000);
+      const other = await startServe(dir, { ...env, ...settings }, 60_000);
       others.push(other);
       await healthzOf(other.url, (h) => h.pbx?.ari === 'connected' && h.pbx.ami === 'connected', 'the other instance connected to Asterisk');
       return other;

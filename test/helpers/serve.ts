@@ -24,7 +24,7 @@ export interface ServeProcess {
  * Starts the built `hotline serve` in `cwd` with only the given HOTLINE_* settings (HTTP and SMTP
  * on free ports unless set), and resolves once it listens (or prints `options.ready`). Rejects with its output if it exits first.
  */
-export async function startServe(cwd: string, env: Record<string, string>, timeoutMs = 30_000, user?: { uid: number; gid: number }, options: { openFiles?: number; ready?: RegExp } = {}): Promise<ServeProcess> {
+export async function startServe(cwd: string, env: Record<string, string>, timeoutMs = 60_000, user?: { uid: number; gid: number }, options: { openFiles?: number; ready?: RegExp } = {}): Promise<ServeProcess> {
   // A limit on open files, as a site's ulimit would set it (util-linux prlimit).
   const [command, args] = options.openFiles ? ['prlimit', [`--nofile=${options.openFiles}:${options.openFiles}`, process.execPath, BIN, 'serve']] : [process.execPath, [BIN, 'serve']];
   const child = spawn(command, args, {
