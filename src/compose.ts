@@ -190,7 +190,10 @@ const webPlugin = fp<PluginOptions>(
  */
 export async function buildApp(config: Config, overrides: AppOverrides = {}): Promise<FastifyInstance> {
   const services = new Set(config.services);
-  const app = Fastify({ loggerInstance: overrides.log as FastifyBaseLogger | undefined });
+  // No plugin timeout: fastify's 10 s would stop a start that is only slow (migrations on a busy disk,
+  // the web process or the mail thread starting on a loaded machine, seen in the tests); each part
+  // has deadlines of its own and says why when it cannot start.
+  const app = Fastify({ loggerInstance: overrides.log as FastifyBaseLogger | undefined, pluginTimeout: 0 });
   for (const name of ['popHost', 'pbx', 'mailChannel', 'webFront'] as const) app.decorate(name, null);
   const options: PluginOptions = { config, overrides };
   void app.register(storagePlugin, options);

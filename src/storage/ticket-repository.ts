@@ -403,12 +403,33 @@ export function createTicketRepository(db: Sql): TicketStore {
           h.old_value AS "oldValue", h.new_value AS "newValue", h.old_label AS "oldLabel", h.new_label AS "newLabel"
           FROM ticket_history h LEFT JOIN agents a ON a.id = h.agent_id WHERE h.ticket_id = ${ticketId} ORDER BY h.id`,
       ),
-    addArticle: (ticketId, article, now) =>
-      db.transaction(async (tx) => {
+    addArticle: async (ticketId, article, now) => {
+      // On PostgreSQL in one statement — the ticket touched and the article added, atomically — instead
+      // of a transaction's five round trips (BEGIN, the write lock, two writes, COMMIT): a call ending
+      // writes one on the call path. (SQLite has no writes inside WITH, and a write there costs no round trip.)
+      if (db.dialect === 'postgres') {
+        const values = articleValues(ticketId, article, now);
+        let row: { ticket: TicketRow | null; article: ArticleRow | null } | undefined;
+        try {
+          [row] = await db.all(
+            sql<{ ticket: TicketRow | null; article: ArticleRow | null }>`WITH a AS (INSERT INTO articles (${sql.join(ARTICLE_KEYS.map((k) => sql.ref(k)))}) VALUES (${sql.join(ARTICLE_KEYS.map((k) => sql`${values[k]}`))}) RETURNING *),
+              t AS (UPDATE tickets SET updated_at = ${now} WHERE id = (SELECT ticket_id FROM a) RETURNING *)
+              SELECT (SELECT row_to_json(t) FROM t) AS ticket, (SELECT row_to_json(a) FROM a) AS article`,
+          );
+        } catch (error) {
+          // The article's ticket does not exist (foreign key).
+          if ((error as { code?: string }).code === '23503') throw new NotFoundError(`no ticket with id ${ticketId}`);
+          throw error;
+        }
+        if (!row?.ticket || !row.article) throw new NotFoundError(`no ticket with id ${ticketId}`);
+        return { ticket: toTicket(row.ticket), article: toArticle(row.article) };
+      }
+      return db.transaction(async (tx) => {
         const w = ticketWrites(tx);
         const ticket = await w.touch(ticketId, now);
         return { ticket, article: await w.insertArticle(ticketId, article, now) };
-      }),
+      });
+    },
     articles: async (ticketId) =>
       (
         await db.all(

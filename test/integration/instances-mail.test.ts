@@ -72,11 +72,12 @@ describe('two instances on one database', () => {
     const toB = Array.from({ length: 8 }, (_, i) => `to B ${i}`);
     await Promise.all([send(a, toA), send(b, toB)]);
     const all = [...toA, ...toB].sort();
-    // Both list every ticket, whichever instance filed it.
-    await expect.poll(() => titles(b.serve)).toEqual(all);
+    // Both list every ticket, whichever instance filed it. (Filing runs at a lower priority than calls:
+    // on a busy machine 16 messages took over 10 s; the bound is for a hang.)
+    await expect.poll(() => titles(b.serve), { timeout: 60_000 }).toEqual(all);
     expect(await titles(a.serve)).toEqual(all);
     // One auto-reply each, sent once between the two.
-    await expect.poll(() => received.length).toBe(16);
+    await expect.poll(() => received.length, { timeout: 60_000 }).toBe(16);
     expect(received.map((s) => s.replace(/^\[Ticket#\d+\] /, '')).sort()).toEqual(all);
 
     // The admin's overview on B lists both instances, this one marked, and who does what.
