@@ -312,7 +312,9 @@ export async function buildWebApp(hotline: WebAppServices, parts: AppParts = {})
     settingsChanged: parts.settingsChanged,
     status: async () => {
       const [pbx, mail] = await Promise.all([parts.pbx?.status(), parts.mail?.status()]);
-      return { db: `${dbStatus()} (${hotline.database.where})`, ari: pbx?.ari ?? 'not started', ami: pbx?.ami ?? 'not started', activeIvrCalls: pbx?.activeIvrCalls ?? '-', mail: mail ?? 'not started', limitedCallers: pbx?.guessing.limitedCallers.length ?? 0, pops: pbx?.pops };
+      // An instance without the bridge (`services`) says where it is rather than "not started".
+      const away = hotline.config.services.includes('bridge') ? 'not started' : 'in the instances with the bridge (not this one)';
+      return { db: `${dbStatus()} (${hotline.database.where})`, ari: pbx?.ari ?? away, ami: pbx?.ami ?? away, activeIvrCalls: pbx?.activeIvrCalls ?? '-', mail: mail ?? 'not started', limitedCallers: pbx?.guessing.limitedCallers.length ?? 0, pops: pbx?.pops };
     },
     guessing: async () => (await parts.pbx?.status())?.guessing,
   });

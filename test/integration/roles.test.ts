@@ -83,6 +83,13 @@ describe('web, bridge and mail started apart', () => {
     const health = (await (await fetch(`${web.url}/healthz`)).json()) as { status: string; pbx?: unknown };
     expect(health).toMatchObject({ status: 'ok' });
     expect(health.pbx).toBeUndefined();
+    // The admin's overview on the web instance: both instances alive, and the PBX somewhere else.
+    const adminPassword = (await bridge.waitForOutput(/created admin login "admin" with password "([^"]+)"/))[1]!;
+    const admin = sessionCookie((await fetchLogin(web.url, 'admin', adminPassword)).headers.getSetCookie());
+    const overview = (await (await fetch(`${web.url}/admin`, { headers: { cookie: admin } })).text()).replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+    expect(overview).toContain('pages (this one)');
+    expect(overview).toMatch(/\bcalls — does: [^;]*outbox/);
+    expect(overview).toContain('in the instances with the bridge (not this one)');
 
     // Mail to the mail instance becomes a ticket the web instance lists at once.
     const transport = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort, secure: false, ignoreTLS: true });
