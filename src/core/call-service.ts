@@ -1,3 +1,4 @@
+import { NotFoundError } from './errors.js';
 import type { EventBus } from './events.js';
 import type { AgentStore, CallLogFilter, CallStore, QueueStore } from './ports.js';
 import type { RouteDecision } from './routing.js';
@@ -103,9 +104,8 @@ export function createCallService(deps: CallServiceDeps) {
     },
 
     async ringing(id: number, agentId: number): Promise<Call> {
-      const before = await calls.findById(id);
-      const rung = before?.agentsRung ?? [];
-      const call = rung.includes(agentId) ? before! : await calls.update(id, { agentsRung: [...rung, agentId] });
+      const call = await calls.rang(id, agentId);
+      if (!call) throw new NotFoundError(`no call with id ${id}`);
       events.publish('call.ringing', { call, agentId });
       return call;
     },
@@ -116,15 +116,13 @@ export function createCallService(deps: CallServiceDeps) {
     },
 
     async answered(id: number, agentId: number): Promise<Call> {
-      const before = await calls.findById(id);
-      if (before?.answeredBy != null) return before;
-      const rung = before?.agentsRung ?? [];
-      const call = await calls.update(id, {
-        answeredBy: agentId,
-        answeredAt: now(),
-        outcome: 'answered',
-        agentsRung: rung.includes(agentId) ? rung : [...rung, agentId],
-      });
+      // Answered once: whoever comes second (another leg's event, a repeated one) finds it taken.
+      const call = await calls.answeredBy(id, agentId, now());
+      if (!call) {
+        const taken = await calls.findById(id);
+        if (!taken) throw new NotFoundError(`no call with id ${id}`);
+        return taken;
+      }
       events.publish('call.answered', { call, agentId });
       // A ticket the caller opened with # is the answering agent's, where they may see its queue.
       if (call.reason === 'new-ticket' && call.ticketId !== null) {

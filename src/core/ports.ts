@@ -246,6 +246,10 @@ export interface CallStore {
   /** Marks calls seen for the agent: some, or every call started until now. */
   markSeen(agentId: number, which: { ids: number[] } | { until: string }): Promise<void>;
   update(id: number, change: CallChange): Promise<Call>;
+  /** The agent was rung for the call: added to `agentsRung` once, in one statement; null when there is no such call. */
+  rang(id: number, agentId: number): Promise<Call | null>;
+  /** The agent answered: recorded (and added to `agentsRung`) in one statement if nobody had; null when somebody had, or there is no such call. */
+  answeredBy(id: number, agentId: number, at: string): Promise<Call | null>;
   findById(id: number): Promise<Call | null>;
   findByChannel(channelId: string): Promise<Call | null>;
   /** Calls on a ticket, oldest first. */

@@ -110,6 +110,21 @@ export function createCallRepository(db: Sql): CallStore {
         .where('ended_at', 'is', null)
         .returningAll(),
   );
+  // The agent added to the call's `agents_rung` (a JSON array as text) unless there already: in the
+  // statement, so that ringing and answering need not read the row first (a round trip on PostgreSQL).
+  const withAgent = (agent: unknown) =>
+    db.dialect === 'sqlite'
+      ? sql<string>`CASE WHEN EXISTS (SELECT 1 FROM json_each(agents_rung) WHERE value = ${agent}) THEN agents_rung ELSE json_insert(agents_rung, '$[#]', ${agent}) END`
+      : sql<string>`CASE WHEN agents_rung::jsonb @> jsonb_build_array(${agent}::integer) THEN agents_rung ELSE (agents_rung::jsonb || jsonb_build_array(${agent}::integer))::text END`;
+  const rang = prepared<CallRow, { id: number; agentId: number }>(db, () => q.updateTable('calls').set({ agents_rung: withAgent(param('agentId')) }).where('id', '=', param('id')).returningAll());
+  const answered = prepared<CallRow, { id: number; agentId: number; at: string }>(db, () =>
+    q
+      .updateTable('calls')
+      .set({ answered_by: param('agentId'), answered_at: param('at'), outcome: 'answered', agents_rung: withAgent(param('agentId')) })
+      .where('id', '=', param('id'))
+      .where('answered_by', 'is', null)
+      .returningAll(),
+  );
   const updates = new Map<string, (values: Record<string, unknown>) => Query<CallRow>>();
   const updateOf = (columns: string[]) => {
     const key = columns.join(',');
@@ -158,6 +173,8 @@ export function createCallRepository(db: Sql): CallStore {
       if (!call) throw new NotFoundError(`no call with id ${id}`);
       return call;
     },
+    rang: (id, agentId) => one(rang({ id, agentId })),
+    answeredBy: (id, agentId, at) => one(answered({ id, agentId, at })),
     findById: (id) => one(byId({ id })),
     findByChannel: (channelId) => one(byChannel({ channelId })),
     forTicket: (ticketId) => many(calls().where('ticket_id', '=', ticketId).orderBy('id')),

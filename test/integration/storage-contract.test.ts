@@ -189,6 +189,16 @@ describe.each(engines)('repositories on %s', (engine, open) => {
     const routed = await calls.update(c1.id, { route: 'queue', queueId: first.id, agentsRung: [anna.id], unverified: true, digits: '123' });
     expect(routed).toMatchObject({ route: 'queue', queueId: first.id, agentsRung: [anna.id], unverified: true, direction: 'in', instance: 'a' });
     expect((await calls.findByChannel('ch-1'))?.id).toBe(c1.id);
+    // Rung and answered in one statement each: an agent is listed once, however often rung; the first answer counts.
+    expect((await calls.rang(c1.id, bob.id))?.agentsRung).toEqual([anna.id, bob.id]);
+    expect((await calls.rang(c1.id, bob.id))?.agentsRung).toEqual([anna.id, bob.id]);
+    const answers = await Promise.all([calls.answeredBy(c1.id, bob.id, NOW), calls.answeredBy(c1.id, admin.id, NOW)]);
+    expect(answers.filter(Boolean)).toHaveLength(1);
+    const winner = answers.find(Boolean)!;
+    expect(winner).toMatchObject({ answeredAt: NOW, outcome: 'answered' });
+    expect(winner.agentsRung).toEqual(winner.answeredBy === bob.id ? [anna.id, bob.id] : [anna.id, bob.id, admin.id]);
+    expect(await calls.rang(999_999, bob.id)).toBeNull();
+    await calls.update(c1.id, { answeredBy: null, answeredAt: null, outcome: null, agentsRung: [anna.id] });
     // Ended from two instances at once: one closes it.
     const ends = await Promise.all([calls.end(c1.id, NOW), calls.end(c1.id, NOW)]);
     expect(ends.filter(Boolean)).toHaveLength(1);
