@@ -32,14 +32,18 @@ export function createPopStateRepository(db: Sql): PopStateStore {
         );
       }
     },
-    // Most calls have no dismissal: a read (no write lock, beside the call path's writes) decides.
+    // Most calls have no dismissal. On SQLite a read (no write lock, beside the call path's writes)
+    // decides whether to delete; on PostgreSQL a delete that finds nothing locks nothing, and the read
+    // would be a round trip more.
     async restore(agentId, callId) {
-      if (await db.first(q.selectFrom('pop_dismissals').select('call_id').where('agent_id', '=', agentId).where('call_id', '=', callId))) {
-        await db.run(q.deleteFrom('pop_dismissals').where('agent_id', '=', agentId).where('call_id', '=', callId));
-      }
+      const one = q.deleteFrom('pop_dismissals').where('agent_id', '=', agentId).where('call_id', '=', callId);
+      if (db.dialect === 'postgres') await db.run(one);
+      else if (await db.first(q.selectFrom('pop_dismissals').select('call_id').where('agent_id', '=', agentId).where('call_id', '=', callId))) await db.run(one);
     },
     async forget(callId) {
-      if (await db.first(anyFor({ callId }))) await db.run(q.deleteFrom('pop_dismissals').where('call_id', '=', callId));
+      const all = q.deleteFrom('pop_dismissals').where('call_id', '=', callId);
+      if (db.dialect === 'postgres') await db.run(all);
+      else if (await db.first(anyFor({ callId }))) await db.run(all);
     },
   };
 }
