@@ -10,6 +10,7 @@ import { createHotline, pbxOptionsFrom } from './app.js';
 import { ensureAdmin, ensureDefaultQueue } from './bootstrap.js';
 import type { Config } from './config.js';
 import { createLeaseKeeper } from './core/leases.js';
+import { createLeaseRepository } from './storage/lease-repository.js';
 import type { HttpTimeouts } from './http/server.js';
 import { ListenError } from './listen-error.js';
 import type { MailChannel } from './mail/mail-channel.js';
@@ -102,7 +103,9 @@ const corePlugin = fp<PluginOptions>(
     // `instance:<id>` says this instance is alive, whatever its roles: when it runs out, another
     // instance takes over the calls this one took (pbx.ts), and the admin overview stops listing it.
     const alive = createLeaseKeeper({
-      store: hotline.leases,
+      // On the call path's connection: on SQLite its writes are guarded, so that a lock held by another
+      // process costs this thread's event loop no busy wait (the renewal fails at once and is tried again).
+      store: createLeaseRepository(storage.callPath),
       holder: config.instanceId,
       names: [`instance:${config.instanceId}`],
       now: () => hotline.clock.now().getTime(),
