@@ -81,24 +81,20 @@ const corePlugin = fp<PluginOptions>(
     const hotline = await createHotline(config, { ...core, log: storageLog, writeTurns, storage });
     const log = hotline.log;
     // A database that cannot be written (read-only, full, locked) must not keep the service from
-    // taking calls: without these two, callers still reach the dialplan's fallback queue.
-    try {
-      await ensureDefaultQueue(hotline).catch((error: unknown) => {
+    // taking calls: without these two, callers still reach the dialplan's fallback queue. (Should
+    // either throw otherwise, the storage plugin's onClose closes the database.)
+    await ensureDefaultQueue(hotline).catch((error: unknown) => {
+      if (!isWriteRefused(error)) throw error;
+      log.error({ err: (error as Error).message }, 'no default queue could be created; callers without a route go to the dialplan fallback queue');
+    });
+    app.decorate(
+      'firstAdmin',
+      await ensureAdmin(hotline).catch((error: unknown) => {
         if (!isWriteRefused(error)) throw error;
-        log.error({ err: (error as Error).message }, 'no default queue could be created; callers without a route go to the dialplan fallback queue');
-      });
-      app.decorate(
-        'firstAdmin',
-        await ensureAdmin(hotline).catch((error: unknown) => {
-          if (!isWriteRefused(error)) throw error;
-          log.error({ err: (error as Error).message }, 'the first admin account could not be created; it is created at the next start that can write');
-          return null;
-        }),
-      );
-    } catch (error) {
-      await hotline.close();
-      throw error;
-    }
+        log.error({ err: (error as Error).message }, 'the first admin account could not be created; it is created at the next start that can write');
+        return null;
+      }),
+    );
     hotline.watchSettings();
     // `instance:<id>` says this instance is alive, whatever its roles: when it runs out, another
     // instance takes over the calls this one took (pbx.ts), and the admin overview stops listing it.
