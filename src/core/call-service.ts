@@ -86,10 +86,11 @@ export function createCallService(deps: CallServiceDeps) {
       return true;
     },
 
-    /** The route is chosen: recorded, then `call.routed` is delivered (awaited: the screen-pop goes out before Asterisk rings anyone). */
-    async routed(id: number, input: { decision: RouteDecision; reason: CallReason; ticket: Ticket | null; unverified: boolean }): Promise<Call> {
+    /** The route is chosen: recorded (with the digits keyed last, when not written yet), then `call.routed` is delivered (awaited: the screen-pop goes out before Asterisk rings anyone). */
+    async routed(id: number, input: { decision: RouteDecision; reason: CallReason; ticket: Ticket | null; unverified: boolean; digits?: string }): Promise<Call> {
       const { decision, reason, ticket, unverified } = input;
       const call = await calls.update(id, {
+        digits: input.digits,
         ticketId: ticket?.id ?? null,
         route: decision.route,
         target: decision.agentTarget ?? decision.queue?.asteriskQueue ?? decision.queue?.dialTarget ?? null,

@@ -383,12 +383,13 @@ export interface LeaseStore {
 export interface PopStateStore {
   /** Running calls the agent was rung for or answered, oldest first. */
   runningCallsOf(agentId: number): Promise<Call[]>;
-  /** Calls whose pop the agent dismissed. */
+  /**
+   * Running calls whose pop the agent dismissed — not those the agent answered after dismissing them
+   * (talking to the caller, the pop is theirs again).
+   */
   dismissed(agentId: number): Promise<Set<number>>;
-  /** The agent dismissed these calls' pops (running calls only). */
-  dismiss(agentId: number, callIds: number[]): Promise<void>;
-  /** The pop is the agent's again (they answered the call). */
-  restore(agentId: number, callId: number): Promise<void>;
-  /** The call ended: its dismissals are of no more use. */
-  forget(callId: number): Promise<void>;
+  /** The agent dismissed these calls' pops at `at` (running calls only). */
+  dismiss(agentId: number, callIds: number[], at: string): Promise<void>;
+  /** Drops the dismissals of ended calls (of no more use); how many. */
+  sweep(): Promise<number>;
 }

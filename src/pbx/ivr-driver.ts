@@ -153,7 +153,7 @@ export function createIvrDriver(deps: IvrDriverDeps) {
     if (session.callId) {
       const defaultQueue = await deps.directory.defaultQueue().catch(() => null);
       const decision = decideRoute({ owner: null, presence: null, ticketQueue: defaultQueue, defaultQueue });
-      await deps.calls.routed(session.callId, { decision, reason: 'error', ticket: null, unverified: true }).catch((e: Error) => log.warn({ err: e.message, channel: session.channelId }, 'call record not updated after the fail-safe'));
+      await deps.calls.routed(session.callId, { decision, reason: 'error', ticket: null, unverified: true, digits: takeDigits(session) }).catch((e: Error) => log.warn({ err: e.message, channel: session.channelId }, 'call record not updated after the fail-safe'));
     }
   }
 
@@ -255,7 +255,7 @@ export function createIvrDriver(deps: IvrDriverDeps) {
         session.unsavedDigits = action.digits;
         return undefined;
       case 'lookup': {
-        await saveDigits(session);
+        // The digits are written with the route (one write less a call), or when the caller hangs up.
         // Over the guessing limit: not looked up, so a lucky guess is not put through as verified.
         if (!deps.guesses.mayLookUp(session.callerNumber)) {
           log.warn({ channel: session.channelId, caller: session.callerNumber }, 'ticket number not looked up: over the guessing limit; the caller goes to the default queue');
@@ -268,7 +268,6 @@ export function createIvrDriver(deps: IvrDriverDeps) {
         return { type: 'lookup-result', ticketId: ticket?.id ?? null };
       }
       case 'create-ticket':
-        await saveDigits(session);
         if (!deps.guesses.mayCreate(session.callerNumber)) {
           log.warn({ channel: session.channelId, caller: session.callerNumber }, 'no ticket opened: this number opened too many; the caller goes to the default queue');
           return { type: 'ticket-failed', limited: true };
@@ -281,7 +280,6 @@ export function createIvrDriver(deps: IvrDriverDeps) {
           return { type: 'ticket-failed' };
         }
       case 'finish':
-        await saveDigits(session);
         await handOff(session, action.outcome, action.unverified);
         return undefined;
       case 'abandon':
@@ -293,11 +291,18 @@ export function createIvrDriver(deps: IvrDriverDeps) {
     }
   }
 
+  /** The digits keyed since the last write, to be written now (with the route, or alone). */
+  function takeDigits(session: Session): string | undefined {
+    const digits = session.unsavedDigits;
+    session.unsavedDigits = undefined;
+    return digits;
+  }
+
   /** Bookkeeping: a failed write (database full, read-only, locked) is logged; the caller goes on. */
   async function saveDigits(session: Session): Promise<void> {
-    const digits = session.unsavedDigits;
-    if (digits === undefined || !session.callId) return;
-    session.unsavedDigits = undefined;
+    if (!session.callId) return;
+    const digits = takeDigits(session);
+    if (digits === undefined) return;
     await deps.calls.digits(session.callId, digits).catch((error: Error) => log.warn({ err: error.message, channel: session.channelId }, 'digits not recorded'));
   }
 
@@ -371,6 +376,7 @@ export function createIvrDriver(deps: IvrDriverDeps) {
     end(session);
     if (session.hungUp) {
       finish(session);
+      await saveDigits(session);
       await recordEnd(session);
       return;
     }
@@ -380,7 +386,7 @@ export function createIvrDriver(deps: IvrDriverDeps) {
     if (!unverified && outcome.kind === 'ticket' && ticket) unverified = !(await callerOnFile(session, ticket));
     // Recorded, and the screen-pop sent and acknowledged: awaited before the call moves on.
     // Without a call record (it could not be written) the caller is routed all the same.
-    const routed = session.callId ? deps.calls.routed(session.callId, { decision, reason, ticket, unverified }) : Promise.reject(new Error('no call record'));
+    const routed = session.callId ? deps.calls.routed(session.callId, { decision, reason, ticket, unverified, digits: takeDigits(session) }) : Promise.reject(new Error('no call record'));
     // "no input" and the new-ticket read-back already told the caller what happens next.
     const announce: PromptName | null =
       reason === 'no-input' || reason === 'new-ticket' ? null : reason === 'operator' ? 'operator' : decision.route === 'agent' ? 'connecting-agent' : 'connecting-queue';

@@ -63,7 +63,7 @@ function sameOrigin(req: IncomingMessage): boolean {
 const CHECKED_MS = 1000;
 
 /** What the pop sockets use of the core. */
-export type RealtimeServices = Pick<Hotline, 'config' | 'log' | 'auth' | 'agents' | 'tickets' | 'directory' | 'notices' | 'events' | 'popState'>;
+export type RealtimeServices = Pick<Hotline, 'config' | 'log' | 'auth' | 'agents' | 'tickets' | 'directory' | 'notices' | 'events' | 'popState' | 'clock'>;
 
 export function attachRealtime(httpServer: HttpServer, hotline: RealtimeServices, options: RealtimeOptions = {}) {
   const ackTimeout = options.popAckTimeoutMs ?? 300;
@@ -131,7 +131,7 @@ export function attachRealtime(httpServer: HttpServer, hotline: RealtimeServices
     if (mine.length === 0) return;
     for (const id of mine) pending.get(id)?.dismissed.add(agentId);
     try {
-      await hotline.popState.dismiss(agentId, mine);
+      await hotline.popState.dismiss(agentId, mine, hotline.clock.now().toISOString());
     } catch (error) {
       log.warn({ err: (error as Error).message, agent: agentId }, 'a dismissal could not be kept; it holds for this instance');
     }
@@ -284,7 +284,10 @@ export function attachRealtime(httpServer: HttpServer, hotline: RealtimeServices
   }
 
   // Access changed elsewhere (the CLI, an expiry): every socket is checked again now and then.
-  const sweep = setInterval(() => void revalidate().catch((error: unknown) => log.warn({ err: error }, 'checking sockets again failed')), options.revalidateEveryMs ?? 15_000);
+  const sweep = setInterval(() => {
+    void revalidate().catch((error: unknown) => log.warn({ err: error }, 'checking sockets again failed'));
+    void hotline.popState.sweep().catch((error: unknown) => log.warn({ err: (error as Error).message }, 'dismissals of ended calls not dropped'));
+  }, options.revalidateEveryMs ?? 15_000);
   sweep.unref();
 
   // Notices (notice-service.ts) are written by whichever process made the change; this one pushes new
@@ -364,9 +367,9 @@ export function attachRealtime(httpServer: HttpServer, hotline: RealtimeServices
       const agent = await hotline.agents.findById(agentId);
       await withdrawOthers(p, agentId, agent ? { reason: `answered by ${agent.name}`, code: 'answeredBy', name: agent.name } : { reason: 'answered by another agent', code: 'answeredByOther' }, call.id);
       if (!(await mayHear(agentId, p.payload.ticket ? p.payload.queue?.id : call.queueId))) return;
-      // The agent talks to the caller now: the pop is theirs again, whatever was dismissed while it rang.
+      // The agent talks to the caller now: the pop is theirs again, whatever was dismissed while it rang
+      // (the stored dismissal, older than the answer, no longer counts: nothing to write).
       p.dismissed.delete(agentId);
-      await hotline.popState.restore(agentId, call.id).catch((error: unknown) => log.warn({ err: error }, 'could not take back a dismissal'));
       p.agents.set(agentId, 'answered');
       await send(agentId, 'call.answered', await forAgent(p.payload, agentId));
     })),
@@ -381,8 +384,8 @@ export function attachRealtime(httpServer: HttpServer, hotline: RealtimeServices
     hotline.events.on('call.ended', ({ call }) => inOrder(call.id, async () => {
       const p = pending.get(call.id);
       pending.delete(call.id);
+      // Its stored dismissals no longer count; the sweep below drops them, not a write per hang-up.
       for (const [agentId] of p?.agents ?? []) await send(agentId, 'call.ended', { callId: call.id, outcome: call.outcome });
-      await hotline.popState.forget(call.id).catch(() => undefined);
     })),
   ];
 

@@ -16,34 +16,39 @@ export function createPopStateRepository(db: Sql): PopStateStore {
     db,
     () => sql<CallRow>`SELECT * FROM calls c WHERE ended_at IS NULL AND direction = 'in' AND (answered_by = ${param('agentId')} OR ${rung(db, param('agentId'))}) ORDER BY id`,
   );
-  const dismissedBy = prepared<{ call_id: number }, { agentId: number }>(db, () => q.selectFrom('pop_dismissals').select('call_id').where('agent_id', '=', param('agentId')));
-  const anyFor = prepared<{ call_id: number }, { callId: number }>(db, () => q.selectFrom('pop_dismissals').select('call_id').where('call_id', '=', param('callId')).limit(1));
+  // A dismissal counts while its call runs, unless the agent answered the call after dismissing it
+  // (the agent talks to the caller: the pop is theirs again). Nothing is written on an answer.
+  const dismissedBy = prepared<{ call_id: number }, { agentId: number }>(
+    db,
+    () => sql<{ call_id: number }>`SELECT d.call_id FROM pop_dismissals d JOIN calls c ON c.id = d.call_id
+      WHERE d.agent_id = ${param('agentId')} AND c.ended_at IS NULL
+        AND NOT (c.answered_by IS NOT NULL AND c.answered_by = d.agent_id AND (d.dismissed_at IS NULL OR c.answered_at IS NULL OR d.dismissed_at < c.answered_at))`,
+  );
+  const anyEnded = prepared<{ call_id: number }, Record<string, never>>(db, () =>
+    q.selectFrom('pop_dismissals').select('call_id').where((eb) => eb.exists(eb.selectFrom('calls').select('id').whereRef('calls.id', '=', 'pop_dismissals.call_id').where('ended_at', 'is not', null))).limit(1),
+  );
   return {
     runningCallsOf: async (agentId) => (await db.all(running({ agentId }))).map(toCall),
     dismissed: async (agentId) => new Set((await db.all(dismissedBy({ agentId }))).map((r) => r.call_id)),
-    async dismiss(agentId, callIds) {
+    async dismiss(agentId, callIds, at) {
       for (const callId of callIds) {
         await db.run(
           q
             .insertInto('pop_dismissals')
-            .columns(['agent_id', 'call_id'])
-            .expression(q.selectFrom('calls').select([sql<number>`cast(${agentId} AS integer)`.as('agent_id'), 'id']).where('id', '=', callId).where('ended_at', 'is', null))
-            .onConflict((c) => c.doNothing()),
+            .columns(['agent_id', 'call_id', 'dismissed_at'])
+            .expression(
+              q.selectFrom('calls').select([sql<number>`cast(${agentId} AS integer)`.as('agent_id'), 'id', sql<string>`cast(${at} AS text)`.as('dismissed_at')]).where('id', '=', callId).where('ended_at', 'is', null),
+            )
+            // Dismissed again (after answering): the later time counts.
+            .onConflict((c) => c.columns(['agent_id', 'call_id']).doUpdateSet({ dismissed_at: (eb) => eb.ref('excluded.dismissed_at') })),
         );
       }
     },
-    // Most calls have no dismissal. On SQLite a read (no write lock, beside the call path's writes)
-    // decides whether to delete; on PostgreSQL a delete that finds nothing locks nothing, and the read
-    // would be a round trip more.
-    async restore(agentId, callId) {
-      const one = q.deleteFrom('pop_dismissals').where('agent_id', '=', agentId).where('call_id', '=', callId);
-      if (db.dialect === 'postgres') await db.run(one);
-      else if (await db.first(q.selectFrom('pop_dismissals').select('call_id').where('agent_id', '=', agentId).where('call_id', '=', callId))) await db.run(one);
-    },
-    async forget(callId) {
-      const all = q.deleteFrom('pop_dismissals').where('call_id', '=', callId);
-      if (db.dialect === 'postgres') await db.run(all);
-      else if (await db.first(anyFor({ callId }))) await db.run(all);
+    // Not on a call's way: a read first (on SQLite no write lock beside the call path's writes), then
+    // one delete for all ended calls' dismissals.
+    async sweep() {
+      if (!(await db.first(anyEnded({})))) return 0;
+      return db.run(q.deleteFrom('pop_dismissals').where((eb) => eb.exists(eb.selectFrom('calls').select('id').whereRef('calls.id', '=', 'pop_dismissals.call_id').where('ended_at', 'is not', null))));
     },
   };
 }

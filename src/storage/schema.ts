@@ -84,7 +84,7 @@ export interface Schema {
   saved_filters: { id: Generated<number>; agent_id: number; name: string; query: string; created_at: string };
   text_overrides: { lang: string; key: string; text: string; updated_at: string };
   leases: { name: string; holder: string; expires_at: number };
-  pop_dismissals: { agent_id: number; call_id: number };
+  pop_dismissals: { agent_id: number; call_id: number; dismissed_at: string | null };
   login_failures: { key: string; failures: number; not_before: number; last_at: number };
   tickets: {
     id: Generated<number>;

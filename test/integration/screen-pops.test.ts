@@ -168,6 +168,30 @@ describe('screen-pops', () => {
     nextCall.hangup();
   });
 
+
+  it('gives a pop dismissed while the phone rang back once the agent answers that call; dismissed while talking, it stays dismissed', async () => {
+    const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
+    h.fake.phones.set('Local/201@phones', 'noanswer');
+    const cookie = await h.cookieFor('alice');
+    const first = await h.connect('alice', cookie);
+    const call = await h.call(`${ticket.ttn}#`);
+    await expect.poll(() => first.events()).toContain('call.incoming');
+    const record = await h.callRecord(call.id);
+    first.socket.emit('pop.dismiss', { callId: record.id });
+    await expect.poll(() => h.hotline.popState.dismissed(h.agents.alice.id)).toEqual(new Set([record.id]));
+    // Answered (on a phone of hers, say): the dismissal from before no longer counts, and a page
+    // opened now shows the call as hers.
+    await h.hotline.calls.answered(record.id, h.agents.alice.id);
+    expect(await h.hotline.popState.dismissed(h.agents.alice.id)).toEqual(new Set());
+    const again = await h.connect('alice', cookie);
+    await expect.poll(() => again.events()).toContain('call.answered');
+    expect(again.received[0]!.payload).toMatchObject({ ticket: { ttn: ticket.ttn } });
+    // Dismissed while talking, it stays dismissed.
+    again.socket.emit('pop.dismiss', { callId: record.id });
+    await expect.poll(() => h.hotline.popState.dismissed(h.agents.alice.id)).toEqual(new Set([record.id]));
+    call.hangup();
+    await expect.poll(() => h.hotline.popState.dismissed(h.agents.alice.id)).toEqual(new Set());
+  });
   it('closes a call that ended while AMI was away: the record gets its end and the pop is withdrawn, not shown again', async () => {
     const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
     const alice = await h.connect('alice');

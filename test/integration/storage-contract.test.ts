@@ -237,27 +237,37 @@ describe.each(engines)('repositories on %s', (engine, open) => {
     await expect(calls.update(9999, { digits: '1' })).rejects.toThrow(/no call/);
   });
 
-  maybe('pop state: running calls an agent was rung for, dismissals kept until answered or ended', async () => {
+  maybe('pop state: running calls an agent was rung for, dismissals kept until answered after them or ended', async () => {
     const db = await open();
     const { anna, bob } = await world(db);
     const calls = createCallRepository(db);
     const pops = createPopStateRepository(db);
+    const at = (minute: number) => `2026-12-05T10:${String(minute).padStart(2, '0')}:00.000Z`;
     const c1 = await calls.create({ channelId: 'p-1', callerNumber: null, callerName: null, language: null, startedAt: NOW });
     const c2 = await calls.create({ channelId: 'p-2', callerNumber: null, callerName: null, language: null, startedAt: NOW });
     await calls.update(c1.id, { agentsRung: [bob.id, anna.id] });
-    await calls.update(c2.id, { answeredBy: anna.id });
+    await calls.rang(c2.id, anna.id);
     expect((await pops.runningCallsOf(anna.id)).map((c) => c.id)).toEqual([c1.id, c2.id]);
     expect((await pops.runningCallsOf(bob.id)).map((c) => c.id)).toEqual([c1.id]);
-    await pops.dismiss(anna.id, [c1.id, c2.id, c1.id]);
+    await pops.dismiss(anna.id, [c1.id, c2.id, c1.id], at(1));
+    await pops.dismiss(bob.id, [c2.id], at(1));
     expect(await pops.dismissed(anna.id)).toEqual(new Set([c1.id, c2.id]));
-    await pops.restore(anna.id, c2.id);
+    // Anna answers c2 after dismissing it: the pop is hers again; Bob's dismissal holds.
+    await calls.answeredBy(c2.id, anna.id, at(2));
     expect(await pops.dismissed(anna.id)).toEqual(new Set([c1.id]));
-    await calls.end(c1.id, NOW);
-    await pops.forget(c1.id);
-    expect(await pops.dismissed(anna.id)).toEqual(new Set());
+    expect(await pops.dismissed(bob.id)).toEqual(new Set([c2.id]));
+    // Dismissed again while talking: the later time counts.
+    await pops.dismiss(anna.id, [c2.id], at(3));
+    expect(await pops.dismissed(anna.id)).toEqual(new Set([c1.id, c2.id]));
+    // An ended call's dismissals no longer count, and the sweep drops them (only them).
+    await calls.end(c1.id, at(4));
+    expect(await pops.dismissed(anna.id)).toEqual(new Set([c2.id]));
+    expect(await pops.sweep()).toBe(1);
+    expect(await pops.sweep()).toBe(0);
+    expect(await db.all(db.q.selectFrom('pop_dismissals').select(['agent_id', 'call_id']).orderBy('agent_id'))).toHaveLength(2);
     // An ended call's pop cannot be dismissed (nothing to keep).
-    await pops.dismiss(bob.id, [c1.id]);
-    expect(await pops.dismissed(bob.id)).toEqual(new Set());
+    await pops.dismiss(bob.id, [c1.id], at(5));
+    expect(await pops.dismissed(bob.id)).toEqual(new Set([c2.id]));
   });
 
   maybe('customers: found by address whatever its case and by number, searched by any part, visible through their tickets', async () => {
