@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Statement } from 'better-sqlite3';
 import type { Compilable, CompiledQuery, RawBuilder } from 'kysely';
 import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, sql, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler } from 'kysely';
@@ -75,18 +76,29 @@ export function prepared<R, P extends Record<string, unknown>>(db: Sql, build: (
 
 /** The same for code that runs on several engines or transactions (a module's constant): compiled once per dialect. */
 export function preparedQuery<R, P extends Record<string, unknown>>(build: (q: Kysely<Schema>) => Query<R>): (db: Sql, values: P) => CompiledQuery<R> {
-  const byDialect = new Map<Dialect, { compiled: CompiledQuery<R>; slots: Array<string | null> }>();
+  const byDialect = new Map<Dialect, { compiled: CompiledQuery<R>; slots: Array<string | null>; statement: string }>();
   return (db, values) => {
     let done = byDialect.get(db.dialect);
     if (!done) {
       const compiled = compile(db.q, build(db.q));
-      done = { compiled, slots: compiled.parameters.map((p) => (isParam(p) ? p[PARAM] : null)) };
+      // Named by its text: the same name is always the same statement, in every process.
+      const statement = `h${createHash('sha1').update(compiled.sql).digest('hex').slice(0, 20)}`;
+      done = { compiled, slots: compiled.parameters.map((p) => (isParam(p) ? p[PARAM] : null)), statement };
       byDialect.set(db.dialect, done);
     }
-    const { compiled, slots } = done;
-    return { ...compiled, parameters: slots.map((name, i) => (name === null ? compiled.parameters[i] : values[name])) };
+    const { compiled, slots, statement } = done;
+    return { ...compiled, parameters: slots.map((name, i) => (name === null ? compiled.parameters[i] : values[name])), [STATEMENT]: statement } as CompiledQuery<R>;
   };
 }
+
+const STATEMENT = Symbol('statement');
+
+/**
+ * The name of a query built by {@link prepared}: on PostgreSQL it runs as a named statement, parsed
+ * once per connection (then only bound and run: measured about half the client's CPU of a query sent
+ * with its text each time, and less of the server's).
+ */
+export const statementName = (query: CompiledQuery<unknown>): string | undefined => (query as { [STATEMENT]?: string })[STATEMENT];
 
 /** A value as both engines store it: booleans as 1/0, undefined as NULL. */
 export const bindable = (value: unknown): unknown => (typeof value === 'boolean' ? Number(value) : value === undefined ? null : value);

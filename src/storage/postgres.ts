@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { CompiledQuery } from 'kysely';
 import type { Query, Sql } from './engine.js';
-import { bindable, compile, compilerFor } from './engine.js';
+import { bindable, compile, compilerFor, statementName } from './engine.js';
 import { loadMigrations } from './database.js';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/postgres/', import.meta.url));
@@ -119,10 +119,23 @@ function postgresPool(url: string, options: PoolOptions): pg.Pool {
 
 export function postgresEngine(pool: pg.Pool): PostgresEngine {
   const q = compilerFor('postgres');
+  const unnamed = new Set<string>();
   const on = (client: pg.Pool | pg.PoolClient): Sql => {
     const run = async (query: Query<unknown>) => {
       const c: CompiledQuery<unknown> = compile(q, query);
-      return client.query({ text: c.sql, values: c.parameters.map(bindable) });
+      const values = c.parameters.map(bindable);
+      const name = statementName(c);
+      if (!name || unnamed.has(name)) return client.query({ text: c.sql, values });
+      try {
+        return await client.query({ name, text: c.sql, values });
+      } catch (error) {
+        // A table this statement reads changed shape since a connection parsed it (another instance
+        // migrated the schema: "cached plan must not change result type"). It runs with its text from
+        // now on; the next start names it again.
+        if ((error as { code?: string }).code !== '0A000') throw error;
+        unnamed.add(name);
+        return client.query({ text: c.sql, values });
+      }
     };
     const self: Sql = {
       dialect: 'postgres',

@@ -485,6 +485,24 @@ describe('PostgreSQL schema', () => {
     expect(rows).toEqual([{ version: loadMigrations().length }]);
   });
 
+  maybe('runs the call path\'s queries as named statements, and goes on when another instance changed a table under them', async () => {
+    const url = await server()!.createDatabase();
+    const engine = await openPostgres(url, { max: 1 });
+    cleanups.push(() => engine.close());
+    const calls = createCallRepository(engine);
+    const call = await calls.create({ channelId: 'n-1', callerNumber: '030', callerName: null, language: null, startedAt: NOW });
+    expect((await calls.findById(call.id))?.channelId).toBe('n-1');
+    const { rows } = await engine.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_prepared_statements');
+    // The pool's one connection is the one asked: it holds the statements it parsed.
+    expect(rows[0]!.n).toBeGreaterThanOrEqual(2);
+    // A newer instance adds a column: `SELECT *` parsed before now returns another shape.
+    const other = new pg.Pool({ connectionString: url });
+    cleanups.push(() => other.end());
+    await other.query('ALTER TABLE calls ADD COLUMN later_column text');
+    expect((await calls.findById(call.id))?.channelId).toBe('n-1');
+    expect((await calls.findById(call.id))?.channelId).toBe('n-1');
+  });
+
   maybe('refuses a database newer than the code and leaves it unchanged', async () => {
     const url = await server()!.createDatabase();
     const pool = new pg.Pool({ connectionString: url });
