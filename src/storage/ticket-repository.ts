@@ -148,6 +148,12 @@ const ARTICLE_KEYS = Object.keys(articleValues(0, { kind: 'note', text: '' }, ''
 const INSERT_ARTICLE = preparedQuery<ArticleRow, ReturnType<typeof articleValues>>(
   (q) => q.insertInto('articles').values(Object.fromEntries(ARTICLE_KEYS.map((k) => [k, param(k)])) as unknown as ReturnType<typeof articleValues>).returningAll() as unknown as Query<ArticleRow>,
 );
+// PostgreSQL: the article added and its ticket touched in one statement (see `addArticle`).
+const ADD_ARTICLE_PG = preparedQuery<{ ticket: TicketRow | null; article: ArticleRow | null }, ReturnType<typeof articleValues> & { now: string }>(
+  () => sql`WITH a AS (INSERT INTO articles (${sql.join(ARTICLE_KEYS.map((k) => sql.ref(k)))}) VALUES (${sql.join(ARTICLE_KEYS.map((k) => sql`${param(k)}`))}) RETURNING *),
+    t AS (UPDATE tickets SET updated_at = ${param('now')} WHERE id = (SELECT ticket_id FROM a) RETURNING *)
+    SELECT (SELECT row_to_json(t) FROM t) AS ticket, (SELECT row_to_json(a) FROM a) AS article`,
+);
 const LATEST = preparedQuery<ArticleStart, { ticketId: number; limit: number }>(
   () => sql<ArticleStart>`SELECT kind, from_addr AS "from", subject, substr(body_text, 1, ${sql.raw(String(ARTICLE_START_CHARS))}) AS "textStart", created_at AS "createdAt"
     FROM articles WHERE ticket_id = ${param('ticketId')} AND kind <> 'call' ORDER BY id DESC LIMIT ${param('limit')}`,
@@ -408,14 +414,9 @@ export function createTicketRepository(db: Sql): TicketStore {
       // of a transaction's five round trips (BEGIN, the write lock, two writes, COMMIT): a call ending
       // writes one on the call path. (SQLite has no writes inside WITH, and a write there costs no round trip.)
       if (db.dialect === 'postgres') {
-        const values = articleValues(ticketId, article, now);
         let row: { ticket: TicketRow | null; article: ArticleRow | null } | undefined;
         try {
-          [row] = await db.all(
-            sql<{ ticket: TicketRow | null; article: ArticleRow | null }>`WITH a AS (INSERT INTO articles (${sql.join(ARTICLE_KEYS.map((k) => sql.ref(k)))}) VALUES (${sql.join(ARTICLE_KEYS.map((k) => sql`${values[k]}`))}) RETURNING *),
-              t AS (UPDATE tickets SET updated_at = ${now} WHERE id = (SELECT ticket_id FROM a) RETURNING *)
-              SELECT (SELECT row_to_json(t) FROM t) AS ticket, (SELECT row_to_json(a) FROM a) AS article`,
-          );
+          [row] = await db.all(ADD_ARTICLE_PG(db, { ...articleValues(ticketId, article, now), now }));
         } catch (error) {
           // The article's ticket does not exist (foreign key).
           if ((error as { code?: string }).code === '23503') throw new NotFoundError(`no ticket with id ${ticketId}`);
