@@ -26,7 +26,7 @@ import { createCustomerRepository } from './storage/customer-repository.js';
 import type { Db } from './storage/database.js';
 import { openStorage } from './storage/open.js';
 import type { Storage } from './storage/open.js';
-import { cachedAgentStore, cachedQueueStore, cachedSettingsStore } from './storage/cached-stores.js';
+import { cachedAgentStore, cachedApiTokenStore, cachedQueueStore, cachedSessionStore, cachedSettingsStore } from './storage/cached-stores.js';
 import { createMailRepository } from './storage/mail-repository.js';
 import type { WriteRole } from './storage/write-turns.js';
 import { createQueueRepository } from './storage/queue-repository.js';
@@ -82,7 +82,7 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
     const agents = createAgentService({ agents: agentStore, clock, events });
     const prompts = createPromptStore({ dir: config.promptsDir });
     if (overrides.installPrompts !== false) prompts.install();
-    const auth = createAuthService({ agents, sessions: createSessionRepository(sql), tokens: createApiTokenRepository(sql), clock, events, limits: { perLoginAndAddress: config.loginFailuresAllowed, baseDelayMs: config.loginFirstWaitSeconds * 1000 }, loginFailures: createLoginFailureRepository(sql) });
+    const auth = createAuthService({ agents, sessions: cachedSessionStore(createSessionRepository(sql), changes), tokens: cachedApiTokenStore(createApiTokenRepository(sql), changes), clock, events, limits: { perLoginAndAddress: config.loginFailuresAllowed, baseDelayMs: config.loginFirstWaitSeconds * 1000 }, loginFailures: createLoginFailureRepository(sql) });
     const calls = createCallService({ instance: config.instanceId, calls: createCallRepository(callPath), tickets, agents: agentStore, queues, events, clock, onError: (error, what) => log.warn({ err: error }, `${what} failed`) });
     const texts = createTextOverrideRepository(sql);
     let currentTexts = createI18n(await texts.all());

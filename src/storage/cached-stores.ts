@@ -1,4 +1,4 @@
-import type { AgentStore, QueueStore, SettingsStore } from '../core/ports.js';
+import type { AgentStore, ApiTokenStore, QueueStore, SessionStore, SettingsStore } from '../core/ports.js';
 import type { ChangeFeed } from './change-feed.js';
 
 /**
@@ -11,16 +11,21 @@ export function createReadCache(feed: ChangeFeed) {
   let generation: number | null = null;
   const kept = new Map<string, unknown>();
   return {
-    async read<T>(key: string, load: () => Promise<T>): Promise<T> {
+    /** `keep`: whether a value read may be kept (all by default). */
+    async read<T>(key: string, load: () => Promise<T>, keep: (value: T) => boolean = () => true): Promise<T> {
       const now = feed.generation();
       if (now === null) return load();
       if (now !== generation) {
         kept.clear();
         generation = now;
       }
-      if (kept.has(key)) return structuredClone(kept.get(key)) as T;
+      if (kept.has(key)) {
+        const value = structuredClone(kept.get(key)) as T;
+        if (keep(value)) return value;
+        kept.delete(key);
+      }
       const value = await load();
-      if (feed.generation() === now && generation === now) kept.set(key, structuredClone(value));
+      if (feed.generation() === now && generation === now && keep(value)) kept.set(key, structuredClone(value));
       return value;
     },
     /** After a write here: dropped now, without waiting for the database's notification. */
@@ -70,5 +75,39 @@ export function cachedSettingsStore(store: SettingsStore, feed: ChangeFeed): Set
   return {
     get: <T>(key: string) => cache.read<T | undefined>(key, () => store.get<T>(key)),
     set: (key, value) => cache.wrote(store.set(key, value)),
+  };
+}
+
+/**
+ * A session or token kept while it is not near its end: ending one deletes its row, and deletions of
+ * sessions and tokens are in the change feed (migration 024). An extension elsewhere (a session
+ * slides on use) is an update the feed does not carry: a session kept until a minute before the end
+ * it had when read is read again from then on, and so sees it. A hash not found is not kept (it may be
+ * created in another process).
+ */
+const SURE_FOR_MS = 60_000;
+const farFromEnd = (record: { expiresAt: string | null } | null): boolean => record !== null && (record.expiresAt === null || Date.parse(record.expiresAt) - Date.now() > SURE_FOR_MS);
+
+export function cachedSessionStore(store: SessionStore, feed: ChangeFeed): SessionStore {
+  const cache = createReadCache(feed);
+  return {
+    create: (hash, record, now) => store.create(hash, record, now),
+    find: (hash) => cache.read(hash, () => store.find(hash), farFromEnd),
+    touch: (hash, expiresAt) => cache.wrote(store.touch(hash, expiresAt)),
+    delete: (hash) => cache.wrote(store.delete(hash)),
+    deleteForAgent: (agentId) => cache.wrote(store.deleteForAgent(agentId)),
+    deleteExpired: (now) => cache.wrote(store.deleteExpired(now)),
+  };
+}
+
+export function cachedApiTokenStore(store: ApiTokenStore, feed: ChangeFeed): ApiTokenStore {
+  const cache = createReadCache(feed);
+  return {
+    create: (agentId, input, now) => store.create(agentId, input, now),
+    find: (hash) => cache.read(hash, () => store.find(hash), farFromEnd),
+    // Its last use is read back to decide the next record of one: dropped with it.
+    touch: (id, now) => cache.wrote(store.touch(id, now)),
+    list: (agentId) => store.list(agentId),
+    delete: (id, agentId) => cache.wrote(store.delete(id, agentId)),
   };
 }

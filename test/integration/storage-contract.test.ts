@@ -7,7 +7,7 @@ import { createLoginLimiter, TooManyAttemptsError } from '../../src/core/login-l
 import type { ListCursor } from '../../src/core/ports.js';
 import { sortKeyOf, TICKET_SORTS } from '../../src/core/ports.js';
 import { createAgentRepository } from '../../src/storage/agent-repository.js';
-import { cachedAgentStore, cachedQueueStore, cachedSettingsStore } from '../../src/storage/cached-stores.js';
+import { cachedAgentStore, cachedApiTokenStore, cachedQueueStore, cachedSessionStore, cachedSettingsStore } from '../../src/storage/cached-stores.js';
 import { listenForChanges } from '../../src/storage/change-feed.js';
 import { createAttachmentRepository } from '../../src/storage/attachment-repository.js';
 import { createCustomerRepository } from '../../src/storage/customer-repository.js';
@@ -514,8 +514,10 @@ describe('PostgreSQL schema', () => {
   });
 });
 
-describe('agents, queues and settings kept in memory on PostgreSQL', () => {
+describe('agents, queues, settings and credentials kept in memory on PostgreSQL', () => {
   const maybe = postgresAvailable() ? it : it.skip;
+  // A notification's way, on a busy machine: bounded, not the default second.
+  const FEED = { timeout: 15_000 };
   const log = pino({ level: 'silent' });
 
   /** One process's view: its own pool, change feed and cached stores. */
@@ -525,15 +527,59 @@ describe('agents, queues and settings kept in memory on PostgreSQL', () => {
     cleanups.push(() => feed.close(), () => engine.close());
     const agents = createAgentRepository(engine);
     const queues = createQueueRepository(engine);
-    return { engine, feed, agents: cachedAgentStore(agents, feed), queues: cachedQueueStore(queues, feed), settings: cachedSettingsStore(createSettingsRepository(engine), feed) };
+    return {
+      engine,
+      feed,
+      agents: cachedAgentStore(agents, feed),
+      queues: cachedQueueStore(queues, feed),
+      settings: cachedSettingsStore(createSettingsRepository(engine), feed),
+      sessions: cachedSessionStore(createSessionRepository(engine), feed),
+      tokens: cachedApiTokenStore(createApiTokenRepository(engine), feed),
+    };
   }
+
+  maybe('keeps a session or token found while it is far from its end; one ended in another process is refused within the notification\'s way', async () => {
+    const url = await server()!.createDatabase();
+    const a = await process_(url);
+    const b = await process_(url);
+    const { anna } = await world(a.engine);
+    await expect.poll(() => a.feed.generation() !== null && b.feed.generation() !== null, FEED).toBe(true);
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    const soon = new Date(Date.now() + 30_000).toISOString();
+    // Created in the other process after this one looked: a hash not found is not kept.
+    expect(await a.sessions.find('s-far')).toBeNull();
+    await b.sessions.create('s-far', { agentId: anna.id, csrfToken: 'c', expiresAt: later }, NOW);
+    await b.sessions.create('s-soon', { agentId: anna.id, csrfToken: 'c', expiresAt: soon }, NOW);
+    const token = await b.tokens.create(anna.id, { name: 'x', tokenHash: 't-1', scope: 'rw', expiresAt: null }, NOW);
+    expect((await a.sessions.find('s-far'))?.agentId).toBe(anna.id);
+    let queries = 0;
+    const count = a.engine.pool.query.bind(a.engine.pool);
+    a.engine.pool.query = ((...args: Parameters<typeof count>) => (queries++, count(...args))) as typeof count;
+    const pass = async () => {
+      queries = 0;
+      expect((await a.sessions.find('s-far'))?.agentId).toBe(anna.id);
+      expect((await a.tokens.find('t-1'))?.id).toBe(token.id);
+      return queries;
+    };
+    await expect.poll(pass, FEED).toBe(0);
+    // Near its end: read each time (extended elsewhere, it would be seen).
+    queries = 0;
+    await a.sessions.find('s-soon');
+    await a.sessions.find('s-soon');
+    expect(queries).toBe(2);
+    // Logged out and revoked in the other process: refused here too.
+    await b.sessions.delete('s-far');
+    await b.tokens.delete(token.id, anna.id);
+    await expect.poll(() => a.sessions.find('s-far'), FEED).toBeNull();
+    await expect.poll(() => a.tokens.find('t-1'), FEED).toBeNull();
+  });
 
   maybe('reads them once, and again as soon as another process changes them', async () => {
     const url = await server()!.createDatabase();
     const a = await process_(url);
     const b = await process_(url);
     const { anna, first, billing } = await world(a.engine);
-    await expect.poll(() => a.feed.generation() !== null && b.feed.generation() !== null).toBe(true);
+    await expect.poll(() => a.feed.generation() !== null && b.feed.generation() !== null, FEED).toBe(true);
     // Kept: the same answers with no query sent (the feed's generation stands).
     let queries = 0;
     const count = a.engine.pool.query.bind(a.engine.pool);
@@ -547,7 +593,7 @@ describe('agents, queues and settings kept in memory on PostgreSQL', () => {
     };
     expect(await pass()).toBeGreaterThan(0);
     // (Once the notifications of world()'s own writes have come: they may still be on their way.)
-    await expect.poll(pass).toBe(0);
+    await expect.poll(pass, FEED).toBe(0);
     // A copy each time: changing what was read changes nothing kept.
     (await a.agents.findById(anna.id))!.dialString = 'PJSIP/999';
     expect((await a.agents.findById(anna.id))?.dialString).toBe('PJSIP/201');
@@ -556,11 +602,11 @@ describe('agents, queues and settings kept in memory on PostgreSQL', () => {
     await b.queues.setAccess(anna.id, first.id, null);
     await b.queues.update(billing.id, { isDefault: true });
     await b.settings.set('security', { dialPatterns: ['+49*'] });
-    await expect.poll(async () => (await a.agents.findById(anna.id))?.dialString).toBe('PJSIP/202');
+    await expect.poll(async () => (await a.agents.findById(anna.id))?.dialString, FEED).toBe('PJSIP/202');
     expect((await a.agents.findById(anna.id))?.active).toBe(false);
-    await expect.poll(() => a.queues.access(anna.id, first.id)).toBeNull();
-    await expect.poll(async () => (await a.queues.findDefault())?.id).toBe(billing.id);
-    await expect.poll(() => a.settings.get('security')).toEqual({ dialPatterns: ['+49*'] });
+    await expect.poll(() => a.queues.access(anna.id, first.id), FEED).toBeNull();
+    await expect.poll(async () => (await a.queues.findDefault())?.id, FEED).toBe(billing.id);
+    await expect.poll(() => a.settings.get('security'), FEED).toEqual({ dialPatterns: ['+49*'] });
     // Changed here: seen at once, without waiting for the notification.
     await a.agents.update(anna.id, { dialString: 'PJSIP/203' });
     expect((await a.agents.findById(anna.id))?.dialString).toBe('PJSIP/203');
@@ -571,17 +617,17 @@ describe('agents, queues and settings kept in memory on PostgreSQL', () => {
     const a = await process_(url);
     const b = await process_(url);
     const { anna } = await world(a.engine);
-    await expect.poll(() => a.feed.generation()).not.toBeNull();
+    await expect.poll(() => a.feed.generation(), FEED).not.toBeNull();
     expect((await a.agents.findById(anna.id))?.name).toBe('Anna');
     // The listening connection is cut (a restarted server or proxy would do the same).
     await b.engine.pool.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'LISTEN hotline_directory' AND pid <> pg_backend_pid()");
-    await expect.poll(() => a.feed.generation()).toBeNull();
+    await expect.poll(() => a.feed.generation(), FEED).toBeNull();
     // Changed meanwhile, when no notification can reach it: read from the database, not from memory.
     await b.agents.update(anna.id, { name: 'Anna B.' });
     expect((await a.agents.findById(anna.id))?.name).toBe('Anna B.');
     // Listening again: a new generation, kept from here on.
-    await expect.poll(() => a.feed.generation(), { timeout: 15_000 }).not.toBeNull();
+    await expect.poll(() => a.feed.generation(), FEED).not.toBeNull();
     await b.agents.update(anna.id, { name: 'Anna C.' });
-    await expect.poll(async () => (await a.agents.findById(anna.id))?.name).toBe('Anna C.');
+    await expect.poll(async () => (await a.agents.findById(anna.id))?.name, FEED).toBe('Anna C.');
   });
 });
