@@ -15,6 +15,9 @@ export const DEFAULT_PROMPTS = {
   'connecting-queue': 'sound:pls-hold-while-try',
   operator: 'sound:transfer',
   goodbye: 'sound:vm-goodbye',
+  'voicemail-closed': 'sound:vm-intro',
+  'voicemail-no-answer': 'sound:vm-nobodyavail',
+  'voicemail-thanks': 'sound:vm-msgsaved',
 } as const satisfies Record<PromptName, string>;
 
 /** The roles an instance can take (config `services`). */

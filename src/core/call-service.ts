@@ -71,6 +71,8 @@ export function createCallService(deps: CallServiceDeps) {
     forTicket: (ticketId: number) => calls.forTicket(ticketId),
 
     digits: (id: number, digits: string) => calls.update(id, { digits }),
+    /** The caller left a message, now the article `articleId` (see pbx/voicemail.ts): the call's outcome is `voicemail`. */
+    leftVoicemail: (id: number, articleId: number) => calls.update(id, { voicemailArticleId: articleId, outcome: 'voicemail' }),
     /** A call whose instance died in the IVR: the dialplan sent it to the default queue, unverified. */
     recovered: (id: number) => calls.update(id, { reason: 'recovered', unverified: true, outcome: 'fallback', ivrDoneAt: now() }),
 

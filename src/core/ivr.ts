@@ -14,7 +14,11 @@ export type PromptName =
   | 'connecting-agent'
   | 'connecting-queue'
   | 'operator'
-  | 'goodbye';
+  | 'goodbye'
+  /** Voicemail (pbx/voicemail.ts): outside business hours, nobody answered, and thanks after the message. */
+  | 'voicemail-closed'
+  | 'voicemail-no-answer'
+  | 'voicemail-thanks';
 
 /** Why the IVR ended where it did. */
 export type IvrOutcome =

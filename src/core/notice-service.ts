@@ -9,7 +9,7 @@ export type Texts = (key: string, values?: Record<string, unknown>) => string;
 export interface NoticeServiceDeps {
   notices: NoticeStore;
   agents: Pick<AgentStore, 'findById'>;
-  queues: Pick<QueueStore, 'access'>;
+  queues: Pick<QueueStore, 'access' | 'agentsSeeing'>;
   events: EventBus;
   clock: Clock;
   /** The texts of an agent's language (`language` as the agent set it). */
@@ -93,6 +93,11 @@ export function createNoticeService(deps: NoticeServiceDeps) {
     watched: (agentId: number) => notices.watched(agentId),
     setWatched: (agentId: number, queueIds: number[]) => notices.setWatched(agentId, queueIds),
     toMail: (limit: number) => notices.toMail(limit),
+    /** A caller left a message on the ticket (voicemail): every agent who may see its queue is told. */
+    async voicemail(ticket: Ticket, from: string, duration: string): Promise<Notice[]> {
+      const agentIds = await deps.queues.agentsSeeing([ticket.queueId]);
+      return write(agentIds.map((agentId) => ({ agentId, kind: 'customer-reply' as const, ticket, text: (t: Texts) => t('notice.voicemail', { from, ticket: title(t, ticket), duration }) })));
+    },
     /** Stops listening to events. */
     close(): void {
       for (const off of handlers) off();

@@ -167,6 +167,9 @@ export interface NewQueue {
   reopenPolicy?: 'reopen' | 'new-ticket';
   autoReply?: Record<string, string> | null;
   signature?: string | null;
+  voicemailAfterSeconds?: number | null;
+  openHours?: string | null;
+  holidays?: string[];
 }
 
 export interface QueueStore {

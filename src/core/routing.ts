@@ -2,8 +2,8 @@ import type { Agent, Queue } from './types.js';
 
 /** Where the dialplan sends a call. */
 export interface RouteDecision {
-  /** `agent`: ring the owner, then the queue; `queue`: the queue directly. */
-  route: 'agent' | 'queue';
+  /** `agent`: ring the owner, then the queue; `queue`: the queue directly; `voicemail`: the queue is closed, the caller may leave a message. */
+  route: 'agent' | 'queue' | 'voicemail';
   /** Set for `agent`: the owner's dial string, e.g. `PJSIP/201`. */
   agentTarget: string | null;
   agentId: number | null;

@@ -44,6 +44,12 @@ export interface Queue {
   autoReply: Record<string, string> | null;
   /** Put under agents' replies from this queue (`{agent}`, `{queue}` … filled in); null for none. */
   signature: string | null;
+  /** A caller nobody answered within this many seconds may leave a message (null: the caller waits on). */
+  voicemailAfterSeconds: number | null;
+  /** Business hours (hours.ts, e.g. `Mon-Fri 08:00-17:00`); outside them callers may leave a message. Null: always open. */
+  openHours: string | null;
+  /** Dates (`2026-12-24`) the queue is closed all day. */
+  holidays: string[];
   createdAt: string;
 }
 
@@ -162,7 +168,7 @@ export interface ArticleInput {
 /** … `limited`: the caller's number (or all callers) keyed too many unknown ticket numbers, or opened too many tickets. */
 export type CallReason = 'ticket' | 'operator' | 'invalid' | 'unknown' | 'no-input' | 'new-ticket' | 'recovered' | 'error' | 'limited';
 /** … `not-reached`: a call out whose number did not answer (busy, no answer, not dialled). */
-export type CallOutcome = 'answered' | 'abandoned' | 'fallback' | 'operator' | 'not-reached';
+export type CallOutcome = 'answered' | 'abandoned' | 'fallback' | 'operator' | 'not-reached' | 'voicemail';
 
 /** A phone call through the hotline, from the IVR to hang-up. */
 export interface Call {
@@ -180,7 +186,7 @@ export interface Call {
   language: string | null;
   digits: string;
   ticketId: number | null;
-  route: 'agent' | 'queue' | null;
+  route: 'agent' | 'queue' | 'voicemail' | null;
   target: string | null;
   queueId: number | null;
   reason: CallReason | null;
@@ -195,6 +201,8 @@ export interface Call {
   endedAt: string | null;
   /** The Hotline instance that took the call (config `instanceId`); null for calls out and older records. */
   instance: string | null;
+  /** The article the caller's message became (voicemail), if they left one. */
+  voicemailArticleId: number | null;
 }
 
 /** A text admins prepared for replies, for one queue or (queueId null) every queue. */

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { formatOpenHours, parseHolidays, parseOpenHours } from '../core/hours.js';
 import type { Hotline } from '../app.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import type { Access, Agent, Role } from '../core/types.js';
@@ -146,6 +147,20 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: AdminSer
     asteriskQueue: optional(field(b, 'asteriskQueue')),
   });
 
+  /** Voicemail: after how long nobody answered, and the business hours and holidays outside which callers may leave a message. */
+  const voicemailFields = (b: unknown) => {
+    if (!('voicemailAfter' in (b as object))) return {};
+    const after = field(b, 'voicemailAfter');
+    const seconds = after ? Number(after) : null;
+    if (seconds !== null && (seconds < 5 || seconds > 3600)) throw new ValidationError('voicemailAfter: give between 5 and 3600 seconds, or leave it empty for no voicemail when nobody answers');
+    const hours = field(b, 'openHours');
+    return {
+      voicemailAfterSeconds: seconds,
+      openHours: hours ? formatOpenHours(parseOpenHours(hours)) : null,
+      holidays: parseHolidays(field(b, 'holidays')),
+    };
+  };
+
   app.post('/admin/queues', { schema: { body: QueueForm } }, async (request, reply) => {
     requireAdmin(request);
     await directory.createQueue({ ...queueFields(request.body), isDefault: field(request.body, 'isDefault') === '1' });
@@ -166,6 +181,7 @@ export async function adminPages(app: FastifyInstance, opts: { hotline: AdminSer
       ...(policy ? { reopenPolicy: policy as 'reopen' | 'new-ticket' } : {}),
       ...('autoReplyEn' in (b as object) ? { autoReply: Object.keys(texts).length ? texts : null } : {}),
       ...('signature' in (b as object) ? { signature: field(b, 'signature') || null } : {}),
+      ...voicemailFields(b),
     });
     return reply.redirect('/admin/queues?done=queue-saved', 303);
   });

@@ -51,7 +51,11 @@ const INLINE_IMAGES: Record<string, string> = {
   'image/gif': 'image/gif', 'image/webp': 'image/webp', 'image/avif': 'image/avif',
   'image/bmp': 'image/bmp', 'image/x-bmp': 'image/bmp', 'image/x-ms-bmp': 'image/bmp',
 };
-const inlineType = (contentType: string): string | null => INLINE_IMAGES[contentType.toLowerCase().split(';')[0]!.trim()] ?? null;
+/** Sound browsers play in an <audio> element (voicemail is stored as WAV), by the types it comes labelled with. */
+const INLINE_AUDIO: Record<string, string> = { 'audio/wav': 'audio/wav', 'audio/x-wav': 'audio/wav', 'audio/wave': 'audio/wav', 'audio/vnd.wave': 'audio/wav' };
+const baseType = (contentType: string) => contentType.toLowerCase().split(';')[0]!.trim();
+const inlineType = (contentType: string): string | null => INLINE_IMAGES[baseType(contentType)] ?? INLINE_AUDIO[baseType(contentType)] ?? null;
+const isAudio = (contentType: string): boolean => INLINE_AUDIO[baseType(contentType)] !== undefined;
 
 /** Files attached to one reply: how many per upload, how large each, how much in all. */
 const MAX_DRAFT_FILES = 10;
@@ -455,7 +459,7 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: AgentPag
         deliveryText: a.delivery ? deliveryText(a.delivery, locale) : null,
         // Sanitised again at display: whatever was stored, nothing from a sender runs here.
         html: a.html ? sanitizeMailHtml(a.html, (c) => cid.get(c)) : null,
-        attachments: files.map((f) => ({ ...f, inline: inlineType(f.contentType) !== null })),
+        attachments: files.map((f) => ({ ...f, inline: inlineType(f.contentType) !== null, audio: isAudio(f.contentType) })),
       };
     });
     return page(views, request, reply, 'ticket', {
@@ -582,7 +586,7 @@ export async function agentPages(app: FastifyInstance, opts: { hotline: AgentPag
 }
 
 /**
- * Sends a stored file: common raster images inline with their own type, everything else
+ * Sends a stored file: common raster images and WAV sound inline with their own type, everything else
  * (HTML, SVG, PDF, executables…) as a download with a neutral type, so nothing from a sender renders as a page.
  */
 export function sendAttachment(reply: import('fastify').FastifyReply, attachment: Attachment, content: Buffer, forceDownload: boolean): void {

@@ -22,7 +22,7 @@ export function duration(from: string | null, to: string | null): string | null 
   return s < 60 ? `${s} s` : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
 
-const OUTCOMES = new Set(['answered', 'abandoned', 'fallback', 'operator', 'not-reached']);
+const OUTCOMES = new Set(['answered', 'abandoned', 'fallback', 'operator', 'not-reached', 'voicemail']);
 
 /** A call as a row of the log, with the customers its number belongs to (among those the agent may see). */
 async function rowOf(hotline: Pick<Hotline, 'directory' | 'agents'>, agentId: number, c: CallLogEntry, locale: Locale) {

@@ -197,6 +197,9 @@ export const QueueForm = z.object({
   autoReplyEn: text(LIMITS.autoReply).optional(),
   autoReplyDe: text(LIMITS.autoReply).optional(),
   signature: text(LIMITS.autoReply).optional(),
+  voicemailAfter: z.union([z.literal(''), z.string().trim().regex(/^\d{1,4}$/, 'must be a number of seconds')]).optional(),
+  openHours: text(LIMITS.autoReply).optional(),
+  holidays: text(LIMITS.autoReply).optional(),
   _csrf: csrf,
 });
 export const CannedForm = z.object({ queueId: formId, name: formText(LIMITS.name), body: formText(LIMITS.autoReply), _csrf: csrf });

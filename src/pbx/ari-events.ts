@@ -17,14 +17,23 @@ const channel = z.object({
 const withChannel = z.object({ type: z.string(), channel });
 const playback = z.object({ type: z.string(), playback: z.object({ id: text(200).min(1), target_uri: text(300), media_uri: text(2000).catch(''), state: text(40).catch('') }) });
 
+const recording = z.object({
+  type: z.string(),
+  recording: z.object({ name: text(200).min(1), target_uri: text(300).catch(''), state: text(40).catch(''), duration: z.number().nonnegative().optional().catch(undefined), cause: text(200).optional().catch(undefined) }),
+});
+
 const SCHEMAS: Record<string, z.ZodType> = {
-  StasisStart: withChannel,
+  // `args`: what the dialplan gave Stasis() after the app's name (`voicemail` for a caller who may leave a message).
+  StasisStart: withChannel.extend({ args: z.array(text(200)).max(20).catch([]) }),
   StasisEnd: withChannel,
   ChannelHangupRequest: withChannel,
   ChannelDestroyed: withChannel,
   ChannelDtmfReceived: withChannel.extend({ digit: z.string().regex(/^[0-9*#A-D]$/) }),
   PlaybackStarted: playback,
   PlaybackFinished: playback,
+  RecordingStarted: recording,
+  RecordingFinished: recording,
+  RecordingFailed: recording,
   // Another websocket took the Stasis app over (Asterisk lets one hold it: the newer wins).
   ApplicationReplaced: z.object({ type: z.string(), application: text(200).catch('') }),
   // StasisBroadcast(): a call any instance may claim (Asterisk 20.17, 22.7, 23.1 and later).

@@ -14,6 +14,8 @@ export interface AriEvent {
   application?: string;
   channel?: AriChannel;
   playback?: { id: string; media_uri: string; target_uri: string; state: string };
+  recording?: { name: string; target_uri: string; state: string; duration?: number; cause?: string };
+  args?: string[];
   digit?: string;
   [key: string]: unknown;
 }
@@ -60,6 +62,15 @@ export interface AriConnection {
   appChannelIds(): Promise<string[]>;
   /** Ids of every channel Asterisk has right now. */
   channelIds(): Promise<string[]>;
+  /**
+   * Records what the caller says (live recording, WAV) under `name`; `RecordingFinished` follows when
+   * the caller keys `terminateOn`, is silent for `maxSilenceSeconds`, reaches `maxDurationSeconds` or hangs up.
+   */
+  record(channelId: string, name: string, options: { maxDurationSeconds: number; maxSilenceSeconds: number; beep: boolean; terminateOn: string }): Promise<void>;
+  stopRecording(name: string): Promise<void>;
+  /** A finished recording's file, fetched over ARI; refused past `maxBytes`. */
+  storedRecording(name: string, maxBytes: number): Promise<Buffer>;
+  deleteStoredRecording(name: string): Promise<void>;
   /** Claims a broadcast call for this app: true when it is ours, false when another app was first (409). */
   claim(channelId: string): Promise<boolean>;
   close(): Promise<void>;
@@ -79,7 +90,8 @@ function createAriRequester(url: string, user: string, password: string) {
   const authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
   // An IPv6 address comes bracketed in a URL ([::1]) and is dialled without the brackets.
   const host = base.hostname.replace(/^\[(.*)\]$/, '$1');
-  const request = (what: string, method: string, path: string, query: Record<string, string | number | undefined>, timeoutMs: number): Promise<unknown> =>
+  /** `raw`: the answer's bytes (a recording), refused past `maxBytes`; otherwise its JSON. */
+  const request = (what: string, method: string, path: string, query: Record<string, string | number | undefined>, timeoutMs: number, raw?: { maxBytes: number }): Promise<unknown> =>
     new Promise((resolve, reject) => {
       const params = new URLSearchParams();
       for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
@@ -95,13 +107,28 @@ function createAriRequester(url: string, user: string, password: string) {
       });
       req.on('response', (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (raw && size > raw.maxBytes) {
+            clearTimeout(timer);
+            req.destroy();
+            reject(new Error(`${what}: more than ${raw.maxBytes} bytes`));
+            return;
+          }
+          chunks.push(chunk);
+        });
         res.on('error', (error) => {
           clearTimeout(timer);
           reject(new Error(`${what}: ${error.message}`));
         });
         res.on('end', () => {
           clearTimeout(timer);
+          const status = res.statusCode ?? 0;
+          if (raw && status >= 200 && status < 300) {
+            resolve(Buffer.concat(chunks));
+            return;
+          }
           const text = Buffer.concat(chunks).toString('utf8');
           let body: { message?: string } | undefined;
           try {
@@ -109,7 +136,6 @@ function createAriRequester(url: string, user: string, password: string) {
           } catch {
             body = { message: text };
           }
-          const status = res.statusCode ?? 0;
           // Asterisk refused it (4xx/5xx): its reason, when it gave one.
           if (status >= 200 && status < 300) resolve(body);
           else reject(new Error(`${what}: Asterisk answered ${status}${body?.message ? ` (${body.message})` : ''}`));
@@ -241,14 +267,14 @@ export function connectAri(options: AriOptions): AriConnection {
   const requester = createAriRequester(options.url, options.user, options.password);
 
   /** One ARI REST request, while connected; fails at once otherwise, and after `timeoutMs` at the latest. */
-  function rest(what: string, method: 'GET' | 'POST' | 'DELETE', path: string, query: Record<string, string | number | undefined> = {}): Promise<unknown> {
+  function rest(what: string, method: 'GET' | 'POST' | 'DELETE', path: string, query: Record<string, string | number | undefined> = {}, raw?: { maxBytes: number; timeoutMs: number }): Promise<unknown> {
     if (!client || state !== 'connected') return Promise.reject(new PbxUnavailableError(`${what}: ARI is ${state}`));
     // Values go into the URL: encoded, a line break would still reach Asterisk's variables and dialplan.
     for (const [key, value] of Object.entries(query)) {
       if (typeof value === 'string' && CONTROL.test(value)) return Promise.reject(new ValidationError(`ARI ${what}: ${key} must not contain control characters or line breaks`));
     }
     if (CONTROL.test(decodeURIComponent(path))) return Promise.reject(new ValidationError(`ARI ${what}: the path must not contain control characters`));
-    return requester.request(what, method, path, query, timeoutMs);
+    return requester.request(what, method, path, query, raw?.timeoutMs ?? timeoutMs, raw);
   }
 
   const id = encodeURIComponent;
@@ -269,6 +295,21 @@ export function connectAri(options: AriOptions): AriConnection {
         if (!Array.isArray(list)) throw new Error('channels: Asterisk answered something other than a list');
         return list.map((c) => (c as { id?: unknown }).id).filter((x): x is string => typeof x === 'string');
       }),
+    record: (channelId, name, options) =>
+      rest('record', 'POST', `/channels/${id(channelId)}/record`, {
+        name,
+        format: 'wav',
+        maxDurationSeconds: options.maxDurationSeconds,
+        maxSilenceSeconds: options.maxSilenceSeconds,
+        beep: options.beep ? 'true' : 'false',
+        terminateOn: options.terminateOn,
+        ifExists: 'overwrite',
+      }).then(() => undefined),
+    stopRecording: (name) => rest('stop recording', 'POST', `/recordings/live/${id(name)}/stop`).then(() => undefined),
+    storedRecording: (name, maxBytes) =>
+      // Over ARI, not from Asterisk's disk: Asterisk may run on another machine.
+      rest('stored recording', 'GET', `/recordings/stored/${id(name)}/file`, {}, { maxBytes, timeoutMs: Math.max(timeoutMs, 30_000) }) as Promise<Buffer>,
+    deleteStoredRecording: (name) => rest('delete recording', 'DELETE', `/recordings/stored/${id(name)}`).then(() => undefined),
     claim: (channelId) =>
       rest('claim', 'POST', '/events/claim', { channelId, application: app }).then(
         () => true,

@@ -10,7 +10,7 @@ import type { RouteDecision } from '../core/routing.js';
 import { decideRoute } from '../core/routing.js';
 import type { TicketService } from '../core/ticket-service.js';
 import type { TtnService } from '../core/ttn/ttn-service.js';
-import type { CallReason, Ticket } from '../core/types.js';
+import type { CallReason, Queue, Ticket } from '../core/types.js';
 import type { Logger } from '../logger.js';
 import type { AriConnection, AriEvent } from './ari.js';
 import { FALLBACK_CONTEXT, ROUTE_CONTEXT, ROUTE_EXTENSIONS, STASIS_GUARD_RENEW_MS, VARS } from './names.js';
@@ -46,6 +46,12 @@ export interface IvrDriverDeps {
   security: () => Promise<SecuritySettings>;
   /** Told when a call is handed back to the dialplan, so AMI events can be joined to it. */
   onHandoff(channelId: string, callId: number): void;
+  /** A channel in the app that another part drives (a caller leaving a message): not stranded. */
+  elsewhere?: (channelId: string) => boolean;
+  /** Whether a queue is open now (business hours, holidays); a closed queue's callers may leave a message. */
+  openNow?: (queue: Queue) => boolean;
+  /** This instance's Stasis app, which takes the messages of callers nobody answered (`voicemail` in the dialplan). */
+  voicemailApp?: string;
   /** This instance (config `instanceId`), set on each channel it hands on. */
   instance?: string;
   /** Pushes the channel's `TIMEOUT(absolute)` out to STASIS_GUARD_SECONDS from now (see `renewGuard`). */
@@ -334,6 +340,15 @@ export function createIvrDriver(deps: IvrDriverDeps) {
   }
 
   async function decide(outcome: IvrOutcome, found: Ticket | null): Promise<{ decision: RouteDecision; ticket: Ticket | null }> {
+    const { decision, ticket } = await decideOpen(outcome, found);
+    // The queue is closed (business hours, a holiday): nobody is there to ring; the caller may leave a message.
+    if (decision.queue && deps.voicemailApp && deps.openNow && !deps.openNow(decision.queue)) {
+      return { decision: { ...decision, route: 'voicemail', agentTarget: null, agentId: null }, ticket };
+    }
+    return { decision, ticket };
+  }
+
+  async function decideOpen(outcome: IvrOutcome, found: Ticket | null): Promise<{ decision: RouteDecision; ticket: Ticket | null }> {
     const defaultQueue = await deps.directory.defaultQueue();
     if (outcome.kind !== 'ticket') {
       const ticket = outcome.kind === 'new-ticket' ? await deps.tickets.findByTtn(outcome.ttn) : null;
@@ -389,7 +404,7 @@ export function createIvrDriver(deps: IvrDriverDeps) {
     const routed = session.callId ? deps.calls.routed(session.callId, { decision, reason, ticket, unverified, digits: takeDigits(session) }) : Promise.reject(new Error('no call record'));
     // "no input" and the new-ticket read-back already told the caller what happens next.
     const announce: PromptName | null =
-      reason === 'no-input' || reason === 'new-ticket' ? null : reason === 'operator' ? 'operator' : decision.route === 'agent' ? 'connecting-agent' : 'connecting-queue';
+      reason === 'no-input' || reason === 'new-ticket' || decision.route === 'voicemail' ? null : reason === 'operator' ? 'operator' : decision.route === 'agent' ? 'connecting-agent' : 'connecting-queue';
     await continueCall(session.channelId, session.callId, decision, ticket?.ttn ?? '', unverified, announce, session.language, routed);
     finish(session);
   }
@@ -412,6 +427,8 @@ export function createIvrDriver(deps: IvrDriverDeps) {
       [VARS.callId, String(callId)],
       [VARS.unverified, unverified ? '1' : '0'],
       [VARS.instance, deps.instance ?? ''],
+      // Voicemail when nobody answers in time (the queue's setting), or now when it is closed.
+      ...voicemailVars(decision),
       // Played by the dialplan before it rings (Playback takes the file without `sound:`).
       [VARS.announce, announce ? settings.promptMedia(announce, language).replace(/^sound:/, '') : ''],
     ];
@@ -454,6 +471,15 @@ export function createIvrDriver(deps: IvrDriverDeps) {
         await new Promise((r) => setTimeout(r, backoffDelay(attempt - 1, 2000)));
       }
     }
+  }
+
+  function voicemailVars(decision: RouteDecision): Array<[string, string]> {
+    const queue = decision.queue;
+    const takes = !!deps.voicemailApp && !!queue && (queue.voicemailAfterSeconds !== null || queue.openHours !== null || decision.route === 'voicemail');
+    return [
+      [VARS.queueTimeout, takes && queue.voicemailAfterSeconds !== null ? String(queue.voicemailAfterSeconds) : ''],
+      [VARS.voicemailApp, takes ? deps.voicemailApp! : ''],
+    ];
   }
 
   /**
@@ -569,11 +595,11 @@ export function createIvrDriver(deps: IvrDriverDeps) {
           promptsDone(session);
         }
       }
-      const orphans = [...ids].filter((id) => !sessions.has(id));
+      const orphans = [...ids].filter((id) => !sessions.has(id) && !deps.elsewhere?.(id));
       // A caller who has just entered may be listed before their StasisStart is read from the websocket.
       if (orphans.length > 0) await new Promise((r) => setTimeout(r, ORPHAN_GRACE_MS));
       for (const channelId of orphans) {
-        if (!sessions.has(channelId)) {
+        if (!sessions.has(channelId) && !deps.elsewhere?.(channelId)) {
           log.warn({ channel: channelId }, 'channel stranded in the app: continuing it to the default queue');
           await rescue(channelId).catch((error) => log.error({ err: error, channel: channelId }, 'stranded channel could not be continued'));
         }

@@ -19,7 +19,9 @@ export const ABSOLUTE_TIMEOUT = 'TIMEOUT(absolute)';
 /** Context the service `continue`s a call into once the route is chosen. */
 export const ROUTE_CONTEXT = 'hotline-route';
 /** Extensions of ROUTE_CONTEXT. */
-export const ROUTE_EXTENSIONS = { agent: 'agent', queue: 'queue' } as const;
+export const ROUTE_EXTENSIONS = { agent: 'agent', queue: 'queue', voicemail: 'voicemail' } as const;
+/** What the dialplan passes `Stasis()` after the app's name when a caller may leave a message. */
+export const VOICEMAIL_ARG = 'voicemail';
 
 /** Channel variables the service sets before `continue`. */
 export const VARS = {
@@ -43,6 +45,10 @@ export const VARS = {
   announce: 'HOTLINE_ANNOUNCE',
   /** The Hotline instance that took the call (config `instanceId`), for whoever looks at the channel. */
   instance: 'HOTLINE_INSTANCE',
+  /** Seconds the queue rings before the caller may leave a message; empty: no limit (the caller waits on). */
+  queueTimeout: 'HOTLINE_QUEUE_TIMEOUT',
+  /** The Stasis app (this instance's) that takes a message when nobody answered in time; empty: no voicemail. */
+  voicemailApp: 'HOTLINE_VOICEMAIL_APP',
 } as const;
 
 /** Context click-to-dial calls are originated into (the agent's phone answers, then the customer is dialled). */

@@ -11,7 +11,11 @@ import { createIvrDriver } from './ivr-driver.js';
 import type { GuessLimits } from './guess-limits.js';
 import { createGuessLimits } from './guess-limits.js';
 import { loadSecuritySettings } from '../core/security-settings.js';
-import { ABSOLUTE_TIMEOUT, STASIS_GUARD_SECONDS } from './names.js';
+import { ABSOLUTE_TIMEOUT, STASIS_GUARD_RENEW_MS, STASIS_GUARD_SECONDS } from './names.js';
+import { createVoicemail } from './voicemail.js';
+import type { OpenHours } from '../core/hours.js';
+import { isOpen, parseOpenHours } from '../core/hours.js';
+import type { Queue } from '../core/types.js';
 import { createPresence } from './presence.js';
 import { withTimeout } from './with-timeout.js';
 
@@ -96,7 +100,7 @@ export interface OriginateRequest {
  * happens to calls after the IVR. Both reconnect forever; neither can stop the process.
  */
 /** What the bridge uses of the core: the IVR's reads and writes go through `callPath` (its own connections). */
-export type PbxServices = Pick<Hotline, 'agents' | 'callPath' | 'calls' | 'clock' | 'databaseProblems' | 'log' | 'settings' | 'ttn'>;
+export type PbxServices = Pick<Hotline, 'agents' | 'callPath' | 'calls' | 'clock' | 'config' | 'databaseProblems' | 'log' | 'notices' | 'settings' | 'ttn'>;
 
 export function startPbx(hotline: PbxServices, options: PbxOptions, log: Logger = hotline.log) {
   const presence = createPresence();
@@ -116,6 +120,39 @@ export function startPbx(hotline: PbxServices, options: PbxOptions, log: Logger 
   let claiming = false;
   const guesses = createGuessLimits(() => hotline.clock.now().getTime(), options.guessLimits);
 
+  const renewGuard = (channelId: string, channelName: string) =>
+    ami.state() === 'connected'
+      ? ami.action({ action: 'Setvar', channel: channelName, variable: ABSOLUTE_TIMEOUT, value: String(STASIS_GUARD_SECONDS) }).then(() => undefined)
+      : ari.setVariable(channelId, ABSOLUTE_TIMEOUT, String(STASIS_GUARD_SECONDS));
+  // Business hours are read as the admin saved them; parsed once per text.
+  const hoursOf = new Map<string, OpenHours>();
+  const openNow = (queue: Queue): boolean => {
+    if (!queue.openHours) return true;
+    let hours = hoursOf.get(queue.openHours);
+    if (!hours) {
+      try {
+        hours = parseOpenHours(queue.openHours);
+      } catch (error) {
+        log.warn({ err: (error as Error).message, queue: queue.name }, 'business hours not readable: the queue counts as open');
+        return true;
+      }
+      hoursOf.set(queue.openHours, hours);
+    }
+    return isOpen(hours, queue.holidays, hotline.clock.now(), hotline.config.timeZone);
+  };
+  const voicemail = createVoicemail({
+    ari: () => ari,
+    calls,
+    tickets: hotline.callPath.tickets,
+    agents: hotline.callPath.agents,
+    directory: hotline.callPath.directory,
+    notices: hotline.notices,
+    log,
+    promptMedia: (name, language) => options.ivr.promptMedia(name, language),
+    renewGuard,
+    guardRenewMs: STASIS_GUARD_RENEW_MS,
+  });
+
   const driver = createIvrDriver({
     guesses,
     security: () => loadSecuritySettings(hotline.settings),
@@ -133,10 +170,10 @@ export function startPbx(hotline: PbxServices, options: PbxOptions, log: Logger 
     // Over AMI: an ARI request on a channel waits in the channel's queue behind a prompt that is
     // playing (seen on Asterisk 22: renewals ran only once a 10 s read-back had ended, after the
     // timer had cut it), while AMI's Setvar writes the channel at once. ARI when AMI is away.
-    renewGuard: (channelId, channelName) =>
-      ami.state() === 'connected'
-        ? ami.action({ action: 'Setvar', channel: channelName, variable: ABSOLUTE_TIMEOUT, value: String(STASIS_GUARD_SECONDS) }).then(() => undefined)
-        : ari.setVariable(channelId, ABSOLUTE_TIMEOUT, String(STASIS_GUARD_SECONDS)),
+    renewGuard,
+    elsewhere: (channelId) => voicemail.has(channelId),
+    openNow,
+    voicemailApp: options.ariApp,
   });
 
   ari = connectAri({
@@ -147,7 +184,7 @@ export function startPbx(hotline: PbxServices, options: PbxOptions, log: Logger 
     log,
     requestTimeoutMs: options.requestTimeoutMs,
     maxBackoffMs: options.maxBackoffMs,
-    onEvent: (event) => driver.handle(event),
+    onEvent: (event) => (voicemail.handles(event) ? voicemail.handle(event) : driver.handle(event)),
     onConnected: () => {
       driver.recover().catch((error) => log.error({ err: error }, 'ARI channel recovery failed'));
       reconcile();
@@ -348,6 +385,7 @@ export function startPbx(hotline: PbxServices, options: PbxOptions, log: Logger 
     async close(): Promise<void> {
       clearInterval(lostTimer);
       await driver.stop();
+      voicemail.stop();
       await Promise.all([ari.close(), ami.close()]);
     },
   };

@@ -135,3 +135,13 @@ export function writeWav(mono: Float64Array, rate: number): Buffer {
 export function toTelephonyWav(input: Buffer): Buffer {
   return writeWav(toMono(readWav(input), 8000), 8000);
 }
+
+/** How long a WAV plays, in ms: 0 for one without audio, null for what is no readable WAV. */
+export function wavDurationMs(data: Buffer): number | null {
+  try {
+    const audio = readWav(data);
+    return Math.round((audio.frames * 1000) / audio.sampleRate);
+  } catch (error) {
+    return error instanceof WavError && /no audio/.test(error.message) ? 0 : null;
+  }
+}

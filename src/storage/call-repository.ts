@@ -35,6 +35,7 @@ export const toCall = (r: CallRow): Call => ({
   answeredAt: r.answered_at,
   endedAt: r.ended_at,
   instance: r.instance,
+  voicemailArticleId: r.voicemail_article_id,
 });
 
 const COLUMNS: Record<keyof CallChange, string> = {
@@ -58,6 +59,7 @@ const COLUMNS: Record<keyof CallChange, string> = {
   ivrDoneAt: 'ivr_done_at',
   answeredAt: 'answered_at',
   endedAt: 'ended_at',
+  voicemailArticleId: 'voicemail_article_id',
 };
 
 // The queue a call belongs to: where it was routed, else its ticket's, else the default queue (a
@@ -105,7 +107,7 @@ export function createCallRepository(db: Sql): CallStore {
     () =>
       q
         .updateTable('calls')
-        .set({ ended_at: param('at'), outcome: sql`CASE WHEN answered_by IS NOT NULL THEN 'answered' ELSE 'abandoned' END` })
+        .set({ ended_at: param('at'), outcome: sql`CASE WHEN answered_by IS NOT NULL THEN 'answered' WHEN voicemail_article_id IS NOT NULL THEN 'voicemail' ELSE 'abandoned' END` })
         .where('id', '=', param('id'))
         .where('ended_at', 'is', null)
         .returningAll(),

@@ -20,10 +20,13 @@ const toQueue = (r: QueueRow): Queue => ({
   reopenPolicy: r.reopen_policy,
   autoReply: r.auto_reply ? (JSON.parse(r.auto_reply) as Record<string, string>) : null,
   signature: r.signature,
+  voicemailAfterSeconds: r.voicemail_after_seconds,
+  openHours: r.open_hours,
+  holidays: r.holidays ? (JSON.parse(r.holidays) as string[]) : [],
   createdAt: r.created_at,
 });
 
-const COLUMNS = { name: 'name', email: 'email', dialTarget: 'dial_target', asteriskQueue: 'asterisk_queue', isDefault: 'is_default', reopenPolicy: 'reopen_policy', autoReply: 'auto_reply', signature: 'signature' } as const;
+const COLUMNS = { name: 'name', email: 'email', dialTarget: 'dial_target', asteriskQueue: 'asterisk_queue', isDefault: 'is_default', reopenPolicy: 'reopen_policy', autoReply: 'auto_reply', signature: 'signature', voicemailAfterSeconds: 'voicemail_after_seconds', openHours: 'open_hours', holidays: 'holidays' } as const;
 
 /** {@link QueueStore} on either engine, including agent ↔ queue permissions. */
 export function createQueueRepository(db: Sql): QueueStore {
@@ -67,6 +70,9 @@ export function createQueueRepository(db: Sql): QueueStore {
               reopen_policy: queue.reopenPolicy ?? 'reopen',
               auto_reply: queue.autoReply ? JSON.stringify(queue.autoReply) : null,
               signature: queue.signature ?? null,
+              voicemail_after_seconds: queue.voicemailAfterSeconds ?? null,
+              open_hours: queue.openHours ?? null,
+              holidays: queue.holidays?.length ? JSON.stringify(queue.holidays) : null,
               created_at: now,
             })
             .returningAll(),

@@ -35,6 +35,9 @@ export interface Schema {
     reopen_policy: Generated<'reopen' | 'new-ticket'>;
     auto_reply: string | null;
     signature: string | null;
+    voicemail_after_seconds: number | null;
+    open_hours: string | null;
+    holidays: string | null;
   };
   queue_permissions: { agent_id: number; queue_id: number; access: 'ro' | 'rw' };
   queue_watchers: { agent_id: number; queue_id: number };
@@ -66,6 +69,7 @@ export interface Schema {
     dialled_by: number | null;
     callee_number: string | null;
     instance: string | null;
+    voicemail_article_id: number | null;
   };
   call_seen: { agent_id: number; call_id: number };
   settings: { key: string; value: string };

@@ -16,13 +16,16 @@ export interface AriRequest {
  * moment it gets its turn (`after`) and what it does then (`run`): such requests wait behind a
  * prompt that is playing, and are answered only once they ran.
  */
-export type AriReply = { status: number; body?: unknown } | { after: Promise<void>; run(): { status: number; body?: unknown } };
+/** `raw`: bytes sent as they are (a recording's file), with `contentType`. */
+type AriAnswer = { status: number; body?: unknown; raw?: Buffer; contentType?: string };
+export type AriReply = AriAnswer | { after: Promise<void>; run(): AriAnswer };
 export type AriHandler = (request: AriRequest) => AriReply;
 /**
  * How an overloaded or lossy Asterisk treats a request: `delayMs` / `until` answer late (the
  * request takes effect at once, as a reply lost in a queue), `drop` neither carries it out nor ever answers.
  */
-export type AriFault = { delayMs?: number; until?: Promise<unknown>; drop?: boolean } | undefined;
+/** `status`: Asterisk refuses the request with this status (the request is not carried out). */
+export type AriFault = { delayMs?: number; until?: Promise<unknown>; drop?: boolean; status?: number } | undefined;
 
 /**
  * ARI over HTTP and a websocket, as Asterisk serves it: swagger files by name (basePath
@@ -85,13 +88,17 @@ export function createAriServer(options: { apiDocs: Map<string, string>; user: s
     const request = { method: req.method ?? 'GET', path, params };
     const trouble = fault(request);
     if (trouble?.drop) return;
+    if (trouble?.status) return send(res, trouble.status, { message: 'refused by a fault the test set' });
     const answer = options.onRequest(request);
     const reply = 'after' in answer ? await answer.after.then(() => answer.run()) : answer;
     const exchange = { ...request, status: reply.status, replied: false };
     exchanges.push(exchange);
     if (trouble?.delayMs) await new Promise((r) => setTimeout(r, trouble.delayMs));
     if (trouble?.until) await trouble.until;
-    send(res, reply.status, reply.body);
+    if (reply.raw) {
+      res.writeHead(reply.status, { 'Content-Type': reply.contentType ?? 'application/octet-stream', 'Content-Length': reply.raw.length });
+      res.end(reply.raw);
+    } else send(res, reply.status, reply.body);
     exchange.replied = true;
   }
 

@@ -68,6 +68,8 @@ interface Channel {
   timers: Set<NodeJS.Timeout>;
   /** The dialplan's `TIMEOUT(absolute)`: when it fires in Stasis, the channel leaves to the `T` extension. */
   guard: NodeJS.Timeout | undefined;
+  /** A live recording (ARI `record`): its name, what ends it, and the caller's speech since it started. */
+  recording: { name: string; terminateOn: string; startedAt: number; speech: Buffer[]; timer?: NodeJS.Timeout } | null;
 }
 
 /** A dialled leg (agent phone), only as far as AMI events need it. */
@@ -109,6 +111,24 @@ function splitArgs(text: string): string[] {
 }
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** 16-bit mono PCM at 8 kHz in a WAV file, as Asterisk's `wav` format stores a recording. */
+function wav8k(pcm: Buffer): Buffer {
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0, 'ascii');
+  header.writeUInt32LE(36 + pcm.length, 4);
+  header.write('WAVEfmt ', 8, 'ascii');
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(1, 22);
+  header.writeUInt32LE(8000, 24);
+  header.writeUInt32LE(16000, 28);
+  header.writeUInt16LE(2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36, 'ascii');
+  header.writeUInt32LE(pcm.length, 40);
+  return Buffer.concat([header, pcm]);
+}
+
 /** The part of a call a test drives and watches. */
 export interface FakeCall {
   readonly id: string;
@@ -121,6 +141,8 @@ export interface FakeCall {
   readonly hungUp: boolean;
   /** Keys digits on the touch-tone pad, `gapMs` apart. */
   press(digits: string, gapMs?: number): Promise<void>;
+  /** Says something: 16-bit mono PCM samples at 8 kHz, which a live recording on the channel takes down. */
+  speak(pcm: Buffer): void;
   hangup(): void;
   /** Resolves once a log line starts with `prefix`. */
   waitFor(prefix: string, timeoutMs?: number): Promise<string>;
@@ -141,6 +163,8 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
   const queues = options.queues ?? {};
   const defaultQueue = options.defaultQueue ?? 'support';
   const phones = new Map(Object.entries(options.phones ?? {}));
+  /** Stored recordings by name (Asterisk's recording directory), as WAV files. */
+  const recordings = new Map<string, Buffer>();
   const deviceStates = new Map<string, string>();
   const channels = new Map<string, Channel>();
   const everRegistered = new Set<string>();
@@ -319,11 +343,32 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
       ch.priority = 2;
       const queue = ch.vars.get('HOTLINE_QUEUE');
       const target = ch.vars.get('HOTLINE_QUEUE_TARGET');
+      // Queue(${HOTLINE_QUEUE},,,,${HOTLINE_QUEUE_TIMEOUT}); QUEUESTATUS=TIMEOUT → voicemail when HOTLINE_VOICEMAIL_APP is set.
+      const timeout = Number(ch.vars.get('HOTLINE_QUEUE_TIMEOUT') || 0);
+      const voicemail = !!ch.vars.get('HOTLINE_VOICEMAIL_APP');
       if (queue) {
-        if (!(await runQueue(ch, queue))) await runQueue(ch, defaultQueue);
+        const status = await runQueue(ch, queue, timeout);
+        if (status === 'TIMEOUT' && voicemail && !ch.hungUp) return runDialplan(ch, 'hotline-route', 'voicemail');
+        if (status === 'UNKNOWN') await runQueue(ch, defaultQueue);
       } else if (target) {
-        if ((await dial(ch, target, 60)) !== 'ANSWER' && !ch.hungUp) await runQueue(ch, defaultQueue);
+        const status = await dial(ch, target, timeout || 60);
+        if (status === 'NOANSWER' && voicemail && !ch.hungUp) return runDialplan(ch, 'hotline-route', 'voicemail');
+        if (status !== 'ANSWER' && !ch.hungUp) await runQueue(ch, defaultQueue);
       } else await runQueue(ch, defaultQueue);
+      return;
+    }
+    if (context === 'hotline-route' && exten === 'voicemail') {
+      // Set(TIMEOUT(absolute)=8), Stasis(${HOTLINE_VOICEMAIL_APP},voicemail); failed → the default queue.
+      setGuard(ch, STASIS_GUARD_SECONDS);
+      const app = ch.vars.get('HOTLINE_VOICEMAIL_APP') ?? '';
+      if (!app || !ari.registeredApps().has(app)) {
+        ch.vars.set('STASISSTATUS', 'FAILED');
+        log(ch, 'stasis-failed');
+        return fallback(ch);
+      }
+      ch.app = app;
+      log(ch, 'stasis-start voicemail');
+      emitAri(ch, { type: 'StasisStart', args: ['voicemail'], channel: channelJson(ch) });
       return;
     }
     if (context === 'hotline-ivr') {
@@ -365,12 +410,15 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
     log(ch, `answered ${who}`);
   }
 
-  /** Queue(): ringall over the members; false when the queue does not exist (QUEUESTATUS=UNKNOWN). */
-  async function runQueue(ch: Channel, name: string): Promise<boolean> {
+  /**
+   * Queue(): ringall over the members. QUEUESTATUS: UNKNOWN when the queue does not exist, TIMEOUT
+   * when nobody answered within `timeoutSeconds` (0: no limit, the caller waits on).
+   */
+  async function runQueue(ch: Channel, name: string, timeoutSeconds = 0): Promise<'UNKNOWN' | 'TIMEOUT' | 'DONE'> {
     const members = queues[name];
     if (!members) {
       log(ch, `queue-unknown ${name}`);
-      return false;
+      return 'UNKNOWN';
     }
     ch.queue = name;
     log(ch, `queue ${name}`);
@@ -385,7 +433,7 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
       log(ch, `agent-called ${r.member.iface}`);
     }
     await sleep(timing.ringMs);
-    if (ch.hungUp) return true;
+    if (ch.hungUp) return 'DONE';
     const winner = ringing.find((r) => r.behaviour === 'answer');
     if (winner) {
       winner.dest.state = 'Up';
@@ -400,17 +448,38 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
     }
     if (!winner) {
       log(ch, `queue-waiting ${name}`);
-      return true;
+      if (!(timeoutSeconds > 0)) return 'DONE';
+      await sleep(timeoutSeconds * timing.secondMs);
+      if (ch.hungUp) return 'DONE';
+      for (const r of ringing) if (r.behaviour !== 'busy') amiEvent('DialEnd', 'call,all', block(ch), block(r.dest, 'Dest'), [['DialStatus', 'CANCEL']]);
+      amiEvent('QueueCallerLeave', 'agent,all', block(ch), [['Queue', name], ['Position', 1], ['Count', 0]]);
+      ch.queue = null;
+      log(ch, `queue-timeout ${name}`);
+      return 'TIMEOUT';
     }
     ch.member = { queue: name, def: winner.member, dest: winner.dest };
     amiEvent('QueueCallerLeave', 'agent,all', block(ch), [['Queue', name], ['Position', 1], ['Count', 0]]);
     amiEvent('AgentConnect', 'agent,all', block(ch), block(winner.dest, 'Dest'), [['Queue', name], ['Interface', winner.member.iface], ['MemberName', winner.member.name], ['HoldTime', 0], ['RingTime', 0]]);
     connect(ch, winner.dest, winner.member.iface);
-    return true;
+    return 'DONE';
+  }
+
+  /** Ends the channel's live recording: the caller's speech (silence where none) is stored as an 8 kHz WAV. */
+  function finishRecording(ch: Channel, why: string): void {
+    const r = ch.recording;
+    if (!r) return;
+    ch.recording = null;
+    clearTimeout(r.timer);
+    const pcm = r.speech.length ? Buffer.concat(r.speech) : Buffer.alloc(2 * Math.round(((Date.now() - r.startedAt) / 1000) * 8000));
+    recordings.set(r.name, wav8k(pcm));
+    log(ch, `recorded ${r.name} ${why}`);
+    emitAri(ch, { type: 'RecordingFinished', recording: { name: r.name, format: 'wav', target_uri: `channel:${ch.id}`, state: 'done', duration: Math.round(pcm.length / 16000) } });
   }
 
   function hangup(ch: Channel): void {
     if (ch.hungUp) return;
+    // Asterisk keeps what was said up to the hang-up, and reports the recording finished.
+    if (ch.recording) finishRecording(ch, 'hangup');
     ch.hungUp = true;
     setGuard(ch, 0);
     for (const t of ch.timers) clearTimeout(t);
@@ -478,6 +547,25 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
       if (!everRegistered.has(app)) return notFound('Application');
       const ids = [...channels.values()].filter((c) => c.app === app).map((c) => c.id);
       return { status: 200, body: { name: app, channel_ids: ids, bridge_ids: [], endpoint_ids: [], device_names: [], events_allowed: [], events_disallowed: [] } };
+    }
+    m = /^\/recordings\/stored\/([^/]+)(\/file)?$/.exec(path);
+    if (m) {
+      const name = decodeURIComponent(m[1]!);
+      const stored = recordings.get(name);
+      if (!stored) return notFound('Recording');
+      if (m[2] && method === 'GET') return { status: 200, raw: stored, contentType: 'audio/wav' };
+      if (!m[2] && method === 'DELETE') {
+        recordings.delete(name);
+        return { status: 204 };
+      }
+      return { status: 405, body: { message: 'not implemented by the fake' } };
+    }
+    m = /^\/recordings\/live\/([^/]+)\/stop$/.exec(path);
+    if (m && method === 'POST') {
+      const ch = [...channels.values()].find((c) => c.recording?.name === decodeURIComponent(m![1]!));
+      if (!ch) return notFound('Recording');
+      finishRecording(ch, 'stopped');
+      return { status: 204 };
     }
     m = /^\/playbacks\/([^/]+)$/.exec(path);
     if (m && method === 'DELETE') {
@@ -548,6 +636,18 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
           emitAri(ch, { variable: name, value: values[i] ?? '', type: 'ChannelVarset', channel: channelJson(ch) });
         });
         return { status: 204 };
+      }
+      case 'POST record': {
+        if (!params.name || !params.format) return { status: 400, body: { message: 'name and format are required' } };
+        if (ch.recording) return { status: 409, body: { message: 'Channel is already recording' } };
+        const name = params.name;
+        ch.recording = { name, terminateOn: params.terminateOn ?? 'none', startedAt: Date.now(), speech: [] };
+        log(ch, `record ${name}`);
+        if (params.beep === 'true') ch.played.push('sound:beep');
+        const max = Number(params.maxDurationSeconds ?? 0);
+        if (max > 0) ch.recording.timer = setTimeout(() => finishRecording(ch, 'max-duration'), max * timing.secondMs);
+        setImmediate(() => emitAri(ch, { type: 'RecordingStarted', recording: { name, format: params.format, target_uri: `channel:${ch.id}`, state: 'recording' } }));
+        return { status: 201, body: { name, format: params.format, target_uri: `channel:${ch.id}`, state: 'queued' } };
       }
       case 'GET variable': {
         if (params.variable === 'CALLERID(num)') return { status: 200, body: { value: ch.caller.number } };
@@ -668,12 +768,17 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
           if (ch.hungUp) return;
           if (ch.app) {
             log(ch, `dtmf ${digit}`);
+            if (ch.recording && (ch.recording.terminateOn === 'any' || ch.recording.terminateOn.includes(digit))) finishRecording(ch, 'dtmf');
             emitAri(ch, { type: 'ChannelDtmfReceived', digit, duration_ms: 100, channel: channelJson(ch) });
           } else log(ch, `dtmf-ignored ${digit}`);
           await sleep(gapMs);
         }
       },
       hangup: () => hangup(ch),
+      speak(pcm) {
+        log(ch, `speak ${pcm.length / 2} samples`);
+        ch.recording?.speech.push(pcm);
+      },
       timeOf(prefix) {
         const i = ch.log.findLastIndex((l) => l.startsWith(prefix));
         return i < 0 ? undefined : ch.logTimes[i];
@@ -711,6 +816,8 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
     /** Originate requests seen on AMI. */
     originated,
     phones,
+    /** Names of the recordings stored (not yet deleted over ARI). */
+    storedRecordings: () => [...recordings.keys()],
     get ariUrl() {
       return ari.url();
     },
@@ -760,6 +867,7 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
         member: null,
         timers: new Set(),
         guard: undefined,
+      recording: null,
       };
       channels.set(id, ch);
       amiEvent('Newchannel', 'call,all', block(ch));

@@ -125,6 +125,9 @@ export async function startAsterisk(bundle: string): Promise<RealAsterisk> {
   mkdirSync(join(work, 'etc'), { recursive: true });
   writeFileSync(join(work, 'etc/extensions.conf'), labDialplan());
   writeFileSync(join(work, 'etc/queues.conf'), labQueues());
+  // Asterisk's recording directory (astspooldir/recording), as an installed Asterisk has it: ARI's
+  // live recordings (voicemail) are refused without it, and start.sh does not make it.
+  mkdirSync(join(work, 'spool/recording'), { recursive: true });
   let ariPort = 0;
   let amiPort = 0;
   const start = async () => {
@@ -230,6 +233,8 @@ export interface RealCall {
   /** Resolves once the IVR has answered (the caller's leg entered `callersim`). */
   answered(timeoutMs?: number): Promise<void>;
   keys(digits: string): Promise<void>;
+  /** The caller says something: Asterisk plays `media` (e.g. `sound:hello-world`) into the call from the caller's side; resolves when it has been said. */
+  say(media: string, timeoutMs?: number): Promise<void>;
   hangup(): Promise<void>;
 }
 
@@ -275,6 +280,12 @@ export async function callerSim(ariUrl: string) {
         ivrId,
         answered: (timeoutMs = 15_000) => waitIn(events, subscribe, (e) => e.type === 'StasisStart' && e.channel?.id === id, timeoutMs, `IVR answering ${id}`).then(() => undefined),
         keys: (digits) => rest('POST', `/channels/${id}/dtmf`, { dtmf: digits, between: '100', duration: '100' }),
+        async say(media, timeoutMs = 20_000) {
+          const playbackId = `${id}-say-${++n}`;
+          const done = waitIn(events, subscribe, (e) => e.type === 'PlaybackFinished' && (e as { playback?: { id: string } }).playback?.id === playbackId, timeoutMs, `caller ${id} saying ${media}`);
+          await rest('POST', `/channels/${id}/play`, { media, playbackId });
+          await done;
+        },
         hangup: () => rest('DELETE', `/channels/${id}`).catch(() => undefined),
       };
     },

@@ -103,6 +103,31 @@ describe('admin pages', () => {
     expect(matrix).toMatch(new RegExp(`name="p_${w.agents.carol.id}_${w.queues.billing.id}">[^]*?<option value="rw" selected>`));
   });
 
+  it('sets a queue\'s voicemail: after how long, business hours and holidays, refusing what it cannot read', async () => {
+    const root = await w.login('root');
+    const base = { name: 'Billing', email: '', asteriskQueue: 'billing', dialTarget: '' };
+    const saved = await root.post(`/admin/queues/${w.queues.billing.id}`, { ...base, voicemailAfter: '45', openHours: 'mon-fri 8:00-17:00; sat 09:00-12:00', holidays: '2026-12-26\n2026-12-24' });
+    expect(saved.statusCode).toBe(303);
+    expect(await w.hotline.directory.findQueue(w.queues.billing.id)).toMatchObject({ voicemailAfterSeconds: 45, openHours: 'Mon-Fri 08:00-17:00; Sat 09:00-12:00', holidays: ['2026-12-24', '2026-12-26'] });
+    const page = (await root.get('/admin/queues')).body;
+    expect(page).toContain('value="Mon-Fri 08:00-17:00; Sat 09:00-12:00"');
+    expect(page).toContain('2026-12-24\n2026-12-26</textarea>');
+    for (const [fields, message] of [
+      [{ voicemailAfter: '2' }, /between 5 and 3600 seconds/],
+      [{ voicemailAfter: 'soon' }, /must be a number of seconds/],
+      [{ openHours: 'Mon-Fry 08:00-17:00' }, /Fry.{1,8} in .{1,8}Mon-Fry 08:00-17:00.{1,8} is not a weekday/],
+      [{ holidays: '24.12.2026' }, /24\.12\.2026.{1,8} is not a date/],
+    ] as const) {
+      const refused = await root.post(`/admin/queues/${w.queues.billing.id}`, Object.assign({ ...base, voicemailAfter: '45', openHours: '', holidays: '' }, fields));
+      expect(refused.statusCode).toBe(400);
+      expect(refused.body).toMatch(message);
+    }
+    // Nothing of a refused form was kept; emptied, the queue has no voicemail.
+    expect((await w.hotline.directory.findQueue(w.queues.billing.id))?.voicemailAfterSeconds).toBe(45);
+    await root.post(`/admin/queues/${w.queues.billing.id}`, { ...base, voicemailAfter: '', openHours: '', holidays: '' });
+    expect(await w.hotline.directory.findQueue(w.queues.billing.id)).toMatchObject({ voicemailAfterSeconds: null, openHours: null, holidays: [] });
+  });
+
   it('adds customers and their numbers, switches the TTN generator, and shows the PBX status', async () => {
     const root = await w.login('root');
     await root.post('/admin/customers', { name: 'Erin', email: 'erin@example.org', phone: '0221 555 01' });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ABSOLUTE_TIMEOUT, BROADCAST_CONTEXT, FAILOVER_CONTEXT, FAILOVER_WORKING_VARS, INSTANCES_GLOBALS, DEFAULT_QUEUE_GLOBAL, DIAL_CONTEXT, FALLBACK_CONTEXT, IVR_CONTEXT, OUTBOUND_CONTEXT_GLOBAL, ROUTE_CONTEXT, ROUTE_EXTENSIONS, STASIS_GUARD_RENEW_MS, STASIS_GUARD_SECONDS, STASIS_STATUS, VARS } from '../../src/pbx/names.js';
+import { ABSOLUTE_TIMEOUT, BROADCAST_CONTEXT, FAILOVER_CONTEXT, FAILOVER_WORKING_VARS, INSTANCES_GLOBALS, DEFAULT_QUEUE_GLOBAL, DIAL_CONTEXT, FALLBACK_CONTEXT, IVR_CONTEXT, OUTBOUND_CONTEXT_GLOBAL, ROUTE_CONTEXT, ROUTE_EXTENSIONS, STASIS_GUARD_RENEW_MS, STASIS_GUARD_SECONDS, STASIS_STATUS, VARS, VOICEMAIL_ARG } from '../../src/pbx/names.js';
 
 const dialplan = readFileSync(new URL('../../dialplan/extensions.conf', import.meta.url), 'utf8');
 const code = dialplan
@@ -57,10 +57,20 @@ describe('dialplan/extensions.conf', () => {
     expect(STASIS_GUARD_RENEW_MS * 2).toBeLessThan(STASIS_GUARD_SECONDS * 1000);
     for (const context of [ROUTE_CONTEXT, FALLBACK_CONTEXT]) {
       const section = code.slice(code.indexOf(`[${context}]`));
-      for (const exten of context === ROUTE_CONTEXT ? Object.values(ROUTE_EXTENSIONS) : ['s']) {
+      for (const exten of context === ROUTE_CONTEXT ? [ROUTE_EXTENSIONS.agent, ROUTE_EXTENSIONS.queue] : ['s']) {
         expect(section).toMatch(new RegExp(`^exten => ${exten},1,Set\\(TIMEOUT\\(absolute\\)=0\\)$`, 'm'));
       }
     }
+  });
+
+  it('takes a message back in Hotline\'s app under the same guard, and reaches the default queue without it', () => {
+    const route = code.slice(code.indexOf(`[${ROUTE_CONTEXT}]`), code.indexOf('\n[', code.indexOf(`[${ROUTE_CONTEXT}]`) + 1));
+    const voicemail = route.slice(route.indexOf(`exten => ${ROUTE_EXTENSIONS.voicemail},1,`));
+    expect(voicemail).toMatch(new RegExp(`^exten => ${ROUTE_EXTENSIONS.voicemail},1,Set\\(${ABSOLUTE_TIMEOUT.replace(/[()]/g, '\\$&')}=${STASIS_GUARD_SECONDS}\\)\\n same => n,Stasis\\(\\$\\{${VARS.voicemailApp}\\},${VOICEMAIL_ARG}\\)\\n same => n,Set\\(TIMEOUT\\(absolute\\)=0\\)\\n same => n,Goto\\(${FALLBACK_CONTEXT},s,1\\)`));
+    expect(route).toMatch(new RegExp(`^exten => T,1,[^\\n]*\\n same => n,Goto\\(${FALLBACK_CONTEXT},s,1\\)`, 'm'));
+    // Only when nobody answered within the queue's time, and only with an app to take the message.
+    expect(route).toContain(`Queue(\${${VARS.queue}},,,,\${${VARS.queueTimeout}})`);
+    expect(route).toContain(`"\${QUEUESTATUS}" = "TIMEOUT" & "\${${VARS.voicemailApp}}" != ""]?${ROUTE_EXTENSIONS.voicemail},1`);
   });
 
   it('sets no [globals] (a later include would override the site\'s own) and sends click-to-dial to the site\'s outbound context', () => {

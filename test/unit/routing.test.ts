@@ -6,7 +6,7 @@ const agent = (over: Partial<Agent> = {}): Agent => ({
   id: 1, login: 'alice', name: 'Alice', email: null, role: 'agent', dialString: 'PJSIP/201', deviceInterface: 'PJSIP/201',
   language: 'en', active: true, away: false, notifyByEmail: false, timeZone: null, createdAt: '', ...over,
 });
-const queue = (over: Partial<Queue> = {}): Queue => ({ id: 10, name: 'Billing', email: null, dialTarget: null, asteriskQueue: 'billing', isDefault: false, reopenPolicy: 'reopen', autoReply: null, signature: null, createdAt: '', ...over });
+const queue = (over: Partial<Queue> = {}): Queue => ({ id: 10, name: 'Billing', email: null, dialTarget: null, asteriskQueue: 'billing', isDefault: false, reopenPolicy: 'reopen', autoReply: null, signature: null, voicemailAfterSeconds: null, openHours: null, holidays: [], createdAt: '', ...over });
 const defaultQueue = queue({ id: 1, name: 'Support', asteriskQueue: 'support', isDefault: true });
 const free = { deviceState: 'NOT_INUSE', paused: false };
 
