@@ -36,6 +36,14 @@ export function createReadCache(feed: ChangeFeed) {
         feed.bump();
       }
     },
+    /** After a write here that only this cache keeps a copy of: its own values dropped, the others' left be. */
+    async wroteOwn<T>(write: Promise<T>): Promise<T> {
+      try {
+        return await write;
+      } finally {
+        kept.clear();
+      }
+    },
   };
 }
 
@@ -93,10 +101,12 @@ export function cachedSessionStore(store: SessionStore, feed: ChangeFeed): Sessi
   return {
     create: (hash, record, now) => store.create(hash, record, now),
     find: (hash) => cache.read(hash, () => store.find(hash), farFromEnd),
-    touch: (hash, expiresAt) => cache.wrote(store.touch(hash, expiresAt)),
-    delete: (hash) => cache.wrote(store.delete(hash)),
-    deleteForAgent: (agentId) => cache.wrote(store.deleteForAgent(agentId)),
-    deleteExpired: (now) => cache.wrote(store.deleteExpired(now)),
+    // Sessions are nobody else's: a change here drops only what this cache keeps (agents, queues and
+    // settings stay); other processes hear of deletions through the feed.
+    touch: (hash, expiresAt) => cache.wroteOwn(store.touch(hash, expiresAt)),
+    delete: (hash) => cache.wroteOwn(store.delete(hash)),
+    deleteForAgent: (agentId) => cache.wroteOwn(store.deleteForAgent(agentId)),
+    deleteExpired: (now) => cache.wroteOwn(store.deleteExpired(now)),
   };
 }
 
@@ -105,9 +115,9 @@ export function cachedApiTokenStore(store: ApiTokenStore, feed: ChangeFeed): Api
   return {
     create: (agentId, input, now) => store.create(agentId, input, now),
     find: (hash) => cache.read(hash, () => store.find(hash), farFromEnd),
-    // Its last use is read back to decide the next record of one: dropped with it.
-    touch: (id, now) => cache.wrote(store.touch(id, now)),
+    // Its last use is read back to decide the next record of one: dropped with it (the token cache only).
+    touch: (id, now) => cache.wroteOwn(store.touch(id, now)),
     list: (agentId) => store.list(agentId),
-    delete: (id, agentId) => cache.wrote(store.delete(id, agentId)),
+    delete: (id, agentId) => cache.wroteOwn(store.delete(id, agentId)),
   };
 }
