@@ -81,7 +81,10 @@ export async function createHotline(config: Config, overrides: HotlineOverrides 
     const agentStore = cachedAgentStore(createAgentRepository(sql), changes);
     const agents = createAgentService({ agents: agentStore, clock, events });
     const prompts = createPromptStore({ dir: config.promptsDir });
-    if (overrides.installPrompts !== false) prompts.install();
+    if (overrides.installPrompts !== false) {
+      const failed = prompts.install();
+      if (failed.length) log.warn({ failed: failed.length, first: failed[0] }, `${failed.length} IVR prompts could not be copied into ${config.promptsDir}; Asterisk's own sounds play for them until they can`);
+    }
     const auth = createAuthService({ agents, sessions: cachedSessionStore(createSessionRepository(sql), changes), tokens: cachedApiTokenStore(createApiTokenRepository(sql), changes), clock, events, limits: { perLoginAndAddress: config.loginFailuresAllowed, baseDelayMs: config.loginFirstWaitSeconds * 1000 }, loginFailures: createLoginFailureRepository(sql) });
     const calls = createCallService({ instance: config.instanceId, calls: createCallRepository(callPath), tickets, agents: agentStore, queues, events, clock, onError: (error, what) => log.warn({ err: error }, `${what} failed`) });
     const texts = createTextOverrideRepository(sql);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ValidationError } from '../core/errors.js';
@@ -38,20 +38,35 @@ export function createPromptStore(options: { dir: string; defaultsDir?: string }
     mkdirSync(join(target, '..'), { recursive: true });
     // A hidden name with no sound extension: Asterisk never picks the half-written file.
     const temp = join(target, '..', `.${randomBytes(6).toString('hex')}.tmp`);
-    writeFileSync(temp, bytes);
-    renameSync(temp, target);
+    try {
+      writeFileSync(temp, bytes);
+      renameSync(temp, target);
+    } catch (error) {
+      rmSync(temp, { force: true });
+      throw error;
+    }
   };
 
-  /** Copies shipped defaults where the prompt folder has no file yet (first start, new prompts in an update). */
-  function install(): void {
+  /**
+   * Copies shipped defaults where the prompt folder has no file yet (first start, new prompts in an
+   * update), each written beside its place and renamed, so that a full or read-only disk leaves no
+   * half a prompt. What could not be copied is returned (the service starts all the same: a prompt
+   * without its file plays Asterisk's own sound, config `prompts`).
+   */
+  function install(): Array<{ file: string; error: string }> {
+    const failed: Array<{ file: string; error: string }> = [];
     for (const lang of readdirSync(defaults).filter((d) => LANGUAGE.test(d) && statSync(join(defaults, d)).isDirectory())) {
       for (const name of names) {
         if (existsSync(defaultFile(lang, name)) && !existsSync(file(lang, name))) {
-          mkdirSync(join(dir, lang), { recursive: true });
-          copyFileSync(defaultFile(lang, name), file(lang, name));
+          try {
+            writeAtomically(file(lang, name), readFileSync(defaultFile(lang, name)));
+          } catch (error) {
+            failed.push({ file: file(lang, name), error: (error as Error).message });
+          }
         }
       }
     }
+    return failed;
   }
 
   const durations = new Map<string, { mtimeMs: number; size: number; ms: number | null }>();

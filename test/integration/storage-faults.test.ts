@@ -1,5 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createPromptStore } from '../../src/prompts/prompt-store.js';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { buildServer } from '../../src/http/server.js';
 import { lockHolder, smallFileSystem, unprivilegedUser } from '../helpers/faults.js';
@@ -8,7 +11,8 @@ import { pbxHarness } from '../helpers/pbx.js';
 import { startServe } from '../helpers/serve.js';
 import { mistyped } from '../helpers/ttn.js';
 
-const fs = smallFileSystem();
+// Each test's run copies the shipped prompts (about 2 MB) and opens a database before the disk is filled.
+const fs = smallFileSystem(16 * 1024);
 if ('unavailable' in fs) console.warn(`storage-faults: ${fs.unavailable}; the full-disk tests are skipped`);
 const disk = 'dir' in fs ? fs : null;
 
@@ -38,6 +42,27 @@ let runs = 0;
 const onDisk = () => `${disk!.dir}/run-${++runs}`;
 
 describe.skipIf(!disk)('a full disk', () => {
+  it('starts with the prompts that fit: none copied half, the rest named, Asterisk\'s own sounds for them', async () => {
+    const dir = onDisk();
+    mkdirSync(dir, { recursive: true });
+    disk!.fill();
+    cleanups.push(() => disk!.free());
+    const store = createPromptStore({ dir });
+    const failed = store.install();
+    expect(failed.length).toBeGreaterThan(0);
+    expect(failed[0]!.error).toMatch(/ENOSPC|no space/i);
+    // Whatever is there is whole; no temporary file is left behind.
+    const shipped = fileURLToPath(new URL('../../ivr-prompts/', import.meta.url));
+    for (const lang of readdirSync(dir)) {
+      for (const name of readdirSync(join(dir, lang))) {
+        expect(name.startsWith('.')).toBe(false);
+        expect(readFileSync(join(dir, lang, name)).equals(readFileSync(join(shipped, lang, name)))).toBe(true);
+      }
+    }
+    disk!.free();
+    expect(store.install()).toEqual([]);
+  });
+
   it('never hands back a call record whose commit failed', async () => {
     h = await pbxHarness({ config: { dataDir: onDisk() } });
     disk!.fill();
