@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { pcmWav } from '../helpers/wav.js';
 import { ABSOLUTE_TIMEOUT, FALLBACK_CONTEXT, STASIS_GUARD_SECONDS } from '../../src/pbx/names.js';
 import { ariApiDocs } from './ari-description.js';
 import type { AmiFields } from './ami-server.js';
@@ -111,23 +112,6 @@ function splitArgs(text: string): string[] {
 }
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** 16-bit mono PCM at 8 kHz in a WAV file, as Asterisk's `wav` format stores a recording. */
-function wav8k(pcm: Buffer): Buffer {
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0, 'ascii');
-  header.writeUInt32LE(36 + pcm.length, 4);
-  header.write('WAVEfmt ', 8, 'ascii');
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(8000, 24);
-  header.writeUInt32LE(16000, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36, 'ascii');
-  header.writeUInt32LE(pcm.length, 40);
-  return Buffer.concat([header, pcm]);
-}
 
 /** The part of a call a test drives and watches. */
 export interface FakeCall {
@@ -471,7 +455,7 @@ export function createFakeAsterisk(options: FakeAsteriskOptions = {}) {
     ch.recording = null;
     clearTimeout(r.timer);
     const pcm = r.speech.length ? Buffer.concat(r.speech) : Buffer.alloc(2 * Math.round(((Date.now() - r.startedAt) / 1000) * 8000));
-    recordings.set(r.name, wav8k(pcm));
+    recordings.set(r.name, pcmWav(pcm, 8000)); // as Asterisk's `wav` format: 16-bit mono at 8 kHz
     log(ch, `recorded ${r.name} ${why}`);
     emitAri(ch, { type: 'RecordingFinished', recording: { name: r.name, format: 'wav', target_uri: `channel:${ch.id}`, state: 'done', duration: Math.round(pcm.length / 16000) } });
   }

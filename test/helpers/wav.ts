@@ -11,6 +11,12 @@ export function sineWav(rate: number, channels: number, bits: 16 | 24, seconds: 
       else data.writeIntLE(Math.round(v * 8388607), at, 3);
     }
   }
+  return pcmWav(data, rate, channels, bits);
+}
+
+/** PCM samples (little-endian, interleaved) in a WAV file with the plain 44-byte header. */
+export function pcmWav(data: Buffer, rate: number, channels = 1, bits: 16 | 24 = 16): Buffer {
+  const bytes = bits / 8;
   const h = Buffer.alloc(44);
   h.write('RIFF', 0, 'ascii');
   h.writeUInt32LE(36 + data.length, 4);
