@@ -60,3 +60,7 @@ export function readAriEvent(data: unknown): AriEventCheck {
   if (!checked.success) return { invalid: `${type}: ${checked.error.issues.map((i) => `${i.path.join('.') || '(event)'} ${i.message}`).join('; ')}` };
   return { event: checked.data as AriEvent };
 }
+
+/** The channel an event is about: its channel, or the one a playback or recording plays to or records. */
+export const channelOf = (event: AriEvent): string | undefined =>
+  event.channel?.id ?? event.playback?.target_uri?.replace(/^channel:/, '') ?? event.recording?.target_uri?.replace(/^channel:/, '');

@@ -13,6 +13,8 @@ import type { TtnService } from '../core/ttn/ttn-service.js';
 import type { CallReason, Queue, Ticket } from '../core/types.js';
 import type { Logger } from '../logger.js';
 import type { AriConnection, AriEvent } from './ari.js';
+import { channelOf } from './ari-events.js';
+import { openPhoneTicket } from './phone-ticket.js';
 import { FALLBACK_CONTEXT, ROUTE_CONTEXT, ROUTE_EXTENSIONS, STASIS_GUARD_RENEW_MS, VARS } from './names.js';
 import type { Presence } from './presence.js';
 import { backoffDelay, PbxUnavailableError, withTimeout } from './with-timeout.js';
@@ -315,13 +317,12 @@ export function createIvrDriver(deps: IvrDriverDeps) {
   async function createPhoneTicket(session: Session) {
     const queue = await deps.directory.defaultQueue();
     if (!queue) throw new Error('no default queue');
-    const [customer] = await deps.directory.findCustomersByPhone(session.callerNumber);
-    return deps.tickets.create({
+    return openPhoneTicket(deps, {
       queueId: queue.id,
+      callerNumber: session.callerNumber,
       title: `Phone request from ${session.callerNumber ?? 'unknown number'}`,
-      customerId: customer?.id ?? null,
-      article: { kind: 'phone', from: session.callerNumber, text: 'Opened by the caller from the phone menu; the number was read back before the call went to the queue.' },
-    }, 'system', 'phone');
+      text: 'Opened by the caller from the phone menu; the number was read back before the call went to the queue.',
+    });
   }
 
   function end(session: Session): void {
@@ -512,7 +513,7 @@ export function createIvrDriver(deps: IvrDriverDeps) {
   return {
     /** Feeds one ARI event. */
     handle(event: AriEvent): void {
-      const channelId = event.channel?.id ?? event.playback?.target_uri?.replace(/^channel:/, '');
+      const channelId = channelOf(event);
       if (!channelId) return;
       const session = sessions.get(channelId);
       switch (event.type) {

@@ -144,7 +144,6 @@ export function startPbx(hotline: PbxServices, options: PbxOptions, log: Logger 
     ari: () => ari,
     calls,
     tickets: hotline.callPath.tickets,
-    agents: hotline.callPath.agents,
     directory: hotline.callPath.directory,
     notices: hotline.notices,
     log,

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { AgentService } from '../core/agent-service.js';
 import type { CallService } from '../core/call-service.js';
 import type { DirectoryService } from '../core/directory-service.js';
 import type { PromptName } from '../core/ivr.js';
@@ -8,11 +7,13 @@ import type { TicketService } from '../core/ticket-service.js';
 import type { Call, Ticket } from '../core/types.js';
 import type { Logger } from '../logger.js';
 import type { AriConnection, AriEvent } from './ari.js';
+import { channelOf } from './ari-events.js';
+import { openPhoneTicket } from './phone-ticket.js';
 import { FALLBACK_CONTEXT, VOICEMAIL_ARG } from './names.js';
 import { wavDurationMs } from '../prompts/wav.js';
 
 /** The longest message a caller may leave, and the silence after which it is taken as finished. */
-export const VOICEMAIL_MAX_SECONDS = 180;
+const VOICEMAIL_MAX_SECONDS = 180;
 const VOICEMAIL_SILENCE_SECONDS = 8;
 /** A recording this short (the tone, a breath) is no message: nothing is filed. */
 const SHORTEST_MESSAGE_MS = 700;
@@ -33,7 +34,6 @@ export interface VoicemailDeps {
   ari: () => AriConnection;
   calls: CallService;
   tickets: TicketService;
-  agents: AgentService;
   directory: DirectoryService;
   notices: Pick<NoticeService, 'voicemail'>;
   log: Logger;
@@ -55,7 +55,6 @@ interface Session {
   hungUp: boolean;
   guard: NodeJS.Timeout | undefined;
   safety: NodeJS.Timeout | undefined;
-  startedAt: number;
 }
 
 /**
@@ -116,7 +115,6 @@ export function createVoicemail(deps: VoicemailDeps) {
       hungUp: false,
       guard: undefined,
       safety: undefined,
-      startedAt: Date.now(),
     };
     sessions.set(channel.id, session);
     const renew = () => void deps.renewGuard(session.channelId, session.channelName).catch((error: Error) => log.debug({ err: error.message }, 'voicemail: Stasis guard not renewed'));
@@ -203,17 +201,12 @@ export function createVoicemail(deps: VoicemailDeps) {
     if (keyed) return keyed;
     const queue = (call?.queueId ? await deps.directory.findQueue(call.queueId) : null) ?? (await deps.directory.defaultQueue());
     if (!queue) throw new Error('no queue to file the message in');
-    const [customer] = await deps.directory.findCustomersByPhone(session.callerNumber);
-    const { ticket } = await deps.tickets.create(
-      {
-        queueId: queue.id,
-        title: `Voicemail from ${session.callerNumber ?? 'an unknown number'}`,
-        customerId: customer?.id ?? null,
-        article: { kind: 'phone', from: session.callerNumber, text: 'Opened for a message the caller left on the phone (below).' },
-      },
-      'system',
-      'phone',
-    );
+    const { ticket } = await openPhoneTicket(deps, {
+      queueId: queue.id,
+      callerNumber: session.callerNumber,
+      title: `Voicemail from ${session.callerNumber ?? 'an unknown number'}`,
+      text: 'Opened for a message the caller left on the phone (below).',
+    });
     if (call) await deps.calls.linkTicket(call.id, ticket.id).catch((error: Error) => log.warn({ err: error.message }, 'voicemail: the new ticket was not put on the call'));
     return ticket;
   }
@@ -239,7 +232,7 @@ export function createVoicemail(deps: VoicemailDeps) {
     /** Whether the event is this driver's: a voicemail entry, or an event on a channel leaving a message. */
     handles(event: AriEvent): boolean {
       if (isVoicemail(event)) return true;
-      const channelId = event.channel?.id ?? event.playback?.target_uri?.replace(/^channel:/, '') ?? event.recording?.target_uri?.replace(/^channel:/, '');
+      const channelId = channelOf(event);
       return channelId !== undefined && sessions.has(channelId);
     },
     handle(event: AriEvent): void {
@@ -252,7 +245,7 @@ export function createVoicemail(deps: VoicemailDeps) {
         });
         return;
       }
-      const channelId = event.channel?.id ?? event.playback?.target_uri?.replace(/^channel:/, '') ?? event.recording?.target_uri?.replace(/^channel:/, '');
+      const channelId = channelOf(event);
       const session = channelId ? sessions.get(channelId) : undefined;
       if (!session) return;
       switch (event.type) {
@@ -280,7 +273,6 @@ export function createVoicemail(deps: VoicemailDeps) {
     },
     /** A caller is leaving a message on the channel (the IVR's recovery leaves them be). */
     has: (channelId: string) => sessions.has(channelId),
-    active: () => sessions.size,
     stop(): void {
       for (const session of [...sessions.values()]) {
         clearInterval(session.guard);

@@ -1,4 +1,6 @@
+import type { ExpressionBuilder } from 'kysely';
 import { sql } from 'kysely';
+import type { Schema } from './schema.js';
 import type { PopStateStore } from '../core/ports.js';
 import type { Sql } from './engine.js';
 import { param, prepared } from './engine.js';
@@ -24,9 +26,9 @@ export function createPopStateRepository(db: Sql): PopStateStore {
       WHERE d.agent_id = ${param('agentId')} AND c.ended_at IS NULL
         AND NOT (c.answered_by IS NOT NULL AND c.answered_by = d.agent_id AND (d.dismissed_at IS NULL OR c.answered_at IS NULL OR d.dismissed_at < c.answered_at))`,
   );
-  const anyEnded = prepared<{ call_id: number }, Record<string, never>>(db, () =>
-    q.selectFrom('pop_dismissals').select('call_id').where((eb) => eb.exists(eb.selectFrom('calls').select('id').whereRef('calls.id', '=', 'pop_dismissals.call_id').where('ended_at', 'is not', null))).limit(1),
-  );
+  // The dismissal's call has ended.
+  const ofEndedCall = (eb: ExpressionBuilder<Schema, 'pop_dismissals'>) => eb.exists(eb.selectFrom('calls').select('id').whereRef('calls.id', '=', 'pop_dismissals.call_id').where('ended_at', 'is not', null));
+  const anyEnded = prepared<{ call_id: number }, Record<string, never>>(db, () => q.selectFrom('pop_dismissals').select('call_id').where(ofEndedCall).limit(1));
   return {
     runningCallsOf: async (agentId) => (await db.all(running({ agentId }))).map(toCall),
     dismissed: async (agentId) => new Set((await db.all(dismissedBy({ agentId }))).map((r) => r.call_id)),
@@ -48,7 +50,7 @@ export function createPopStateRepository(db: Sql): PopStateStore {
     // one delete for all ended calls' dismissals.
     async sweep() {
       if (!(await db.first(anyEnded({})))) return 0;
-      return db.run(q.deleteFrom('pop_dismissals').where((eb) => eb.exists(eb.selectFrom('calls').select('id').whereRef('calls.id', '=', 'pop_dismissals.call_id').where('ended_at', 'is not', null))));
+      return db.run(q.deleteFrom('pop_dismissals').where(ofEndedCall));
     },
   };
 }
