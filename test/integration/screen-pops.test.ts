@@ -4,6 +4,8 @@ import type { PopHarness } from '../helpers/pops.js';
 import { popHarness } from '../helpers/pops.js';
 
 let h: PopHarness;
+/** How long a test waits for an event it expects, on a busy machine: bounded, not the default second. */
+const EVENT = { timeout: 15_000 };
 beforeEach(async () => {
   h = await popHarness();
 });
@@ -175,22 +177,22 @@ describe('screen-pops', () => {
     const cookie = await h.cookieFor('alice');
     const first = await h.connect('alice', cookie);
     const call = await h.call(`${ticket.ttn}#`);
-    await expect.poll(() => first.events()).toContain('call.incoming');
+    await expect.poll(() => first.events(), EVENT).toContain('call.incoming');
     const record = await h.callRecord(call.id);
     first.socket.emit('pop.dismiss', { callId: record.id });
-    await expect.poll(() => h.hotline.popState.dismissed(h.agents.alice.id)).toEqual(new Set([record.id]));
+    await expect.poll(() => h.hotline.popState.dismissed(h.agents.alice.id), EVENT).toEqual(new Set([record.id]));
     // Answered (on a phone of hers, say): the dismissal from before no longer counts, and a page
     // opened now shows the call as hers.
     await h.hotline.calls.answered(record.id, h.agents.alice.id);
     expect(await h.hotline.popState.dismissed(h.agents.alice.id)).toEqual(new Set());
     const again = await h.connect('alice', cookie);
-    await expect.poll(() => again.events()).toContain('call.answered');
+    await expect.poll(() => again.events(), EVENT).toContain('call.answered');
     expect(again.received[0]!.payload).toMatchObject({ ticket: { ttn: ticket.ttn } });
     // Dismissed while talking, it stays dismissed.
     again.socket.emit('pop.dismiss', { callId: record.id });
-    await expect.poll(() => h.hotline.popState.dismissed(h.agents.alice.id)).toEqual(new Set([record.id]));
+    await expect.poll(() => h.hotline.popState.dismissed(h.agents.alice.id), EVENT).toEqual(new Set([record.id]));
     call.hangup();
-    await expect.poll(() => h.hotline.popState.dismissed(h.agents.alice.id)).toEqual(new Set());
+    await expect.poll(() => h.hotline.popState.dismissed(h.agents.alice.id), EVENT).toEqual(new Set());
   });
   it('closes a call that ended while AMI was away: the record gets its end and the pop is withdrawn, not shown again', async () => {
     const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
