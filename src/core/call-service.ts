@@ -1,6 +1,6 @@
 import { NotFoundError } from './errors.js';
 import type { EventBus } from './events.js';
-import type { AgentStore, CallLogFilter, CallStore, QueueStore } from './ports.js';
+import type { AgentStore, ArticleStart, CallLogFilter, CallStore, QueueStore } from './ports.js';
 import type { RouteDecision } from './routing.js';
 import type { Clock, TicketService } from './ticket-service.js';
 import type { Call, CallReason, Ticket } from './types.js';
@@ -89,8 +89,8 @@ export function createCallService(deps: CallServiceDeps) {
     },
 
     /** The route is chosen: recorded (with the digits keyed last, when not written yet), then `call.routed` is delivered (awaited: the screen-pop goes out before Asterisk rings anyone). */
-    async routed(id: number, input: { decision: RouteDecision; reason: CallReason; ticket: Ticket | null; unverified: boolean; digits?: string }): Promise<Call> {
-      const { decision, reason, ticket, unverified } = input;
+    async routed(id: number, input: { decision: RouteDecision; reason: CallReason; ticket: Ticket | null; latest?: ArticleStart[]; unverified: boolean; digits?: string }): Promise<Call> {
+      const { decision, reason, ticket, latest, unverified } = input;
       const call = await calls.update(id, {
         digits: input.digits,
         ticketId: ticket?.id ?? null,
@@ -102,7 +102,7 @@ export function createCallService(deps: CallServiceDeps) {
         outcome: reason === 'operator' ? 'operator' : reason === 'ticket' || reason === 'new-ticket' ? null : 'fallback',
         ivrDoneAt: now(),
       });
-      await events.deliver('call.routed', { call, ticket, agentId: decision.agentId, queue: decision.queue });
+      await events.deliver('call.routed', { call, ticket, latest, agentId: decision.agentId, queue: decision.queue });
       return call;
     },
 

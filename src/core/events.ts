@@ -1,3 +1,4 @@
+import type { ArticleStart } from './ports.js';
 import type { Article, Call, ChangeVia, Notice, Queue, Ticket } from './types.js';
 
 /** Domain events, published only after the transaction that caused them has committed. */
@@ -6,7 +7,8 @@ export interface DomainEvents {
   'article.added': { ticket: Ticket; article: Article };
   'ticket.changed': { ticket: Ticket; before: Ticket; byAgentId: number | null; via?: ChangeVia };
   /** The IVR chose a route; published before the call is handed back to Asterisk, so before any phone rings. */
-  'call.routed': { call: Call; ticket: Ticket | null; agentId: number | null; queue: Queue | null };
+  /** `latest`: the ticket's articles for the pop, when read with the ticket (else the pop reads them). */
+  'call.routed': { call: Call; ticket: Ticket | null; latest?: ArticleStart[]; agentId: number | null; queue: Queue | null };
   /** An agent's phone rings for the call (owner dialled, or queue member called). */
   'call.ringing': { call: Call; agentId: number };
   /** An agent's phone stopped ringing without answering (busy, no answer, another member answered). */

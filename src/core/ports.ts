@@ -121,11 +121,20 @@ export interface TicketStore {
    * however long the ticket's history.
    */
   latestArticles(ticketId: number, limit: number): Promise<ArticleStart[]>;
+  /** The ticket a caller keyed, with its {@link latestArticles} for the pop: read together, before the call is routed. */
+  findForCall(ttn: string, articles: number): Promise<TicketForCall | null>;
+}
+
+export interface TicketForCall {
+  ticket: Ticket;
+  latest: ArticleStart[];
 }
 
 /** An article in short: its first {@link ARTICLE_START_CHARS} characters of text. */
 export type ArticleStart = Pick<Article, 'kind' | 'from' | 'subject' | 'createdAt'> & { textStart: string };
 export const ARTICLE_START_CHARS = 400;
+/** How many of a ticket's articles its screen-pop shows. */
+export const POP_ARTICLES = 3;
 
 export interface CounterStore {
   /** Atomically increments `key` (starting at 1) and returns the new value, across processes. */

@@ -1,7 +1,8 @@
 import { DuplicateTtnError, ForbiddenError, NotFoundError, ValidationError } from './errors.js';
 import type { EventBus } from './events.js';
 import { createHash } from 'node:crypto';
-import type { AttachmentStore, QueueStore, TicketChange, TicketFilter, TicketListItem, TicketStore } from './ports.js';
+import type { AttachmentStore, QueueStore, TicketChange, TicketFilter, TicketForCall, TicketListItem, TicketStore } from './ports.js';
+import { POP_ARTICLES } from './ports.js';
 import type { TtnService } from './ttn/ttn-service.js';
 import type { Access, Article, ArticleInput, Attachment, AttachmentInput, ChangedBy, ChangeVia, HistoryEntry, Ticket, TicketState } from './types.js';
 import { ARTICLE_KINDS, TICKET_STATES } from './types.js';
@@ -248,6 +249,8 @@ export function createTicketService(deps: TicketServiceDeps) {
     /** The ticket's history, oldest first (no permission check: read it with the ticket). */
     history: (ticketId: number): Promise<HistoryEntry[]> => tickets.history(ticketId),
     latestArticles: (ticketId: number, limit: number) => tickets.latestArticles(ticketId, limit),
+    /** The ticket a caller keyed, with the articles its pop shows (no permission check: Hotline routes the call). */
+    findForCall: (ttn: string): Promise<TicketForCall | null> => tickets.findForCall(ttn, POP_ARTICLES),
   };
 }
 

@@ -10,6 +10,7 @@ import type { RouteDecision } from '../core/routing.js';
 import { decideRoute } from '../core/routing.js';
 import type { TicketService } from '../core/ticket-service.js';
 import type { TtnService } from '../core/ttn/ttn-service.js';
+import type { TicketForCall } from '../core/ports.js';
 import type { CallReason, Queue, Ticket } from '../core/types.js';
 import type { Logger } from '../logger.js';
 import type { AriConnection, AriEvent } from './ari.js';
@@ -84,8 +85,8 @@ interface Session {
   handedOn: boolean;
   /** Digits keyed so far that the call record does not have yet. */
   unsavedDigits: string | undefined;
-  /** The ticket the last lookup found, which the route is then decided by (not read a second time). */
-  found: Ticket | null;
+  /** The ticket the last lookup found (with what its pop shows), which the route is then decided by (not read a second time). */
+  found: TicketForCall | null;
 }
 
 // Longest wait for a closing prompt ("no input…") before the call is handed on anyway.
@@ -269,11 +270,11 @@ export function createIvrDriver(deps: IvrDriverDeps) {
           log.warn({ channel: session.channelId, caller: session.callerNumber }, 'ticket number not looked up: over the guessing limit; the caller goes to the default queue');
           return { type: 'lookup-result', ticketId: null, limited: true };
         }
-        const ticket = await deps.tickets.findByTtn(action.ttn);
-        session.found = ticket;
-        if (ticket) deps.guesses.found(session.callerNumber, ticket.id);
+        const found = await deps.tickets.findForCall(action.ttn);
+        session.found = found;
+        if (found) deps.guesses.found(session.callerNumber, found.ticket.id);
         else deps.guesses.failed(session.callerNumber);
-        return { type: 'lookup-result', ticketId: ticket?.id ?? null };
+        return { type: 'lookup-result', ticketId: found?.ticket.id ?? null };
       }
       case 'create-ticket':
         if (!deps.guesses.mayCreate(session.callerNumber)) {
@@ -340,8 +341,8 @@ export function createIvrDriver(deps: IvrDriverDeps) {
     deps.renewGuard(session.channelId, session.channelName).catch((error: Error) => log.debug({ err: error.message, channel: session.channelId }, 'Stasis guard not renewed'));
   }
 
-  async function decide(outcome: IvrOutcome, found: Ticket | null): Promise<{ decision: RouteDecision; ticket: Ticket | null }> {
-    const { decision, ticket } = await decideOpen(outcome, found);
+  async function decide(outcome: IvrOutcome, found: TicketForCall | null): Promise<{ decision: RouteDecision; ticket: Ticket | null }> {
+    const { decision, ticket } = await decideOpen(outcome, found?.ticket ?? null);
     // The queue is closed (business hours, a holiday): nobody is there to ring; the caller may leave a message.
     if (decision.queue && deps.voicemailApp && deps.openNow && !deps.openNow(decision.queue)) {
       return { decision: { ...decision, route: 'voicemail', agentTarget: null, agentId: null }, ticket };
@@ -399,10 +400,12 @@ export function createIvrDriver(deps: IvrDriverDeps) {
     // The outcome kinds ticket / operator / new-ticket are call reasons of the same name.
     const reason: CallReason = outcome.kind === 'fallback' ? outcome.reason : outcome.kind;
     const { decision, ticket } = await decide(outcome, session.found);
+    // The pop's articles, read with the ticket at the lookup (read by the pop otherwise).
+    const latest = ticket && session.found?.ticket.id === ticket.id ? session.found.latest : undefined;
     if (!unverified && outcome.kind === 'ticket' && ticket) unverified = !(await callerOnFile(session, ticket));
     // Recorded, and the screen-pop sent and acknowledged: awaited before the call moves on.
     // Without a call record (it could not be written) the caller is routed all the same.
-    const routed = session.callId ? deps.calls.routed(session.callId, { decision, reason, ticket, unverified, digits: takeDigits(session) }) : Promise.reject(new Error('no call record'));
+    const routed = session.callId ? deps.calls.routed(session.callId, { decision, reason, ticket, latest, unverified, digits: takeDigits(session) }) : Promise.reject(new Error('no call record'));
     // "no input" and the new-ticket read-back already told the caller what happens next.
     const announce: PromptName | null =
       reason === 'no-input' || reason === 'new-ticket' || decision.route === 'voicemail' ? null : reason === 'operator' ? 'operator' : decision.route === 'agent' ? 'connecting-agent' : 'connecting-queue';

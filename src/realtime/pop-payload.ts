@@ -1,4 +1,6 @@
 import type { Hotline } from '../app.js';
+import type { ArticleStart } from '../core/ports.js';
+import { POP_ARTICLES } from '../core/ports.js';
 import type { Call, Queue, Ticket } from '../core/types.js';
 
 /** What an agent's screen shows for a call. */
@@ -27,8 +29,11 @@ export interface PopPayload {
 
 const excerpt = (text: string) => (text.length > 160 ? `${text.slice(0, 157)}…` : text).replace(/\s+/g, ' ').trim();
 
-/** Builds the pop for a call: the ticket in short, or the caller-ID lookup when there is no ticket. */
-export async function buildPop(hotline: Pick<Hotline, 'directory' | 'tickets'>, call: Call, ticket: Ticket | null, routedQueue: Queue | null): Promise<PopPayload> {
+/**
+ * Builds the pop for a call: the ticket in short, or the caller-ID lookup when there is no ticket.
+ * `latest`: the ticket's last articles where the caller's lookup read them already.
+ */
+export async function buildPop(hotline: Pick<Hotline, 'directory' | 'tickets'>, call: Call, ticket: Ticket | null, routedQueue: Queue | null, latest?: ArticleStart[]): Promise<PopPayload> {
   const callerE164 = hotline.directory.normalisePhone(call.callerNumber);
   const base = {
     callId: call.id,
@@ -40,7 +45,7 @@ export async function buildPop(hotline: Pick<Hotline, 'directory' | 'tickets'>, 
     const [queue, customer, articles] = await Promise.all([
       hotline.directory.findQueue(ticket.queueId),
       ticket.customerId !== null ? hotline.directory.findCustomer(ticket.customerId) : null,
-      hotline.tickets.latestArticles(ticket.id, 3),
+      latest ?? hotline.tickets.latestArticles(ticket.id, POP_ARTICLES),
     ]);
     let warning: string | null = null;
     let warningValues: Record<string, string> | null = null;

@@ -341,8 +341,8 @@ export function attachRealtime(httpServer: HttpServer, hotline: RealtimeServices
   const handlers = [
     hotline.events.on('notice.created', () => deliverNotices()),
     hotline.events.on('access.changed', ({ agentId }) => revalidateEverywhere(agentId)),
-    hotline.events.on('call.routed', ({ call, ticket, agentId, queue }) => inOrder(call.id, async () => {
-      const payload = await buildPop(hotline, call, ticket, queue);
+    hotline.events.on('call.routed', ({ call, ticket, latest, agentId, queue }) => inOrder(call.id, async () => {
+      const payload = await buildPop(hotline, call, ticket, queue, latest);
       const p: PendingCall = { payload, agents: new Map(), dismissed: new Set() };
       pending.set(call.id, p);
       if (agentId !== null && (await mayHear(agentId, ticket?.queueId ?? queue?.id))) {

@@ -154,9 +154,14 @@ const ADD_ARTICLE_PG = preparedQuery<{ ticket: TicketRow | null; article: Articl
     t AS (UPDATE tickets SET updated_at = ${param('now')} WHERE id = (SELECT ticket_id FROM a) RETURNING *)
     SELECT (SELECT row_to_json(t) FROM t) AS ticket, (SELECT row_to_json(a) FROM a) AS article`,
 );
-const LATEST = preparedQuery<ArticleStart, { ticketId: number; limit: number }>(
-  () => sql<ArticleStart>`SELECT kind, from_addr AS "from", subject, substr(body_text, 1, ${sql.raw(String(ARTICLE_START_CHARS))}) AS "textStart", created_at AS "createdAt"
-    FROM articles WHERE ticket_id = ${param('ticketId')} AND kind <> 'call' ORDER BY id DESC LIMIT ${param('limit')}`,
+// What a pop shows of a ticket's articles (see `latestArticles`), for the ticket `ticketId` names.
+const latestOf = (ticketId: RawBuilder<unknown>) =>
+  sql<ArticleStart>`SELECT kind, from_addr AS "from", subject, substr(body_text, 1, ${sql.raw(String(ARTICLE_START_CHARS))}) AS "textStart", created_at AS "createdAt"
+    FROM articles WHERE ticket_id = ${ticketId} AND kind <> 'call' ORDER BY id DESC LIMIT ${param('limit')}`;
+const LATEST = preparedQuery<ArticleStart, { ticketId: number; limit: number }>(() => latestOf(sql`${param('ticketId')}`));
+// PostgreSQL: the ticket a caller keyed with those articles, in one statement (see `findForCall`).
+const FOR_CALL_PG = preparedQuery<TicketRow & { latest: ArticleStart[] }, { ttn: string; limit: number }>(
+  () => sql`SELECT t.*, (SELECT coalesce(json_agg(x), '[]') FROM (${latestOf(sql`t.id`)}) x) AS latest FROM tickets t WHERE t.ttn = ${param('ttn')}`,
 );
 
 /**
@@ -385,6 +390,17 @@ export function createTicketRepository(db: Sql): TicketStore {
     async findByTtn(ttn) {
       const row = await db.first(TICKET_BY_TTN(db, { ttn }));
       return row ? toTicket(row) : null;
+    },
+    async findForCall(ttn, articles) {
+      // On PostgreSQL a round trip less for every call that keys a number; SQLite reads in-process.
+      if (db.dialect === 'postgres') {
+        const row = await db.first(FOR_CALL_PG(db, { ttn, limit: articles }));
+        if (!row) return null;
+        const { latest, ...ticket } = row;
+        return { ticket: toTicket(ticket), latest };
+      }
+      const row = await db.first(TICKET_BY_TTN(db, { ttn }));
+      return row ? { ticket: toTicket(row), latest: await db.all(LATEST(db, { ticketId: row.id, limit: articles })) } : null;
     },
     listVisible: (agentId, filter) => list(agentId, filter),
     countMatching: (agentId, filter) => countMatching(agentId, filter),

@@ -347,6 +347,15 @@ describe.each(engines)('repositories on %s', (engine, open) => {
     const [latest] = await tickets.latestArticles(made[5]!.id, 1);
     expect(latest).toMatchObject({ kind: 'email-in', from: 'carla@customer.example', subject: 'Re: toner' });
     expect(latest!.textStart).toHaveLength(400);
+    // The ticket a caller keyed, read with those articles (one statement on PostgreSQL): the same
+    // ticket and the same articles as read apart, a call's own record left out, in order.
+    await tickets.addArticle(made[5]!.id, { kind: 'call', from: '+4930123', subject: 'Call answered', text: 'Call from +4930123' }, at(51));
+    const forCall = await tickets.findForCall('T105', 3);
+    expect(forCall?.ticket).toEqual(await tickets.findById(made[5]!.id));
+    expect(forCall?.latest).toEqual(await tickets.latestArticles(made[5]!.id, 3));
+    expect(forCall?.latest.map((a) => a.kind)).toEqual(['email-in', 'note']);
+    expect((await tickets.findForCall('T105', 1))?.latest).toHaveLength(1);
+    expect(await tickets.findForCall('T999', 3)).toBeNull();
   });
 
   maybe('tickets: a reminder due is woken once, however many instances look at once', async () => {
