@@ -97,6 +97,12 @@ export interface PoolOptions {
   queryTimeoutMs?: number;
   /** No connection within this long: the query fails. Default 10 s. */
   connectTimeoutMs?: number;
+  /**
+   * How long a connection may sit idle before it is closed (default 5 minutes). pg's own default, 10 s,
+   * made the first calls after a quiet spell open new connections — each a new server process, its
+   * start and the statements parsed again — on the call path.
+   */
+  idleMs?: number;
   /** Bring the schema up to date first (default); false for a second pool on a database already migrated. */
   migrate?: boolean;
   onError?: (error: Error) => void;
@@ -107,6 +113,7 @@ function postgresPool(url: string, options: PoolOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.max ?? 10,
+    idleTimeoutMillis: options.idleMs ?? 300_000,
     types,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
     // The client's deadline, and the server's a little sooner, so that a stuck query is stopped there too.
