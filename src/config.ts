@@ -68,7 +68,7 @@ const schema = z
      * Redis for socket.io's adapter, e.g. `redis://127.0.0.1:6379`: with several instances, pops reach
      * agents connected to any of them. Empty: pops stay within this instance.
      */
-    redisUrl: z.string().regex(/^(rediss?:\/\/.*)?$/, 'must start with redis:// or rediss://').default(''),
+    redisUrl: z.string().regex(/^((rediss?|unix):\/\/.*)?$/, 'must start with redis://, rediss:// or unix:// (a Unix socket)').default(''),
     /**
      * What this instance runs, comma-separated: `web` (pages, API, /healthz and the agents' pop
      * sockets), `bridge` (ARI and AMI: the IVR, routing, pops, click-to-dial) and `mail` (SMTP, IMAP,

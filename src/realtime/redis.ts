@@ -12,7 +12,9 @@ import type { Logger } from '../logger.js';
  */
 export function redisAdapter(url: string, log: Logger) {
   const reconnectStrategy = (retries: number) => Math.min(100 * 2 ** retries, 5000);
-  const pub = createClient({ url, disableOfflineQueue: true, socket: { connectTimeout: 2000, reconnectStrategy } });
+  // `unix:///run/redis/redis-server.sock`: a Redis on this machine over its Unix socket.
+  const where = url.startsWith('unix:') ? { socket: { path: decodeURIComponent(new URL(url).pathname) } } : { url, socket: {} };
+  const pub = createClient({ url: where.url, disableOfflineQueue: true, socket: { ...where.socket, connectTimeout: 2000, reconnectStrategy } });
   // Subscriptions wait for the connection (they are made once, when the adapter is created).
   const sub = pub.duplicate({ disableOfflineQueue: false });
   let lastError = '';

@@ -41,11 +41,12 @@ describe('web, bridge and mail started apart', () => {
     // The web instance is given an Asterisk that counts who comes: it must not come.
     const pbxTrap = await deadPort();
     cleanups.push(() => pbxTrap.close());
+    // The bridge reaches Redis over its Unix socket, the web instance over TCP: the pops cross all the same.
     const shared = { HOTLINE_DATA_DIR: h.hotline.dir, HOTLINE_REDIS_URL: redis.url, HOTLINE_RELAY_URL: `smtp://127.0.0.1:${relay.port}`, HOTLINE_LEASE_SECONDS: '6' };
 
     const bridge = await startServe(
       h.hotline.dir,
-      { ...shared, HOTLINE_SERVICES: 'bridge,mail', HOTLINE_INSTANCE_ID: 'calls', HOTLINE_ARI_URL: h.fake.ariUrl, HOTLINE_AMI_PORT: String(h.fake.amiPort) },
+      { ...shared, HOTLINE_REDIS_URL: redis.socketUrl, HOTLINE_SERVICES: 'bridge,mail', HOTLINE_INSTANCE_ID: 'calls', HOTLINE_ARI_URL: h.fake.ariUrl, HOTLINE_AMI_PORT: String(h.fake.amiPort) },
       undefined,
       undefined,
       { ready: /Hotline running without the web \(services bridge, mail/ },

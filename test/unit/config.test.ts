@@ -27,4 +27,11 @@ describe('loadConfig', () => {
     writeFileSync(file, '{ not json');
     expect(() => loadConfig({ env: {}, file })).toThrow(/cannot read config file .*c\.json/);
   });
+
+  it('takes Redis over TCP, TLS or a Unix socket, and nothing else', () => {
+    for (const url of ['redis://10.0.0.5:6379', 'rediss://redis.example:6380', 'unix:///run/redis/redis-server.sock', '']) {
+      expect(loadConfig({ env: { HOTLINE_REDIS_URL: url } }).redisUrl).toBe(url);
+    }
+    expect(() => loadConfig({ env: { HOTLINE_REDIS_URL: 'http://10.0.0.5:6379' } })).toThrow(/redisUrl \(from HOTLINE_REDIS_URL\).*unix:\/\//);
+  });
 });
