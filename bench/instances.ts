@@ -1,10 +1,13 @@
 // `npm run bench:instances` (#19): the same calls, the same agents, on three set-ups —
 //   sqlite: one Hotline on the SQLite file (the embedded default);
 //   pg:     one Hotline on PostgreSQL 15, pops through Redis;
-//   pg2:    two Hotlines on one PostgreSQL and one Redis, calls spread over both.
-// Each set-up: a warm-up round, then ROUNDS rounds of N callers keying their TTNs at a human pace, on
-// the fake Asterisk (one Stasis app per instance). Half the owners' browsers are on the other instance
-// than the call (pg2), so their pops cross Redis. Reported per set-up: the IVR decision (last key →
+//   pg2:    two Hotlines on one PostgreSQL and one Redis, calls spread over both;
+//   sqlite2 (asked for by BENCH_SETUPS only): a second, identical SQLite set-up — how far two set-ups
+//           that do the same work differ on this machine, against which to read the others' ratios.
+// The set-ups are started side by side; after a warm-up round each, they take turns for ROUNDS rounds
+// each of N callers keying their TTNs at a human pace, on the fake Asterisk (one Stasis app per
+// instance). Half the owners' browsers are on the other instance than the call (pg2), so their pops
+// cross Redis. Reported per set-up: the IVR decision (last key →
 // `continue`) and the pop (last key → the owner's socket) p50/p99, and the CPU per call of each part:
 // each Hotline (its process tree: the service, its mail thread, its pages' process), PostgreSQL (the
 // postmaster and its backends), Redis. The machine has 2 cores and is shared: ratios from one run.
@@ -27,7 +30,7 @@ import type { Stats } from './ivr-pops.js';
 import { listeningOn, prng, scoreCalls, stats } from './ivr-pops.js';
 
 const N = Number(process.env.BENCH_CALLS ?? 120);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const BIN = new URL('../bin/hotline.js', import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -53,7 +56,9 @@ function treeCpuMs(pid: number): number {
   return total;
 }
 
-type Setup = 'sqlite' | 'pg' | 'pg2';
+// sqlite2: a second SQLite set-up, the same as the first: how far two identical set-ups differ here (the noise).
+type Setup = 'sqlite' | 'sqlite2' | 'pg' | 'pg2';
+const onSqlite = (setup: Setup) => setup === 'sqlite' || setup === 'sqlite2';
 
 interface Result {
   setup: Setup;
@@ -65,14 +70,21 @@ interface Result {
   cpu: { hotline: number[]; postgres: number | null; redis: number | null };
 }
 
-async function measure(setup: Setup): Promise<Result> {
+interface Running {
+  setup: Setup;
+  /** One round of N calls: what the callers saw, and each part's CPU ms over the round. */
+  round(seed: number): Promise<{ decision: number[]; pop: number[]; errors: number; misrouted: number; cpu: { hotline: number[]; postgres: number; redis: number } }>;
+  stop(): Promise<void>;
+}
+
+async function start(setup: Setup): Promise<Running> {
   const instances = setup === 'pg2' ? 2 : 1;
   const apps = instances === 2 ? ['hotline-a', 'hotline-b'] : ['hotline'];
   const fake = createFakeAsterisk({ queues: LAB_QUEUES, timing: { playbackMs: 3000, ringMs: 50 } });
   await fake.start();
   const { dir, cleanup } = tempDir('hotline-bench-inst-');
-  const postgres = setup === 'sqlite' ? null : await startPostgres();
-  const redis = setup === 'sqlite' ? null : await startRedis();
+  const postgres = onSqlite(setup) ? null : await startPostgres();
+  const redis = onSqlite(setup) ? null : await startRedis();
   // Over the server's Unix socket, as a PostgreSQL on the same machine is reached (Debian's default);
   // BENCH_PG_TCP=1: over loopback TCP, where each of a call's round trips also pays the kernel's TCP
   // path on both ends in the sender's system call (writev was a fifth of Hotline's busy time).
@@ -81,7 +93,8 @@ async function measure(setup: Setup): Promise<Result> {
   const env = {
     HOTLINE_DATA_DIR: dir,
     HOTLINE_DATABASE_URL: databaseUrl,
-    HOTLINE_REDIS_URL: redis?.url ?? '',
+    // Redis too over its Unix socket (BENCH_PG_TCP=1: both over loopback TCP).
+    HOTLINE_REDIS_URL: redis ? (process.env.BENCH_PG_TCP ? redis.url : redis.socketUrl) : '',
     HOTLINE_HTTP_PORT: '0',
     HOTLINE_SMTP_ENABLED: 'false',
     HOTLINE_ARI_URL: fake.ariUrl,
@@ -148,7 +161,7 @@ async function measure(setup: Setup): Promise<Result> {
   const pids = { hotline: children.map((c) => c.pid!), postgres: postgres?.pid ?? null, redis: redis?.pid ?? null };
   const cpuNow = () => ({ hotline: pids.hotline.map(treeCpuMs), postgres: pids.postgres ? treeCpuMs(pids.postgres) : 0, redis: pids.redis ? treeCpuMs(pids.redis) : 0 });
 
-  async function round(seedValue: number) {
+  async function calls(seedValue: number) {
     popAt.clear();
     const random = prng(seedValue);
     const calls: FakeCall[] = [];
@@ -174,64 +187,91 @@ async function measure(setup: Setup): Promise<Result> {
     return { ...scored, errors: scored.errors + errors };
   }
 
-  try {
-    await round(1);
-    const before = cpuNow();
-    const decision: number[] = [];
-    const pop: number[] = [];
-    let errors = 0;
-    let misrouted = 0;
-    for (let r = 0; r < ROUNDS; r++) {
-      const result = await round(100 + r);
-      decision.push(...result.decision);
-      pop.push(...result.pop);
-      errors += result.errors;
-      misrouted += result.misrouted;
+  return {
+    setup,
+    async round(seedValue) {
+      const before = cpuNow();
+      const result = await calls(seedValue);
+      const after = cpuNow();
+      return {
+        ...result,
+        cpu: { hotline: after.hotline.map((ms, k) => ms - before.hotline[k]!), postgres: after.postgres - before.postgres, redis: after.redis - before.redis },
+      };
+    },
+    async stop() {
+      for (const s of sockets) s.disconnect();
+      for (const child of children) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      await fake.stop();
+      await redis?.stop();
+      await postgres?.stop();
+      cleanup();
+    },
+  };
+}
+
+// The set-ups run side by side and take turns round by round (sqlite, pg, pg2, sqlite, pg, …), so that
+// the load of this shared machine, which drifts over minutes, weighs on each alike; each set-up's CPU
+// is counted over its own rounds only. Per round, its ratio to the SQLite round just before it.
+const setups = (process.env.BENCH_SETUPS?.split(',') as Setup[] | undefined) ?? ['sqlite', 'pg', 'pg2'];
+const running: Running[] = [];
+try {
+  for (const setup of setups) running.push(await start(setup));
+  for (const r of running) await r.round(1); // warm-up
+  const totals = new Map(setups.map((setup) => [setup, { decision: [] as number[], pop: [] as number[], errors: 0, misrouted: 0, hotline: [] as number[], postgres: 0, redis: 0 }]));
+  const ratios = new Map<Setup, number[]>(setups.map((setup) => [setup, []]));
+  for (let k = 0; k < ROUNDS; k++) {
+    let sqliteRound: number | null = null;
+    for (const r of running) {
+      const result = await r.round(100 + k);
+      const t = totals.get(r.setup)!;
+      t.decision.push(...result.decision);
+      t.pop.push(...result.pop);
+      t.errors += result.errors;
+      t.misrouted += result.misrouted;
+      t.hotline = result.cpu.hotline.map((ms, i) => (t.hotline[i] ?? 0) + ms);
+      t.postgres += result.cpu.postgres;
+      t.redis += result.cpu.redis;
+      const hotline = result.cpu.hotline.reduce((a, b) => a + b, 0);
+      console.log(`round ${k + 1} ${r.setup.padEnd(6)} CPU ms/call: Hotline ${(hotline / N).toFixed(2)}, PostgreSQL ${(result.cpu.postgres / N).toFixed(2)}, Redis ${(result.cpu.redis / N).toFixed(2)}`);
+      if (r.setup === 'sqlite') sqliteRound = hotline;
+      else if (sqliteRound) ratios.get(r.setup)!.push(hotline / sqliteRound);
     }
-    const after = cpuNow();
+  }
+  const results: Result[] = setups.map((setup) => {
+    const t = totals.get(setup)!;
     const calls = N * ROUNDS;
     return {
       setup,
-      decision: stats(decision),
-      pop: stats(pop),
-      errors,
-      misrouted,
-      cpu: {
-        hotline: after.hotline.map((ms, k) => (ms - before.hotline[k]!) / calls),
-        postgres: postgres ? (after.postgres - before.postgres) / calls : null,
-        redis: redis ? (after.redis - before.redis) / calls : null,
-      },
+      decision: stats(t.decision),
+      pop: stats(t.pop),
+      errors: t.errors,
+      misrouted: t.misrouted,
+      cpu: { hotline: t.hotline.map((ms) => ms / calls), postgres: onSqlite(setup) ? null : t.postgres / calls, redis: onSqlite(setup) ? null : t.redis / calls },
     };
-  } finally {
-    for (const s of sockets) s.disconnect();
-    for (const child of children) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    }
-    await fake.stop();
-    await redis?.stop();
-    await postgres?.stop();
-    cleanup();
-  }
-}
-
-const setups = (process.env.BENCH_SETUPS?.split(',') as Setup[] | undefined) ?? ['sqlite', 'pg', 'pg2'];
-const results: Result[] = [];
-for (const setup of setups) {
-  const result = await measure(setup);
-  results.push(result);
+  });
   const f = (x: number | null) => (x === null ? '–' : x.toFixed(2));
-  console.log(
-    `${setup.padEnd(6)} decision p50 ${result.decision.p50.toFixed(1)} p99 ${result.decision.p99.toFixed(1)} ms | pop p50 ${result.pop.p50.toFixed(1)} p99 ${result.pop.p99.toFixed(1)} ms | ` +
-      `CPU ms/call: Hotline ${result.cpu.hotline.map(f).join(' + ')}, PostgreSQL ${f(result.cpu.postgres)}, Redis ${f(result.cpu.redis)} | errors ${result.errors}, misrouted ${result.misrouted}`,
-  );
+  for (const result of results) {
+    console.log(
+      `${result.setup.padEnd(6)} decision p50 ${result.decision.p50.toFixed(1)} p99 ${result.decision.p99.toFixed(1)} ms | pop p50 ${result.pop.p50.toFixed(1)} p99 ${result.pop.p99.toFixed(1)} ms | ` +
+        `CPU ms/call: Hotline ${result.cpu.hotline.map(f).join(' + ')}, PostgreSQL ${f(result.cpu.postgres)}, Redis ${f(result.cpu.redis)} | errors ${result.errors}, misrouted ${result.misrouted}`,
+    );
+  }
+  const sqlite = results.find((r) => r.setup === 'sqlite');
+  for (const r of results) {
+    if (!sqlite || r === sqlite) continue;
+    const hotline = r.cpu.hotline.reduce((a, b) => a + b, 0);
+    const base = sqlite.cpu.hotline[0]!;
+    const perRound = ratios.get(r.setup)!;
+    console.log(
+      `${r.setup}: Hotline CPU per call ${(hotline / base).toFixed(2)}× SQLite's (round by round: ${perRound.map((x) => x.toFixed(2)).join(', ')}; median ${stats(perRound).p50.toFixed(2)}); ` +
+        `with PostgreSQL and Redis ${((hotline + (r.cpu.postgres ?? 0) + (r.cpu.redis ?? 0)) / base).toFixed(2)}×; decision p99 ${(r.decision.p99 / sqlite.decision.p99).toFixed(2)}×`,
+    );
+  }
+  console.log(`RESULT ${JSON.stringify({ results, ratios: Object.fromEntries(ratios) })}`);
+} finally {
+  for (const r of running) await r.stop();
 }
-const sqlite = results.find((r) => r.setup === 'sqlite');
-for (const r of results) {
-  if (!sqlite || r === sqlite) continue;
-  const hotline = r.cpu.hotline.reduce((a, b) => a + b, 0);
-  const base = sqlite.cpu.hotline[0]!;
-  console.log(`${r.setup}: Hotline CPU per call ${(hotline / base).toFixed(2)}× SQLite's; with PostgreSQL and Redis ${((hotline + (r.cpu.postgres ?? 0) + (r.cpu.redis ?? 0)) / base).toFixed(2)}×; decision p99 ${(r.decision.p99 / sqlite.decision.p99).toFixed(2)}×`);
-}
-console.log(`RESULT ${JSON.stringify(results)}`);
