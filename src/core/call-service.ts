@@ -29,8 +29,8 @@ export function createCallService(deps: CallServiceDeps) {
     return agent ? `${agent.name} (${agent.login})` : `agent ${id}`;
   }
 
-  /** The call as a `call` article for the ticket, in words an agent reads. */
-  async function describe(call: Call): Promise<string> {
+  /** The call as a `call` article for the ticket, in words an agent reads: all but its outcome, which ends the text. */
+  async function describeUpToOutcome(call: Call, endedAt: string | null): Promise<string> {
     const queue = call.queueId ? await deps.queues.findById(call.queueId) : null;
     const lines = [
       `Call from ${call.callerNumber ?? 'unknown number'}${call.callerName ? ` (${call.callerName})` : ''}`,
@@ -38,16 +38,31 @@ export function createCallService(deps: CallServiceDeps) {
       `Route: ${call.route ?? '-'}${call.target ? ` ${call.target}` : ''}${queue ? `, queue ${queue.name}` : ''}${call.reason ? ` — ${call.reason}` : ''}`,
       `Agents rung: ${call.agentsRung.length ? (await Promise.all(call.agentsRung.map(agentLabel))).join(', ') : '-'}`,
       `Answered by: ${await agentLabel(call.answeredBy)}${call.answeredAt ? ` at ${call.answeredAt}` : ''}`,
-      `Started ${call.startedAt}, IVR done ${call.ivrDoneAt ?? '-'}, ended ${call.endedAt ?? '-'}`,
-      `Outcome: ${call.outcome ?? '-'}`,
+      `Started ${call.startedAt}, IVR done ${call.ivrDoneAt ?? '-'}, ended ${endedAt ?? '-'}`,
+      `Outcome: `,
     ];
     return lines.join('\n');
   }
+  const describe = async (call: Call): Promise<string> => `${await describeUpToOutcome(call, call.endedAt)}${call.outcome ?? '-'}`;
+
+  // The call records this process wrote last, of calls not ended: at the end, their article is written
+  // with the end in one statement where the store can (PostgreSQL: a round trip less a call).
+  const known = new Map<number, Call>();
+  const keep = (call: Call): Call => {
+    if (call.endedAt !== null) known.delete(call.id);
+    else {
+      // Calls taken over by another instance never end here: at worst the oldest are forgotten.
+      if (known.size >= 10_000) known.delete(known.keys().next().value!);
+      known.set(call.id, call);
+    }
+    return call;
+  };
+  const kept = async (call: Promise<Call>): Promise<Call> => keep(await call);
 
   return {
     /** A caller entered the IVR. Idempotent per channel (a recovered channel keeps its record). */
     started: (input: { channelId: string; linkedId?: string | null; callerNumber: string | null; callerName: string | null; language: string | null }) =>
-      calls.create({ ...input, startedAt: now(), instance: deps.instance ?? null }),
+      kept(calls.create({ ...input, startedAt: now(), instance: deps.instance ?? null })),
 
     findByChannel: (channelId: string) => calls.findByChannel(channelId),
 
@@ -70,11 +85,11 @@ export function createCallService(deps: CallServiceDeps) {
     adopt: (call: Call) => (call.instance && deps.instance ? calls.adopt(call.id, call.instance, deps.instance) : Promise.resolve(null)),
     forTicket: (ticketId: number) => calls.forTicket(ticketId),
 
-    digits: (id: number, digits: string) => calls.update(id, { digits }),
+    digits: (id: number, digits: string) => kept(calls.update(id, { digits })),
     /** The caller left a message, now the article `articleId` (see pbx/voicemail.ts): the call's outcome is `voicemail`. */
-    leftVoicemail: (id: number, articleId: number) => calls.update(id, { voicemailArticleId: articleId, outcome: 'voicemail' }),
+    leftVoicemail: (id: number, articleId: number) => kept(calls.update(id, { voicemailArticleId: articleId, outcome: 'voicemail' })),
     /** A call whose instance died in the IVR: the dialplan sent it to the default queue, unverified. */
-    recovered: (id: number) => calls.update(id, { reason: 'recovered', unverified: true, outcome: 'fallback', ivrDoneAt: now() }),
+    recovered: (id: number) => kept(calls.update(id, { reason: 'recovered', unverified: true, outcome: 'fallback', ivrDoneAt: now() })),
 
     /**
      * A phone ticket made for a call that had none: the call goes on it. Its `call` article is
@@ -91,7 +106,7 @@ export function createCallService(deps: CallServiceDeps) {
     /** The route is chosen: recorded (with the digits keyed last, when not written yet), then `call.routed` is delivered (awaited: the screen-pop goes out before Asterisk rings anyone). */
     async routed(id: number, input: { decision: RouteDecision; reason: CallReason; ticket: Ticket | null; latest?: ArticleStart[]; unverified: boolean; digits?: string }): Promise<Call> {
       const { decision, reason, ticket, latest, unverified } = input;
-      const call = await calls.update(id, {
+      const call = await kept(calls.update(id, {
         digits: input.digits,
         ticketId: ticket?.id ?? null,
         route: decision.route,
@@ -101,7 +116,7 @@ export function createCallService(deps: CallServiceDeps) {
         unverified,
         outcome: reason === 'operator' ? 'operator' : reason === 'ticket' || reason === 'new-ticket' ? null : 'fallback',
         ivrDoneAt: now(),
-      });
+      }));
       await events.deliver('call.routed', { call, ticket, latest, agentId: decision.agentId, queue: decision.queue });
       return call;
     },
@@ -109,6 +124,7 @@ export function createCallService(deps: CallServiceDeps) {
     async ringing(id: number, agentId: number): Promise<Call> {
       const call = await calls.rang(id, agentId);
       if (!call) throw new NotFoundError(`no call with id ${id}`);
+      keep(call);
       events.publish('call.ringing', { call, agentId });
       return call;
     },
@@ -126,6 +142,7 @@ export function createCallService(deps: CallServiceDeps) {
         if (!taken) throw new NotFoundError(`no call with id ${id}`);
         return taken;
       }
+      keep(call);
       events.publish('call.answered', { call, agentId });
       // A ticket the caller opened with # is the answering agent's, where they may see its queue.
       if (call.reason === 'new-ticket' && call.ticketId !== null) {
@@ -140,7 +157,19 @@ export function createCallService(deps: CallServiceDeps) {
 
     /** The caller hung up: the record is closed and, where there is a ticket, shown on it as a `call` article. */
     async ended(id: number): Promise<Call | null> {
-      const call = await calls.end(id, now());
+      const at = now();
+      const before = known.get(id);
+      known.delete(id);
+      if (before && calls.endWithArticle) {
+        const done = await calls.endWithArticle(id, at, before, await describeUpToOutcome(before, at));
+        if (done) {
+          if (done.added) events.publish('article.added', done.added);
+          events.publish('call.ended', { call: done.call });
+          return done.call;
+        }
+        // Ended already, or changed since this process wrote it (another process): as below.
+      }
+      const call = await calls.end(id, at);
       // Ended already (here, or by another instance): its article is written once.
       if (!call) return calls.findById(id);
       if (call.ticketId !== null) {

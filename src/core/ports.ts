@@ -270,6 +270,13 @@ export interface CallStore {
   open(): Promise<Call[]>;
   /** Ends the call at `at` (answered, else abandoned) unless it has ended already; the call, or null when another closed it first. */
   end(id: number, at: string): Promise<Call | null>;
+  /**
+   * PostgreSQL only (a round trip less a call): {@link end}s the call, where it still is as `expected`
+   * in all its `call` article tells, and adds that article to its ticket (if it has one) in the same
+   * statement — `text`, then the outcome the end gives (`Outcome: answered`); subject `Call <outcome>`.
+   * Null, and nothing written, when the call has ended already or changed since (then `end` it).
+   */
+  endWithArticle?(id: number, at: string, expected: Call, text: string): Promise<{ call: Call; added: { ticket: Ticket; article: Article } | null } | null>;
   /** Calls in that are open while the instance that took them is not alive (its `instance:` lease expired), apart from `me`'s. */
   lost(me: string, now: number): Promise<Call[]>;
   /** Makes the call `to`'s if it is still `from`'s and open (one instance adopts it); the call, or null. */

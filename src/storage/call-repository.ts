@@ -2,10 +2,12 @@ import type { RawBuilder, Selectable } from 'kysely';
 import { sql } from 'kysely';
 import { NotFoundError } from '../core/errors.js';
 import type { CallChange, CallLogFilter, CallStore } from '../core/ports.js';
-import type { Call } from '../core/types.js';
+import type { Call, CallOutcome } from '../core/types.js';
 import type { Query, Sql } from './engine.js';
 import { param, prepared } from './engine.js';
 import type { Schema } from './schema.js';
+import type { ArticleRow, TicketRow } from './ticket-repository.js';
+import { toArticle, toTicket } from './ticket-repository.js';
 
 /** A call's row, as the schema (schema.ts) has it. */
 export type CallRow = Selectable<Schema['calls']>;
@@ -78,6 +80,28 @@ const MISSED = sql`(c.direction = 'in' AND c.answered_by IS NULL AND c.ended_at 
 const seen = (agentId: number) => sql`(EXISTS (SELECT 1 FROM call_seen s WHERE s.agent_id = ${agentId} AND s.call_id = c.id)
   OR c.started_at <= coalesce((SELECT calls_seen_until FROM agents WHERE id = ${agentId}), ''))`;
 
+// A call's end: answered, or a message left, else abandoned.
+const END_OUTCOME = sql<CallOutcome>`CASE WHEN answered_by IS NOT NULL THEN 'answered' WHEN voicemail_article_id IS NOT NULL THEN 'voicemail' ELSE 'abandoned' END`;
+// What a call's `call` article tells of it but its end (call-service.ts `describe`): column, and the
+// call's field (agents_rung compared as JSON, whatever its spacing).
+const TOLD: Array<[string, keyof Call]> = [
+  ['caller_number', 'callerNumber'],
+  ['caller_name', 'callerName'],
+  ['digits', 'digits'],
+  ['unverified', 'unverified'],
+  ['route', 'route'],
+  ['target', 'target'],
+  ['queue_id', 'queueId'],
+  ['reason', 'reason'],
+  ['agents_rung', 'agentsRung'],
+  ['answered_by', 'answeredBy'],
+  ['answered_at', 'answeredAt'],
+  ['started_at', 'startedAt'],
+  ['ivr_done_at', 'ivrDoneAt'],
+];
+const TOLD_NOW = sql`jsonb_build_object(${sql.join(TOLD.map(([column]) => sql`${sql.lit(column)}::text, ${column === 'agents_rung' ? sql`agents_rung::jsonb` : sql.ref(column)}`))})`;
+const told = (call: Call): string => JSON.stringify(Object.fromEntries(TOLD.map(([column, field]) => [column, field === 'unverified' ? (call.unverified ? 1 : 0) : call[field]])));
+
 /** {@link CallStore} on either engine. Pass the call path's engine (`withWrites`): its writes are guarded and go first. */
 export function createCallRepository(db: Sql): CallStore {
   const { q } = db;
@@ -107,7 +131,7 @@ export function createCallRepository(db: Sql): CallStore {
     () =>
       q
         .updateTable('calls')
-        .set({ ended_at: param('at'), outcome: sql`CASE WHEN answered_by IS NOT NULL THEN 'answered' WHEN voicemail_article_id IS NOT NULL THEN 'voicemail' ELSE 'abandoned' END` })
+        .set({ ended_at: param('at'), outcome: END_OUTCOME })
         .where('id', '=', param('id'))
         .where('ended_at', 'is', null)
         .returningAll(),
@@ -126,6 +150,16 @@ export function createCallRepository(db: Sql): CallStore {
       .where('id', '=', param('id'))
       .where('answered_by', 'is', null)
       .returningAll(),
+  );
+  // PostgreSQL: the end and the call's article in one statement (see CallStore.endWithArticle).
+  const endWithArticle = prepared<{ call: CallRow | null; article: ArticleRow | null; ticket: TicketRow | null }, { id: number; at: string; expected: string; text: string }>(
+    db,
+    () => sql`WITH c AS (UPDATE calls SET ended_at = ${param('at')}, outcome = ${END_OUTCOME}
+        WHERE id = ${param('id')} AND ended_at IS NULL AND ${TOLD_NOW} = ${param('expected')}::jsonb RETURNING *),
+      a AS (INSERT INTO articles (ticket_id, kind, from_addr, subject, body_text, created_at)
+        SELECT ticket_id, 'call', caller_number, 'Call ' || outcome, ${param('text')} || outcome, ${param('at')} FROM c WHERE ticket_id IS NOT NULL RETURNING *),
+      t AS (UPDATE tickets SET updated_at = ${param('at')} WHERE id = (SELECT ticket_id FROM a) RETURNING *)
+      SELECT (SELECT row_to_json(c) FROM c) AS call, (SELECT row_to_json(a) FROM a) AS article, (SELECT row_to_json(t) FROM t) AS ticket`,
   );
   const updates = new Map<string, (values: Record<string, unknown>) => Query<CallRow>>();
   const updateOf = (columns: string[]) => {
@@ -183,6 +217,15 @@ export function createCallRepository(db: Sql): CallStore {
     // Calls through the hotline only: a call out has no channel of Hotline's to look for after an outage.
     open: () => many(calls().where('ended_at', 'is', null).where('direction', '=', 'in').orderBy('id')),
     end: (id, at) => one(endOpen({ id, at })),
+    ...(db.dialect === 'postgres'
+      ? {
+          async endWithArticle(id: number, at: string, expected: Call, text: string) {
+            const [row] = await db.all(endWithArticle({ id, at, expected: told(expected), text }));
+            if (!row?.call) return null;
+            return { call: toCall(row.call), added: row.article && row.ticket ? { ticket: toTicket(row.ticket), article: toArticle(row.article) } : null };
+          },
+        }
+      : {}),
     // Open calls of instances that are no longer alive (no unexpired `instance:` lease).
     lost: (me, now) =>
       many(

@@ -9,9 +9,9 @@ import type { Schema } from './schema.js';
 import { contains, isUniqueViolation, param, preparedQuery } from './engine.js';
 
 /** A ticket's row, as the schema (schema.ts) has it. */
-type TicketRow = Selectable<Schema['tickets']>;
+export type TicketRow = Selectable<Schema['tickets']>;
 
-interface ArticleRow {
+export interface ArticleRow {
   id: number;
   ticket_id: number;
   kind: Article['kind'];
@@ -58,7 +58,7 @@ export const toTicket = (r: TicketRow): Ticket => ({
   pendingUntil: r.pending_until,
 });
 
-const toArticle = (r: ArticleRow): Article => ({
+export const toArticle = (r: ArticleRow): Article => ({
   id: r.id,
   ticketId: r.ticket_id,
   kind: r.kind,

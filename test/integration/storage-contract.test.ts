@@ -237,6 +237,44 @@ describe.each(engines)('repositories on %s', (engine, open) => {
     await expect(calls.update(9999, { digits: '1' })).rejects.toThrow(/no call/);
   });
 
+  maybe('calls: ended with their article in one statement where the engine can, only while as the caller last wrote them', async () => {
+    const db = await open();
+    const { anna, bob, first } = await world(db);
+    const calls = createCallRepository(db);
+    // Only PostgreSQL has it (a round trip less a call); SQLite ends and adds the article apart, in-process.
+    expect(typeof calls.endWithArticle).toBe(engine === 'postgres' ? 'function' : 'undefined');
+    if (!calls.endWithArticle) return;
+    const tickets = createTicketRepository(db);
+    const { ticket } = await tickets.create({ ttn: 'E1', title: 'ends', queueId: first.id, state: 'new', priority: 3, ownerId: null, customerId: null, now: NOW, article: { kind: 'note', text: 'x' } });
+    const start = async (channelId: string) => {
+      const call = await calls.create({ channelId, callerNumber: '+4930123', callerName: null, language: 'en', startedAt: NOW });
+      await calls.update(call.id, { ticketId: ticket.id, route: 'agent', queueId: first.id, digits: 'E1', unverified: true });
+      return (await calls.rang(call.id, anna.id))!;
+    };
+    const at = '2026-12-05T10:05:00.000Z';
+
+    // As last written: ended, its article on the ticket (the outcome from the end), the ticket touched.
+    const one = await start('e-1');
+    const answered = (await calls.answeredBy(one.id, anna.id, NOW))!;
+    const done = await calls.endWithArticle(one.id, at, answered, 'Call from +4930123\nOutcome: ');
+    expect(done?.call).toMatchObject({ id: one.id, endedAt: at, outcome: 'answered' });
+    expect(done?.added?.article).toMatchObject({ ticketId: ticket.id, kind: 'call', from: '+4930123', subject: 'Call answered', text: 'Call from +4930123\nOutcome: answered', createdAt: at });
+    expect(done?.added?.ticket).toMatchObject({ id: ticket.id, updatedAt: at });
+    expect((await tickets.articles(ticket.id)).map((a) => a.kind)).toEqual(['note', 'call']);
+    // Ended already: nothing more.
+    expect(await calls.endWithArticle(one.id, at, done!.call, 'again ')).toBeNull();
+
+    // Changed since (another agent was rung, in another process): nothing written, the call still open.
+    const two = await start('e-2');
+    await calls.rang(two.id, bob.id);
+    expect(await calls.endWithArticle(two.id, at, two, 'stale ')).toBeNull();
+    expect((await calls.findById(two.id))?.endedAt).toBeNull();
+    expect(await tickets.articles(ticket.id)).toHaveLength(2);
+    // Without a ticket: ended, no article.
+    const three = await calls.create({ channelId: 'e-3', callerNumber: null, callerName: null, language: 'en', startedAt: NOW });
+    expect(await calls.endWithArticle(three.id, at, three, 'none ')).toMatchObject({ call: { outcome: 'abandoned' }, added: null });
+  });
+
   maybe('pop state: running calls an agent was rung for, dismissals kept until answered after them or ended', async () => {
     const db = await open();
     const { anna, bob } = await world(db);
