@@ -104,6 +104,7 @@ export function attachRealtime(httpServer: HttpServer, hotline: RealtimeServices
 
   io.on('connection', (socket: Socket) => {
     const agent = socket.data.agent as Agent;
+    socket.once('disconnect', () => allowedAt.delete(socket.id));
     void socket.join(`agent:${agent.id}`);
     void hotline.directory.visibleQueues(agent.id).then((queues) => {
       for (const q of queues) void socket.join(`queue:${q.id}`);
@@ -234,7 +235,8 @@ export function attachRealtime(httpServer: HttpServer, hotline: RealtimeServices
     for (const socket of socketsOf(agentId)) {
       if (Date.now() - (allowedAt.get(socket.id) ?? -Infinity) < CHECKED_MS) continue;
       if (await hotline.auth.stillValid(socket.data.credential as Credential)) {
-        if (!allowedAt.has(socket.id)) socket.once('disconnect', () => allowedAt.delete(socket.id));
+        // (Dropped when the socket goes: see 'connection'. Added here, a listener was added again after
+        // every sweep that forgot the checks, some 240 an hour for each socket.)
         allowedAt.set(socket.id, Date.now());
       } else {
         socket.emit('access.ended', { reason: 'Your session has ended. Log in again for call pops.' });

@@ -12,6 +12,22 @@ beforeEach(async () => {
 afterEach(async () => h.close());
 
 describe('screen-pops', () => {
+  it('adds nothing to an agent\'s socket for each check of the credential before a pop (a listener a check was a leak)', async () => {
+    const ticket = await h.ticket(h.queues.billing.id, h.agents.alice.id);
+    const alice = await h.connect('alice');
+    const onServer = () => [...h.server.realtime.io.of('/').sockets.values()].find((s) => (s.data.agent as { id: number }).id === h.agents.alice.id)!;
+    const listeners: number[] = [];
+    for (let i = 1; i <= 3; i++) {
+      // The checks forgotten, as the sweep every 15 s does; the next pop checks the credential again.
+      await h.server.realtime.revalidate();
+      const call = await h.call(`${ticket.ttn}#`);
+      await expect.poll(() => alice.events().filter((e) => e === 'call.incoming').length, { timeout: 15_000 }).toBe(i);
+      listeners.push(onServer().listenerCount('disconnect'));
+      call.hangup();
+    }
+    expect(listeners).toEqual([listeners[0], listeners[0], listeners[0]]);
+  });
+
   it('puts the ticket on the owner\'s screen before the owner\'s phone is dialled, and on no other screen', async () => {
     await h.hotline.directory.createCustomer({ name: 'Carl', phones: ['+49 30 1234567'] }).then((c) => h.hotline.tickets.create({ queueId: h.queues.billing.id, title: 'Printer on fire', ownerId: h.agents.alice.id, customerId: c.id, article: { kind: 'email-in', subject: 'Help', text: 'It smokes.' } }));
     const ticket = (await h.hotline.tickets.listAll({ search: 'Printer on fire' }))[0]!;
