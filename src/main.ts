@@ -27,6 +27,8 @@ Commands:
                                       gives the ticket to an agent who may see its queue, or nobody
   ingest                              read one message on stdin (MTA pipe): exit 0 when stored,
                                       75 when it cannot be stored now (the MTA retries)
+  copy-to-postgres <postgres://…>     copies the SQLite file (the \`database\` setting) into an empty
+                                      PostgreSQL database, all or nothing; stop Hotline first
 
 Every command takes --config FILE; settings also come from HOTLINE_* variables (see README).`;
 
@@ -71,6 +73,7 @@ export async function run(argv: string[], io: Out = { out: console.log, err: con
     });
     const config = loadConfig({ file: values.config, overrides: command === 'serve' ? {} : { logLevel: 'warn' } });
     if (command === 'serve') return await serve(config, io);
+    if (command === 'copy-to-postgres') return await copyToPostgres(config, sub, io);
     const hotline = await createHotline(config);
     try {
       const key = `${command} ${sub ?? ''}`.trim();
@@ -256,6 +259,17 @@ async function serve(config: Config, io: Out): Promise<number> {
 const EX_TEMPFAIL = 75;
 
 /** `hotline ingest`: one message from an MTA pipe. Exit 0 once stored (even if it cannot be parsed: it is kept and flagged). */
+/** `hotline copy-to-postgres URL`: the helpdesk moves from its SQLite file to PostgreSQL (then set `databaseUrl`). */
+async function copyToPostgres(config: Config, url: string | undefined, io: Out): Promise<number> {
+  if (!url || !/^postgres(ql)?:\/\//.test(url)) throw new UsageError('copy-to-postgres needs the target database, postgres://user:password@host/name');
+  if (config.database === ':memory:') throw new UsageError('copy-to-postgres copies the SQLite file; the database setting is :memory:');
+  const { copySqliteToPostgres } = await import('./storage/copy-to-postgres.js');
+  io.out(`copying ${config.database} into ${url.replace(/\/\/[^@/]*@/, '//…@')} (rows a table):`);
+  const report = await copySqliteToPostgres(config.database, url, (line) => io.out(`  ${line}`));
+  io.out(`copied ${report.tables.reduce((n, t) => n + t.rows, 0)} rows in ${report.tables.length} tables; start Hotline with databaseUrl=<that database> (HOTLINE_DATABASE_URL)`);
+  return 0;
+}
+
 async function ingest(args: string[], io: Out): Promise<number> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
