@@ -213,9 +213,8 @@ async function start(setup: Setup): Promise<Running> {
   };
 }
 
-// The set-ups run side by side and take turns round by round (sqlite, pg, pg2, sqlite, pg, …), so that
-// the load of this shared machine, which drifts over minutes, weighs on each alike; each set-up's CPU
-// is counted over its own rounds only. Per round, its ratio to the SQLite round just before it.
+// Rounds in turn (sqlite, pg, pg2, sqlite, pg, …): the load of this shared machine, which drifts over
+// minutes, weighs on each alike. Per round, a set-up's ratio to the SQLite round just before it.
 const setups = (process.env.BENCH_SETUPS?.split(',') as Setup[] | undefined) ?? ['sqlite', 'pg', 'pg2'];
 const running: Running[] = [];
 try {

@@ -258,7 +258,6 @@ async function serve(config: Config, io: Out): Promise<number> {
 /** EX_TEMPFAIL (sysexits.h): the MTA keeps the message and tries again later. */
 const EX_TEMPFAIL = 75;
 
-/** `hotline ingest`: one message from an MTA pipe. Exit 0 once stored (even if it cannot be parsed: it is kept and flagged). */
 /** `hotline copy-to-postgres URL`: the helpdesk moves from its SQLite file to PostgreSQL (then set `databaseUrl`). */
 async function copyToPostgres(config: Config, url: string | undefined, io: Out): Promise<number> {
   if (!url || !/^postgres(ql)?:\/\//.test(url)) throw new UsageError('copy-to-postgres needs the target database, postgres://user:password@host/name');
@@ -270,6 +269,7 @@ async function copyToPostgres(config: Config, url: string | undefined, io: Out):
   return 0;
 }
 
+/** `hotline ingest`: one message from an MTA pipe. Exit 0 once stored (even if it cannot be parsed: it is kept and flagged). */
 async function ingest(args: string[], io: Out): Promise<number> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);

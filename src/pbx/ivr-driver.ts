@@ -341,8 +341,8 @@ export function createIvrDriver(deps: IvrDriverDeps) {
     deps.renewGuard(session.channelId, session.channelName).catch((error: Error) => log.debug({ err: error.message, channel: session.channelId }, 'Stasis guard not renewed'));
   }
 
-  async function decide(outcome: IvrOutcome, found: TicketForCall | null): Promise<{ decision: RouteDecision; ticket: Ticket | null }> {
-    const { decision, ticket } = await decideOpen(outcome, found?.ticket ?? null);
+  async function decide(outcome: IvrOutcome, found: Ticket | null): Promise<{ decision: RouteDecision; ticket: Ticket | null }> {
+    const { decision, ticket } = await decideOpen(outcome, found);
     // The queue is closed (business hours, a holiday): nobody is there to ring; the caller may leave a message.
     if (decision.queue && deps.voicemailApp && deps.openNow && !deps.openNow(decision.queue)) {
       return { decision: { ...decision, route: 'voicemail', agentTarget: null, agentId: null }, ticket };
@@ -399,7 +399,7 @@ export function createIvrDriver(deps: IvrDriverDeps) {
     }
     // The outcome kinds ticket / operator / new-ticket are call reasons of the same name.
     const reason: CallReason = outcome.kind === 'fallback' ? outcome.reason : outcome.kind;
-    const { decision, ticket } = await decide(outcome, session.found);
+    const { decision, ticket } = await decide(outcome, session.found?.ticket ?? null);
     // The pop's articles, read with the ticket at the lookup (read by the pop otherwise).
     const latest = ticket && session.found?.ticket.id === ticket.id ? session.found.latest : undefined;
     if (!unverified && outcome.kind === 'ticket' && ticket) unverified = !(await callerOnFile(session, ticket));

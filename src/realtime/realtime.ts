@@ -235,8 +235,7 @@ export function attachRealtime(httpServer: HttpServer, hotline: RealtimeServices
     for (const socket of socketsOf(agentId)) {
       if (Date.now() - (allowedAt.get(socket.id) ?? -Infinity) < CHECKED_MS) continue;
       if (await hotline.auth.stillValid(socket.data.credential as Credential)) {
-        // (Dropped when the socket goes: see 'connection'. Added here, a listener was added again after
-        // every sweep that forgot the checks, some 240 an hour for each socket.)
+        // Dropped when the socket goes (its listener is added once, on 'connection').
         allowedAt.set(socket.id, Date.now());
       } else {
         socket.emit('access.ended', { reason: 'Your session has ended. Log in again for call pops.' });

@@ -80,7 +80,8 @@ async function copyTables(source: ReturnType<typeof openDatabase>, tx: Sql, prog
     const missing = columns.filter((c) => !have.has(c.name) && !c.filled).map((c) => c.name);
     if (missing.length) throw new Error(`the SQLite file's ${table} lacks ${missing.join(', ')}: the two schemas differ`);
     const names = columns.filter((c) => have.has(c.name)).map((c) => c.name);
-    const own = new Set(references.filter((r) => r.table === table && r.target === table).map((r) => r.column));
+    const own = references.filter((r) => r.table === table && r.target === table).map((r) => ({ column: r.column, at: names.indexOf(r.column) }));
+    const idAt = names.indexOf('id');
     let rows = 0;
     let batch: unknown[][] = [];
     let bytes = 0;
@@ -93,11 +94,10 @@ async function copyTables(source: ReturnType<typeof openDatabase>, tx: Sql, prog
     const orderBy = key.length ? ` ORDER BY ${key.map((c) => JSON.stringify(c.name)).join(', ')}` : '';
     const select = source.prepare(`SELECT ${names.map((n) => JSON.stringify(n)).join(', ')} FROM ${JSON.stringify(table)}${orderBy}`).raw(true);
     for (const values of select.iterate() as IterableIterator<unknown[]>) {
-      for (const column of own) {
-        const i = names.indexOf(column);
-        if (values[i] === null) continue;
-        later.push({ table, column, id: values[names.indexOf('id')], value: values[i] });
-        values[i] = null;
+      for (const { column, at } of own) {
+        if (values[at] === null) continue;
+        later.push({ table, column, id: values[idAt], value: values[at] });
+        values[at] = null;
       }
       batch.push(values);
       rows++;
@@ -106,7 +106,7 @@ async function copyTables(source: ReturnType<typeof openDatabase>, tx: Sql, prog
     }
     await flush();
     // The next row made in PostgreSQL takes the id after the last one copied.
-    if (names.includes('id')) {
+    if (idAt >= 0) {
       await tx.run(sql`SELECT setval(seq, coalesce((SELECT max(id) FROM ${sql.table(table)}), 0) + 1, false) FROM (SELECT pg_get_serial_sequence(${table}, 'id') AS seq) s WHERE seq IS NOT NULL`);
     }
     const copied = await tx.first(sql<{ n: number }>`SELECT count(*) AS n FROM ${sql.table(table)}`);

@@ -250,6 +250,10 @@ export type TicketWrites = ReturnType<typeof ticketWrites>;
 export function createTicketRepository(db: Sql): TicketStore {
   const { q } = db;
   const writes = ticketWrites(db);
+  const findByTtn = async (ttn: string): Promise<Ticket | null> => {
+    const row = await db.first(TICKET_BY_TTN(db, { ttn }));
+    return row ? toTicket(row) : null;
+  };
   // Recent lists and counts (least recently used first), each with the generation it was read at.
   const listCache = new Map<string, { at: number; value: unknown }>();
 
@@ -387,10 +391,7 @@ export function createTicketRepository(db: Sql): TicketStore {
         return { ticket, article: await w.insertArticle(ticket.id, first, record.now) };
       }),
     findById: (id) => writes.findById(id),
-    async findByTtn(ttn) {
-      const row = await db.first(TICKET_BY_TTN(db, { ttn }));
-      return row ? toTicket(row) : null;
-    },
+    findByTtn,
     async findForCall(ttn, articles) {
       // On PostgreSQL a round trip less for every call that keys a number; SQLite reads in-process.
       if (db.dialect === 'postgres') {
@@ -399,8 +400,8 @@ export function createTicketRepository(db: Sql): TicketStore {
         const { latest, ...ticket } = row;
         return { ticket: toTicket(ticket), latest };
       }
-      const row = await db.first(TICKET_BY_TTN(db, { ttn }));
-      return row ? { ticket: toTicket(row), latest: await db.all(LATEST(db, { ticketId: row.id, limit: articles })) } : null;
+      const ticket = await findByTtn(ttn);
+      return ticket ? { ticket, latest: await db.all(LATEST(db, { ticketId: ticket.id, limit: articles })) } : null;
     },
     listVisible: (agentId, filter) => list(agentId, filter),
     countMatching: (agentId, filter) => countMatching(agentId, filter),
